@@ -1,0 +1,3 @@
+from tracectl.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Pure analysis over the model: no I/O, no printing."""

@@ -1,0 +1,137 @@
+"""The typer application, global options, and the one function that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from tracectl import __version__
+from tracectl.cli.env import Env
+from tracectl.errors import ExitCode, TracectlError
+
+EXIT_CODES_HELP = (
+    "[bold]Exit codes[/bold]: 0 ok · 1 internal error · 2 usage or bad input · 3 backend unreachable or timed out · "
+    "4 trace not found · 5 backend returned an error · 6 a --fail-on threshold was crossed."
+)
+
+
+class OutputFormat(str, enum.Enum):
+    """The ``-o`` choices; every data command accepts the same names with the same meaning."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def report_error(env: Env, exc: BaseException) -> int:
+    """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping."""
+    from rich.markup import escape
+
+    if isinstance(exc, TracectlError):
+        env.err.print(f"[red]tracectl: error:[/red] {escape(str(exc))}")
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        env.err.print("tracectl: interrupted")
+        return 130
+    env.err.print(
+        f"[red]tracectl: internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
+        "(run again with --debug for the traceback, and please report it)"
+    )
+    return int(ExitCode.INTERNAL)
+
+
+class TracectlGroup(TyperGroup):
+    """Runs commands and turns every exception into a one-line message and a documented exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(0) from None
+        except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
+            if _is_click_signal(exc):
+                raise
+            env = ctx.obj if isinstance(ctx.obj, Env) else Env()
+            if env.debug:
+                raise
+            raise typer.Exit(report_error(env, exc)) from None
+        except KeyboardInterrupt as exc:
+            env = ctx.obj if isinstance(ctx.obj, Env) else Env()
+            raise typer.Exit(report_error(env, exc)) from None
+
+
+def _is_click_signal(exc: Exception) -> bool:
+    # Usage errors and friends belong to typer's own handling (exit 2 with usage text).
+    return type(exc).__module__.startswith("typer.")
+
+
+def _silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+app = typer.Typer(
+    cls=TracectlGroup,
+    name="tracectl",
+    help=(
+        "From [italic]'predictions are slow'[/italic] to [bold]this component, this span, these log lines[/bold]. "
+        "Reads traces from files (OTLP JSON/protobuf, Jaeger JSON, Tempo responses), rebuilds span trees and "
+        "shows where the time went."
+    ),
+    epilog=EXIT_CODES_HELP,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tracectl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="TRACECTL_DEBUG")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")] = False,
+    tz: Annotated[
+        str,
+        typer.Option("--tz", help="Time zone for timestamps: local, UTC, or an IANA name.", envvar="TRACECTL_TZ"),
+    ] = "local",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Global options come before the command: tracectl [OPTIONS] COMMAND [ARGS]."""
+    from tracectl.units import resolve_tz
+
+    env = Env(no_color=no_color, quiet=quiet, debug=debug)
+    ctx.obj = env
+    env.tz = resolve_tz(tz)
+
+
+def get_env(ctx: typer.Context) -> Env:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Env) else Env()
+
+
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    """Raise the error that maps to ``code`` with a one-line ``message``."""
+    exc = TracectlError(message)
+    exc.exit_code = code
+    raise exc

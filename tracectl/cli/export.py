@@ -1,0 +1,70 @@
+"""``tracectl export``: write a trace in another format (lossless between OTLP JSON and Jaeger JSON)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracectl.cli.app import app, get_env
+from tracectl.cli.common import select_traces
+from tracectl.cli.sources import load_trace_arg
+from tracectl.errors import InputError
+
+
+class ExportFormat(str, enum.Enum):
+    otlp_json = "otlp-json"
+    tempo_json = "tempo-json"
+    jaeger_json = "jaeger-json"
+    otlp_proto = "otlp-proto"
+
+
+@app.command(rich_help_panel="Inspect a trace")
+def export(
+    ctx: typer.Context,
+    trace: Annotated[str, typer.Argument(help="Trace file or - for stdin.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.otlp_json,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    trace_id: Annotated[str | None, typer.Option("--trace-id", help="Export only this trace of the file.")] = None,
+) -> None:
+    """Convert a trace to OTLP JSON, Tempo JSON, Jaeger JSON or OTLP protobuf.
+
+    OTLP JSON has hex IDs, Tempo JSON base64 IDs; Jaeger JSON is what Jaeger UI's "Download JSON" writes and
+    what it opens. OTLP JSON ⇄ Jaeger JSON is lossless (times to the microsecond, Jaeger's resolution).
+
+      tracectl export trace.jaeger.json -f otlp-json > trace.otlp.json
+      tracectl export trace.json -f otlp-proto --out trace.pb
+    """
+    import orjson
+
+    from tracectl.formats import jaeger_json, otlp_json, otlp_proto
+
+    env = get_env(ctx)
+    traces = select_traces(load_trace_arg(trace), trace_id)
+    if fmt is ExportFormat.otlp_proto:
+        data = otlp_proto.dump_bytes(traces)
+        if out is None and env.stdout_is_tty:
+            raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
+    else:
+        doc = {
+            ExportFormat.otlp_json: lambda: otlp_json.dump_document(traces),
+            ExportFormat.tempo_json: lambda: {"trace": otlp_json.dump_document(traces, ids="base64")},
+            ExportFormat.jaeger_json: lambda: jaeger_json.dump_document(traces),
+        }[fmt]()
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    if out is not None:
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from None
+        if not env.quiet:
+            env.err.print(f"wrote {len(traces)} trace(s) to {out}")
+        return
+    stream = getattr(env.stdout, "buffer", None)
+    if stream is None:  # a text-only stream (tests): JSON is text, protobuf is not
+        env.write(data.decode("utf-8", errors="surrogateescape"))
+    else:
+        stream.write(data)
+        stream.flush()

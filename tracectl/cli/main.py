@@ -1,0 +1,14 @@
+"""Console-script entry point: registers the commands on the app and runs it."""
+
+from __future__ import annotations
+
+from tracectl.cli import demo, export, show  # noqa: F401 - importing registers the commands
+from tracectl.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

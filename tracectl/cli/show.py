@@ -1,0 +1,67 @@
+"""``tracectl show``: the span tree and waterfall of a trace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.common import select_traces
+from tracectl.cli.sources import load_trace_arg
+
+SPAN_CSV_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "depth", "service", "name", "kind", "status",
+    "start_ns", "offset_ns", "duration_ns", "self_ns", "orphan",
+)
+
+
+@app.command(rich_help_panel="Inspect a trace")
+def show(
+    ctx: typer.Context,
+    trace: Annotated[str, typer.Argument(help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response) or - for stdin.")],
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")] = OutputFormat.table,
+    min_duration: Annotated[
+        str | None, typer.Option("--min-duration", help="Hide spans shorter than this (e.g. 1ms), with their children.")
+    ] = None,
+    max_depth: Annotated[int | None, typer.Option("--max-depth", min=0, help="Hide spans deeper than this (root = 0).")] = None,
+    trace_id: Annotated[str | None, typer.Option("--trace-id", help="When the file holds several traces, show only this one.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Rows in the table view (0 = all). JSON is never cut.")] = 1000,
+) -> None:
+    """Show a trace as a tree: service, operation, start offset, duration, self time and a waterfall bar.
+
+    Messy data (orphans, duplicate IDs, cycles, clock skew, bad times) is repaired and listed under the tree
+    and in the JSON "warnings". Examples:
+
+      tracectl show trace.json
+      tracectl show trace.json --min-duration 1ms --max-depth 4
+      curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
+    """
+    from tracectl.analysis.tree import build_tree
+    from tracectl.render import machine
+    from tracectl.render.tree_rows import SHOW_SCHEMA, make_view, span_row, trace_document
+    from tracectl.units import parse_duration
+
+    env = get_env(ctx)
+    min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
+    loaded = load_trace_arg(trace)
+    views = [make_view(build_tree(t), min_ns, max_depth) for t in select_traces(loaded, trace_id)]
+
+    if output is OutputFormat.json:
+        docs = [trace_document(v, loaded.source, loaded.notes) for v in views]
+        env.write(machine.to_json({"traces": docs}, SHOW_SCHEMA))
+    elif output is OutputFormat.jsonl:
+        env.write(machine.to_jsonl(span_row(v, i, full=True) for v in views for i in v.order))
+    elif output is OutputFormat.csv:
+        env.write(machine.to_csv((span_row(v, i, full=False) for v in views for i in v.order), SPAN_CSV_COLUMNS))
+    else:
+        from tracectl.render.tree_view import render_tree
+
+        for n, view in enumerate(views):
+            if n:
+                env.out.print()
+            render_tree(view, env.out, env.tz, loaded.source, loaded.notes, limit)
+    if output is not OutputFormat.table:
+        for view in views:
+            for warning in view.tree.warnings:
+                env.warn(f"trace {view.tree.trace_id}: {warning.message}")

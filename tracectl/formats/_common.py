@@ -1,0 +1,48 @@
+"""Helpers shared by the readers and writers: OTLP enum names, grouping spans for writing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tracectl.model import Resource, Scope, Span, SpanKind, StatusCode
+
+KINDS: dict[Any, SpanKind] = {}
+for _k in SpanKind:
+    KINDS[int(_k)] = _k
+    KINDS[f"SPAN_KIND_{_k.name}"] = _k
+    KINDS[_k.name.lower()] = _k
+
+STATUSES: dict[Any, StatusCode] = {}
+for _s in StatusCode:
+    STATUSES[int(_s)] = _s
+    STATUSES[f"STATUS_CODE_{_s.name}"] = _s
+    STATUSES[_s.name] = _s
+
+
+def freeze(value: Any) -> Any:
+    """A hashable stand-in for an attribute value, to compare resources by value."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return (type(value).__name__, value)
+
+
+def group_for_writing(spans: Iterable[Span]) -> Iterator[tuple[Resource, Scope, list[Span]]]:
+    """Group spans by (resource, scope) by value, in first-seen order, as OTLP batches them."""
+    resource_keys: dict[int, Any] = {}
+    groups: dict[tuple[Any, Scope], tuple[Resource, list[Span]]] = {}
+    for span in spans:
+        rid = id(span.resource)
+        rkey = resource_keys.get(rid)
+        if rkey is None:
+            rkey = resource_keys[rid] = freeze(span.resource.attributes)
+        key = (rkey, span.scope)
+        entry = groups.get(key)
+        if entry is None:
+            groups[key] = (span.resource, [span])
+        else:
+            entry[1].append(span)
+    for (_, scope), (resource, group) in groups.items():
+        yield resource, scope, group

@@ -1,0 +1,167 @@
+"""Sniff what a file or payload is and read it with the right reader.
+
+JSON shapes recognised (BACKENDS.md): ``{"resourceSpans"}`` (OTLP), ``{"batches"}`` (Tempo v1),
+``{"trace": …}`` (Tempo v2, ``status: PARTIAL`` noted), ``{"result": …}`` (Jaeger v3),
+``{"data": [...]}`` (Jaeger v1 and UI download), a bare Jaeger trace ``{"traceID", "spans", "processes"}``,
+a list of any of these, and JSON Lines of them (the OpenTelemetry Collector's file exporter). Anything
+that is not JSON is tried as OTLP protobuf.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tracectl.errors import FormatError, InputError
+from tracectl.formats import jaeger_json, otlp_json, otlp_proto
+from tracectl.model import Span, Trace, group_traces
+
+_EXPECTED = (
+    "expected OTLP JSON (resourceSpans/batches), Tempo ({trace}), Jaeger ({data}, {result} or a trace object) "
+    "or OTLP protobuf"
+)
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """Traces read from one source, with notes about the source itself (e.g. Tempo's PARTIAL status)."""
+
+    source: str
+    traces: list[Trace]
+    format: str
+    notes: list[str] = field(default_factory=list)
+
+
+def read_bytes(data: bytes, source: str) -> LoadResult:
+    """Read traces from bytes of any supported format. Raises ``FormatError`` naming ``source``."""
+    head = data.lstrip()[:1]
+    if not head:
+        raise FormatError(source, "empty input: no trace data")
+    if head in (b"{", b"["):
+        return _read_json(data, source)
+    if _looks_like_text(data):
+        raise FormatError(source, f"not JSON (starts with {data.lstrip()[:20]!r}); {_EXPECTED}")
+    traces, status = otlp_proto.read_bytes(data, source)
+    result = LoadResult(source, traces, "otlp-proto")
+    if status == "PARTIAL":
+        result.notes.append("Tempo marked this trace PARTIAL: it was too large and some spans are missing")
+    return _check_not_empty(result)
+
+
+def read_source(name: str) -> LoadResult:
+    """Read a file path, or standard input for ``-``."""
+    if name == "-":
+        return read_bytes(sys.stdin.buffer.read(), "<stdin>")
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, expected a trace file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return read_bytes(data, name)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:512]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def _read_json(data: bytes, source: str) -> LoadResult:
+    try:
+        docs: list[Any] = [orjson.loads(data)]
+    except orjson.JSONDecodeError as exc:
+        docs = _json_lines(data, source, exc)
+    spans: list[Span] = []
+    formats: set[str] = set()
+    notes: list[str] = []
+    for doc in docs:
+        _collect(doc, source, spans, formats, notes, depth=0)
+    result = LoadResult(source, group_traces(spans), "+".join(sorted(formats)) or "json", notes)
+    return _check_not_empty(result)
+
+
+def _json_lines(data: bytes, source: str, first_error: orjson.JSONDecodeError) -> list[Any]:
+    lines = [ln for ln in data.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        raise FormatError(source, f"not valid JSON: {first_error.msg} at line {first_error.lineno}, column {first_error.colno}")
+    docs = []
+    for n, line in enumerate(lines, 1):
+        try:
+            docs.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise FormatError(source, f"not valid JSON (or JSON Lines): line {n}: {exc.msg}") from None
+    return docs
+
+
+def _collect(doc: Any, source: str, spans: list[Span], formats: set[str], notes: list[str], depth: int) -> None:
+    if isinstance(doc, list):
+        if depth > 0:
+            raise FormatError(source, f"JSON of an unexpected shape (nested list); {_EXPECTED}")
+        if doc and all(isinstance(d, dict) and "spans" in d for d in doc):
+            spans.extend(s for t in jaeger_json.read_traces(doc, source, where="") for s in t.spans)
+            formats.add("jaeger-json")
+            return
+        for item in doc:
+            _collect(item, source, spans, formats, notes, depth + 1)
+        return
+    if not isinstance(doc, dict):
+        raise FormatError(source, f"JSON of an unexpected shape (a {type(doc).__name__}); {_EXPECTED}")
+    if "resourceSpans" in doc:
+        spans.extend(otlp_json.read_resource_spans(doc["resourceSpans"] or [], source))
+        formats.add("otlp-json")
+    elif "batches" in doc:
+        spans.extend(otlp_json.read_resource_spans(doc["batches"] or [], source, top_key="batches"))
+        formats.add("otlp-json")
+    elif isinstance(doc.get("trace"), dict):  # Tempo v2 trace-by-ID
+        if doc.get("status") == "PARTIAL":
+            notes.append(f"Tempo marked this trace PARTIAL: {doc.get('message') or 'some spans are missing'}")
+        inner = doc["trace"]
+        key = "batches" if "batches" in inner else "resourceSpans"
+        spans.extend(otlp_json.read_resource_spans(inner.get(key) or [], source, top_key=f"trace.{key}"))
+        formats.add("tempo-json")
+    elif isinstance(doc.get("result"), dict):  # Jaeger v3
+        spans.extend(otlp_json.read_resource_spans(doc["result"].get("resourceSpans") or [], source, "result.resourceSpans"))
+        formats.add("jaeger-v3-json")
+    elif isinstance(doc.get("data"), list):  # Jaeger v1 envelope / UI download
+        _jaeger_errors(doc, source)
+        spans.extend(s for t in jaeger_json.read_traces(doc["data"], source) for s in t.spans)
+        formats.add("jaeger-json")
+    elif isinstance(doc.get("spans"), list) and ("processes" in doc or "traceID" in doc):
+        spans.extend(s for t in jaeger_json.read_traces([doc], source, where="trace") for s in t.spans)
+        formats.add("jaeger-json")
+    elif "error" in doc or "errors" in doc:
+        raise FormatError(source, f"holds an error response, not a trace: {_error_text(doc)}")
+    else:
+        keys = ", ".join(sorted(doc)[:6]) or "none"
+        raise FormatError(source, f"JSON of an unexpected shape (top-level keys: {keys}); {_EXPECTED}")
+
+
+def _jaeger_errors(doc: dict[str, Any], source: str) -> None:
+    if doc.get("errors") and not doc["data"]:
+        raise FormatError(source, f"holds a Jaeger error response, not a trace: {_error_text(doc)}")
+
+
+def _error_text(doc: dict[str, Any]) -> str:
+    err = doc.get("error") or doc.get("errors")
+    if isinstance(err, list) and err:
+        err = err[0]
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("msg") or err)
+    return str(err)
+
+
+def _check_not_empty(result: LoadResult) -> LoadResult:
+    if not result.traces:
+        raise FormatError(result.source, "no spans found: the trace is empty")
+    return result

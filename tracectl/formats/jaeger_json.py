@@ -1,0 +1,277 @@
+"""Jaeger JSON (the v1 ``/api/traces`` model and Jaeger UI's "Download JSON"): reading and writing.
+
+Wire facts (BACKENDS.md, "Jaeger query API"): times in microseconds; ``references`` with ``CHILD_OF`` or
+``FOLLOWS_FROM``; ``tags`` typed string|bool|int64|float64|binary; ``processes`` keyed by ``processID``
+(or an inline ``process``); span kind in the ``span.kind`` tag, error in ``error=true``. OTLP-only facts
+travel in the tags Jaeger's own OTLP translator uses (``otel.status_code``, ``otel.scope.name``, …).
+
+Parent = the first ``CHILD_OF`` reference to a span present in the trace, else the first ``FOLLOWS_FROM``
+to one present; if none is present, the first reference in the same trace (the span is then an orphan).
+The other references become links. Arrays and key/value lists have no Jaeger tag type: they are written
+as JSON strings, as Jaeger does, and read back as strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from tracectl.errors import FormatError
+from tracectl.formats._common import KINDS, freeze
+from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
+from tracectl.model import (
+    AttrValue,
+    Event,
+    Link,
+    Resource,
+    Scope,
+    Span,
+    SpanKind,
+    StatusCode,
+    Trace,
+    group_traces,
+)
+
+US = 1000  # nanoseconds per microsecond
+
+_KIND_TAG = "span.kind"
+_ERROR_TAG = "error"
+_STATUS_CODE_TAG = "otel.status_code"
+_STATUS_DESC_TAG = "otel.status_description"
+_SCOPE_NAME_TAG = "otel.scope.name"
+_SCOPE_VERSION_TAG = "otel.scope.version"
+_EVENT_NAME_FIELD = "event"
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _tag_value(tag: Mapping[str, Any]) -> AttrValue:
+    kind = (tag.get("type") or "string").lower()
+    value = tag.get("value")
+    if kind == "bool":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if kind == "int64":
+        return int(value)  # type: ignore[arg-type]
+    if kind == "float64":
+        return float(value)  # type: ignore[arg-type]
+    if kind == "binary":
+        return base64.b64decode(value) if isinstance(value, str) else bytes(value or b"")
+    return "" if value is None else str(value)
+
+
+def _tags(items: Iterable[Mapping[str, Any]] | None) -> dict[str, AttrValue]:
+    return {t["key"]: _tag_value(t) for t in items or ()}
+
+
+def read_traces(traces: list[Any], source: str, where: str = "data") -> list[Trace]:
+    """Read a list of Jaeger trace objects (``{"traceID", "spans", "processes"}``)."""
+    spans: list[Span] = []
+    for ti, raw in enumerate(traces):
+        if not isinstance(raw, dict) or not isinstance(raw.get("spans"), list):
+            raise FormatError(source, f"{where}[{ti}] is not a Jaeger trace (no 'spans' list)")
+        spans.extend(_trace_spans(raw, source, f"{where}[{ti}]"))
+    return group_traces(spans)
+
+
+def _trace_spans(raw: Mapping[str, Any], source: str, where: str) -> list[Span]:
+    processes: dict[str, Resource] = {}
+    for pid, proc in (raw.get("processes") or {}).items():
+        processes[pid] = _resource(proc)
+    present = {s.get("spanID") for s in raw["spans"] if isinstance(s, dict)}
+    out = []
+    for si, s in enumerate(raw["spans"]):
+        try:
+            out.append(_span(s, processes, present))
+        except (KeyError, TypeError, ValueError, InvalidId, binascii.Error) as exc:
+            problem = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+            raise FormatError(source, f"{where}.spans[{si}]: {problem}") from None
+    return out
+
+
+def _resource(proc: Mapping[str, Any]) -> Resource:
+    attrs: dict[str, AttrValue] = {"service.name": proc.get("serviceName") or ""}
+    attrs.update(_tags(proc.get("tags")))
+    return Resource(attrs)
+
+
+def _span(raw: Mapping[str, Any], processes: dict[str, Resource], present: set[Any]) -> Span:
+    if not isinstance(raw, dict):
+        raise ValueError("span is not an object")
+    if not raw.get("traceID"):
+        raise ValueError("span has no traceID")
+    if not raw.get("spanID"):
+        raise ValueError("span has no spanID")
+    trace_id = normalize_trace_id(raw["traceID"])
+    span_id = normalize_span_id(raw["spanID"])
+    if "process" in raw and isinstance(raw["process"], dict):
+        resource = _resource(raw["process"])
+    else:
+        pid = raw.get("processID")
+        if pid not in processes:
+            raise ValueError(f"processID {pid!r} is not in 'processes'")
+        resource = processes[pid]
+
+    tags = _tags(raw.get("tags"))
+    kind = KINDS.get(str(tags.pop(_KIND_TAG, "unspecified")).lower(), SpanKind.UNSPECIFIED)
+    status, message = _status(tags)
+    scope = Scope(str(tags.pop(_SCOPE_NAME_TAG, "")), str(tags.pop(_SCOPE_VERSION_TAG, "")))
+
+    parent, follows_from, links = _parent_and_links(raw.get("references") or (), trace_id, present)
+    start = int(raw.get("startTime") or 0) * US
+    events = []
+    for log in raw.get("logs") or ():
+        fields = _tags(log.get("fields"))
+        name = fields.pop(_EVENT_NAME_FIELD, "")
+        events.append(Event(int(log.get("timestamp") or 0) * US, str(name), fields))
+    return Span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent,
+        name=raw.get("operationName") or "",
+        start_ns=start,
+        end_ns=start + int(raw.get("duration") or 0) * US,
+        kind=kind,
+        status=status,
+        status_message=message,
+        attributes=tags,
+        resource=resource,
+        scope=scope,
+        events=tuple(events),
+        links=links,
+        follows_from=follows_from,
+    )
+
+
+def _status(tags: dict[str, AttrValue]) -> tuple[StatusCode, str]:
+    code = str(tags.pop(_STATUS_CODE_TAG, "")).upper()
+    message = str(tags.pop(_STATUS_DESC_TAG, ""))
+    error = tags.get(_ERROR_TAG)
+    if error is True or error == "true":
+        tags.pop(_ERROR_TAG)
+        return StatusCode.ERROR, message
+    if code == "ERROR":
+        return StatusCode.ERROR, message
+    if code == "OK":
+        return StatusCode.OK, message
+    return StatusCode.UNSET, message
+
+
+def _parent_and_links(
+    refs: Iterable[Mapping[str, Any]], trace_id: str, present: set[Any]
+) -> tuple[str, bool, tuple[Link, ...]]:
+    parsed = []
+    for ref in refs:
+        ref_trace = normalize_trace_id(ref.get("traceID") or trace_id)
+        parsed.append((str(ref.get("refType") or "CHILD_OF").upper(), ref_trace, ref["spanID"]))
+    chosen = None
+    for wanted in ("CHILD_OF", "FOLLOWS_FROM"):
+        chosen = next((i for i, (rt, tid, sid) in enumerate(parsed) if rt == wanted and tid == trace_id and sid in present), None)
+        if chosen is not None:
+            break
+    if chosen is None:  # an orphan: keep the reference it names so the tree can report the missing parent
+        chosen = next((i for i, (_, tid, _s) in enumerate(parsed) if tid == trace_id), None)
+    parent, follows_from = "", False
+    links = []
+    for i, (rt, tid, sid) in enumerate(parsed):
+        if i == chosen:
+            parent, follows_from = normalize_span_id(sid), rt == "FOLLOWS_FROM"
+        else:
+            links.append(Link(tid, normalize_span_id(sid), {"opentracing.ref_type": rt.lower()}))
+    return parent, follows_from, tuple(links)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _to_tag(key: str, value: AttrValue) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"key": key, "type": "bool", "value": value}
+    if isinstance(value, int):
+        return {"key": key, "type": "int64", "value": value}
+    if isinstance(value, float):
+        return {"key": key, "type": "float64", "value": value}
+    if isinstance(value, bytes):
+        return {"key": key, "type": "binary", "value": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, str):
+        return {"key": key, "type": "string", "value": value}
+    return {"key": key, "type": "string", "value": orjson.dumps(_jsonable(value)).decode()}
+
+
+def _jsonable(value: AttrValue) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _span_tags(span: Span) -> list[dict[str, Any]]:
+    tags = [_to_tag(k, v) for k, v in span.attributes.items()]
+    if span.scope.name:
+        tags.append(_to_tag(_SCOPE_NAME_TAG, span.scope.name))
+    if span.scope.version:
+        tags.append(_to_tag(_SCOPE_VERSION_TAG, span.scope.version))
+    if span.kind is not SpanKind.UNSPECIFIED:
+        tags.append(_to_tag(_KIND_TAG, span.kind.label))
+    if span.status is StatusCode.ERROR:
+        tags.append(_to_tag(_ERROR_TAG, True))
+    if span.status is not StatusCode.UNSET:
+        tags.append(_to_tag(_STATUS_CODE_TAG, span.status.name))
+    if span.status_message:
+        tags.append(_to_tag(_STATUS_DESC_TAG, span.status_message))
+    return tags
+
+
+def trace_to_json(trace: Trace) -> dict[str, Any]:
+    """One trace in Jaeger's v1 model (``/api/traces/{id}`` returns ``{"data": [this]}``)."""
+    process_ids: dict[Any, str] = {}
+    processes: dict[str, Any] = {}
+    spans = []
+    for span in trace.spans:
+        key = freeze(span.resource.attributes)
+        pid = process_ids.get(key)
+        if pid is None:
+            pid = process_ids[key] = f"p{len(process_ids) + 1}"
+            rest = {k: v for k, v in span.resource.attributes.items() if k != "service.name"}
+            processes[pid] = {"serviceName": span.service, "tags": [_to_tag(k, v) for k, v in rest.items()]}
+        refs = []
+        if span.parent_span_id:
+            ref_type = "FOLLOWS_FROM" if span.follows_from else "CHILD_OF"
+            refs.append({"refType": ref_type, "traceID": span.trace_id, "spanID": span.parent_span_id})
+        for link in span.links:
+            ref_type = "CHILD_OF" if link.attributes.get("opentracing.ref_type") == "child_of" else "FOLLOWS_FROM"
+            refs.append({"refType": ref_type, "traceID": link.trace_id, "spanID": link.span_id})
+        spans.append(
+            {
+                "traceID": span.trace_id,
+                "spanID": span.span_id,
+                "operationName": span.name,
+                "references": refs,
+                "startTime": span.start_ns // US,
+                "duration": (span.end_ns - span.start_ns) // US,
+                "tags": _span_tags(span),
+                "logs": [
+                    {
+                        "timestamp": e.time_ns // US,
+                        "fields": [_to_tag(_EVENT_NAME_FIELD, e.name)] + [_to_tag(k, v) for k, v in e.attributes.items()],
+                    }
+                    for e in span.events
+                ],
+                "processID": pid,
+                "warnings": None,
+            }
+        )
+    return {"traceID": trace.trace_id, "spans": spans, "processes": processes, "warnings": None}
+
+
+def dump_document(traces: Iterable[Trace]) -> dict[str, Any]:
+    """The ``/api/traces`` envelope, which is also what Jaeger UI's "Download JSON" writes."""
+    data = [trace_to_json(t) for t in traces]
+    return {"data": data, "total": len(data), "limit": 0, "offset": 0, "errors": None}

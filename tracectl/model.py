@@ -1,0 +1,138 @@
+"""The domain model: plain slotted dataclasses, integer nanoseconds, canonical hex IDs.
+
+Every reader produces these and every analysis consumes them. IDs are normalised once, at the edge
+(see ``tracectl.ids``): trace IDs are 32 lowercase hex characters, span IDs 16. Times are integer
+nanoseconds since the Unix epoch. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+# An attribute value as OTLP allows it: scalars, bytes, arrays and key/value lists (nested).
+AttrValue = Union[str, bool, int, float, bytes, tuple["AttrValue", ...], "Mapping[str, AttrValue]"]
+Attributes = Mapping[str, AttrValue]
+
+UNKNOWN_SERVICE = "unknown_service"
+
+
+class SpanKind(enum.IntEnum):
+    """OTLP span kinds, with OTLP's integer values."""
+
+    UNSPECIFIED = 0
+    INTERNAL = 1
+    SERVER = 2
+    CLIENT = 3
+    PRODUCER = 4
+    CONSUMER = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class StatusCode(enum.IntEnum):
+    """OTLP status codes, with OTLP's integer values."""
+
+    UNSET = 0
+    OK = 1
+    ERROR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """The entity that produced spans (a process / service instance). Shared by all its spans."""
+
+    attributes: Attributes = field(default_factory=dict)
+
+    @property
+    def service(self) -> str:
+        name = self.attributes.get("service.name")
+        return name if isinstance(name, str) and name else UNKNOWN_SERVICE
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The instrumentation scope (library) that produced a span."""
+
+    name: str = ""
+    version: str = ""
+
+
+EMPTY_RESOURCE = Resource()
+EMPTY_SCOPE = Scope()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A timestamped annotation on a span (Jaeger calls these logs)."""
+
+    time_ns: int
+    name: str
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A reference from a span to another span, possibly in another trace."""
+
+    trace_id: str
+    span_id: str
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One span, as received. Analysis never mutates it: adjustments live on the rebuilt tree."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str  # "" for a root
+    name: str
+    start_ns: int
+    end_ns: int
+    kind: SpanKind = SpanKind.UNSPECIFIED
+    status: StatusCode = StatusCode.UNSET
+    status_message: str = ""
+    attributes: Attributes = field(default_factory=dict)
+    resource: Resource = EMPTY_RESOURCE
+    scope: Scope = EMPTY_SCOPE
+    events: tuple[Event, ...] = ()
+    links: tuple[Link, ...] = ()
+    # True when the parent reference is asynchronous (Jaeger FOLLOWS_FROM): the parent does not wait.
+    follows_from: bool = False
+
+    @property
+    def service(self) -> str:
+        return self.resource.service
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+    @property
+    def is_error(self) -> bool:
+        return self.status is StatusCode.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """All the spans received for one trace ID, in the order they were read."""
+
+    trace_id: str
+    spans: tuple[Span, ...]
+
+    @property
+    def services(self) -> list[str]:
+        return sorted({s.service for s in self.spans})
+
+
+def group_traces(spans: Iterable[Span]) -> list[Trace]:
+    """Group spans by trace ID, keeping first-seen order of traces and of spans within a trace."""
+    by_id: dict[str, list[Span]] = {}
+    for span in spans:
+        by_id.setdefault(span.trace_id, []).append(span)
+    return [Trace(trace_id, tuple(group)) for trace_id, group in by_id.items()]

@@ -1,0 +1,112 @@
+"""The rebuilt tree as flat rows: the one result object every ``show`` renderer is fed.
+
+Rows are in depth-first order with their depth, so a 50,000-deep trace needs no nested JSON (which
+serialisers refuse past a few hundred levels) and no recursion to render.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tracectl.analysis.selftime import self_times
+from tracectl.analysis.tree import SpanTree
+from tracectl.model import AttrValue
+
+SHOW_SCHEMA = "tracectl.show/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeView:
+    """What ``show`` displays for one trace: the tree, its self times, and which nodes are visible."""
+
+    tree: SpanTree
+    self_ns: list[int]
+    order: list[int]  # visible nodes, depth-first
+    hidden: int  # nodes left out by --min-duration / --max-depth
+
+
+def make_view(tree: SpanTree, min_duration_ns: int = 0, max_depth: int | None = None) -> TreeView:
+    """Select the nodes to show: a node shorter than ``min_duration_ns`` or deeper than ``max_depth`` is
+    hidden with its whole subtree (roots are always shown)."""
+    visible: list[int] = []
+    stack = list(reversed(tree.roots))
+    while stack:
+        node = stack.pop()
+        is_root = tree.parent[node] == -1
+        too_short = tree.end[node] - tree.start[node] < min_duration_ns
+        too_deep = max_depth is not None and tree.depth[node] > max_depth
+        if not is_root and (too_short or too_deep):
+            continue
+        visible.append(node)
+        stack.extend(reversed(tree.children[node]))
+    return TreeView(tree, self_times(tree), visible, len(tree) - len(visible))
+
+
+def jsonable(value: AttrValue) -> Any:
+    """Attribute values as JSON: bytes become base64 strings, tuples become lists."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def span_row(view: TreeView, i: int, full: bool) -> dict[str, Any]:
+    """One node as a flat dict. ``full`` adds attributes, resource, events and links."""
+    tree = view.tree
+    span = tree.spans[i]
+    p = tree.parent[i]
+    row: dict[str, Any] = {
+        "trace_id": tree.trace_id,
+        "span_id": span.span_id,
+        "node": tree.keys[i],
+        "parent_span_id": span.parent_span_id or None,
+        "parent_node": tree.keys[p] if p >= 0 else None,
+        "depth": tree.depth[i],
+        "service": span.service,
+        "name": span.name,
+        "kind": span.kind.label,
+        "status": span.status.name.lower(),
+        "status_message": span.status_message,
+        "start_ns": tree.start[i],
+        "end_ns": tree.end[i],
+        "offset_ns": tree.start[i] - tree.wall_start,
+        "duration_ns": tree.end[i] - tree.start[i],
+        "self_ns": view.self_ns[i],
+        "orphan": tree.orphan[i],
+    }
+    if tree.start[i] != span.start_ns or tree.end[i] != span.end_ns:
+        row["received"] = {"start_ns": span.start_ns, "end_ns": span.end_ns}
+    if full:
+        row["attributes"] = jsonable(span.attributes)
+        row["resource"] = jsonable(span.resource.attributes)
+        row["scope"] = {"name": span.scope.name, "version": span.scope.version}
+        row["events"] = [
+            {"time_ns": e.time_ns, "name": e.name, "attributes": jsonable(e.attributes)} for e in span.events
+        ]
+        row["links"] = [
+            {"trace_id": lk.trace_id, "span_id": lk.span_id, "attributes": jsonable(lk.attributes)} for lk in span.links
+        ]
+    return row
+
+
+def trace_document(view: TreeView, source: str, notes: list[str]) -> dict[str, Any]:
+    tree = view.tree
+    return {
+        "trace_id": tree.trace_id,
+        "source": source,
+        "start_ns": tree.wall_start,
+        "duration_ns": tree.duration_ns,
+        "span_count": len(tree),
+        "services": sorted({s.service for s in tree.spans}),
+        "roots": [tree.keys[r] for r in tree.roots],
+        "notes": notes,
+        "warnings": [{"kind": w.kind, "message": w.message, "span_ids": list(w.span_ids)} for w in tree.warnings],
+        "hidden": view.hidden,
+        "spans": [span_row(view, i, full=True) for i in view.order],
+    }

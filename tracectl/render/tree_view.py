@@ -1,0 +1,134 @@
+"""The terminal view of ``show``: a span tree with a waterfall on a shared time axis."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from tracectl.render.tree_rows import TreeView
+from tracectl.units import format_duration, format_timestamp
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.text import Text
+
+_PALETTE = ("cyan", "magenta", "green", "blue", "yellow", "bright_cyan", "bright_magenta", "bright_green", "bright_blue")
+_MAX_GUIDE_LEVELS = 16  # deeper trees keep only the innermost guides, so a 50,000-deep line stays short
+
+
+def service_style(service: str, services: list[str]) -> str:
+    """A stable colour per service within one view (by sorted position, not by hash, so it is deterministic)."""
+    return _PALETTE[services.index(service) % len(_PALETTE)] if service in services else "white"
+
+
+def _guides(view: TreeView) -> dict[int, str]:
+    """Tree-drawing prefix per visible node, computed in one pass over the depth-first order."""
+    tree = view.tree
+    last_child: dict[int, int] = {}
+    for node in view.order:
+        last_child[tree.parent[node]] = node  # the last visible child in order wins
+    line_prefix: dict[int, str] = {}
+    child_prefix: dict[int, str] = {}
+    for node in view.order:
+        p = tree.parent[node]
+        if p == -1:
+            line_prefix[node] = ""
+            child_prefix[node] = ""
+            continue
+        base = child_prefix[p]
+        is_last = last_child.get(p) == node
+        line_prefix[node] = base + ("└─ " if is_last else "├─ ")
+        nxt = base + ("   " if is_last else "│  ")
+        if len(nxt) > 3 * _MAX_GUIDE_LEVELS:
+            nxt = "⋯" + nxt[-3 * (_MAX_GUIDE_LEVELS - 1) :]
+        child_prefix[node] = nxt
+    return line_prefix
+
+
+def _bar(start: int, end: int, wall_start: int, wall_end: int, width: int) -> tuple[str, int, int]:
+    total = max(wall_end - wall_start, 1)
+    left = int((start - wall_start) * width / total)
+    right = -(-(end - wall_start) * width // total)  # ceiling
+    left = min(max(left, 0), width - 1)
+    right = min(max(right, left + 1), width)
+    return " " * left, left, right
+
+
+def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str, notes: list[str], limit: int) -> None:
+    """Print the header, the tree/waterfall table, and the tree's warnings."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    tree = view.tree
+    services = sorted({s.service for s in tree.spans})
+    header = Text.assemble(
+        ("Trace ", "bold"), (tree.trace_id, "bold"), "  ",
+        (format_timestamp(tree.wall_start, tz), "dim"), "  ",
+        (format_duration(tree.duration_ns), "bold"), "  ",
+        f"{len(tree)} spans · {len(services)} services · {sum(s.is_error for s in tree.spans)} errors",
+        ("  " + source, "dim"),
+    )
+    console.print(header)
+    bar_width = min(max(console.width - 90, 16), 60)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
+    table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=max(console.width - bar_width - 34, 30))
+    table.add_column("start", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("self", justify="right", no_wrap=True)
+    table.add_column(_axis_label(tree.duration_ns, bar_width), no_wrap=True)
+    guides = _guides(view)
+    shown = view.order if limit <= 0 else view.order[:limit]
+    for node in shown:
+        table.add_row(*_row(view, node, guides[node], services, bar_width))
+    console.print(table)
+    _footer(view, console, len(shown), notes)
+
+
+def _axis_label(duration_ns: int, width: int) -> str:
+    end = format_duration(duration_ns)
+    return "0" + " " * max(width - 1 - len(end), 1) + end
+
+
+def _row(view: TreeView, node: int, guide: str, services: list[str], bar_width: int) -> list[RenderableType]:
+    from rich.text import Text
+
+    tree = view.tree
+    span = tree.spans[node]
+    style = service_style(span.service, services)
+    name = Text.assemble((guide, "dim"), (span.service, style), " ", (span.name, "red" if span.is_error else ""))
+    if span.is_error:
+        name.append(" ✗", style="bold red")
+    if tree.orphan[node]:
+        name.append(" (parent missing)", style="yellow")
+    if not tree.on_path_eligible[node] and tree.parent[node] != -1:
+        name.append(" ↷", style="dim")
+    pad, left, right = _bar(tree.start[node], tree.end[node], tree.wall_start, tree.wall_end, bar_width)
+    bar = Text(pad)
+    bar.append("█" * (right - left), style="red" if span.is_error else style)
+    return [
+        name,
+        Text(format_duration(tree.start[node] - tree.wall_start) if tree.start[node] != tree.wall_start else "0", style="dim"),
+        Text(format_duration(tree.end[node] - tree.start[node])),
+        Text(format_duration(view.self_ns[node]), style="dim"),
+        bar,
+    ]
+
+
+def _footer(view: TreeView, console: Console, shown: int, notes: list[str]) -> None:
+    from rich.text import Text
+
+    omitted = len(view.order) - shown
+    if view.hidden or omitted:
+        parts = []
+        if view.hidden:
+            parts.append(f"{view.hidden} spans hidden by --min-duration/--max-depth")
+        if omitted:
+            parts.append(f"{omitted} more rows not shown (--limit 0 shows all)")
+        console.print(Text("… " + "; ".join(parts), style="dim"))
+    if any(not view.tree.on_path_eligible[n] and view.tree.parent[n] != -1 for n in view.order):
+        console.print(Text("↷ async or outside its parent: not on the parent's critical path", style="dim"))
+    for note in notes:
+        console.print(Text("note: " + note, style="yellow"))
+    for warning in view.tree.warnings:
+        console.print(Text.assemble(("⚠ ", "yellow"), (warning.message, "yellow")))

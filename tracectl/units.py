@@ -1,0 +1,68 @@
+"""Parsing and formatting of durations and timestamps. Internally: integer nanoseconds, always."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, tzinfo
+
+from tracectl.errors import InputError
+
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_duration(text: str, what: str = "duration") -> int:
+    """Parse ``250ms``, ``1.5s``, ``1m30s``, ``800us`` (Go/TraceQL style) into nanoseconds."""
+    compact = text.strip().replace(" ", "")
+    pos = 0
+    total = 0.0
+    for match in _PART.finditer(compact):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(compact) or not compact:
+        raise InputError(f"{what}: {text!r} is not a duration (examples: 250ms, 1.5s, 2m, 800us)")
+    return round(total)
+
+
+def _three_digits(value: float) -> str:
+    if value < 9.995:
+        return f"{value:.2f}"
+    if value < 99.95:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def format_duration(ns: int) -> str:
+    """Human duration with three significant digits: ``1.23 s``, ``850 ms``, ``12.4 µs``, ``0 ns``."""
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("µs", 10**3)):
+        if ns >= size * 0.9995 or (unit == "s" and ns >= size):
+            value = ns / size
+            if unit != "s" and value >= 999.5:
+                continue
+            return f"{sign}{_three_digits(value)} {unit}"
+    return f"{sign}{ns} ns"
+
+
+def format_timestamp(ns: int, tz: tzinfo | None = UTC) -> str:
+    """ISO-8601 with milliseconds, in the given zone (``None`` = the machine's local zone)."""
+    dt = datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    dt = dt.astimezone(tz) if tz is not None else dt.astimezone()
+    return dt.isoformat(timespec="milliseconds")
+
+
+def resolve_tz(name: str | None) -> tzinfo | None:
+    """``None``/"local" → local zone (None); "UTC"; or an IANA name such as ``Europe/Paris``."""
+    if not name or name.lower() == "local":
+        return None
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"--tz: unknown time zone {name!r} (use UTC, local, or an IANA name like Europe/Paris)") from None
