@@ -72,18 +72,36 @@ class TraceBuilder:
         return span
 
     def rpc(
-        self, parent: Span, caller: str, callee: str, method: str, start_ns: int, handler_ns: int, network_ns: int,
+        self,
+        parent: Span,
+        caller: str,
+        callee: str,
+        method: str,
+        start_ns: int,
+        handler_ns: int,
+        network_ns: int,
         error: str = "",
     ) -> Span:
         """A CLIENT span in ``caller`` and its SERVER child in ``callee``; returns the server span."""
         client = self.span(
-            caller, f"{callee}/{method}", start_ns, handler_ns + network_ns, parent, SpanKind.CLIENT,
+            caller,
+            f"{callee}/{method}",
+            start_ns,
+            handler_ns + network_ns,
+            parent,
+            SpanKind.CLIENT,
             {"rpc.system": "grpc", "rpc.service": callee, "rpc.method": method, "server.address": callee},
             error=error,
         )
         return self.span(
-            callee, method, start_ns + network_ns // 2, handler_ns, client, SpanKind.SERVER,
-            {"rpc.system": "grpc", "rpc.method": method}, error=error,
+            callee,
+            method,
+            start_ns + network_ns // 2,
+            handler_ns,
+            client,
+            SpanKind.SERVER,
+            {"rpc.system": "grpc", "rpc.method": method},
+            error=error,
         )
 
     def jitter_us(self, mean_ms: float, spread: float = 0.25) -> int:
@@ -105,8 +123,14 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
     t = start_ns
     j = b.jitter_us
     net = 400 * US
-    gw = b.span("api-gateway", "POST /v1/predict", t, 0, kind=SpanKind.SERVER,
-                attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200})
+    gw = b.span(
+        "api-gateway",
+        "POST /v1/predict",
+        t,
+        0,
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200},
+    )
     t_orch = t + j(0.3)
     orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", t_orch, 0, net)
     cursor = orch.start_ns + j(0.2)
@@ -116,29 +140,54 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
     fs_handler = j(6.0)
     fs = b.rpc(orch, "inference-orchestrator", "feature-store", "GetFeatures", cursor, fs_handler, net)
     cache_d = j(0.4)
-    b.span("feature-store", "cache.get", fs.start_ns + j(0.1), cache_d, fs,
-           attributes={"cache.hit": False, "db.system": "redis"},
-           events=(Event(fs.start_ns + j(0.2), "cache miss", {"cache.key": "user:4821:features"}),))
+    b.span(
+        "feature-store",
+        "cache.get",
+        fs.start_ns + j(0.1),
+        cache_d,
+        fs,
+        attributes={"cache.hit": False, "db.system": "redis"},
+        events=(Event(fs.start_ns + j(0.2), "cache miss", {"cache.key": "user:4821:features"}),),
+    )
     lookup_start = fs.start_ns + j(0.7)
-    b.span("feature-store", "online_store.lookup", lookup_start, fs.end_ns - lookup_start - j(0.3), fs, SpanKind.CLIENT,
-           {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128})
+    b.span(
+        "feature-store",
+        "online_store.lookup",
+        lookup_start,
+        fs.end_ns - lookup_start - j(0.3),
+        fs,
+        SpanKind.CLIENT,
+        {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
+    )
     cursor = fs.end_ns + net // 2 + j(0.2)
 
     route_start = cursor
     router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", route_start, 0, net)
     branch_start = router.start_ns + j(0.3)
     ends = []
-    for model, mean, infer_mean, extra in (
-        ("nlp-model", 18.0, 14.0, {"ml.model.name": "intent-bert", "ml.model.version": "2024.11.3", "ml.batch_size": 8}),
+    models: tuple[tuple[str, float, float, dict[str, AttrValue]], ...] = (
+        (
+            "nlp-model",
+            18.0,
+            14.0,
+            {"ml.model.name": "intent-bert", "ml.model.version": "2024.11.3", "ml.batch_size": 8},
+        ),
         ("cv-model", 24.0, 20.0, {"ml.model.name": "product-vit", "ml.model.version": "3.2.0", "ml.batch_size": 4}),
-    ):
+    )
+    for model, mean, infer_mean, extra in models:
         handler = j(mean)
         server = b.rpc(router, "model-router", model, "Infer", branch_start + j(0.1), handler, net)
         pre = j(mean - infer_mean - 1)
         b.span(model, "preprocess", server.start_ns + j(0.2), pre, server)
         fwd_start = server.start_ns + j(0.3) + pre
-        b.span(model, "forward", fwd_start, server.end_ns - fwd_start - j(0.2), server,
-               attributes={**extra, "gen_ai.request.model": extra["ml.model.name"]})
+        b.span(
+            model,
+            "forward",
+            fwd_start,
+            server.end_ns - fwd_start - j(0.2),
+            server,
+            attributes={**extra, "gen_ai.request.model": str(extra["ml.model.name"])},
+        )
         ends.append(server.end_ns + net // 2)
     router_end = max(ends) + j(0.3)
     _stretch(b, router, router_end, net)
@@ -146,19 +195,34 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
     pp_start = router_end + net // 2 + j(0.2)
     pp = b.rpc(orch, "inference-orchestrator", "postprocess", "Process", pp_start, 0, net)
     rank = b.span("postprocess", "rank", pp.start_ns + j(0.1), j(1.5), pp)
-    calibrate = b.span("postprocess", "calibrate", rank.end_ns + j(0.2), j(0.6), pp,
-                       attributes={"ml.calibration": "isotonic"})
+    calibrate = b.span(
+        "postprocess", "calibrate", rank.end_ns + j(0.2), j(0.6), pp, attributes={"ml.calibration": "isotonic"}
+    )
     pp_end = calibrate.end_ns + j(0.1)
     _stretch(b, pp, pp_end, net)
     pub_start = pp_end + net // 2 + j(0.1)
-    producer = b.span("inference-orchestrator", "audit publish", pub_start, j(0.15), orch, SpanKind.PRODUCER,
-                      {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"})
+    producer = b.span(
+        "inference-orchestrator",
+        "audit publish",
+        pub_start,
+        j(0.15),
+        orch,
+        SpanKind.PRODUCER,
+        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
+    )
     orch_end = producer.end_ns + j(0.2)
     _stretch(b, orch, orch_end, net)
     gw_end = orch_end + net // 2 + j(0.3)
     _stretch(b, gw, gw_end, 0)
-    b.span("audit-logger", "audit process", producer.end_ns + j(2.0), j(1.2), producer, SpanKind.CONSUMER,
-           {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"})
+    b.span(
+        "audit-logger",
+        "audit process",
+        producer.end_ns + j(2.0),
+        j(1.2),
+        producer,
+        SpanKind.CONSUMER,
+        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
+    )
     return b.build()
 
 
@@ -204,8 +268,15 @@ def mixed_trace(spans: int, seed: int = 1) -> Trace:
     """A large trace of mixed shape: ML requests under a batch root, with fan-out, depth and overlap."""
     rng = random.Random(seed)
     b = TraceBuilder(seed)
-    services = ["api-gateway", "inference-orchestrator", "feature-store", "model-router", "nlp-model", "cv-model",
-                "postprocess"]
+    services = [
+        "api-gateway",
+        "inference-orchestrator",
+        "feature-store",
+        "model-router",
+        "nlp-model",
+        "cv-model",
+        "postprocess",
+    ]
     root = b.span("batch-scorer", "score batch", BASE_NS, 0, kind=SpanKind.SERVER)
     frontier: list[Span] = [root]
     t = BASE_NS + US
@@ -216,8 +287,9 @@ def mixed_trace(spans: int, seed: int = 1) -> Trace:
         dur = rng.randrange(5, 400) * US
         kind = (SpanKind.CLIENT, SpanKind.SERVER, SpanKind.INTERNAL)[rng.randrange(3)]
         attrs: dict[str, AttrValue] = {"ml.model.name": f"m{rng.randrange(8)}", "ml.batch_size": rng.randrange(1, 65)}
-        child = b.span(svc, f"op-{rng.randrange(40)}", start, dur, parent, kind, attrs,
-                       error="boom" if rng.random() < 0.01 else "")
+        child = b.span(
+            svc, f"op-{rng.randrange(40)}", start, dur, parent, kind, attrs, error="boom" if rng.random() < 0.01 else ""
+        )
         frontier.append(child)
         if len(frontier) > 64:
             frontier.pop(rng.randrange(1, len(frontier)))
@@ -235,7 +307,9 @@ def mixed_trace(spans: int, seed: int = 1) -> Trace:
 def main(argv: list[str] | None = None) -> int:
     from tracectl.formats import otlp_json
 
-    parser = argparse.ArgumentParser(prog="python -m tracectl.synth", description="Write a synthetic trace as OTLP JSON.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tracectl.synth", description="Write a synthetic trace as OTLP JSON."
+    )
     parser.add_argument("shape", choices=["ml", "mixed", "chain", "fanout"])
     parser.add_argument("size", type=int, nargs="?", default=100_000, help="spans (depth for chain)")
     parser.add_argument("-o", "--output", type=Path, required=True)

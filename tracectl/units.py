@@ -7,7 +7,16 @@ from datetime import UTC, datetime, tzinfo
 
 from tracectl.errors import InputError
 
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "μs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
@@ -65,4 +74,6 @@ def resolve_tz(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"--tz: unknown time zone {name!r} (use UTC, local, or an IANA name like Europe/Paris)") from None
+        raise InputError(
+            f"--tz: unknown time zone {name!r} (use UTC, local, or an IANA name like Europe/Paris)"
+        ) from None

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tracectl._gc import paused_gc
 from tracectl.model import Span, SpanKind, Trace
 
 MIN_VALID_NS = 315_532_800 * 10**9  # 1980-01-01T00:00:00Z
@@ -56,18 +57,12 @@ class SpanTree:
     on_path_eligible: list[bool]  # False: async child, or wholly outside its parent (or under such a node)
     depth: list[int]
     orphan: list[bool]  # a root only because its parent never arrived
+    wall_start: int  # earliest repaired start over all spans (computed once: renderers ask per row)
+    wall_end: int  # latest repaired end
     warnings: list[TreeWarning] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.spans)
-
-    @property
-    def wall_start(self) -> int:
-        return min(self.start)
-
-    @property
-    def wall_end(self) -> int:
-        return max(self.end)
 
     @property
     def duration_ns(self) -> int:
@@ -119,7 +114,7 @@ class _Warnings:
         "bad-time": "{n} span{s} with a missing or absurd timestamp; placed at the parent's start with zero length",
         "negative-duration": "{n} span{s} ending before {it} start{s}; clamped to zero length",
         "zero-duration": "{n} span{s} with zero duration",
-        "clock-skew": "{n} span{s} extending outside {its} parent's window (clock skew?); clipped for the critical path",
+        "clock-skew": "{n} span{s} extending outside {its} parent's window (clock skew?); clipped for the path",
         "outside-parent": "{n} span{s} wholly outside {its} parent's window; left off the critical path",
     }
 
@@ -222,6 +217,11 @@ def _break_cycles(spans: list[Span], keys: list[str], parent: list[int], warn: _
 
 def build_tree(trace: Trace) -> SpanTree:
     """Rebuild the span tree of one trace. Never raises on messy data: it repairs and reports."""
+    with paused_gc():
+        return _build_tree(trace)
+
+
+def _build_tree(trace: Trace) -> SpanTree:
     warn = _Warnings()
     spans, keys, shared_parent = _dedupe(trace.spans, warn)
     n = len(spans)
@@ -234,7 +234,9 @@ def build_tree(trace: Trace) -> SpanTree:
         (roots if p == -1 else children[p]).append(i)
     if len(roots) > 1:
         warn.extra.append(
-            TreeWarning("multiple-roots", f"trace has {len(roots)} roots; each is analysed", tuple(keys[r] for r in roots))
+            TreeWarning(
+                "multiple-roots", f"trace has {len(roots)} roots; each is analysed", tuple(keys[r] for r in roots)
+            )
         )
 
     start, end, cp_start, cp_end, eligible, depth = _place(spans, keys, parent, children, roots, warn)
@@ -247,9 +249,22 @@ def build_tree(trace: Trace) -> SpanTree:
         if len(kids) > 1:
             kids.sort(key=by_time)
     return SpanTree(
-        trace_id=trace.trace_id, spans=spans, keys=keys, parent=parent, children=children, roots=roots,
-        start=start, end=end, cp_start=cp_start, cp_end=cp_end, on_path_eligible=eligible, depth=depth,
-        orphan=orphan, warnings=warn.build(),
+        trace_id=trace.trace_id,
+        spans=spans,
+        keys=keys,
+        parent=parent,
+        children=children,
+        roots=roots,
+        start=start,
+        end=end,
+        cp_start=cp_start,
+        cp_end=cp_end,
+        on_path_eligible=eligible,
+        depth=depth,
+        orphan=orphan,
+        wall_start=min(start, default=0),
+        wall_end=max(end, default=0),
+        warnings=warn.build(),
     )
 
 
@@ -292,10 +307,9 @@ def _place(
         ps, pe = cp_start[p], cp_end[p]
         if not eligible[p] or _is_async(span, spans[p]):
             eligible[i] = False
-        elif s >= pe or e <= ps:
-            if not (s == e == ps == pe):  # a zero-length child of a zero-length parent sits inside it
-                eligible[i] = False
-                warn.add("outside-parent", keys[i])
+        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # a zero-length child may sit on an edge
+            eligible[i] = False
+            warn.add("outside-parent", keys[i])
         elif s < ps or e > pe:
             warn.add("clock-skew", keys[i])
         cp_start[i] = min(max(s, ps), pe)

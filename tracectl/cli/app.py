@@ -19,7 +19,7 @@ EXIT_CODES_HELP = (
 )
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     """The ``-o`` choices; every data command accepts the same names with the same meaning."""
 
     table = "table"
@@ -33,14 +33,15 @@ def report_error(env: Env, exc: BaseException) -> int:
     from rich.markup import escape
 
     if isinstance(exc, TracectlError):
-        env.err.print(f"[red]tracectl: error:[/red] {escape(str(exc))}")
+        env.err.print(f"[red]tracectl: error:[/red] {escape(str(exc))}", soft_wrap=True)
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
-        env.err.print("tracectl: interrupted")
+        env.err.print("tracectl: interrupted", soft_wrap=True)
         return 130
     env.err.print(
         f"[red]tracectl: internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
-        "(run again with --debug for the traceback, and please report it)"
+        "(run again with --debug for the traceback, and please report it)",
+        soft_wrap=True,
     )
     return int(ExitCode.INTERNAL)
 
@@ -48,7 +49,7 @@ def report_error(env: Env, exc: BaseException) -> int:
 class TracectlGroup(TyperGroup):
     """Runs commands and turns every exception into a one-line message and a documented exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's Context (its click base is private)
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):
@@ -56,7 +57,7 @@ class TracectlGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(0) from None
-        except Exception as exc:  # noqa: BLE001 - this is the one place that maps every error
+        except Exception as exc:
             if _is_click_signal(exc):
                 raise
             env = ctx.obj if isinstance(ctx.obj, Env) else Env()
@@ -106,8 +107,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="TRACECTL_DEBUG")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="TRACECTL_DEBUG")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")] = False,
     tz: Annotated[
         str,
@@ -120,7 +125,8 @@ def main_options(
     """Global options come before the command: tracectl [OPTIONS] COMMAND [ARGS]."""
     from tracectl.units import resolve_tz
 
-    env = Env(no_color=no_color, quiet=quiet, debug=debug)
+    env = ctx.obj if isinstance(ctx.obj, Env) else Env()  # tests may pass a prepared Env (fake TTY)
+    env.no_color, env.quiet, env.debug = env.no_color or no_color, env.quiet or quiet, env.debug or debug
     ctx.obj = env
     env.tz = resolve_tz(tz)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tracectl.errors import InputError
-from tracectl.formats.detect import LoadResult
 from tracectl.ids import InvalidId, normalize_trace_id
-from tracectl.model import Trace
+
+if TYPE_CHECKING:
+    from tracectl.formats.detect import LoadResult
+    from tracectl.model import Trace
 
 
 def select_traces(loaded: LoadResult, trace_id: str | None) -> list[Trace]:

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Env:
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdout_stream: IO[str] | None = None  # None: sys.stdout at the time of use (so test runners can swap it)
+    stderr_stream: IO[str] | None = None
     no_color: bool = False
     quiet: bool = False
     debug: bool = False
@@ -28,6 +28,14 @@ class Env:
     width: int | None = None
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
+
+    @property
+    def stdout(self) -> IO[str]:
+        return self.stdout_stream or sys.stdout
+
+    @property
+    def stderr(self) -> IO[str]:
+        return self.stderr_stream or sys.stderr
 
     @property
     def color_allowed(self) -> bool:
@@ -78,7 +86,7 @@ class Env:
         if not self.quiet:
             from rich.text import Text
 
-            self.err.print(Text.assemble(("warning: ", "yellow"), message))
+            self.err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
     def write(self, text: str) -> None:
         """Write machine output (JSON, CSV, …) verbatim to stdout."""

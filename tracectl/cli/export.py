@@ -14,7 +14,7 @@ from tracectl.cli.sources import load_trace_arg
 from tracectl.errors import InputError
 
 
-class ExportFormat(str, enum.Enum):
+class ExportFormat(enum.StrEnum):
     otlp_json = "otlp-json"
     tempo_json = "tempo-json"
     jaeger_json = "jaeger-json"
@@ -48,11 +48,12 @@ def export(
         if out is None and env.stdout_is_tty:
             raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
     else:
-        doc = {
-            ExportFormat.otlp_json: lambda: otlp_json.dump_document(traces),
-            ExportFormat.tempo_json: lambda: {"trace": otlp_json.dump_document(traces, ids="base64")},
-            ExportFormat.jaeger_json: lambda: jaeger_json.dump_document(traces),
-        }[fmt]()
+        if fmt is ExportFormat.jaeger_json:
+            doc = jaeger_json.dump_document(traces)
+        elif fmt is ExportFormat.tempo_json:
+            doc = {"trace": otlp_json.dump_document(traces, ids="base64")}
+        else:
+            doc = otlp_json.dump_document(traces)
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
     if out is not None:
         try:

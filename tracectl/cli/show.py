@@ -11,22 +11,43 @@ from tracectl.cli.common import select_traces
 from tracectl.cli.sources import load_trace_arg
 
 SPAN_CSV_COLUMNS = (
-    "trace_id", "span_id", "parent_span_id", "depth", "service", "name", "kind", "status",
-    "start_ns", "offset_ns", "duration_ns", "self_ns", "orphan",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "depth",
+    "service",
+    "name",
+    "kind",
+    "status",
+    "start_ns",
+    "offset_ns",
+    "duration_ns",
+    "self_ns",
+    "orphan",
 )
 
 
 @app.command(rich_help_panel="Inspect a trace")
 def show(
     ctx: typer.Context,
-    trace: Annotated[str, typer.Argument(help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response) or - for stdin.")],
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")] = OutputFormat.table,
+    trace: Annotated[
+        str, typer.Argument(help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response) or - for stdin.")
+    ],
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
+    ] = OutputFormat.table,
     min_duration: Annotated[
         str | None, typer.Option("--min-duration", help="Hide spans shorter than this (e.g. 1ms), with their children.")
     ] = None,
-    max_depth: Annotated[int | None, typer.Option("--max-depth", min=0, help="Hide spans deeper than this (root = 0).")] = None,
-    trace_id: Annotated[str | None, typer.Option("--trace-id", help="When the file holds several traces, show only this one.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Rows in the table view (0 = all). JSON is never cut.")] = 1000,
+    max_depth: Annotated[
+        int | None, typer.Option("--max-depth", min=0, help="Hide spans deeper than this (root = 0).")
+    ] = None,
+    trace_id: Annotated[
+        str | None, typer.Option("--trace-id", help="When the file holds several traces, show only this one.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Rows in the table view (0 = all). JSON is never cut.")
+    ] = 1000,
 ) -> None:
     """Show a trace as a tree: service, operation, start offset, duration, self time and a waterfall bar.
 

@@ -6,15 +6,20 @@ This is the seam the backends plug into: ``load_trace_arg`` is the only function
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracectl.errors import InputError
-from tracectl.formats.detect import LoadResult, read_source
 from tracectl.ids import InvalidId, normalize_trace_id
+
+if TYPE_CHECKING:
+    from tracectl.formats.detect import LoadResult
 
 
 def load_trace_arg(arg: str) -> LoadResult:
     """Load the traces named by a command-line ``TRACE`` argument."""
     if arg == "-" or Path(arg).exists():
+        from tracectl.formats.detect import read_source  # deferred: keeps `tracectl --help` instant
+
         return read_source(arg)
     try:
         trace_id = normalize_trace_id(arg)

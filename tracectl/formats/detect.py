@@ -16,14 +16,12 @@ from typing import Any
 
 import orjson
 
+from tracectl._gc import paused_gc
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 from tracectl.model import Span, Trace, group_traces
 
-_EXPECTED = (
-    "expected OTLP JSON (resourceSpans/batches), Tempo ({trace}), Jaeger ({data}, {result} or a trace object) "
-    "or OTLP protobuf"
-)
+_EXPECTED = "expected OTLP JSON or protobuf, a Tempo or a Jaeger trace"
 
 
 @dataclass(slots=True)
@@ -38,13 +36,19 @@ class LoadResult:
 
 def read_bytes(data: bytes, source: str) -> LoadResult:
     """Read traces from bytes of any supported format. Raises ``FormatError`` naming ``source``."""
+    with paused_gc():
+        return _read_bytes(data, source)
+
+
+def _read_bytes(data: bytes, source: str) -> LoadResult:
     head = data.lstrip()[:1]
     if not head:
         raise FormatError(source, "empty input: no trace data")
     if head in (b"{", b"["):
         return _read_json(data, source)
     if _looks_like_text(data):
-        raise FormatError(source, f"not JSON (starts with {data.lstrip()[:20]!r}); {_EXPECTED}")
+        start = data.lstrip()[:20].decode("utf-8", "replace").splitlines()[0]
+        raise FormatError(source, f"not JSON and not protobuf (starts with {start!r}); {_EXPECTED}")
     traces, status = otlp_proto.read_bytes(data, source)
     result = LoadResult(source, traces, "otlp-proto")
     if status == "PARTIAL":
@@ -94,7 +98,9 @@ def _read_json(data: bytes, source: str) -> LoadResult:
 def _json_lines(data: bytes, source: str, first_error: orjson.JSONDecodeError) -> list[Any]:
     lines = [ln for ln in data.splitlines() if ln.strip()]
     if len(lines) < 2:
-        raise FormatError(source, f"not valid JSON: {first_error.msg} at line {first_error.lineno}, column {first_error.colno}")
+        raise FormatError(
+            source, f"not valid JSON: {first_error.msg} at line {first_error.lineno}, column {first_error.colno}"
+        )
     docs = []
     for n, line in enumerate(lines, 1):
         try:
@@ -131,7 +137,9 @@ def _collect(doc: Any, source: str, spans: list[Span], formats: set[str], notes:
         spans.extend(otlp_json.read_resource_spans(inner.get(key) or [], source, top_key=f"trace.{key}"))
         formats.add("tempo-json")
     elif isinstance(doc.get("result"), dict):  # Jaeger v3
-        spans.extend(otlp_json.read_resource_spans(doc["result"].get("resourceSpans") or [], source, "result.resourceSpans"))
+        spans.extend(
+            otlp_json.read_resource_spans(doc["result"].get("resourceSpans") or [], source, "result.resourceSpans")
+        )
         formats.add("jaeger-v3-json")
     elif isinstance(doc.get("data"), list):  # Jaeger v1 envelope / UI download
         _jaeger_errors(doc, source)
@@ -142,6 +150,8 @@ def _collect(doc: Any, source: str, spans: list[Span], formats: set[str], notes:
         formats.add("jaeger-json")
     elif "error" in doc or "errors" in doc:
         raise FormatError(source, f"holds an error response, not a trace: {_error_text(doc)}")
+    elif isinstance(doc.get("traces"), list):
+        raise FormatError(source, "holds search results (a list of trace summaries), not a trace")
     else:
         keys = ", ".join(sorted(doc)[:6]) or "none"
         raise FormatError(source, f"JSON of an unexpected shape (top-level keys: {keys}); {_EXPECTED}")

@@ -8,7 +8,9 @@ travel in the tags Jaeger's own OTLP translator uses (``otel.status_code``, ``ot
 Parent = the first ``CHILD_OF`` reference to a span present in the trace, else the first ``FOLLOWS_FROM``
 to one present; if none is present, the first reference in the same trace (the span is then an orphan).
 The other references become links. Arrays and key/value lists have no Jaeger tag type: they are written
-as JSON strings, as Jaeger does, and read back as strings.
+as JSON strings, as Jaeger does, and read back as strings. Jaeger references carry no attributes, so link
+attributes other than the reference type are lost, and a root span's link to a span of its own trace reads
+back as a FOLLOWS_FROM parent. Times are whole microseconds.
 """
 
 from __future__ import annotations
@@ -170,7 +172,9 @@ def _parent_and_links(
         parsed.append((str(ref.get("refType") or "CHILD_OF").upper(), ref_trace, ref["spanID"]))
     chosen = None
     for wanted in ("CHILD_OF", "FOLLOWS_FROM"):
-        chosen = next((i for i, (rt, tid, sid) in enumerate(parsed) if rt == wanted and tid == trace_id and sid in present), None)
+        chosen = next(
+            (i for i, (rt, tid, sid) in enumerate(parsed) if rt == wanted and tid == trace_id and sid in present), None
+        )
         if chosen is not None:
             break
     if chosen is None:  # an orphan: keep the reference it names so the tree can report the missing parent
@@ -260,7 +264,8 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
                 "logs": [
                     {
                         "timestamp": e.time_ns // US,
-                        "fields": [_to_tag(_EVENT_NAME_FIELD, e.name)] + [_to_tag(k, v) for k, v in e.attributes.items()],
+                        "fields": [_to_tag(_EVENT_NAME_FIELD, e.name)]
+                        + [_to_tag(k, v) for k, v in e.attributes.items()],
                     }
                     for e in span.events
                 ],

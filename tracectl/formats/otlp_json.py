@@ -117,7 +117,11 @@ def _span(raw: Mapping[str, Any], resource: Resource, scope: Scope) -> Span:
         kept = tuple(
             link
             for link in links
-            if not (link.span_id == parent and link.trace_id == trace_id and link.attributes.get(REF_TYPE_KEY) == FOLLOWS_FROM)
+            if not (
+                link.span_id == parent
+                and link.trace_id == trace_id
+                and link.attributes.get(REF_TYPE_KEY) == FOLLOWS_FROM
+            )
         )
         follows_from = len(kept) != len(links)
         links = kept
@@ -186,7 +190,11 @@ def _span_to_json(span: Span, enc: IdEncoding) -> dict[str, Any]:
         out["attributes"] = to_attributes(span.attributes)
     if span.events:
         out["events"] = [
-            {"timeUnixNano": str(e.time_ns), "name": e.name, **({"attributes": to_attributes(e.attributes)} if e.attributes else {})}
+            {
+                "timeUnixNano": str(e.time_ns),
+                "name": e.name,
+                **({"attributes": to_attributes(e.attributes)} if e.attributes else {}),
+            }
             for e in span.events
         ]
     links = list(span.links)
@@ -194,7 +202,11 @@ def _span_to_json(span: Span, enc: IdEncoding) -> dict[str, Any]:
         links.insert(0, Link(span.trace_id, span.parent_span_id, {REF_TYPE_KEY: FOLLOWS_FROM}))
     if links:
         out["links"] = [
-            {"traceId": ident(lk.trace_id), "spanId": ident(lk.span_id), **({"attributes": to_attributes(lk.attributes)} if lk.attributes else {})}
+            {
+                "traceId": ident(lk.trace_id),
+                "spanId": ident(lk.span_id),
+                **({"attributes": to_attributes(lk.attributes)} if lk.attributes else {}),
+            }
             for lk in links
         ]
     status: dict[str, Any] = {}

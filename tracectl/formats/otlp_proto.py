@@ -36,24 +36,36 @@ def _pb() -> Any:
         )
         trace_msg = fdp.message_type.add(name="Trace")
         trace_msg.field.add(
-            name="resource_spans", number=1, label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
-            type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE, type_name=".opentelemetry.proto.trace.v1.ResourceSpans",
+            name="resource_spans",
+            number=1,
+            label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
+            type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+            type_name=".opentelemetry.proto.trace.v1.ResourceSpans",
         )
         resp = fdp.message_type.add(name="TraceByIDResponse")
         resp.field.add(
-            name="trace", number=1, label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
-            type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE, type_name=".tracectl.tempo_compat.Trace",
+            name="trace",
+            number=1,
+            label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+            type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+            type_name=".tracectl.tempo_compat.Trace",
         )
         resp.field.add(
-            name="status", number=3, label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+            name="status",
+            number=3,
+            label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
             type=descriptor_pb2.FieldDescriptorProto.TYPE_INT32,
         )
         resp.field.add(
-            name="message", number=4, label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+            name="message",
+            number=4,
+            label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
             type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
         )
         pool.Add(fdp)
-    response_cls = message_factory.GetMessageClass(pool.FindMessageTypeByName("tracectl.tempo_compat.TraceByIDResponse"))
+    response_cls = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("tracectl.tempo_compat.TraceByIDResponse")
+    )
     return trace_pb2, common_pb2, response_cls
 
 
@@ -103,14 +115,23 @@ def _span(s: Any, resource: Resource, scope: Scope, source: str, where: str) -> 
     trace_id = id_from_bytes(s.trace_id, TRACE_ID_HEX_LEN)
     parent = id_from_bytes(s.parent_span_id, SPAN_ID_HEX_LEN) if any(s.parent_span_id) else ""
     links = tuple(
-        Link(id_from_bytes(lk.trace_id, TRACE_ID_HEX_LEN), id_from_bytes(lk.span_id, SPAN_ID_HEX_LEN), _attrs(lk.attributes))
+        Link(
+            id_from_bytes(lk.trace_id, TRACE_ID_HEX_LEN),
+            id_from_bytes(lk.span_id, SPAN_ID_HEX_LEN),
+            _attrs(lk.attributes),
+        )
         for lk in s.links
     )
     follows_from = False
     if parent and links:
         kept = tuple(
-            lk for lk in links
-            if not (lk.span_id == parent and lk.trace_id == trace_id and lk.attributes.get(_FOLLOWS_FROM_KEY) == "follows_from")
+            lk
+            for lk in links
+            if not (
+                lk.span_id == parent
+                and lk.trace_id == trace_id
+                and lk.attributes.get(_FOLLOWS_FROM_KEY) == "follows_from"
+            )
         )
         follows_from, links = len(kept) != len(links), kept
     return Span(
@@ -203,8 +224,12 @@ def dump_bytes(traces: Iterable[Trace], tempo_response: bool = False) -> bytes:
         ss.scope.name, ss.scope.version = scope.name, scope.version
         for span in group:
             p = ss.spans.add(
-                trace_id=id_to_bytes(span.trace_id), span_id=id_to_bytes(span.span_id), name=span.name,
-                kind=int(span.kind), start_time_unix_nano=span.start_ns, end_time_unix_nano=span.end_ns,
+                trace_id=id_to_bytes(span.trace_id),
+                span_id=id_to_bytes(span.span_id),
+                name=span.name,
+                kind=int(span.kind),
+                start_time_unix_nano=span.start_ns,
+                end_time_unix_nano=span.end_ns,
             )
             if span.parent_span_id:
                 p.parent_span_id = id_to_bytes(span.parent_span_id)

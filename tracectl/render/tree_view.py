@@ -10,9 +10,18 @@ from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
-    from rich.text import Text
 
-_PALETTE = ("cyan", "magenta", "green", "blue", "yellow", "bright_cyan", "bright_magenta", "bright_green", "bright_blue")
+_PALETTE = (
+    "cyan",
+    "magenta",
+    "green",
+    "blue",
+    "yellow",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "bright_blue",
+)
 _MAX_GUIDE_LEVELS = 16  # deeper trees keep only the innermost guides, so a 50,000-deep line stays short
 
 
@@ -63,9 +72,13 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
     tree = view.tree
     services = sorted({s.service for s in tree.spans})
     header = Text.assemble(
-        ("Trace ", "bold"), (tree.trace_id, "bold"), "  ",
-        (format_timestamp(tree.wall_start, tz), "dim"), "  ",
-        (format_duration(tree.duration_ns), "bold"), "  ",
+        ("Trace ", "bold"),
+        (tree.trace_id, "bold"),
+        "  ",
+        (format_timestamp(tree.wall_start, tz), "dim"),
+        "  ",
+        (format_duration(tree.duration_ns), "bold"),
+        "  ",
         f"{len(tree)} spans · {len(services)} services · {sum(s.is_error for s in tree.spans)} errors",
         ("  " + source, "dim"),
     )
@@ -108,7 +121,10 @@ def _row(view: TreeView, node: int, guide: str, services: list[str], bar_width: 
     bar.append("█" * (right - left), style="red" if span.is_error else style)
     return [
         name,
-        Text(format_duration(tree.start[node] - tree.wall_start) if tree.start[node] != tree.wall_start else "0", style="dim"),
+        Text(
+            format_duration(tree.start[node] - tree.wall_start) if tree.start[node] != tree.wall_start else "0",
+            style="dim",
+        ),
         Text(format_duration(tree.end[node] - tree.start[node])),
         Text(format_duration(view.self_ns[node]), style="dim"),
         bar,
