@@ -201,3 +201,13 @@ def test_help_does_not_import_heavy_modules() -> None:
 def test_python_dash_m_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "tracectl", "--version"], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "tracectl 0.1.0"
+
+
+def test_global_options_work_after_the_command_too() -> None:
+    result = run("show", str(FIXTURES / "messy/orphan.otlp.json"), "-o", "json", "-q", "--tz", "UTC")
+    assert result.exit_code == 0 and result.stderr == ""
+    from tracectl.cli.app import hoist_global_options
+
+    assert hoist_global_options(["show", "x", "-q", "--tz=UTC", "--tz", "local", "--", "-q"]) == [
+        "-q", "--tz=UTC", "--tz", "local", "show", "x", "--", "-q",
+    ]

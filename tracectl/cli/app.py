@@ -46,8 +46,37 @@ def report_error(env: Env, exc: BaseException) -> int:
     return int(ExitCode.INTERNAL)
 
 
+_GLOBAL_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet"})
+_GLOBAL_WITH_VALUE = frozenset({"--tz"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Let global options appear anywhere (``tracectl show t.json -q``), as logcli users type them:
+    move them in front of the command name. Stops at ``--``."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg:
+            front.append(arg)
+        elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class TracectlGroup(TyperGroup):
     """Runs commands and turns every exception into a one-line message and a documented exit code."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return list(super().parse_args(ctx, hoist_global_options(args)))
 
     def invoke(self, ctx: Any) -> Any:  # typer's Context (its click base is private)
         try:
@@ -122,7 +151,7 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Global options come before the command: tracectl [OPTIONS] COMMAND [ARGS]."""
+    """Global options may go before or after the command."""
     from tracectl.units import resolve_tz
 
     env = ctx.obj if isinstance(ctx.obj, Env) else Env()  # tests may pass a prepared Env (fake TTY)

@@ -80,9 +80,9 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
         (format_duration(tree.duration_ns), "bold"),
         "  ",
         f"{len(tree)} spans · {len(services)} services · {sum(s.is_error for s in tree.spans)} errors",
-        ("  " + source, "dim"),
     )
-    console.print(header)
+    console.print(header, soft_wrap=True)
+    console.print(Text(source, style="dim"), soft_wrap=True)
     bar_width = min(max(console.width - 90, 16), 60)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
     table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=max(console.width - bar_width - 34, 30))

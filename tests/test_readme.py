@@ -1,0 +1,40 @@
+"""The README's set-up commands are the ones CI runs, and its examples are real output."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```sh\n(.+?)\n```", text)
+
+
+def test_readme_opens_with_demo_and_test_commands() -> None:
+    demo, tests = readme_commands()[:2]
+    assert demo.endswith("tracectl demo")
+    assert "pytest" in tests and "ruff check" in tests and "mypy" in tests
+
+
+def test_ci_runs_the_readme_test_command_exactly() -> None:
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert readme_commands()[1] in ci_lines
+
+
+def test_readme_show_example_is_current_output(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from tracectl.cli.env import Env
+    from tracectl.cli.main import app
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```console\n\$ tracectl (--tz UTC show \S+ --max-depth 4)\n(.+?)\n```", text, re.S)
+    assert block is not None
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, ["--no-color", *block.group(1).split()], obj=Env(width=100))
+    assert result.exit_code == 0
+    assert [ln.rstrip() for ln in result.stdout.strip().splitlines()] == [
+        ln.rstrip() for ln in block.group(2).splitlines()
+    ]
