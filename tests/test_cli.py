@@ -209,5 +209,12 @@ def test_global_options_work_after_the_command_too() -> None:
     from tracectl.cli.app import hoist_global_options
 
     assert hoist_global_options(["show", "x", "-q", "--tz=UTC", "--tz", "local", "--", "-q"]) == [
-        "-q", "--tz=UTC", "--tz", "local", "show", "x", "--", "-q",
+        "-q",
+        "--tz=UTC",
+        "--tz",
+        "local",
+        "show",
+        "x",
+        "--",
+        "-q",
     ]
