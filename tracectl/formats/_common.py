@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tracectl.model import Resource, Scope, Span, SpanKind, StatusCode
+from tracectl.model import Link, Resource, Scope, Span, SpanKind, StatusCode
+
+# Jaeger's convention for carrying OpenTracing reference types through OTLP links.
+REF_TYPE_KEY = "opentracing.ref_type"
+FOLLOWS_FROM = "follows_from"
 
 KINDS: dict[Any, SpanKind] = {}
 for _k in SpanKind:
@@ -46,3 +50,24 @@ def group_for_writing(spans: Iterable[Span]) -> Iterator[tuple[Resource, Scope, 
             entry[1].append(span)
     for (_, scope), (resource, group) in groups.items():
         yield resource, scope, group
+
+
+def split_async_parent(trace_id: str, parent: str, links: tuple[Link, ...]) -> tuple[bool, tuple[Link, ...]]:
+    """OTLP has no FOLLOWS_FROM: an async parent travels as a link to the parent marked follows_from.
+    Returns (is the parent async, the links without that marker link)."""
+    if not (parent and links):
+        return False, links
+    kept = tuple(
+        lk
+        for lk in links
+        if not (lk.span_id == parent and lk.trace_id == trace_id and lk.attributes.get(REF_TYPE_KEY) == FOLLOWS_FROM)
+    )
+    return len(kept) != len(links), kept
+
+
+def links_for_otlp(span: Span) -> list[Link]:
+    """The span's links as OTLP carries them: with the async-parent marker link first when needed."""
+    links = list(span.links)
+    if span.follows_from and span.parent_span_id:
+        links.insert(0, Link(span.trace_id, span.parent_span_id, {REF_TYPE_KEY: FOLLOWS_FROM}))
+    return links

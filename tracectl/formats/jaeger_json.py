@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from tracectl.errors import FormatError
-from tracectl.formats._common import KINDS, freeze
+from tracectl.formats._common import KINDS, REF_TYPE_KEY, freeze
 from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
 from tracectl.model import (
     AttrValue,
@@ -185,7 +185,7 @@ def _parent_and_links(
         if i == chosen:
             parent, follows_from = normalize_span_id(sid), rt == "FOLLOWS_FROM"
         else:
-            links.append(Link(tid, normalize_span_id(sid), {"opentracing.ref_type": rt.lower()}))
+            links.append(Link(tid, normalize_span_id(sid), {REF_TYPE_KEY: rt.lower()}))
     return parent, follows_from, tuple(links)
 
 
@@ -250,7 +250,7 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
             ref_type = "FOLLOWS_FROM" if span.follows_from else "CHILD_OF"
             refs.append({"refType": ref_type, "traceID": span.trace_id, "spanID": span.parent_span_id})
         for link in span.links:
-            ref_type = "CHILD_OF" if link.attributes.get("opentracing.ref_type") == "child_of" else "FOLLOWS_FROM"
+            ref_type = "CHILD_OF" if link.attributes.get(REF_TYPE_KEY) == "child_of" else "FOLLOWS_FROM"
             refs.append({"refType": ref_type, "traceID": link.trace_id, "spanID": link.span_id})
         spans.append(
             {

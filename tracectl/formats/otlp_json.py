@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from tracectl.errors import FormatError
-from tracectl.formats._common import KINDS, STATUSES, group_for_writing
+from tracectl.formats._common import KINDS, STATUSES, group_for_writing, links_for_otlp, split_async_parent
 from tracectl.ids import InvalidId, id_to_base64, normalize_parent_id, normalize_span_id, normalize_trace_id
 from tracectl.model import (
     AttrValue,
@@ -27,11 +27,6 @@ from tracectl.model import (
     StatusCode,
     Trace,
 )
-
-# Jaeger's convention for carrying OpenTracing reference types through OTLP links.
-REF_TYPE_KEY = "opentracing.ref_type"
-FOLLOWS_FROM = "follows_from"
-
 
 # ---------------------------------------------------------------------------------------------- reading
 
@@ -111,20 +106,7 @@ def _span(raw: Mapping[str, Any], resource: Resource, scope: Scope) -> Span:
         Link(normalize_trace_id(link["traceId"]), normalize_span_id(link["spanId"]), attributes(link.get("attributes")))
         for link in raw.get("links") or ()
     )
-    follows_from = False
-    if parent and links:
-        # A link to the parent marked follows_from is how an async (Jaeger FOLLOWS_FROM) parent travels in OTLP.
-        kept = tuple(
-            link
-            for link in links
-            if not (
-                link.span_id == parent
-                and link.trace_id == trace_id
-                and link.attributes.get(REF_TYPE_KEY) == FOLLOWS_FROM
-            )
-        )
-        follows_from = len(kept) != len(links)
-        links = kept
+    follows_from, links = split_async_parent(trace_id, parent, links)
     return Span(
         trace_id=trace_id,
         span_id=normalize_span_id(span_id),
@@ -197,9 +179,7 @@ def _span_to_json(span: Span, enc: IdEncoding) -> dict[str, Any]:
             }
             for e in span.events
         ]
-    links = list(span.links)
-    if span.follows_from and span.parent_span_id:
-        links.insert(0, Link(span.trace_id, span.parent_span_id, {REF_TYPE_KEY: FOLLOWS_FROM}))
+    links = links_for_otlp(span)
     if links:
         out["links"] = [
             {

@@ -12,11 +12,9 @@ from functools import cache
 from typing import Any
 
 from tracectl.errors import FormatError
-from tracectl.formats._common import KINDS, STATUSES, group_for_writing
+from tracectl.formats._common import KINDS, STATUSES, group_for_writing, links_for_otlp, split_async_parent
 from tracectl.ids import SPAN_ID_HEX_LEN, TRACE_ID_HEX_LEN, id_from_bytes, id_to_bytes
 from tracectl.model import AttrValue, Event, Link, Resource, Scope, Span, StatusCode, Trace, group_traces
-
-_FOLLOWS_FROM_KEY = "opentracing.ref_type"
 
 
 @cache
@@ -122,18 +120,7 @@ def _span(s: Any, resource: Resource, scope: Scope, source: str, where: str) -> 
         )
         for lk in s.links
     )
-    follows_from = False
-    if parent and links:
-        kept = tuple(
-            lk
-            for lk in links
-            if not (
-                lk.span_id == parent
-                and lk.trace_id == trace_id
-                and lk.attributes.get(_FOLLOWS_FROM_KEY) == "follows_from"
-            )
-        )
-        follows_from, links = len(kept) != len(links), kept
+    follows_from, links = split_async_parent(trace_id, parent, links)
     return Span(
         trace_id=trace_id,
         span_id=id_from_bytes(s.span_id, SPAN_ID_HEX_LEN),
@@ -238,10 +225,7 @@ def dump_bytes(traces: Iterable[Trace], tempo_response: bool = False) -> bytes:
             for e in span.events:
                 pe = p.events.add(time_unix_nano=e.time_ns, name=e.name)
                 _fill_attrs(pe.attributes, e.attributes)
-            links = list(span.links)
-            if span.follows_from and span.parent_span_id:
-                links.insert(0, Link(span.trace_id, span.parent_span_id, {_FOLLOWS_FROM_KEY: "follows_from"}))
-            for lk in links:
+            for lk in links_for_otlp(span):
                 pl = p.links.add(trace_id=id_to_bytes(lk.trace_id), span_id=id_to_bytes(lk.span_id))
                 _fill_attrs(pl.attributes, lk.attributes)
     if not tempo_response:
