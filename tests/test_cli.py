@@ -146,12 +146,12 @@ def test_usage_errors_exit_2() -> None:
 
 
 def test_internal_errors_exit_1_without_traceback_unless_debug(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tracectl.analysis.tree as tree_module
+    import tracectl.analysis.analyse as analyse_module
 
     def boom(_trace: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(tree_module, "build_tree", boom)
+    monkeypatch.setattr(analyse_module, "analyse_trace", boom)
     result = run("show", ML)
     assert result.exit_code == 1
     assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr

@@ -21,14 +21,14 @@ def demo(
     """
     from rich.text import Text
 
-    from tracectl.analysis.tree import build_tree
+    from tracectl.analysis.analyse import analyse_trace
     from tracectl.render.tree_rows import make_view
     from tracectl.render.tree_view import render_tree
     from tracectl.synth import ml_inference_trace
 
     env = get_env(ctx)
     trace = ml_inference_trace(seed)
-    render_tree(make_view(build_tree(trace)), env.out, env.tz, "(simulated request)", [], limit=0)
+    render_tree(make_view(analyse_trace(trace)), env.out, env.tz, "(simulated request)", [], limit=0)
     env.out.print()
     env.out.print(Text("Try it on your own traces:", style="bold"))
     for cmd, what in (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracectl.cli import demo, export, show  # noqa: F401 - importing registers the commands
+from tracectl.cli import blame, demo, export, path, show  # noqa: F401 - importing registers the commands
 from tracectl.cli.app import app
 
 

@@ -23,6 +23,7 @@ SPAN_CSV_COLUMNS = (
     "offset_ns",
     "duration_ns",
     "self_ns",
+    "cp_ns",
     "orphan",
 )
 
@@ -48,17 +49,22 @@ def show(
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="Rows in the table view (0 = all). JSON is never cut.")
     ] = 1000,
+    critical: Annotated[
+        bool, typer.Option("--critical", "-c", help="Show only the spans on the critical path (and their parents).")
+    ] = False,
 ) -> None:
-    """Show a trace as a tree: service, operation, start offset, duration, self time and a waterfall bar.
+    """Show a trace as a tree: service, operation, start offset, duration, self time, critical-path time,
+    and a waterfall bar with the critical path drawn solid.
 
     Messy data (orphans, duplicate IDs, cycles, clock skew, bad times) is repaired and listed under the tree
     and in the JSON "warnings". Examples:
 
       tracectl show trace.json
       tracectl show trace.json --min-duration 1ms --max-depth 4
+      tracectl show trace.json --critical
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
     """
-    from tracectl.analysis.tree import build_tree
+    from tracectl.analysis.analyse import analyse_trace
     from tracectl.render import machine
     from tracectl.render.tree_rows import SHOW_SCHEMA, make_view, span_row, trace_document
     from tracectl.units import parse_duration
@@ -66,7 +72,7 @@ def show(
     env = get_env(ctx)
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     loaded = load_trace_arg(trace)
-    views = [make_view(build_tree(t), min_ns, max_depth) for t in select_traces(loaded, trace_id)]
+    views = [make_view(analyse_trace(t), min_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
 
     if output is OutputFormat.json:
         docs = [trace_document(v, loaded.source, loaded.notes) for v in views]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracectl.analysis.selftime import self_times
+from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.tree import SpanTree
 from tracectl.model import AttrValue
 
@@ -20,29 +20,63 @@ SHOW_SCHEMA = "tracectl.show/v1"
 
 @dataclass(frozen=True, slots=True)
 class TreeView:
-    """What ``show`` displays for one trace: the tree, its self times, and which nodes are visible."""
+    """What ``show`` displays for one trace: its analysis, and which nodes are visible."""
 
-    tree: SpanTree
-    self_ns: list[int]
+    analysis: TraceAnalysis
     order: list[int]  # visible nodes, depth-first
-    hidden: int  # nodes left out by --min-duration / --max-depth
+    hidden: int  # nodes left out by --min-duration / --max-depth / --critical
+    sections: dict[int, list[tuple[int, int]]]  # node -> its critical-path sections (start, end)
+
+    def sections_of(self, node: int) -> list[tuple[int, int]]:
+        return self.sections.get(node, [])
+
+    @property
+    def tree(self) -> SpanTree:
+        return self.analysis.tree
+
+    @property
+    def self_ns(self) -> list[int]:
+        return self.analysis.self_ns
+
+    @property
+    def cp_ns(self) -> list[int]:
+        return self.analysis.cp_ns
 
 
-def make_view(tree: SpanTree, min_duration_ns: int = 0, max_depth: int | None = None) -> TreeView:
-    """Select the nodes to show: a node shorter than ``min_duration_ns`` or deeper than ``max_depth`` is
-    hidden with its whole subtree (roots are always shown)."""
+def on_path_nodes(analysis: TraceAnalysis) -> list[bool]:
+    """Nodes with critical-path time, and their ancestors (so the path reads as a tree)."""
+    tree = analysis.tree
+    marked = [c > 0 for c in analysis.cp_ns]
+    for node in reversed(tree.preorder()):  # children before parents
+        p = tree.parent[node]
+        if marked[node] and p >= 0:
+            marked[p] = True
+    return marked
+
+
+def make_view(
+    analysis: TraceAnalysis, min_duration_ns: int = 0, max_depth: int | None = None, critical_only: bool = False
+) -> TreeView:
+    """Select the nodes to show: a node shorter than ``min_duration_ns``, deeper than ``max_depth`` or (with
+    ``critical_only``) off the critical path is hidden with its whole subtree (roots are always shown)."""
+    tree = analysis.tree
+    on_path = on_path_nodes(analysis) if critical_only else None
     visible: list[int] = []
     stack = list(reversed(tree.roots))
     while stack:
         node = stack.pop()
-        is_root = tree.parent[node] == -1
-        too_short = tree.end[node] - tree.start[node] < min_duration_ns
-        too_deep = max_depth is not None and tree.depth[node] > max_depth
-        if not is_root and (too_short or too_deep):
-            continue
+        if tree.parent[node] != -1:
+            too_short = tree.end[node] - tree.start[node] < min_duration_ns
+            too_deep = max_depth is not None and tree.depth[node] > max_depth
+            if too_short or too_deep or (on_path is not None and not on_path[node]):
+                continue
         visible.append(node)
         stack.extend(reversed(tree.children[node]))
-    return TreeView(tree, self_times(tree), visible, len(tree) - len(visible))
+    sections: dict[int, list[tuple[int, int]]] = {}
+    for root in analysis.path.roots:
+        for sec in root.sections:
+            sections.setdefault(sec.node, []).append((sec.start, sec.end))
+    return TreeView(analysis, visible, len(tree) - len(visible), sections)
 
 
 def jsonable(value: AttrValue) -> Any:
@@ -78,6 +112,7 @@ def span_row(view: TreeView, i: int, full: bool) -> dict[str, Any]:
         "offset_ns": tree.start[i] - tree.wall_start,
         "duration_ns": tree.end[i] - tree.start[i],
         "self_ns": view.self_ns[i],
+        "cp_ns": view.cp_ns[i],
         "orphan": tree.orphan[i],
     }
     if tree.start[i] != span.start_ns or tree.end[i] != span.end_ns:
@@ -102,6 +137,7 @@ def trace_document(view: TreeView, source: str, notes: list[str]) -> dict[str, A
         "source": source,
         "start_ns": tree.wall_start,
         "duration_ns": tree.duration_ns,
+        "cp_length_ns": view.analysis.path.length_ns,
         "span_count": len(tree),
         "services": sorted({s.service for s in tree.spans}),
         "roots": [tree.keys[r] for r in tree.roots],

@@ -10,6 +10,7 @@ from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
 _PALETTE = (
     "cyan",
@@ -54,7 +55,8 @@ def _guides(view: TreeView) -> dict[int, str]:
     return line_prefix
 
 
-def _bar(start: int, end: int, wall_start: int, wall_end: int, width: int) -> tuple[str, int, int]:
+def bar_cells(start: int, end: int, wall_start: int, wall_end: int, width: int) -> tuple[str, int, int]:
+    """Left padding and the [left, right) character cells of an interval on a ``width``-cell time axis."""
     total = max(wall_end - wall_start, 1)
     left = int((start - wall_start) * width / total)
     right = -(-(end - wall_start) * width // total)  # ceiling
@@ -83,12 +85,13 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
     )
     console.print(header, soft_wrap=True)
     console.print(Text(source, style="dim"), soft_wrap=True)
-    bar_width = min(max(console.width - 90, 16), 60)
+    bar_width = min(max(console.width - 100, 16), 60)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
-    table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=max(console.width - bar_width - 34, 30))
+    table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=max(console.width - bar_width - 44, 30))
     table.add_column("start", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     table.add_column("self", justify="right", no_wrap=True)
+    table.add_column("path", justify="right", no_wrap=True)
     table.add_column(_axis_label(tree.duration_ns, bar_width), no_wrap=True)
     guides = _guides(view)
     shown = view.order if limit <= 0 else view.order[:limit]
@@ -116,9 +119,7 @@ def _row(view: TreeView, node: int, guide: str, services: list[str], bar_width: 
         name.append(" (parent missing)", style="yellow")
     if not tree.on_path_eligible[node] and tree.parent[node] != -1:
         name.append(" ↷", style="dim")
-    pad, left, right = _bar(tree.start[node], tree.end[node], tree.wall_start, tree.wall_end, bar_width)
-    bar = Text(pad)
-    bar.append("█" * (right - left), style="red" if span.is_error else style)
+    bar = _bar_text(view, node, bar_width, style="red" if span.is_error else style)
     return [
         name,
         Text(
@@ -127,8 +128,28 @@ def _row(view: TreeView, node: int, guide: str, services: list[str], bar_width: 
         ),
         Text(format_duration(tree.end[node] - tree.start[node])),
         Text(format_duration(view.self_ns[node]), style="dim"),
+        Text(
+            format_duration(view.cp_ns[node]) if view.cp_ns[node] else "·", style="bold" if view.cp_ns[node] else "dim"
+        ),
         bar,
     ]
+
+
+def _bar_text(view: TreeView, node: int, width: int, style: str) -> Text:
+    """The span's extent as ░ on the shared axis, with its critical-path sections drawn █ over it."""
+    from rich.text import Text
+
+    tree = view.tree
+    ws, we = tree.wall_start, tree.wall_end
+    _, left, right = bar_cells(tree.start[node], tree.end[node], ws, we, width)
+    cells = [" "] * width
+    for c in range(left, right):
+        cells[c] = "░"
+    for section in view.sections_of(node):
+        _, sl, sr = bar_cells(section[0], section[1], ws, we, width)
+        for c in range(sl, sr):
+            cells[c] = "█"
+    return Text("".join(cells).rstrip(), style=style)
 
 
 def _footer(view: TreeView, console: Console, shown: int, notes: list[str]) -> None:
@@ -142,8 +163,10 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str]) -> N
         if omitted:
             parts.append(f"{omitted} more rows not shown (--limit 0 shows all)")
         console.print(Text("… " + "; ".join(parts), style="dim"))
+    legend = f"█ critical path ({format_duration(view.analysis.path.length_ns)}) · ░ rest of the span"
     if any(not view.tree.on_path_eligible[n] and view.tree.parent[n] != -1 for n in view.order):
-        console.print(Text("↷ async or outside its parent: not on the parent's critical path", style="dim"))
+        legend += " · ↷ async or outside its parent: cannot be on the parent's path"
+    console.print(Text(legend, style="dim"))
     for note in notes:
         console.print(Text("note: " + note, style="yellow"))
     for warning in view.tree.warnings:

@@ -1,0 +1,153 @@
+"""Latency attribution of one trace by component (ANALYSIS.md section 3).
+
+Spans are grouped by a component key and each group sums self time and critical-path time, with counts,
+error counts and its share of the trace's critical-path length.
+
+Keys (``parse_key``): ``service`` (default), ``name`` (span name), ``operation`` (= service + name),
+``kind``, ``attr:KEY`` (a span attribute, else a resource attribute of that name), ``resource:KEY``, or several
+joined with commas (``service,attr:ml.model.name``). A missing attribute is ``(none)``.
+
+The edge rule: a CLIENT span whose child is a SERVER span of another service spends its time outside that
+child on the network, connection set-up, load balancer or the callee's queue. That time is neither the
+caller's code nor the callee's handler, so it goes to an edge row ``caller → callee`` (keys of the client and
+of the server span), not to the caller. Invariant (property-tested): critical-path time over all rows,
+edges included, sums to the trace's critical-path length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tracectl.analysis.critical_path import CriticalPath
+from tracectl.analysis.selftime import self_times
+from tracectl.analysis.tree import SpanTree
+from tracectl.errors import InputError
+from tracectl.model import Span, SpanKind
+
+NONE = "(none)"
+EDGE_ARROW = " → "
+KEY_JOIN = " | "
+
+KeyFunc = Callable[[Span], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentKey:
+    """A parsed ``--by`` value: a function from span to group label, and its spelling."""
+
+    spec: str
+    func: KeyFunc
+
+    def __call__(self, span: Span) -> str:
+        return self.func(span)
+
+
+def _attr(span: Span, name: str) -> str:
+    value = span.attributes.get(name)
+    if value is None:
+        value = span.resource.attributes.get(name)
+    return NONE if value is None else str(value)
+
+
+def _resource_attr(span: Span, name: str) -> str:
+    value = span.resource.attributes.get(name)
+    return NONE if value is None else str(value)
+
+
+_SIMPLE: dict[str, KeyFunc] = {
+    "service": lambda s: s.service,
+    "name": lambda s: s.name,
+    "operation": lambda s: f"{s.service}{KEY_JOIN}{s.name}",
+    "kind": lambda s: s.kind.label,
+}
+
+
+def _part(spec: str) -> KeyFunc:
+    if spec in _SIMPLE:
+        return _SIMPLE[spec]
+    for prefix, getter in (("attr:", _attr), ("resource:", _resource_attr)):
+        if spec.startswith(prefix) and len(spec) > len(prefix):
+            name = spec[len(prefix) :]
+            return lambda s, n=name, g=getter: g(s, n)  # type: ignore[misc]
+    raise InputError(
+        f"--by: unknown component key {spec!r} (use service, name, operation, kind, attr:KEY, resource:KEY, "
+        "or several joined by commas)"
+    )
+
+
+def parse_key(spec: str = "service") -> ComponentKey:
+    """Parse a ``--by`` value such as ``service``, ``operation`` or ``service,attr:ml.model.name``."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise InputError("--by: empty component key")
+    funcs = [_part(p) for p in parts]
+    if len(funcs) == 1:
+        return ComponentKey(spec, funcs[0])
+    return ComponentKey(spec, lambda s: KEY_JOIN.join(f(s) for f in funcs))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One component (or edge) of one trace."""
+
+    key: str
+    edge: bool
+    spans: int
+    errors: int
+    self_ns: int
+    cp_ns: int
+    share: float  # cp_ns / critical-path length (0 when the length is 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    trace_id: str
+    duration_ns: int  # wall time of the trace
+    cp_length_ns: int
+    by: str
+    rows: tuple[Row, ...]  # by critical-path time, largest first; ties by key
+
+
+def edge_callee(tree: SpanTree, node: int) -> int:
+    """The SERVER child of another service that makes ``node`` (a CLIENT span) an edge, or -1."""
+    span = tree.spans[node]
+    if span.kind is not SpanKind.CLIENT:
+        return -1
+    for child in tree.children[node]:
+        c = tree.spans[child]
+        if c.kind is SpanKind.SERVER and c.service != span.service:
+            return child
+    return -1
+
+
+def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Sequence[int] | None = None) -> Attribution:
+    """Group the spans of ``path.tree`` by component and sum their self and critical-path time."""
+    key = by or parse_key("service")
+    tree = path.tree
+    selfs = self_ns if self_ns is not None else self_times(tree)
+    cps = path.per_node_ns()
+    acc: dict[tuple[str, bool], list[int]] = {}
+    label_cache: dict[int, str] = {}
+    for i, span in enumerate(tree.spans):
+        label = label_cache.get(i)
+        if label is None:
+            label = label_cache[i] = key(span)
+        callee = edge_callee(tree, i)
+        is_edge = callee >= 0
+        if is_edge:
+            label = f"{label}{EDGE_ARROW}{key(tree.spans[callee])}"
+        entry = acc.get((label, is_edge))
+        if entry is None:
+            entry = acc[(label, is_edge)] = [0, 0, 0, 0]
+        entry[0] += 1
+        entry[1] += span.is_error
+        entry[2] += selfs[i]
+        entry[3] += cps[i]
+    length = path.length_ns
+    rows = [
+        Row(label, is_edge, n, errors, s, c, c / length if length else 0.0)
+        for (label, is_edge), (n, errors, s, c) in acc.items()
+    ]
+    rows.sort(key=lambda r: (-r.cp_ns, -r.self_ns, r.key))
+    return Attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))

@@ -1,0 +1,100 @@
+"""``tracectl blame``: latency attribution by component, for one trace or aggregated over many."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.sources import load_many
+
+
+@app.command(rich_help_panel="Find the culprit")
+def blame(
+    ctx: typer.Context,
+    traces: Annotated[
+        list[str], typer.Argument(help="Trace files, directories, quoted globs ('traces/*.json'), or - for stdin.")
+    ],
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", "-b", help="Component key: service, operation, name, kind, attr:KEY, resource:KEY, or a,b."
+        ),
+    ] = "service",
+    top: Annotated[int, typer.Option("--top", "-n", min=0, help="Show only the N largest rows (0 = all).")] = 0,
+    bucket: Annotated[
+        bool, typer.Option("--bucket", help="Compare the typical traces (near the median) with the tail (≥ p99).")
+    ] = False,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
+    ] = OutputFormat.table,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Warn about unreadable files and go on, instead of failing.")
+    ] = False,
+) -> None:
+    """Which components the time goes to: self time and critical-path time per component.
+
+    With one trace: the attribution table. With many: per component, the traces it appears in, error rate,
+    its share of all critical-path time, and mean/p50/p95/p99 of its per-trace critical-path time. A row
+    "a → b" is time a's client spent outside b's server span: network, connection set-up, the callee's queue.
+    Examples:
+
+      tracectl blame trace.json
+      tracectl blame traces/ --by operation --top 10
+      tracectl blame 'traces/*.json' --by service,attr:ml.model.name --bucket
+    """
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.attribution import parse_key
+    from tracectl.render import blame_view as view
+    from tracectl.render import machine
+
+    env = get_env(ctx)
+    key = parse_key(by)
+    with env.progress("loading traces") as update:
+        loaded = load_many(traces, on_loaded=update, skip_bad=skip_bad, warn=env.warn)
+    all_traces = [t for result in loaded for t in result.traces]
+    with env.progress("analysing") as update:
+        attributions = []
+        for n, trace in enumerate(all_traces, 1):
+            attributions.append(analyse_trace(trace, key).attribution)
+            update(n, len(all_traces))
+
+    doc: dict[str, Any]
+    columns: tuple[str, ...]
+    render: Callable[[], None]
+    if len(attributions) == 1 and not bucket:
+        (single,) = attributions
+        doc = {"mode": "trace", "trace_id": single.trace_id, "by": single.by, "duration_ns": single.duration_ns,
+               "cp_length_ns": single.cp_length_ns, "rows": view.trace_rows(single, top)}  # fmt: skip
+        columns = view.TRACE_CSV_COLUMNS
+        render = lambda: view.render_trace(single, env.out, top)  # noqa: E731
+    elif bucket:
+        from tracectl.analysis.aggregate import compare_buckets
+
+        cmp = compare_buckets(attributions)
+        doc = {"mode": "buckets", "by": cmp.by, "traces": len(attributions), "typical_traces": cmp.typical_traces,
+               "tail_traces": cmp.tail_traces, "typical_duration_mean_ns": cmp.typical_duration_mean,
+               "tail_duration_mean_ns": cmp.tail_duration_mean, "rows": view.bucket_rows(cmp, top)}  # fmt: skip
+        columns = view.BUCKET_CSV_COLUMNS
+        render = lambda: view.render_buckets(cmp, env.out, top)  # noqa: E731
+    else:
+        from tracectl.analysis.aggregate import aggregate
+
+        agg = aggregate(attributions)
+        doc = {"mode": "aggregate", "by": agg.by, "traces": agg.traces, "total_cp_ns": agg.total_cp_ns,
+               "duration_p50_ns": agg.duration_p50, "duration_p95_ns": agg.duration_p95,
+               "duration_p99_ns": agg.duration_p99, "rows": view.aggregate_rows(agg, top)}  # fmt: skip
+        columns = view.AGG_CSV_COLUMNS
+        render = lambda: view.render_aggregate(agg, env.out, top)  # noqa: E731
+
+    rows: list[dict[str, Any]] = doc["rows"]
+    if output is OutputFormat.json:
+        env.write(machine.to_json(doc, view.BLAME_SCHEMA))
+    elif output is OutputFormat.jsonl:
+        env.write(machine.to_jsonl(rows))
+    elif output is OutputFormat.csv:
+        env.write(machine.to_csv(rows, columns))
+    else:
+        render()
