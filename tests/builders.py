@@ -16,8 +16,14 @@ def sid(name: str) -> str:
 
 
 def span(
-    name: str, start_ms: float, end_ms: float, parent: str = "", service: str = "svc",
-    kind: SpanKind = SpanKind.INTERNAL, error: bool = False, **attrs: str | int,
+    name: str,
+    start_ms: float,
+    end_ms: float,
+    parent: str = "",
+    service: str = "svc",
+    kind: SpanKind = SpanKind.INTERNAL,
+    error: bool = False,
+    **attrs: str | int,
 ) -> Span:
     res = _RESOURCES.setdefault(service, Resource({"service.name": service}))
     return Span(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from pathlib import Path
 
 import orjson
@@ -40,10 +41,13 @@ def test_path_json_sections_tile_the_root() -> None:
     (t,) = doc["traces"]
     assert t["cp_length_ns"] == 43_767_000 and t["roots"][0]["length_ns"] == 43_767_000
     secs = t["sections"]
-    assert secs[0]["offset_ns"] == 0 and all(a["end_ns"] == b["start_ns"] for a, b in zip(secs, secs[1:], strict=False))
+    assert secs[0]["offset_ns"] == 0
+    assert all(a["end_ns"] == b["start_ns"] for a, b in itertools.pairwise(secs))
     assert sum(s["duration_ns"] for s in secs) == 43_767_000
     assert max(secs, key=lambda s: s["duration_ns"])["name"] == "forward"
-    assert {s["service"] for s in secs} >= {"cv-model", "feature-store"} and "nlp-model" not in {s["service"] for s in secs}
+    assert {s["service"] for s in secs} >= {"cv-model", "feature-store"} and "nlp-model" not in {
+        s["service"] for s in secs
+    }
 
 
 def test_path_table_and_csv() -> None:
@@ -85,7 +89,9 @@ def test_blame_many_traces_from_a_directory_glob_and_stdin(trace_dir: Path) -> N
     assert sum(r["share"] for r in doc["rows"]) == pytest.approx(1.0)
     globbed = orjson.loads(run("blame", str(trace_dir / "t0*.json"), "-o", "json").stdout)
     assert globbed["traces"] == 10
-    mixed = orjson.loads(run("blame", str(trace_dir / "t00.json"), "-", "-o", "json", input=Path(ML).read_text()).stdout)
+    mixed = orjson.loads(
+        run("blame", str(trace_dir / "t00.json"), "-", "-o", "json", input=Path(ML).read_text()).stdout
+    )
     assert mixed["traces"] == 2
 
 

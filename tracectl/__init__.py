@@ -2,9 +2,9 @@
 
 The library API (the CLI only wraps it)::
 
-    from tracectl import load, build_tree
-    result = load("trace.json")          # any supported format, detected
-    tree = build_tree(result.traces[0])  # span tree with warnings about messy data
+    from tracectl import load, analyse_trace
+    result = load("trace.json")                  # any supported format, detected
+    analysis = analyse_trace(result.traces[0])   # tree, self times, critical path, attribution
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ __all__ = [
     "Span",
     "SpanTree",
     "Trace",
+    "TraceAnalysis",
     "TracectlError",
     "__version__",
+    "analyse_trace",
     "build_tree",
     "load",
     "read_bytes",
 ]
 
 if TYPE_CHECKING:
+    from tracectl.analysis.analyse import TraceAnalysis, analyse_trace
     from tracectl.analysis.tree import SpanTree, build_tree
     from tracectl.errors import TracectlError
     from tracectl.formats.detect import LoadResult, read_bytes
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from tracectl.model import Span, Trace
 
 _LAZY = {
+    "TraceAnalysis": ("tracectl.analysis.analyse", "TraceAnalysis"),
+    "analyse_trace": ("tracectl.analysis.analyse", "analyse_trace"),
     "SpanTree": ("tracectl.analysis.tree", "SpanTree"),
     "build_tree": ("tracectl.analysis.tree", "build_tree"),
     "TracectlError": ("tracectl.errors", "TracectlError"),

@@ -64,15 +64,18 @@ def render_trace(attribution: Attribution, console: Console, top: int) -> None:
         ),
         soft_wrap=True,
     )  # fmt: skip
+    bar_width = 20 if console.width >= 110 else 10
+    widths = {"spans": 5, "errors": 6, "self": 8, "critical path": 13, "share": 6, "": bar_width}
+    room = console.width - sum(w + 3 for w in widths.values())
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for name, justify in (("component", "left"), ("spans", "right"), ("errors", "right"), ("self", "right"),
-                          ("critical path", "right"), ("share", "right"), ("", "left")):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("component", no_wrap=True, overflow="ellipsis", max_width=max(room, 16))
+    for name, width in widths.items():
+        table.add_column(name, justify="left" if name == "" else "right", no_wrap=True, min_width=width)
     for r in trace_rows(attribution, top):
         table.add_row(
             _key_text(r["key"], r["edge"]), str(r["spans"]),
             Text(str(r["errors"]), style="red" if r["errors"] else "dim"), _ms(r["self_ns"]), _ms(r["cp_ns"]),
-            f"{r['share']:.1%}", Text(_share_bar(r["share"]), style="cyan"),
+            f"{r['share']:.1%}", Text(_share_bar(r["share"], bar_width).rstrip(), style="cyan"),
         )  # fmt: skip
     console.print(table)
     _legend(console)
@@ -91,18 +94,30 @@ def render_aggregate(agg: Aggregate, console: Console, top: int) -> None:
         ),
         soft_wrap=True,
     )  # fmt: skip
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title_justify="left")
-    for name in ("component", "traces", "err %", "share", "", "cp mean", "cp p50", "cp p95", "cp p99", "self mean"):
-        table.add_column(name, justify="left" if name in ("component", "") else "right", no_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    # Numbers keep their width; on a narrow terminal the component name is shortened and the share bar,
+    # p95 and self-time columns are left out (JSON and CSV always carry everything).
+    wide, roomy = console.width >= 120, console.width >= 100
+    columns = ["traces", "err %", "share", *([""] if wide else []), "cp mean", "cp p50",
+               *(["cp p95"] if roomy else []), "cp p99", *(["self mean"] if roomy else [])]  # fmt: skip
+    widths = {name: 12 if name == "" else 9 if name == "self mean" else 7 for name in columns}
+    room = console.width - sum(w + 3 for w in widths.values())
+    table.add_column("component", no_wrap=True, overflow="ellipsis", max_width=max(room, 16))
+    for name, width in widths.items():
+        table.add_column(name, justify="left" if name == "" else "right", no_wrap=True, min_width=width)
     for r in aggregate_rows(agg, top):
-        table.add_row(
-            _key_text(r["key"], r["edge"]), str(r["traces"]),
-            Text(f"{r['error_rate']:.1%}", style="red" if r["errors"] else "dim"), f"{r['share']:.1%}",
-            Text(_share_bar(r["share"], 12), style="cyan"), _ms(r["cp_mean"]), _ms(r["cp_p50"]), _ms(r["cp_p95"]),
-            _ms(r["cp_p99"]), Text(_ms(r["self_mean"]), style="dim"),
-        )  # fmt: skip
+        cells: dict[str, str | Text] = {
+            "traces": str(r["traces"]), "err %": Text(f"{r['error_rate']:.1%}", style="red" if r["errors"] else "dim"),
+            "share": f"{r['share']:.1%}", "": Text(_share_bar(r["share"], 12), style="cyan"),
+            "cp mean": _ms(r["cp_mean"]), "cp p50": _ms(r["cp_p50"]), "cp p95": _ms(r["cp_p95"]),
+            "cp p99": _ms(r["cp_p99"]), "self mean": Text(_ms(r["self_mean"]), style="dim"),
+        }  # fmt: skip
+        table.add_row(_key_text(r["key"], r["edge"]), *(cells[name] for name in columns))
     console.print(table)
-    console.print(Text("cp = critical-path time per trace, over the traces where the component appears", style="dim"))
+    console.print(
+        Text("cp = critical-path time per trace, over the traces where the component appears", style="dim"),
+        soft_wrap=True,
+    )
     _legend(console)
 
 
@@ -129,7 +144,9 @@ def render_buckets(cmp: BucketComparison, console: Console, top: int) -> None:
             f"{r['typical_share']:.1%}", f"{r['tail_share']:.1%}",
         )  # fmt: skip
     console.print(table)
-    console.print(Text("cp = mean critical-path time per trace in the bucket (0 where absent)", style="dim"))
+    console.print(
+        Text("cp = mean critical-path time per trace in the bucket (0 where absent)", style="dim"), soft_wrap=True
+    )
 
 
 def _legend(console: Console) -> None:

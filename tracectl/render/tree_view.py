@@ -166,7 +166,7 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str]) -> N
     legend = f"█ critical path ({format_duration(view.analysis.path.length_ns)}) · ░ rest of the span"
     if any(not view.tree.on_path_eligible[n] and view.tree.parent[n] != -1 for n in view.order):
         legend += " · ↷ async or outside its parent: cannot be on the parent's path"
-    console.print(Text(legend, style="dim"))
+    console.print(Text(legend, style="dim"), soft_wrap=True)
     for note in notes:
         console.print(Text("note: " + note, style="yellow"))
     for warning in view.tree.warnings:
