@@ -117,3 +117,10 @@ def test_blame_bad_inputs(trace_dir: Path, tmp_path: Path) -> None:
     lenient = run("blame", str(tmp_path), "--skip-bad", "-o", "json")
     assert lenient.exit_code == 0 and orjson.loads(lenient.stdout)["mode"] == "trace"
     assert "skipped" in lenient.stderr and "bad.json" in lenient.stderr
+
+
+def test_path_names_orphan_roots_and_csv_booleans_match_json() -> None:
+    table = run("path", str(FIXTURES / "messy/orphan.otlp.json")).stdout
+    assert "root 0000000000000003 (parent missing: a partial trace)" in table
+    rows = list(csv.DictReader(io.StringIO(run("blame", ML, "-o", "csv").stdout)))
+    assert {r["edge"] for r in rows} == {"true", "false"}

@@ -83,7 +83,9 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
     for row in path_rows(analysis):
         if row["root"] != root_of_step and len(analysis.path.roots) > 1:
             root_of_step = row["root"]
-            table.add_row("", Text(f"root {root_of_step}", style="bold"), "", "", "", "")
+            orphan = tree.orphan[tree.index_of(root_of_step)]
+            label = f"root {root_of_step}" + (" (parent missing: a partial trace)" if orphan else "")
+            table.add_row("", Text(label, style="bold yellow" if orphan else "bold"), "", "", "", "")
         node = tree.index_of(row["node"])
         style = service_style(row["service"], services)
         name = Text.assemble((row["service"], style), " ", (row["name"], "red" if row["error"] else ""))
