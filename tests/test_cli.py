@@ -125,7 +125,7 @@ def test_show_several_traces_and_pick_one() -> None:
         (["show", str(FIXTURES / "bad/empty-trace.json")], "the trace is empty"),
         (["show", str(FIXTURES / "bad/span-without-id.json")], "span has no spanId"),
         (["show", "no-such-file.json"], "no-such-file.json: no such file"),
-        (["show", "5b8efff798038103d269b633813fc700"], "needs a backend"),
+        (["show", "5b8efff798038103d269b633813fc700"], "no trace backend configured"),
         (["show", ML, "--min-duration", "fast"], "--min-duration: 'fast' is not a duration"),
         (["--tz", "Mars/Olympus", "show", ML], "unknown time zone 'Mars/Olympus'"),
     ],

@@ -46,8 +46,11 @@ def report_error(env: Env, exc: BaseException) -> int:
     return int(ExitCode.INTERNAL)
 
 
-_GLOBAL_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet"})
-_GLOBAL_WITH_VALUE = frozenset({"--tz"})
+_GLOBAL_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet", "--insecure"})
+_GLOBAL_WITH_VALUE = frozenset({
+    "--tz", "--backend", "--tempo-url", "--jaeger-url", "--loki-url", "--org-id", "--header", "-H", "--token-file",
+    "--ca-cert", "--profile", "--timeout", "--concurrency",
+})  # fmt: skip
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -133,6 +136,9 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+_CONN = "Connection (flags > env > config profile; see `tracectl config show`)"
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -147,17 +153,78 @@ def main_options(
         str,
         typer.Option("--tz", help="Time zone for timestamps: local, UTC, or an IANA name.", envvar="TRACECTL_TZ"),
     ] = "local",
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="tempo, jaeger or file (env TRACECTL_BACKEND).", rich_help_panel=_CONN),
+    ] = None,
+    tempo_url: Annotated[
+        str | None, typer.Option("--tempo-url", help="Tempo base URL (env TEMPO_ADDR).", rich_help_panel=_CONN)
+    ] = None,
+    jaeger_url: Annotated[
+        str | None,
+        typer.Option(
+            "--jaeger-url", help="Jaeger query URL, base path included (env JAEGER_ADDR).", rich_help_panel=_CONN
+        ),
+    ] = None,
+    loki_url: Annotated[
+        str | None, typer.Option("--loki-url", help="Loki base URL (env LOKI_ADDR).", rich_help_panel=_CONN)
+    ] = None,
+    org_id: Annotated[
+        str | None,
+        typer.Option("--org-id", help="Tenant, sent as X-Scope-OrgID (env TRACECTL_ORG_ID).", rich_help_panel=_CONN),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="Extra header NAME=VALUE (repeatable).", rich_help_panel=_CONN),
+    ] = None,
+    token_file: Annotated[
+        str | None,
+        typer.Option(
+            "--token-file", help="File holding a bearer token (env TRACECTL_BEARER_TOKEN_FILE).", rich_help_panel=_CONN
+        ),
+    ] = None,
+    ca_cert: Annotated[
+        str | None,
+        typer.Option("--ca-cert", help="CA bundle for TLS (env TRACECTL_CA_CERT_PATH).", rich_help_panel=_CONN),
+    ] = None,
+    insecure: Annotated[
+        bool | None, typer.Option("--insecure", help="Skip TLS verification (warned).", rich_help_panel=_CONN)
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Config profile (env TRACECTL_PROFILE).", rich_help_panel=_CONN)
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", help="Seconds per request attempt (default 30) (env TRACECTL_TIMEOUT).", rich_help_panel=_CONN
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            help="Traces fetched in parallel (default 8) (env TRACECTL_CONCURRENCY).",
+            rich_help_panel=_CONN,
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Global options may go before or after the command."""
+    from tracectl.config import parse_header_flags
     from tracectl.units import resolve_tz
 
-    env = ctx.obj if isinstance(ctx.obj, Env) else Env()  # tests may pass a prepared Env (fake TTY)
+    env = ctx.obj if isinstance(ctx.obj, Env) else Env()  # tests may pass a prepared Env (fake TTY, transport)
     env.no_color, env.quiet, env.debug = env.no_color or no_color, env.quiet or quiet, env.debug or debug
     ctx.obj = env
+    ctx.call_on_close(env.close)
     env.tz = resolve_tz(tz)
+    env.flags.update({
+        "backend": backend, "tempo_url": tempo_url, "jaeger_url": jaeger_url, "loki_url": loki_url, "org_id": org_id,
+        "headers": parse_header_flags(header or []), "token_file": token_file, "ca_cert": ca_cert,
+        "insecure": insecure, "profile": profile, "timeout": timeout, "concurrency": concurrency,
+    })  # fmt: skip
 
 
 def get_env(ctx: typer.Context) -> Env:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tracectl.cli import search_options as so
 from tracectl.cli.app import OutputFormat, app, get_env
 from tracectl.cli.sources import load_many
+from tracectl.errors import InputError
+
+if TYPE_CHECKING:
+    from tracectl.formats.detect import LoadResult
 
 
 @app.command(rich_help_panel="Find the culprit")
 def blame(
     ctx: typer.Context,
     traces: Annotated[
-        list[str], typer.Argument(help="Trace files, directories, quoted globs ('traces/*.json'), or - for stdin.")
-    ],
+        list[str] | None,
+        typer.Argument(help="Trace files, directories, quoted globs ('traces/*.json'), - for stdin, or trace IDs."),
+    ] = None,
     by: Annotated[
         str,
         typer.Option(
@@ -31,8 +37,27 @@ def blame(
         OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
     ] = OutputFormat.table,
     skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Warn about unreadable files and go on, instead of failing.")
+        bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
     ] = False,
+    search: Annotated[
+        bool,
+        typer.Option(
+            "--search",
+            help="Aggregate over the traces a search returns (the Search options below).",
+            rich_help_panel=so.PANEL,
+        ),
+    ] = False,
+    service: so.Service = None,
+    operation: so.Operation = None,
+    min_duration: so.MinDuration = None,
+    max_duration: so.MaxDuration = None,
+    errors: so.Errors = False,
+    attr: so.Attr = None,
+    traceql: so.TraceQL = None,
+    since: so.Since = None,
+    start: so.From = None,
+    end: so.To = None,
+    limit: so.Limit = 100,
 ) -> None:
     """Which components the time goes to: self time and critical-path time per component.
 
@@ -44,6 +69,7 @@ def blame(
       tracectl blame trace.json
       tracectl blame traces/ --by operation --top 10
       tracectl blame 'traces/*.json' --by service,attr:ml.model.name --bucket
+      tracectl blame --search -s api-gateway --min-duration 2s --since 1h --limit 200
     """
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.attribution import parse_key
@@ -52,8 +78,26 @@ def blame(
 
     env = get_env(ctx)
     key = parse_key(by)
+    if search:
+        if traces:
+            raise InputError("give trace files/IDs or --search, not both")
+        query = so.build_query(
+            service, operation, min_duration, max_duration, errors, attr, traceql, since, start, end, limit
+        )
+        found = env.backend().search(query)
+        for warning in found.warnings:
+            env.warn(warning)
+        if not found.traces:
+            raise InputError(f"the search found no traces ({found.query}); widen --since or relax the filters")
+        traces = [t.trace_id for t in found.traces]
+    elif not traces:
+        raise InputError("give trace files, directories, trace IDs, or --search with search options")
+
+    def fetch_many(ids: list[str], progress: Callable[[int, int], None] | None) -> list[LoadResult | None]:
+        return env.fetch_many(ids, progress, skip_failed=skip_bad)
+
     with env.progress("loading traces") as update:
-        loaded = load_many(traces, on_loaded=update, skip_bad=skip_bad, warn=env.warn)
+        loaded = load_many(traces, env.fetch, fetch_many, on_loaded=update, skip_bad=skip_bad, warn=env.warn)
     all_traces = [t for result in loaded for t in result.traces]
     with env.progress("analysing") as update:
         attributions = []

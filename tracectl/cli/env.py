@@ -12,10 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from tracectl.backends import Backend
+    from tracectl.config import Settings
+    from tracectl.formats.detect import LoadResult
 
 
 @dataclass
@@ -28,6 +32,11 @@ class Env:
     tz: tzinfo | None = None  # None = local
     force_terminal: bool | None = None  # None = detect
     width: int | None = None
+    flags: dict[str, Any] = field(default_factory=dict)  # connection flags as given (None = not given)
+    environ: dict[str, str] | None = None  # None = os.environ (tests pass their own)
+    transport: Any = None  # an httpx transport for tests (respx or a mock), else real network
+    _settings: Settings | None = field(default=None, repr=False)
+    _backend: Backend | None = field(default=None, repr=False)
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
 
@@ -107,3 +116,45 @@ class Env:
         with Progress(*columns, console=self.err, transient=True) as bar:
             task = bar.add_task(description, total=None)
             yield lambda done, total: bar.update(task, completed=done, total=total)
+
+    def settings(self) -> Settings:
+        """Resolved settings (flags > env > profile > defaults), read once, only when a command needs them."""
+        if self._settings is None:
+            from tracectl.config import resolve_settings
+
+            self._settings = resolve_settings(self.flags, self.environ)
+            if self._settings.insecure:
+                self.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
+        return self._settings
+
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from tracectl.backends import open_backend
+
+            self._backend = open_backend(self.settings(), transport=self.transport)
+        return self._backend
+
+    def fetch(self, trace_id: str) -> LoadResult:
+        """Fetch one trace by ID from the configured backend, noting a PARTIAL trace on stderr."""
+        result = self.backend().get_trace(trace_id)
+        for note in result.notes:
+            self.warn(f"{result.source}: {note}")
+        return result
+
+    def fetch_many(
+        self, trace_ids: list[str], progress: Callable[[int, int], None] | None = None, skip_failed: bool = False
+    ) -> list[LoadResult | None]:
+        """Fetch traces concurrently (``--concurrency``); with ``skip_failed`` a failure is a warning."""
+        from tracectl.backends import fetch_traces
+
+        on_error = (lambda tid, exc: self.warn(f"skipped trace {tid}: {exc}")) if skip_failed else None
+        results = fetch_traces(self.backend(), trace_ids, self.settings().concurrency, progress, on_error)
+        for result in results:
+            for note in result.notes if result else ():
+                self.warn(f"{result.source}: {note}")  # type: ignore[union-attr]
+        return results
+
+    def close(self) -> None:
+        http = getattr(self._backend, "http", None)
+        if http is not None:
+            http.close()

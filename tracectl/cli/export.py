@@ -24,7 +24,7 @@ class ExportFormat(enum.StrEnum):
 @app.command(rich_help_panel="Inspect a trace")
 def export(
     ctx: typer.Context,
-    trace: Annotated[str, typer.Argument(help="Trace file or - for stdin.")],
+    trace: Annotated[str, typer.Argument(help="Trace file, - for stdin, or a trace ID (fetched from the backend).")],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.otlp_json,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     trace_id: Annotated[str | None, typer.Option("--trace-id", help="Export only this trace of the file.")] = None,
@@ -42,7 +42,7 @@ def export(
     from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 
     env = get_env(ctx)
-    traces = select_traces(load_trace_arg(trace), trace_id)
+    traces = select_traces(load_trace_arg(trace, env.fetch), trace_id)
     if fmt is ExportFormat.otlp_proto:
         data = otlp_proto.dump_bytes(traces)
         if out is None and env.stdout_is_tty:

@@ -14,7 +14,7 @@ from tracectl.cli.sources import load_trace_arg
 @app.command(rich_help_panel="Inspect a trace")
 def path(
     ctx: typer.Context,
-    trace: Annotated[str, typer.Argument(help="Trace file or - for stdin.")],
+    trace: Annotated[str, typer.Argument(help="Trace file, - for stdin, or a trace ID (fetched from the backend).")],
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
     ] = OutputFormat.table,
@@ -36,7 +36,7 @@ def path(
     from tracectl.render.path_view import PATH_CSV_COLUMNS, PATH_SCHEMA, path_document, path_rows, render_path
 
     env = get_env(ctx)
-    loaded = load_trace_arg(trace)
+    loaded = load_trace_arg(trace, env.fetch)
     analyses = [analyse_trace(t) for t in select_traces(loaded, trace_id)]
     if output is OutputFormat.json:
         env.write(machine.to_json({"traces": [path_document(a, loaded.source) for a in analyses]}, PATH_SCHEMA))

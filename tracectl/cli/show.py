@@ -32,7 +32,10 @@ SPAN_CSV_COLUMNS = (
 def show(
     ctx: typer.Context,
     trace: Annotated[
-        str, typer.Argument(help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response) or - for stdin.")
+        str,
+        typer.Argument(
+            help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response), - for stdin, or a trace ID."
+        ),
     ],
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
@@ -53,8 +56,9 @@ def show(
         bool, typer.Option("--critical", "-c", help="Show only the spans on the critical path (and their parents).")
     ] = False,
 ) -> None:
-    """Show a trace as a tree: service, operation, start offset, duration, self time, critical-path time,
-    and a waterfall bar with the critical path drawn solid.
+    """Show a trace as a tree with a waterfall, the critical path drawn solid.
+
+    Per span: service, operation, start offset, duration, self time and critical-path time.
 
     Messy data (orphans, duplicate IDs, cycles, clock skew, bad times) is repaired and listed under the tree
     and in the JSON "warnings". Examples:
@@ -71,7 +75,7 @@ def show(
 
     env = get_env(ctx)
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
-    loaded = load_trace_arg(trace)
+    loaded = load_trace_arg(trace, env.fetch)
     views = [make_view(analyse_trace(t), min_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
 
     if output is OutputFormat.json:

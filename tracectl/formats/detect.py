@@ -34,26 +34,32 @@ class LoadResult:
     notes: list[str] = field(default_factory=list)
 
 
-def read_bytes(data: bytes, source: str) -> LoadResult:
-    """Read traces from bytes of any supported format. Raises ``FormatError`` naming ``source``."""
+def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> LoadResult:
+    """Read traces from bytes of any supported format. Raises ``FormatError`` naming ``source``.
+
+    ``allow_empty``: a well-formed document without spans gives no traces instead of an error (backends use
+    it to tell "not found" from bad data)."""
     with paused_gc():
-        return _read_bytes(data, source)
+        return _read_bytes(data, source, allow_empty)
 
 
-def _read_bytes(data: bytes, source: str) -> LoadResult:
+def _read_bytes(data: bytes, source: str, allow_empty: bool) -> LoadResult:
     head = data.lstrip()[:1]
     if not head:
+        if allow_empty:
+            return LoadResult(source, [], "empty")
         raise FormatError(source, "empty input: no trace data")
     if head in (b"{", b"["):
-        return _read_json(data, source)
+        result = _read_json(data, source)
+        return result if allow_empty else _check_not_empty(result)
     if _looks_like_text(data):
         start = data.lstrip()[:20].decode("utf-8", "replace").splitlines()[0]
         raise FormatError(source, f"not JSON and not protobuf (starts with {start!r}); {_EXPECTED}")
-    traces, status = otlp_proto.read_bytes(data, source)
+    traces, status = otlp_proto.read_bytes(data, source, allow_empty)
     result = LoadResult(source, traces, "otlp-proto")
     if status == "PARTIAL":
         result.notes.append("Tempo marked this trace PARTIAL: it was too large and some spans are missing")
-    return _check_not_empty(result)
+    return result if allow_empty else _check_not_empty(result)
 
 
 def read_source(name: str) -> LoadResult:
@@ -91,8 +97,7 @@ def _read_json(data: bytes, source: str) -> LoadResult:
     notes: list[str] = []
     for doc in docs:
         _collect(doc, source, spans, formats, notes, depth=0)
-    result = LoadResult(source, group_traces(spans), "+".join(sorted(formats)) or "json", notes)
-    return _check_not_empty(result)
+    return LoadResult(source, group_traces(spans), "+".join(sorted(formats)) or "json", notes)
 
 
 def _json_lines(data: bytes, source: str, first_error: orjson.JSONDecodeError) -> list[Any]:
@@ -123,6 +128,8 @@ def _collect(doc: Any, source: str, spans: list[Span], formats: set[str], notes:
         return
     if not isinstance(doc, dict):
         raise FormatError(source, f"JSON of an unexpected shape (a {type(doc).__name__}); {_EXPECTED}")
+    if not doc:
+        return  # `{}`: no spans (Tempo's "not found" can look like this)
     if "resourceSpans" in doc:
         spans.extend(otlp_json.read_resource_spans(doc["resourceSpans"] or [], source))
         formats.add("otlp-json")

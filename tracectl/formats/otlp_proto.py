@@ -140,8 +140,10 @@ def _span(s: Any, resource: Resource, scope: Scope, source: str, where: str) -> 
     )
 
 
-def read_bytes(data: bytes, source: str) -> tuple[list[Trace], str]:
-    """Decode OTLP protobuf (``TracesData`` or Tempo's ``TraceByIDResponse``). Returns traces and Tempo's status."""
+def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> tuple[list[Trace], str]:
+    """Decode OTLP protobuf (``TracesData`` or Tempo's ``TraceByIDResponse``). Returns traces and Tempo's status.
+
+    ``allow_empty``: a message with no spans (Tempo's "not found") returns no traces instead of raising."""
     from google.protobuf.message import DecodeError
 
     trace_pb2, _, response_cls = _pb()
@@ -164,6 +166,8 @@ def read_bytes(data: bytes, source: str) -> tuple[list[Trace], str]:
             return group_traces(_spans_from_resource_spans(resource_spans, source)), status
     if not candidates:
         raise FormatError(source, f"not JSON, and not OTLP protobuf either (truncated or corrupt: {errors[0]})")
+    if allow_empty and all(not any(ss.spans for rs in c[0] for ss in rs.scope_spans) for c in candidates):
+        return [], candidates[-1][1]
     raise FormatError(source, "not JSON, and no trace spans found when decoded as OTLP protobuf")
 
 

@@ -1,0 +1,204 @@
+"""Jaeger: v3 API first (trace-summaries where the server has it), v1 for older servers (BACKENDS.md, "Jaeger").
+
+How a missing endpoint is told apart from an answer: a v3 answer is JSON with ``result``, ``summaries`` or an
+``error`` envelope (``No traces found`` is a 404 with such an envelope: an empty result, not a missing
+endpoint). Anything else — a bare 404 page, or the UI's HTML that old query servers serve for unknown paths
+with a 200 — means the endpoint is not there, and the next one is tried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from tracectl.backends.http import HttpClient, body_excerpt
+from tracectl.backends.query import (
+    SearchQuery,
+    SearchResult,
+    TraceSummary,
+    matches_filters,
+    slowest_first,
+    summarise,
+)
+from tracectl.errors import BackendError, FormatError, InputError, TraceNotFound
+from tracectl.formats.detect import LoadResult, read_bytes
+from tracectl.ids import InvalidId, normalize_trace_id
+from tracectl.timerange import go_duration, rfc3339
+
+US = 1000
+_V3_KEYS = ("result", "summaries", "error")
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    """The parsed body when it is JSON, else None (HTML pages, plain-text 404s)."""
+    if "html" in response.headers.get("content-type", ""):
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _is_v3(doc: Any) -> bool:
+    return isinstance(doc, dict) and any(k in doc for k in _V3_KEYS)
+
+
+def _no_traces(doc: Any) -> bool:
+    err = doc.get("error") if isinstance(doc, dict) else None
+    return isinstance(err, dict) and err.get("httpCode") == 404
+
+
+class JaegerClient:
+    name = "Jaeger"
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    # ------------------------------------------------------------------------------------------- search
+
+    def search(self, q: SearchQuery) -> SearchResult:
+        if q.traceql is not None:
+            raise InputError("--traceql is Tempo's query language; Jaeger searches with --service/--operation/--attr")
+        if not q.service:
+            raise InputError("Jaeger needs --service to search (its API requires a service name)")
+        v3 = self._v3_params(q)
+        if not q.attributes:  # summaries carry no attributes: with --attr, whole traces are fetched and filtered
+            response = self.http.get("/api/v3/trace-summaries", params=v3)
+            doc = _json_or_none(response)
+            if _is_v3(doc):
+                if response.status_code == 200 and isinstance(doc.get("summaries"), list):
+                    hits = [_summary(s) for s in doc["summaries"]]
+                    return self._result(q, "v3 trace-summaries", [h for h in hits if h.error_count or not q.errors])
+                if _no_traces(doc):
+                    return self._result(q, "v3 trace-summaries", [])
+                raise self._error(response, doc, "the search")
+        response = self.http.get("/api/v3/traces", params=v3)
+        doc = _json_or_none(response)
+        if _is_v3(doc):
+            if response.status_code == 200:
+                traces = self._read(response, "Jaeger search").traces
+                return self._result(q, "v3 traces", [summarise(t) for t in traces if matches_filters(t, q)])
+            if _no_traces(doc):
+                return self._result(q, "v3 traces", [])
+            raise self._error(response, doc, "the search")
+        return self._search_v1(q)
+
+    def _v3_params(self, q: SearchQuery) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "query.service_name": q.service,
+            "query.start_time_min": rfc3339(q.time.start_ns),
+            "query.start_time_max": rfc3339(q.time.end_ns),
+            "query.num_traces": q.limit,
+        }
+        if q.operation:
+            params["query.operation_name"] = q.operation
+        if q.min_duration_ns is not None:
+            params["query.duration_min"] = go_duration(q.min_duration_ns)
+        if q.max_duration_ns is not None:
+            params["query.duration_max"] = go_duration(q.max_duration_ns)
+        return params
+
+    def _search_v1(self, q: SearchQuery) -> SearchResult:
+        params: dict[str, Any] = {
+            "service": q.service,
+            "start": q.time.start_ns // US,  # microseconds
+            "end": q.time.end_ns // US,
+            "limit": q.limit,
+        }
+        if q.operation:
+            params["operation"] = q.operation
+        tags = dict(q.attributes)
+        if q.errors:
+            tags["error"] = "true"
+        if tags:
+            params["tags"] = orjson.dumps(tags).decode()
+        if q.min_duration_ns is not None:
+            params["minDuration"] = go_duration(q.min_duration_ns)  # filters spans, not traces: re-checked below
+        if q.max_duration_ns is not None:
+            params["maxDuration"] = go_duration(q.max_duration_ns)
+        response = self.http.get("/api/traces", params=params)
+        doc = _json_or_none(response)
+        if response.status_code != 200 or not isinstance(doc, dict) or doc.get("errors"):
+            raise self._error(response, doc, "the search")
+        traces = self._read(response, "Jaeger search").traces
+        return self._result(q, "v1 /api/traces", [summarise(t) for t in traces if matches_filters(t, q)])
+
+    def _result(self, q: SearchQuery, endpoint: str, hits: list[TraceSummary]) -> SearchResult:
+        return SearchResult(self.name, f"{endpoint} service={q.service}", slowest_first(hits))
+
+    # ------------------------------------------------------------------------------------- trace by ID
+
+    def get_trace(self, trace_id: str) -> LoadResult:
+        tid = normalize_trace_id(trace_id)
+        response = self.http.get(f"/api/v3/traces/{tid}")
+        doc = _json_or_none(response)
+        if _is_v3(doc):
+            if response.status_code == 200:
+                return self._found(response, tid)
+            if _no_traces(doc) or response.status_code == 404:
+                raise TraceNotFound(f"trace {tid} not found in Jaeger")
+            raise self._error(response, doc, f"trace {tid}")
+        response = self.http.get(f"/api/traces/{tid}")
+        doc = _json_or_none(response)
+        if response.status_code == 404 or (isinstance(doc, dict) and _v1_code(doc) == 404):
+            raise TraceNotFound(f"trace {tid} not found in Jaeger")
+        if response.status_code != 200 or not isinstance(doc, dict) or doc.get("errors"):
+            raise self._error(response, doc, f"trace {tid}")
+        return self._found(response, tid)
+
+    def _found(self, response: httpx.Response, tid: str) -> LoadResult:
+        result = self._read(response, f"Jaeger trace {tid}")
+        if not any(t.trace_id == tid for t in result.traces):
+            raise TraceNotFound(f"trace {tid} not found in Jaeger")
+        return result
+
+    def _read(self, response: httpx.Response, source: str) -> LoadResult:
+        try:
+            return read_bytes(response.content, source, allow_empty=True)
+        except FormatError as exc:
+            raise BackendError(f"Jaeger sent an unreadable answer: {exc.problem}") from None
+
+    def _error(self, response: httpx.Response, doc: Any, what: str) -> BackendError:
+        message = _envelope_message(doc) or body_excerpt(response)
+        return BackendError(f"Jaeger answered {response.status_code} to {what}" + (f": {message}" if message else ""))
+
+
+def _v1_code(doc: dict[str, Any]) -> int | None:
+    errors = doc.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        code = errors[0].get("code")
+        return int(code) if isinstance(code, int) else None
+    return None
+
+
+def _envelope_message(doc: Any) -> str:
+    if not isinstance(doc, dict):
+        return ""
+    err = doc.get("error")
+    if isinstance(err, dict):
+        return str(err.get("message") or "")
+    errors = doc.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("msg") or "")
+    return ""
+
+
+def _summary(raw: dict[str, Any]) -> TraceSummary:
+    try:
+        trace_id = normalize_trace_id(str(raw["traceId"]))
+    except (KeyError, InvalidId) as exc:
+        raise BackendError(f"Jaeger trace summary without a valid traceId ({exc})") from None
+    start = int(raw.get("minStartTimeUnixNano") or 0)
+    end = int(raw.get("maxEndTimeUnixNano") or start)
+    return TraceSummary(
+        trace_id=trace_id,
+        root_service=raw.get("rootServiceName") or "",
+        root_name=raw.get("rootOperationName") or "",
+        start_ns=start,
+        duration_ns=end - start,
+        span_count=int(raw.get("spanCount") or 0),
+        error_count=int(raw.get("errorSpanCount") or 0),
+        services=tuple(sorted(s.get("name", "") for s in raw.get("services") or [])),
+    )

@@ -1,0 +1,61 @@
+"""``tracectl search``: find traces in Tempo or Jaeger, slowest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracectl.cli import search_options as so
+from tracectl.cli.app import OutputFormat, app, get_env
+
+
+@app.command(rich_help_panel="Find traces")
+def search(
+    ctx: typer.Context,
+    service: so.Service = None,
+    operation: so.Operation = None,
+    min_duration: so.MinDuration = None,
+    max_duration: so.MaxDuration = None,
+    errors: so.Errors = False,
+    attr: so.Attr = None,
+    traceql: so.TraceQL = None,
+    since: so.Since = None,
+    start: so.From = None,
+    end: so.To = None,
+    limit: so.Limit = 20,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
+    ] = OutputFormat.table,
+) -> None:
+    """Find traces by service, operation, duration, errors and attributes (or raw TraceQL), slowest first.
+
+    Tempo gets TraceQL built from the flags (values escaped; the duration filter matches the server's
+    version); Jaeger gets its v3 API, or v1 on older servers. Examples:
+
+      tracectl search -s inference-orchestrator --min-duration 2s --since 30m
+      tracectl search -s nlp-model --errors --attr ml.model.version=2024.11.3
+      tracectl search -q '{ span.http.route = "/v1/predict" && trace:duration > 1s }' -o json
+    """
+    from tracectl.render import machine
+    from tracectl.render.search_view import SEARCH_CSV_COLUMNS, SEARCH_SCHEMA, render_search, search_rows
+
+    env = get_env(ctx)
+    query = so.build_query(
+        service, operation, min_duration, max_duration, errors, attr, traceql, since, start, end, limit
+    )
+    result = env.backend().search(query)
+    for warning in result.warnings:
+        env.warn(warning)
+    if output is OutputFormat.json:
+        doc = {
+            "backend": result.backend, "query": result.query, "start_ns": query.time.start_ns,
+            "end_ns": query.time.end_ns, "traces": search_rows(result), "warnings": result.warnings,
+        }  # fmt: skip
+        env.write(machine.to_json(doc, SEARCH_SCHEMA))
+    elif output is OutputFormat.jsonl:
+        env.write(machine.to_jsonl(search_rows(result)))
+    elif output is OutputFormat.csv:
+        env.write(machine.to_csv(search_rows(result), SEARCH_CSV_COLUMNS))
+    else:
+        render_search(result, env.out, env.tz)

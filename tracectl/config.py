@@ -1,0 +1,218 @@
+"""Settings: flags > environment > config-file profile > defaults, and where each value came from.
+
+Config file: ``$XDG_CONFIG_HOME/tracectl/config.toml`` (``~/.config/...``), or ``TRACECTL_CONFIG``::
+
+    default_profile = "prod"
+
+    [profiles.prod]
+    backend = "tempo"
+    tempo_url = "https://tempo.example.com"
+    loki_url = "https://loki.example.com"
+    org_id = "ml-serving"
+    token_file = "~/.config/tracectl/prod.token"
+    headers = { "X-Team" = "inference" }
+
+Secrets are never flags: a bearer token comes from ``--token-file``/``token_file`` or the environment
+(``TRACECTL_BEARER_TOKEN``), basic auth from ``TRACECTL_USERNAME``/``TRACECTL_PASSWORD``. They are masked by
+``tracectl config show`` and never printed elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracectl.errors import InputError
+
+BACKENDS = ("tempo", "jaeger", "file")
+
+# setting -> (type, environment variables in order of preference)
+_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "backend": (str, ("TRACECTL_BACKEND",)),
+    "tempo_url": (str, ("TEMPO_ADDR",)),
+    "jaeger_url": (str, ("JAEGER_ADDR",)),
+    "loki_url": (str, ("LOKI_ADDR",)),
+    "org_id": (str, ("TRACECTL_ORG_ID",)),
+    "token_file": (str, ("TRACECTL_BEARER_TOKEN_FILE",)),
+    "bearer_token": (str, ("TRACECTL_BEARER_TOKEN",)),
+    "username": (str, ("TRACECTL_USERNAME",)),
+    "password": (str, ("TRACECTL_PASSWORD",)),
+    "ca_cert": (str, ("TRACECTL_CA_CERT_PATH",)),
+    "insecure": (bool, ("TRACECTL_TLS_SKIP_VERIFY",)),
+    "timeout": (float, ("TRACECTL_TIMEOUT",)),
+    "deadline": (float, ("TRACECTL_DEADLINE",)),
+    "retries": (int, ("TRACECTL_RETRIES",)),
+    "concurrency": (int, ("TRACECTL_CONCURRENCY",)),
+    "headers": (dict, ()),
+}
+SECRETS = frozenset({"bearer_token", "password"})
+NOT_IN_FILES = frozenset({"bearer_token", "password"})  # secrets do not belong in a config file either
+DEFAULTS: dict[str, Any] = {"insecure": False, "timeout": 30.0, "deadline": 120.0, "retries": 4, "concurrency": 8}
+
+
+@dataclass
+class Settings:
+    backend: str | None = None
+    tempo_url: str | None = None
+    jaeger_url: str | None = None
+    loki_url: str | None = None
+    org_id: str | None = None
+    token_file: str | None = None
+    bearer_token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_cert: str | None = None
+    insecure: bool = False
+    timeout: float = 30.0
+    deadline: float = 120.0
+    retries: int = 4
+    concurrency: int = 8
+    headers: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    config_path: Path | None = None
+    origin: dict[str, str] = field(default_factory=dict)  # setting -> "flag" | "env NAME" | "profile P (file)"
+
+    @property
+    def effective_backend(self) -> str:
+        """The backend to use: as configured, else the one whose URL is set (Tempo first), else files."""
+        if self.backend:
+            return self.backend
+        if self.tempo_url:
+            return "tempo"
+        if self.jaeger_url:
+            return "jaeger"
+        return "file"
+
+    def token(self) -> str | None:
+        """The bearer token: from the token file (read now, stripped) or the environment."""
+        if self.token_file:
+            path = Path(self.token_file).expanduser()
+            try:
+                return path.read_text().strip() or None
+            except OSError as exc:
+                raise InputError(f"token file {path}: cannot read it ({exc.strerror or exc})") from None
+        return self.bearer_token
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(setting, value, origin) for ``config show``; secrets masked."""
+        out = []
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if name in SECRETS and value:
+                shown = "******** (set)"
+            elif isinstance(value, dict):
+                shown = ", ".join(f"{k}: {'********' if _sensitive_header(k) else v}" for k, v in value.items())
+            else:
+                shown = "" if value is None else str(value)
+            out.append((name, shown, self.origin.get(name, "default" if name in DEFAULTS else "unset")))
+        return out
+
+
+def _sensitive_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in ("authorization", "proxy-authorization", "cookie") or "token" in lowered or "key" in lowered
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path:
+    if environ.get("TRACECTL_CONFIG"):
+        return Path(environ["TRACECTL_CONFIG"]).expanduser()
+    base = environ.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
+    return Path(base) / "tracectl" / "config.toml"
+
+
+def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise InputError(f"{where}: {name} must be true or false, not {value!r}")
+    if kind is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise InputError(f'{where}: {name} must be a table of strings, like {{ "X-Team" = "ml" }}')
+        return dict(value)
+    try:
+        out = kind(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {name} must be a {kind.__name__}, not {value!r}") from None
+    if kind in (int, float) and out <= 0 and name != "retries":
+        raise InputError(f"{where}: {name} must be positive, not {value!r}")
+    if kind is int and out < 0:
+        raise InputError(f"{where}: {name} must not be negative")
+    return out
+
+
+def _load_profile(path: Path, wanted: str | None, explicit: bool) -> tuple[str | None, dict[str, Any]]:
+    if not path.is_file():
+        if explicit:
+            raise InputError(f"profile {wanted!r} asked for, but there is no config file at {path}")
+        return None, {}
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise InputError(f"{path}: 'profiles' must be a table of [profiles.NAME] sections")
+    name = wanted or doc.get("default_profile")
+    if name is None:
+        return None, {}
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise InputError(f"{path}: no profile {name!r} (profiles: {known})")
+    return str(name), dict(profiles[name])
+
+
+def resolve_settings(
+    flags: Mapping[str, Any], environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> Settings:
+    """Merge flags (None = not given) over environment over profile over defaults."""
+    env = os.environ if environ is None else environ
+    path = config_path or default_config_path(env)
+    wanted = flags.get("profile") or env.get("TRACECTL_PROFILE")
+    profile_name, profile = _load_profile(path, wanted, explicit=bool(wanted))
+    settings = Settings(profile=profile_name, config_path=path if path.is_file() else None)
+    for key in profile:
+        if key not in _FIELDS or key in NOT_IN_FILES:
+            why = "secrets go in token_file or the environment" if key in NOT_IN_FILES else "unknown setting"
+            raise InputError(f"{path}: profiles.{profile_name}.{key}: {why} (known: {', '.join(sorted(_FIELDS))})")
+    for name, (kind, env_names) in _FIELDS.items():
+        value, origin = DEFAULTS.get(name), "default" if name in DEFAULTS else None
+        if name in profile:
+            where = f"{path}: profiles.{profile_name}"
+            value, origin = _coerce(name, profile[name], kind, where), f"profile {profile_name} ({path})"
+        for env_name in env_names:
+            if env.get(env_name):
+                value, origin = _coerce(name, env[env_name], kind, f"environment {env_name}"), f"env {env_name}"
+                break
+        if flags.get(name) not in (None, {}, []):
+            value, origin = _coerce(name, flags[name], kind, f"--{name.replace('_', '-')}"), "flag"
+        if value is not None:
+            setattr(settings, name, value)
+        if origin:
+            settings.origin[name] = origin
+    if settings.backend is not None and settings.backend not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
+    for name in ("tempo_url", "jaeger_url", "loki_url"):
+        url = getattr(settings, name)
+        if url and not url.startswith(("http://", "https://")):
+            raise InputError(f"{name} ({settings.origin.get(name)}): {url!r} must start with http:// or https://")
+    return settings
+
+
+def parse_header_flags(values: list[str]) -> dict[str, str]:
+    """Repeatable ``--header k=v`` (``k: v`` accepted too)."""
+    out: dict[str, str] = {}
+    for raw in values:
+        sep = "=" if "=" in raw else ":"
+        key, found, value = raw.partition(sep)
+        if not found or not key.strip():
+            raise InputError(f"--header: {raw!r} is not NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
