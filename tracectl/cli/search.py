@@ -35,7 +35,7 @@ def search(
 
       tracectl search -s inference-orchestrator --min-duration 2s --since 30m
       tracectl search -s nlp-model --errors --attr ml.model.version=2024.11.3
-      tracectl search -q '{ span.http.route = "/v1/predict" && trace:duration > 1s }' -o json
+      tracectl search --traceql '{ span.http.route = "/v1/predict" && trace:duration > 1s }' -o json
     """
     from tracectl.render import machine
     from tracectl.render.search_view import SEARCH_CSV_COLUMNS, SEARCH_SCHEMA, render_search, search_rows

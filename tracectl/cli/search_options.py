@@ -30,7 +30,7 @@ Attr = Annotated[
 ]
 TraceQL = Annotated[
     str | None,
-    typer.Option("--traceql", "-q", help="Raw TraceQL (Tempo), instead of the flags above.", rich_help_panel=PANEL),
+    typer.Option("--traceql", help="Raw TraceQL (Tempo), instead of the flags above.", rich_help_panel=PANEL),
 ]
 Since = Annotated[str | None, typer.Option("--since", help="Look back this far (default 1h).", rich_help_panel=PANEL)]
 From = Annotated[

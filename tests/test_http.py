@@ -1,0 +1,117 @@
+"""The shared HTTP layer: retries only where they can help, the deadline, auth and tenant headers, no leaks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+
+from tracectl.backends.http import HttpClient, HttpConfig
+from tracectl.errors import BackendUnreachable
+
+BASE = "http://tempo.test:3200/prefix"
+
+
+class FakeTime:
+    """A clock that advances only when the client sleeps: deadlines are tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_mocked=True) as mock:
+        yield mock
+
+
+def client(fake: FakeTime, **overrides: object) -> HttpClient:
+    cfg = HttpConfig(**{"base_url": BASE, "name": "Tempo", "retries": 4, "deadline_s": 60.0, **overrides})  # type: ignore[arg-type]
+    return HttpClient(cfg, sleep=fake.sleep, clock=fake.clock)
+
+
+def test_path_prefix_auth_tenant_and_custom_headers_are_sent(router: respx.MockRouter) -> None:
+    route = router.get(f"{BASE}/api/echo", params={"a": "1"}).mock(return_value=httpx.Response(200, text="echo"))
+    fake = FakeTime()
+    http = client(fake, bearer_token="s3cret", headers={"X-Scope-OrgID": "team-a", "X-Team": "ml"})
+    assert http.get("/api/echo", params={"a": "1"}, accept="application/protobuf").text == "echo"
+    sent = route.calls.last.request
+    assert sent.headers["Authorization"] == "Bearer s3cret"
+    assert sent.headers["X-Scope-OrgID"] == "team-a" and sent.headers["X-Team"] == "ml"
+    assert sent.headers["Accept"] == "application/protobuf"
+    basic = client(fake, basic_auth=("user", "pw"))
+    basic.get("/api/echo", params={"a": "1"})
+    assert route.calls.last.request.headers["Authorization"].startswith("Basic ")
+
+
+def test_503_then_success_is_retried_with_backoff(router: respx.MockRouter) -> None:
+    route = router.get(f"{BASE}/x").mock(side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200)])
+    fake = FakeTime()
+    assert client(fake).get("/x").status_code == 200
+    assert route.call_count == 3
+    assert len(fake.sleeps) == 2 and 0 <= fake.sleeps[0] <= 0.25 and 0 <= fake.sleeps[1] <= 0.5  # full jitter
+
+
+def test_429_honours_retry_after(router: respx.MockRouter) -> None:
+    route = router.get(f"{BASE}/x").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "2"}, text="slow down"), httpx.Response(200)]
+    )
+    fake = FakeTime()
+    assert client(fake).get("/x").status_code == 200
+    assert fake.sleeps == [2.0] and route.call_count == 2
+
+
+def test_retry_after_beyond_the_deadline_gives_up_at_once(router: respx.MockRouter) -> None:
+    route = router.get(f"{BASE}/x").mock(return_value=httpx.Response(429, headers={"Retry-After": "600"}))
+    fake = FakeTime()
+    response = client(fake).get("/x")
+    assert response.status_code == 429 and route.call_count == 1 and fake.sleeps == []
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500, 501])
+def test_other_statuses_are_not_retried(status: int, router: respx.MockRouter) -> None:
+    route = router.get(f"{BASE}/x").mock(return_value=httpx.Response(status))
+    fake = FakeTime()
+    assert client(fake).get("/x").status_code == status
+    assert route.call_count == 1 and fake.sleeps == []
+
+
+def test_connection_refused_retries_then_one_clear_error_without_secrets(router: respx.MockRouter) -> None:
+    route = router.get(f"{BASE}/x").mock(side_effect=httpx.ConnectError("[Errno 111] Connection refused"))
+    fake = FakeTime()
+    http = client(fake, bearer_token="s3cret", base_url="http://user:pw@tempo.test:3200/prefix")
+    with pytest.raises(BackendUnreachable) as info:
+        http.get("/x")
+    message = str(info.value)
+    assert route.call_count == 5 and len(fake.sleeps) == 4
+    assert message == (
+        "Tempo at http://tempo.test:3200/prefix/x: cannot connect ([Errno 111] Connection refused); "
+        "gave up after 5 attempt(s)"
+    )
+    assert "s3cret" not in message and "pw" not in message
+
+
+def test_retries_stop_within_the_deadline(router: respx.MockRouter) -> None:
+    router.get(f"{BASE}/x").mock(side_effect=httpx.ReadTimeout("read timed out"))
+    fake = FakeTime()
+    with pytest.raises(BackendUnreachable, match="timed out"):
+        client(fake, retries=50, deadline_s=5.0, backoff_s=1.0).get("/x")
+    assert sum(fake.sleeps) <= 5.0
+
+
+def test_a_body_cut_mid_response_is_retried_then_reported(router: respx.MockRouter) -> None:
+    router.get(f"{BASE}/x").mock(
+        side_effect=httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    )
+    with pytest.raises(BackendUnreachable, match="the connection broke mid-response"):
+        client(FakeTime(), retries=1).get("/x")
