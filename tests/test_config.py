@@ -37,7 +37,13 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_precedence_flags_over_env_over_profile_over_defaults(config_file: Path) -> None:
     s = resolve_settings({}, {}, config_file)
-    assert (s.profile, s.tempo_url, s.org_id, s.timeout, s.retries) == ("prod", "https://tempo.prod.example", "ml-serving", 10.0, 4)
+    assert (s.profile, s.tempo_url, s.org_id, s.timeout, s.retries) == (
+        "prod",
+        "https://tempo.prod.example",
+        "ml-serving",
+        10.0,
+        4,
+    )
     assert s.origin["tempo_url"] == f"profile prod ({config_file})" and s.origin["retries"] == "default"
     assert s.headers == {"X-Team": "inference"} and s.effective_backend == "tempo"
     env = {"TEMPO_ADDR": "http://tempo.env:3200", "TRACECTL_TIMEOUT": "5"}
@@ -59,13 +65,19 @@ def test_profile_selection_by_flag_and_env(config_file: Path) -> None:
         ("[profiles.prod\n", {}, "not valid TOML"),
         ('default_profile = "prod"\n[profiles.prod]\ntimeout = "fast"\n', {}, "profiles.prod: timeout must be a float"),
         ('default_profile = "prod"\n[profiles.prod]\ntempo = "x"\n', {}, "profiles.prod.tempo: unknown setting"),
-        ('default_profile = "prod"\n[profiles.prod]\npassword = "x"\n', {}, "secrets go in token_file or the environment"),
-        ('[profiles.prod]\n', {"profile": "dev"}, "no profile 'dev' (profiles: prod)"),
+        (
+            'default_profile = "prod"\n[profiles.prod]\npassword = "x"\n',
+            {},
+            "secrets go in token_file or the environment",
+        ),
+        ("[profiles.prod]\n", {"profile": "dev"}, "no profile 'dev' (profiles: prod)"),
         ('[profiles.p]\ntempo_url = "tempo:3200"\n', {"profile": "p"}, "must start with http:// or https://"),
         ('[profiles.p]\nbackend = "zipkin"\n', {"profile": "p"}, "backend must be one of tempo, jaeger, file"),
     ],
 )
-def test_config_errors_name_the_file_and_the_key(tmp_path: Path, text: str, flags: dict[str, str], message: str) -> None:
+def test_config_errors_name_the_file_and_the_key(
+    tmp_path: Path, text: str, flags: dict[str, str], message: str
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(text)
     with pytest.raises(InputError) as info:
@@ -84,7 +96,9 @@ def test_missing_config_file_is_fine_unless_a_profile_is_asked_for(tmp_path: Pat
 def test_token_file_is_read_and_never_shown(tmp_path: Path, config_file: Path) -> None:
     token = tmp_path / "token"
     token.write_text("  s3cret-token\n")
-    s = resolve_settings({"token_file": str(token)}, {"TRACECTL_PASSWORD": "pw", "TRACECTL_USERNAME": "me"}, config_file)
+    s = resolve_settings(
+        {"token_file": str(token)}, {"TRACECTL_PASSWORD": "pw", "TRACECTL_USERNAME": "me"}, config_file
+    )
     assert s.token() == "s3cret-token"
     shown = {name: value for name, value, _ in s.rows()}
     assert shown["password"] == "******** (set)" and shown["token_file"] == str(token)

@@ -76,7 +76,9 @@ def test_v3_trace_summaries_with_exact_parameters(router: respx.MockRouter) -> N
 def test_summaries_missing_falls_back_to_v3_traces_grouped_by_trace(router: respx.MockRouter) -> None:
     router.get("/api/v3/trace-summaries").mock(return_value=httpx.Response(404, text="404 page not found"))
     two = [ml_inference_trace(1), ml_inference_trace(2)]
-    route = router.get("/api/v3/traces").mock(return_value=httpx.Response(200, json={"result": otlp_json.dump_document(two)}))
+    route = router.get("/api/v3/traces").mock(
+        return_value=httpx.Response(200, json={"result": otlp_json.dump_document(two)})
+    )
     result = jaeger().search(query())
     assert dict(route.calls.last.request.url.params) == V3_PARAMS
     assert {t.trace_id for t in result.traces} == {t.trace_id for t in two}
@@ -140,7 +142,9 @@ def test_v3_error_envelope(router: respx.MockRouter) -> None:
 
 
 def test_trace_by_id_v3(router: respx.MockRouter) -> None:
-    router.get(f"/api/v3/traces/{TID}").mock(return_value=httpx.Response(200, json={"result": otlp_json.dump_document([ML])}))
+    router.get(f"/api/v3/traces/{TID}").mock(
+        return_value=httpx.Response(200, json={"result": otlp_json.dump_document([ML])})
+    )
     assert len(jaeger().get_trace(TID).traces[0].spans) == 24
 
 
@@ -169,12 +173,16 @@ def test_trace_by_id_v1_not_found_envelope(router: respx.MockRouter) -> None:
 def test_real_v3_responses_replayed(router: respx.MockRouter) -> None:
     tid = "00000000000000000000000000000001"
     router.get(f"/api/v3/traces/{tid}").mock(
-        return_value=httpx.Response(200, content=(SAMPLES / "jaeger" / "v3_GetTrace.VERBATIM_snapshot.json").read_bytes())
+        return_value=httpx.Response(
+            200, content=(SAMPLES / "jaeger" / "v3_GetTrace.VERBATIM_snapshot.json").read_bytes()
+        )
     )
     (trace,) = jaeger().get_trace(tid).traces
     assert trace.spans[0].name == "foobar" and trace.spans[0].is_error
     router.get("/api/v3/trace-summaries").mock(
-        return_value=httpx.Response(200, content=(SAMPLES / "jaeger" / "v3_FindTraceSummaries.VERBATIM_snapshot.json").read_bytes())
+        return_value=httpx.Response(
+            200, content=(SAMPLES / "jaeger" / "v3_FindTraceSummaries.VERBATIM_snapshot.json").read_bytes()
+        )
     )
     (hit,) = jaeger().search(query()).traces
     assert (hit.trace_id, hit.root_service, hit.duration_ns, hit.span_count, hit.error_count) == (
@@ -186,7 +194,9 @@ def test_real_v3_responses_replayed(router: respx.MockRouter) -> None:
 def test_real_v1_and_v3_search_responses_replayed(router: respx.MockRouter) -> None:
     router.get("/api/v3/trace-summaries").mock(return_value=httpx.Response(404, text="404 page not found"))
     router.get("/api/v3/traces").mock(
-        return_value=httpx.Response(200, content=(SAMPLES / "jaeger" / "v3_FindTraces.VERBATIM_snapshot.json").read_bytes())
+        return_value=httpx.Response(
+            200, content=(SAMPLES / "jaeger" / "v3_FindTraces.VERBATIM_snapshot.json").read_bytes()
+        )
     )
     (hit,) = jaeger().search(query()).traces
     assert hit.trace_id == "00000000000000000000000000000001" and hit.error_count == 1
@@ -199,7 +209,9 @@ def test_real_v1_and_v3_search_responses_replayed(router: respx.MockRouter) -> N
 
 
 def test_cli_show_from_jaeger(router: respx.MockRouter) -> None:
-    router.get(f"/api/v3/traces/{TID}").mock(return_value=httpx.Response(200, json={"result": otlp_json.dump_document([ML])}))
+    router.get(f"/api/v3/traces/{TID}").mock(
+        return_value=httpx.Response(200, json={"result": otlp_json.dump_document([ML])})
+    )
     result = CliRunner().invoke(app, ["--jaeger-url", BASE, "show", TID, "-o", "json"], env={"TEMPO_ADDR": ""})
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.stdout)["traces"][0]["cp_length_ns"] == 43_767_000
