@@ -267,3 +267,18 @@ def test_missing_file_and_directory_are_input_errors(tmp_path: object) -> None:
         read_source(str(FIXTURES / "does-not-exist.json"))
     with pytest.raises(InputError, match="is a directory"):
         read_source(str(FIXTURES))
+
+
+def test_protobuf_whose_first_length_byte_reads_as_a_brace_is_still_protobuf() -> None:
+    # Found by hypothesis: 0x0a (field 1) is whitespace to a sniffer, and a first message of 123 bytes then
+    # starts with "{". Build exactly that case and check it reads as protobuf.
+    for n in range(200):
+        trace = Trace(
+            "1" * 32, (Span("1" * 32, "2" * 16, "", "x" * n, 1, 2, resource=Resource({"service.name": "s"})),)
+        )
+        data = otlp_proto.dump_bytes([trace])
+        if data[:2] in (b"\x0a{", b"\x0a["):
+            (back,) = read_bytes(data, "mem").traces
+            assert back == trace
+            return
+    raise AssertionError("no payload of that shape was produced")

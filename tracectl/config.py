@@ -48,10 +48,27 @@ _FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "retries": (int, ("TRACECTL_RETRIES",)),
     "concurrency": (int, ("TRACECTL_CONCURRENCY",)),
     "headers": (dict, ()),
+    # Loki has its own tenant and credentials, under logcli's names; each falls back to the general one.
+    "loki_org_id": (str, ("LOKI_ORG_ID",)),
+    "loki_token_file": (str, ("LOKI_BEARER_TOKEN_FILE",)),
+    "loki_bearer_token": (str, ("LOKI_BEARER_TOKEN",)),
+    "loki_username": (str, ("LOKI_USERNAME",)),
+    "loki_password": (str, ("LOKI_PASSWORD",)),
+    "loki_ca_cert": (str, ("LOKI_CA_CERT_PATH",)),
+    "loki_insecure": (bool, ("LOKI_TLS_SKIP_VERIFY",)),
+    "log_strategy": (str, ("TRACECTL_LOG_STRATEGY",)),  # line | metadata | json | template
+    "log_query_template": (str, ("TRACECTL_LOG_QUERY_TEMPLATE",)),
+    "log_trace_field": (str, ()),  # json strategy: the field holding the trace ID
+    "log_label_map": (dict, ()),  # resource attribute -> Loki label
+    "log_margin": (float, ("TRACECTL_LOG_MARGIN",)),  # seconds added on each side of the trace's window
 }
-SECRETS = frozenset({"bearer_token", "password"})
-NOT_IN_FILES = frozenset({"bearer_token", "password"})  # secrets do not belong in a config file either
-DEFAULTS: dict[str, Any] = {"insecure": False, "timeout": 30.0, "deadline": 120.0, "retries": 4, "concurrency": 8}
+SECRETS = frozenset({"bearer_token", "password", "loki_bearer_token", "loki_password"})
+NOT_IN_FILES = SECRETS  # secrets do not belong in a config file either
+DEFAULTS: dict[str, Any] = {
+    "insecure": False, "timeout": 30.0, "deadline": 120.0, "retries": 4, "concurrency": 8, "log_strategy": "line",
+    "log_trace_field": "trace_id", "log_margin": 5.0, "log_label_map": {"service.name": "service_name"},
+}  # fmt: skip
+LOG_STRATEGIES = ("line", "metadata", "json", "template")
 
 
 @dataclass
@@ -72,6 +89,18 @@ class Settings:
     retries: int = 4
     concurrency: int = 8
     headers: dict[str, str] = field(default_factory=dict)
+    loki_org_id: str | None = None
+    loki_token_file: str | None = None
+    loki_bearer_token: str | None = None
+    loki_username: str | None = None
+    loki_password: str | None = None
+    loki_ca_cert: str | None = None
+    loki_insecure: bool | None = None
+    log_strategy: str = "line"
+    log_query_template: str | None = None
+    log_trace_field: str = "trace_id"
+    log_label_map: dict[str, str] = field(default_factory=lambda: {"service.name": "service_name"})
+    log_margin: float = 5.0
     profile: str | None = None
     config_path: Path | None = None
     origin: dict[str, str] = field(default_factory=dict)  # setting -> "flag" | "env NAME" | "profile P (file)"
@@ -87,14 +116,13 @@ class Settings:
             return "jaeger"
         return "file"
 
-    def token(self) -> str | None:
-        """The bearer token: from the token file (read now, stripped) or the environment."""
+    def token(self, loki: bool = False) -> str | None:
+        """The bearer token: from the token file (read now, stripped) or the environment. ``loki`` prefers
+        Loki's own (``LOKI_BEARER_TOKEN_FILE``/``LOKI_BEARER_TOKEN``)."""
+        if loki and (self.loki_token_file or self.loki_bearer_token):
+            return _read_token(self.loki_token_file) if self.loki_token_file else self.loki_bearer_token
         if self.token_file:
-            path = Path(self.token_file).expanduser()
-            try:
-                return path.read_text().strip() or None
-            except OSError as exc:
-                raise InputError(f"token file {path}: cannot read it ({exc.strerror or exc})") from None
+            return _read_token(self.token_file)
         return self.bearer_token
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -110,6 +138,14 @@ class Settings:
                 shown = "" if value is None else str(value)
             out.append((name, shown, self.origin.get(name, "default" if name in DEFAULTS else "unset")))
         return out
+
+
+def _read_token(name: str) -> str | None:
+    path = Path(name).expanduser()
+    try:
+        return path.read_text().strip() or None
+    except OSError as exc:
+        raise InputError(f"token file {path}: cannot read it ({exc.strerror or exc})") from None
 
 
 def _sensitive_header(name: str) -> bool:
@@ -197,6 +233,10 @@ def resolve_settings(
             setattr(settings, name, value)
         if origin:
             settings.origin[name] = origin
+    if settings.log_strategy not in LOG_STRATEGIES:
+        raise InputError(f"log_strategy must be one of {', '.join(LOG_STRATEGIES)}, not {settings.log_strategy!r}")
+    if settings.log_strategy == "template" and not settings.log_query_template:
+        raise InputError("log_strategy 'template' needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
     if settings.backend is not None and settings.backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
     for name in ("tempo_url", "jaeger_url", "loki_url"):

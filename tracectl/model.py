@@ -136,3 +136,23 @@ def group_traces(spans: Iterable[Span]) -> list[Trace]:
     for span in spans:
         by_id.setdefault(span.trace_id, []).append(span)
     return [Trace(trace_id, tuple(group)) for trace_id, group in by_id.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log line from Loki: its stream labels, structured metadata and parsed fields kept apart."""
+
+    time_ns: int
+    line: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)  # OTLP structured metadata (trace_id, span_id, …)
+    parsed: Mapping[str, str] = field(default_factory=dict)  # fields extracted by a parser stage (| json)
+
+    def get(self, *names: str) -> str | None:
+        """The first of ``names`` found in structured metadata, parsed fields, then stream labels."""
+        for source in (self.metadata, self.parsed, self.labels):
+            for name in names:
+                value = source.get(name)
+                if value:
+                    return value
+        return None

@@ -33,17 +33,23 @@ def http_config(settings: Settings, which: str) -> HttpConfig:
     if not url:
         env = {"tempo": "TEMPO_ADDR", "jaeger": "JAEGER_ADDR", "loki": "LOKI_ADDR"}[which]
         raise InputError(f"no {which.capitalize()} address: set --{which}-url or {env} (or a config profile)")
+    loki = which == "loki"
     headers = dict(settings.headers)
-    if settings.org_id:
-        headers["X-Scope-OrgID"] = settings.org_id
-    basic = (settings.username, settings.password or "") if settings.username else None
+    org_id = (settings.loki_org_id or settings.org_id) if loki else settings.org_id
+    if org_id:
+        headers["X-Scope-OrgID"] = org_id
+    user, password = (settings.loki_username, settings.loki_password) if loki else (None, None)
+    if not user:
+        user, password = settings.username, settings.password
+    insecure = settings.loki_insecure if loki and settings.loki_insecure is not None else settings.insecure
+    ca_cert = (settings.loki_ca_cert or settings.ca_cert) if loki else settings.ca_cert
     return HttpConfig(
         base_url=url,
         name={"tempo": "Tempo", "jaeger": "Jaeger", "loki": "Loki"}[which],
         headers=headers,
-        bearer_token=settings.token(),
-        basic_auth=basic,
-        verify=False if settings.insecure else (settings.ca_cert or True),
+        bearer_token=settings.token(loki=loki),
+        basic_auth=(user, password or "") if user else None,
+        verify=False if insecure else (ca_cert or True),
         timeout_s=settings.timeout,
         deadline_s=settings.deadline,
         retries=settings.retries,

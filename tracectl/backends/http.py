@@ -93,17 +93,25 @@ class HttpClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, accept: str | None = None) -> httpx.Response:
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        accept: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """GET ``path`` (relative to the base URL, prefix kept) with retries. Returns the final response, whatever
         its status; raises ``BackendUnreachable`` when no response could be had within the deadline."""
         cfg = self.config
         url = path.lstrip("/")
-        headers = {"Accept": accept} if accept else None
+        extra = dict(headers or {})
+        if accept:
+            extra["Accept"] = accept
         started = self._clock()
         attempt = 0
         while True:
             try:
-                response = self._client.get(url, params=params, headers=headers)
+                response = self._client.get(url, params=params, headers=extra or None)
                 response.read()
             except httpx.TimeoutException as exc:
                 problem: str | None = f"timed out after {cfg.timeout_s:g} s ({type(exc).__name__})"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.backends import Backend
+    from tracectl.backends.loki import LogQueryOptions, LokiClient
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
 
@@ -37,6 +38,7 @@ class Env:
     transport: Any = None  # an httpx transport for tests (respx or a mock), else real network
     _settings: Settings | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
+    _loki: LokiClient | None = field(default=None, repr=False)
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
 
@@ -154,7 +156,38 @@ class Env:
                 self.warn(f"{result.source}: {note}")  # type: ignore[union-attr]
         return results
 
+    def loki(self) -> LokiClient:
+        if self._loki is None:
+            from tracectl.backends import http_config
+            from tracectl.backends.http import HttpClient
+            from tracectl.backends.loki import LokiClient
+
+            self._loki = LokiClient(HttpClient(http_config(self.settings(), "loki"), transport=self.transport))
+        return self._loki
+
+    def log_options(
+        self, strategy: str | None = None, margin: str | None = None, limit: int | None = None
+    ) -> LogQueryOptions:
+        """Log-query settings from the configuration, with command-line overrides."""
+        from tracectl.backends.loki import LogQueryOptions
+        from tracectl.config import LOG_STRATEGIES
+        from tracectl.errors import InputError
+        from tracectl.units import parse_duration
+
+        s = self.settings()
+        chosen = strategy or s.log_strategy
+        if chosen not in LOG_STRATEGIES:
+            raise InputError(f"--strategy must be one of {', '.join(LOG_STRATEGIES)}, not {chosen!r}")
+        if chosen == "template" and not s.log_query_template:
+            raise InputError("the template strategy needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
+        margin_ns = parse_duration(margin, "--margin") if margin else round(s.log_margin * 10**9)
+        return LogQueryOptions(
+            strategy=chosen, label_map=dict(s.log_label_map), trace_field=s.log_trace_field,
+            template=s.log_query_template, margin_ns=margin_ns, limit=limit or 5000,
+        )  # fmt: skip
+
     def close(self) -> None:
-        http = getattr(self._backend, "http", None)
-        if http is not None:
-            http.close()
+        for client in (self._backend, self._loki):
+            http = getattr(client, "http", None)
+            if http is not None:
+                http.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracectl.cli.app import OutputFormat, app, get_env
 from tracectl.cli.common import select_traces
 from tracectl.cli.sources import load_trace_arg
+
+if TYPE_CHECKING:
+    from tracectl.cli.env import Env
+    from tracectl.render.tree_rows import TreeView
 
 SPAN_CSV_COLUMNS = (
     "trace_id",
@@ -55,6 +59,9 @@ def show(
     critical: Annotated[
         bool, typer.Option("--critical", "-c", help="Show only the spans on the critical path (and their parents).")
     ] = False,
+    logs: Annotated[
+        bool, typer.Option("--logs", help="Interleave the trace's Loki log lines under their spans.")
+    ] = False,
 ) -> None:
     """Show a trace as a tree with a waterfall, the critical path drawn solid.
 
@@ -66,6 +73,7 @@ def show(
       tracectl show trace.json
       tracectl show trace.json --min-duration 1ms --max-depth 4
       tracectl show trace.json --critical
+      tracectl show $TRACE_ID --logs
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
     """
     from tracectl.analysis.analyse import analyse_trace
@@ -77,6 +85,9 @@ def show(
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     loaded = load_trace_arg(trace, env.fetch)
     views = [make_view(analyse_trace(t), min_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
+    if logs:
+        for view in views:
+            attach_logs(env, view)
 
     if output is OutputFormat.json:
         docs = [trace_document(v, loaded.source, loaded.notes) for v in views]
@@ -96,3 +107,22 @@ def show(
         for view in views:
             for warning in view.tree.warnings:
                 env.warn(f"trace {view.tree.trace_id}: {warning.message}")
+
+
+def attach_logs(env: Env, view: TreeView) -> None:
+    """Fetch and attach log lines; a Loki failure is a warning, never the end of `show`."""
+    from tracectl.analysis.logs import match_logs
+    from tracectl.backends.loki import fetch_trace_logs
+    from tracectl.errors import TracectlError
+    from tracectl.model import Trace
+
+    try:
+        trace = Trace(view.tree.trace_id, tuple(view.tree.spans))
+        result = fetch_trace_logs(env.loki(), trace, env.log_options())
+    except TracectlError as exc:
+        env.warn(f"logs unavailable, showing the tree without them: {exc}")
+        return
+    for warning in result.warnings:
+        env.warn(f"Loki: {warning}")
+    for m in match_logs(view.tree, result.records):
+        view.logs.setdefault(m.node, []).append(m)

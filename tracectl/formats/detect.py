@@ -50,11 +50,26 @@ def _read_bytes(data: bytes, source: str, allow_empty: bool) -> LoadResult:
             return LoadResult(source, [], "empty")
         raise FormatError(source, "empty input: no trace data")
     if head in (b"{", b"["):
-        result = _read_json(data, source)
+        try:
+            result = _read_json(data, source)
+        except FormatError:
+            # Protobuf starts with the tag byte 0x0a, a newline: after it, a length of 123 or 91 reads as "{" or
+            # "[". Binary data that fails as JSON is therefore tried as protobuf before the JSON error stands.
+            if _looks_like_text(data):
+                raise
+            try:
+                return _read_proto(data, source, allow_empty)
+            except FormatError:
+                pass
+            raise
         return result if allow_empty else _check_not_empty(result)
     if _looks_like_text(data):
         start = data.lstrip()[:20].decode("utf-8", "replace").splitlines()[0]
         raise FormatError(source, f"not JSON and not protobuf (starts with {start!r}); {_EXPECTED}")
+    return _read_proto(data, source, allow_empty)
+
+
+def _read_proto(data: bytes, source: str, allow_empty: bool) -> LoadResult:
     traces, status = otlp_proto.read_bytes(data, source, allow_empty)
     result = LoadResult(source, traces, "otlp-proto")
     if status == "PARTIAL":

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.analysis.logs import MatchedLog
 from tracectl.analysis.tree import SpanTree
 from tracectl.model import AttrValue
 
@@ -26,6 +27,7 @@ class TreeView:
     order: list[int]  # visible nodes, depth-first
     hidden: int  # nodes left out by --min-duration / --max-depth / --critical
     sections: dict[int, list[tuple[int, int]]]  # node -> its critical-path sections (start, end)
+    logs: dict[int, list[MatchedLog]] = field(default_factory=dict)  # node (-1: no span) -> its log lines
 
     def sections_of(self, node: int) -> list[tuple[int, int]]:
         return self.sections.get(node, [])
@@ -144,5 +146,13 @@ def trace_document(view: TreeView, source: str, notes: list[str]) -> dict[str, A
         "notes": notes,
         "warnings": [{"kind": w.kind, "message": w.message, "span_ids": list(w.span_ids)} for w in tree.warnings],
         "hidden": view.hidden,
-        "spans": [span_row(view, i, full=True) for i in view.order],
+        "spans": [
+            {**span_row(view, i, full=True), **({"logs": [_log(m) for m in view.logs[i]]} if i in view.logs else {})}
+            for i in view.order
+        ],
+        **({"unmatched_logs": [_log(m) for m in view.logs[-1]]} if -1 in view.logs else {}),
     }
+
+
+def _log(m: MatchedLog) -> dict[str, Any]:
+    return {"time_ns": m.record.time_ns, "level": m.level, "line": m.record.line, "matched_by": m.how}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from tracectl.render.logs_view import log_line_text
 from tracectl.render.tree_rows import TreeView
 from tracectl.units import format_duration, format_timestamp
 
@@ -97,8 +98,16 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
     shown = view.order if limit <= 0 else view.order[:limit]
     for node in shown:
         table.add_row(*_row(view, node, guides[node], services, bar_width))
+        for m in view.logs.get(node, ()):
+            table.add_row(log_line_text(m, tz, _log_indent(guides[node])), "", "", "", "", "")
     console.print(table)
-    _footer(view, console, len(shown), notes)
+    _footer(view, console, len(shown), notes, tz)
+
+
+def _log_indent(guide: str) -> str:
+    """Log lines sit under their span, inside its guide lines."""
+    base = guide[:-3] + ("   " if guide.endswith("└─ ") else "│  ") if guide else ""
+    return base + "┆ "
 
 
 def _axis_label(duration_ns: int, width: int) -> str:
@@ -152,7 +161,7 @@ def _bar_text(view: TreeView, node: int, width: int, style: str) -> Text:
     return Text("".join(cells).rstrip(), style=style)
 
 
-def _footer(view: TreeView, console: Console, shown: int, notes: list[str]) -> None:
+def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: tzinfo | None) -> None:
     from rich.text import Text
 
     omitted = len(view.order) - shown
@@ -167,6 +176,11 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str]) -> N
     if any(not view.tree.on_path_eligible[n] and view.tree.parent[n] != -1 for n in view.order):
         legend += " · ↷ async or outside its parent: cannot be on the parent's path"
     console.print(Text(legend, style="dim"), soft_wrap=True)
+    unmatched = view.logs.get(-1, [])
+    if unmatched:
+        console.print(Text(f"{len(unmatched)} log lines matched no span:", style="yellow"))
+        for m in unmatched:
+            console.print(log_line_text(m, tz, "  "), soft_wrap=True)
     for note in notes:
         console.print(Text("note: " + note, style="yellow"))
     for warning in view.tree.warnings:
