@@ -63,10 +63,12 @@ class LokiClient:
         seen_at_boundary: Counter[tuple[Any, ...]] = Counter()
         lo, hi = start_ns, end_ns
         for _ in range(MAX_PAGES):
-            want = min(batch, limit - len(result.records))
-            if want <= 0:
+            remaining = limit - len(result.records)
+            if remaining <= 0:
                 result.truncated = True
                 break
+            # The boundary timestamp is asked again: ask for the lines already seen there on top of the rest.
+            want = min(batch, remaining + sum(seen_at_boundary.values()))
             page, warnings = self._page(query, lo, hi, want, direction)
             result.warnings.extend(w for w in warnings if w not in result.warnings)
             fresh = []
