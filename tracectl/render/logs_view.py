@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from tracectl.analysis.logs import MatchedLog
 from tracectl.analysis.tree import SpanTree
 from tracectl.units import format_duration, format_timestamp
@@ -28,18 +30,33 @@ def log_row(tree: SpanTree, m: MatchedLog) -> dict[str, Any]:
     }  # fmt: skip
 
 
+_SHOWN_ELSEWHERE = frozenset(
+    {"ts", "time", "timestamp", "level", "severity", "msg", "message", "trace_id", "span_id", "traceId", "spanId",
+     "traceID", "spanID"}
+)  # fmt: skip
+
+
+def display_line(line: str) -> str:
+    """A JSON log line as its message and the fields not already shown (time, level, IDs); others as they are."""
+    if not line.lstrip().startswith("{"):
+        return line
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line
+    if not isinstance(doc, dict) or not any(k in doc for k in ("msg", "message")):
+        return line
+    rest = " ".join(f"{k}={v}" for k, v in doc.items() if k not in _SHOWN_ELSEWHERE)
+    return str(doc.get("msg", doc.get("message"))) + (f"  {rest}" if rest else "")
+
+
 def log_line_text(m: MatchedLog, tz: tzinfo | None, indent: str = "") -> Text:
+    """A line for people: time, level, and the message (``-o raw``/``json`` keep the line as it was)."""
     from rich.text import Text
 
     stamp = format_timestamp(m.record.time_ns, tz)[11:23]  # HH:MM:SS.mmm
-    return Text.assemble(
-        (indent, "dim"),
-        (stamp, "dim"),
-        " ",
-        (f"{m.level.upper():5}", LEVEL_STYLES.get(m.level, "")),
-        " ",
-        m.record.line,
-    )
+    level = (f"{m.level.upper():5}", LEVEL_STYLES.get(m.level, ""))
+    return Text.assemble((indent, "dim"), (stamp, "dim"), " ", level, " ", display_line(m.record.line))
 
 
 def render_logs(tree: SpanTree, matched: list[MatchedLog], console: Console, tz: tzinfo | None, query: str) -> None:

@@ -35,7 +35,7 @@ def render_search(result: SearchResult, console: Console, tz: tzinfo | None) -> 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name, justify in (("trace ID", "left"), ("start", "left"), ("duration", "right"), ("root", "left"),
                           ("spans", "right"), ("errors", "right")):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=name != "root", overflow="ellipsis")  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
     for t in result.traces:
         root = Text(t.root_service or "(root not received)", style="cyan" if t.root_service else "yellow")
         if t.root_name:

@@ -1,0 +1,75 @@
+"""``tracectl sandbox``: run the simulated ML serving stack behind Tempo/Jaeger/Loki APIs for hands-on use."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from tracectl.cli.app import app, get_env
+from tracectl.errors import InputError
+
+sandbox_app = typer.Typer(help="The built-in sandbox: Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1.",
+                          no_args_is_help=True)  # fmt: skip
+app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Get started")
+
+
+@sandbox_app.command("scenarios")
+def scenarios(ctx: typer.Context) -> None:
+    """List the scenarios: each injects one known fault (or none)."""
+    from tracectl.sandbox import SCENARIOS
+
+    env = get_env(ctx)
+    for sc in SCENARIOS.values():
+        env.out.print(f"[bold]{sc.name:20}[/bold] {sc.description}  [dim](culprit: {sc.culprit or 'none'})[/dim]",
+                      soft_wrap=True)  # fmt: skip
+
+
+@sandbox_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="Injected fault (see `tracectl sandbox scenarios`).")
+    ] = "healthy",
+    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests to simulate.")] = 300,
+    tempo_port: Annotated[int, typer.Option("--tempo-port", help="Tempo API port (0 = any free port).")] = 3200,
+    jaeger_port: Annotated[int, typer.Option("--jaeger-port", help="Jaeger API port (0 = any free port).")] = 16686,
+    loki_port: Annotated[int, typer.Option("--loki-port", help="Loki API port (0 = any free port).")] = 3100,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Serve a scenario on 127.0.0.1 until Ctrl-C, and print the settings that point tracectl at it.
+
+    Requests are spread over the last 30 minutes. The Tempo server also accepts OTLP/HTTP on /v1/traces, so
+    an OpenTelemetry SDK can send its own traces.
+    """
+    from tracectl.sandbox import SCENARIOS, SandboxServers, Store, generate
+
+    if scenario not in SCENARIOS:
+        raise InputError(f"--scenario: unknown {scenario!r} (one of {', '.join(SCENARIOS)})")
+    env = get_env(ctx)
+    workload = generate(scenario, requests, end_ns=time.time_ns())
+    store = Store()
+    store.add_traces(workload.traces)
+    store.add_logs(workload.logs)
+    try:
+        servers = SandboxServers(store, ports=(tempo_port, jaeger_port, loki_port)).start()
+    except OSError as exc:
+        raise InputError(f"cannot listen: {exc.strerror or exc} (choose other ports, or 0 for any free port)") from None
+    try:
+        env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · {len(workload.traces)} traces, "
+                      f"{len(workload.logs)} log lines", soft_wrap=True)  # fmt: skip
+        for line in (f"export TEMPO_ADDR={servers.tempo_url}", f"export JAEGER_ADDR={servers.jaeger_url}",
+                     f"export LOKI_ADDR={servers.loki_url}", "tracectl search -s api-gateway --min-duration 100ms",
+                     f"OTLP/HTTP ingest: {servers.tempo_url}/v1/traces"):  # fmt: skip
+            env.out.print(line, soft_wrap=True, highlight=False)
+        env.err.print("serving; Ctrl-C stops" if duration is None else f"serving for {duration:g} s")
+        deadline = None if duration is None else time.monotonic() + duration
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic())))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        servers.stop()

@@ -1,0 +1,458 @@
+"""Route handlers of the sandbox servers: Tempo, Jaeger (v3 and v1) and Loki, over the store."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from tracectl.errors import FormatError
+from tracectl.formats import jaeger_json, otlp_json, otlp_proto
+from tracectl.formats.detect import read_bytes
+from tracectl.ids import InvalidId, normalize_trace_id, short_trace_id
+from tracectl.model import LogRecord, Span, StatusCode, Trace
+from tracectl.sandbox import logql_engine, traceql
+from tracectl.sandbox.store import Store, Summary
+from tracectl.units import parse_duration
+
+PROTOBUF = "application/protobuf"
+TEMPO_VERSION = "2.6.0"
+LOKI_MAX_ENTRIES = 5000
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] | None = None
+
+
+class BadRequest(Exception):
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+Params = dict[str, str]
+Handler = Callable[[Store, str, Params, Params, bytes], Reply]
+
+
+def match(pattern: str, path: str) -> dict[str, str] | None:
+    regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
+    m = re.match(regex, path)
+    return m.groupdict() if m else None
+
+
+def _json(obj: Any, status: int = 200, content_type: str = "application/json") -> Reply:
+    return Reply(status, orjson.dumps(obj), content_type)
+
+
+def _text(status: int, text: str) -> Reply:
+    return Reply(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def _trace_id(path: str, pattern: str, bad: Callable[[str], Reply]) -> str:
+    raw = (match(pattern, path) or {}).get("id", "")
+    try:
+        return normalize_trace_id(raw)
+    except InvalidId as exc:
+        raise BadRequest(bad(str(exc))) from None
+
+
+def _int_param(params: Params, name: str, default: int | None, bad: Callable[[str], Reply]) -> int | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(bad(f"invalid {name}: {raw!r}")) from None
+
+
+# ------------------------------------------------------------------------------------------------- Tempo
+
+
+def _tempo_bad(msg: str) -> Reply:
+    return _text(400, msg)
+
+
+def tempo_search(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    if params.get("q") and params.get("tags"):
+        raise BadRequest(_tempo_bad("invalid request: q and tags cannot both be set"))
+    start = _int_param(params, "start", None, _tempo_bad)
+    end = _int_param(params, "end", None, _tempo_bad)
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and value > 10**11:
+            raise BadRequest(_tempo_bad(f"invalid {name}: {value} is not unix epoch seconds"))
+    limit = _int_param(params, "limit", 20, _tempo_bad) or 20
+    spss = _int_param(params, "spss", 3, _tempo_bad) or 3
+    query, min_d, max_d = _tempo_query(params)
+    hits = []
+    for trace, summary in store.traces():
+        if start is not None and summary.end_ns < start * 10**9:
+            continue
+        if end is not None and summary.start_ns > end * 10**9:
+            continue
+        if (min_d is not None and summary.duration < min_d) or (max_d is not None and summary.duration > max_d):
+            continue
+        spans = query.matches(trace, summary)
+        if spans is None:
+            continue
+        hits.append(_tempo_hit(summary, spans, spss))
+        if len(hits) >= limit:
+            break
+    metrics = {"inspectedTraces": len(store.traces()), "inspectedBytes": "0", "completedJobs": 1, "totalJobs": 1}
+    return _json({"traces": hits, "metrics": metrics})
+
+
+def _tempo_query(params: Params) -> tuple[traceql.Query, int | None, int | None]:
+    try:
+        if params.get("q"):
+            return traceql.parse(params["q"]), None, None
+        conds = []
+        for pair in shlex.split(params.get("tags", "")):
+            key, _, value = pair.partition("=")
+            conds.append(_tag_condition(key, value))
+        min_d = parse_duration(params["minDuration"]) if params.get("minDuration") else None
+        max_d = parse_duration(params["maxDuration"]) if params.get("maxDuration") else None
+    except traceql.TraceQLError as exc:
+        raise BadRequest(_tempo_bad(str(exc))) from None
+    except (ValueError, FormatError) as exc:
+        raise BadRequest(_tempo_bad(f"invalid tags or duration: {exc}")) from None
+    return traceql.Query((), tuple(conds)), min_d, max_d
+
+
+def _tag_condition(key: str, value: str) -> traceql.Condition:
+    if key == "service.name":
+        return traceql.Condition("attr:resource:service.name", "=", value)
+    if key == "name":
+        return traceql.Condition("span:name", "=", value)
+    if key == "error" and value == "true":
+        return traceql.Condition("span:status", "=", StatusCode.ERROR)
+    return traceql.Condition(f"attr:any:{key}", "=", value)
+
+
+def _tempo_hit(summary: Summary, spans: list[Span], spss: int) -> dict[str, Any]:
+    spanset = {
+        "spans": [
+            {"spanID": s.span_id, "name": s.name, "startTimeUnixNano": str(s.start_ns),
+             "durationNanos": str(s.duration_ns),
+             "attributes": [{"key": "service.name", "value": {"stringValue": s.service}}]}
+            for s in spans[:spss]
+        ],
+        "matched": len(spans),
+    }  # fmt: skip
+    hit: dict[str, Any] = {
+        "traceID": short_trace_id(summary.trace_id),  # Tempo strips leading zeros
+        "rootServiceName": summary.root_service,
+        "startTimeUnixNano": str(summary.start_ns),
+    }
+    if summary.root_name:
+        hit["rootTraceName"] = summary.root_name
+    duration_ms = summary.duration // 1_000_000
+    if duration_ms:
+        hit["durationMs"] = duration_ms  # absent when 0, as Tempo's JSON omits zero values
+    hit["spanSet"] = spanset
+    hit["spanSets"] = [spanset]
+    return hit
+
+
+def tempo_trace_v1(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    tid = _trace_id(path, "/api/traces/{id}", _tempo_bad)
+    trace = store.trace(tid)
+    if trace is None:
+        return Reply(404, b"", "text/plain")
+    if PROTOBUF in headers.get("accept", ""):
+        return Reply(200, otlp_proto.dump_bytes([trace]), PROTOBUF)
+    return _json(otlp_json.dump_document([trace], ids="base64", top_key="batches"))
+
+
+def tempo_trace_v2(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    tid = _trace_id(path, "/api/v2/traces/{id}", _tempo_bad)
+    trace = store.trace(tid)
+    found = [trace] if trace is not None else []
+    if PROTOBUF in headers.get("accept", ""):
+        return Reply(200, otlp_proto.dump_bytes(found, tempo_response=True), PROTOBUF)
+    return _json({"trace": otlp_json.dump_document(found, ids="base64") if found else {}})
+
+
+def tempo_tags(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    resource: set[str] = set()
+    span: set[str] = set()
+    for trace, _ in store.traces():
+        for s in trace.spans:
+            resource.update(s.resource.attributes)
+            span.update(s.attributes)
+    scopes = [{"name": "resource", "tags": sorted(resource)}, {"name": "span", "tags": sorted(span)},
+              {"name": "intrinsic", "tags": ["duration", "kind", "name", "rootName", "rootServiceName", "status",
+                                             "statusMessage", "trace:duration", "trace:rootName", "trace:rootService",
+                                             "traceDuration"]}]  # fmt: skip
+    wanted = params.get("scope")
+    return _json({"scopes": [s for s in scopes if not wanted or s["name"] == wanted], "metrics": {}})
+
+
+def tempo_tag_values(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    tag = (match("/api/v2/search/tag/{tag}/values", path) or {})["tag"]
+    scope, _, name = (
+        tag.lstrip(".").partition(".") if tag.startswith(("resource.", "span.")) else ("any", "", tag.lstrip("."))
+    )
+    values: set[str] = set()
+    for trace, _ in store.traces():
+        for s in trace.spans:
+            for source in ((s.resource.attributes,) if scope == "resource" else (s.attributes,) if scope == "span"
+                           else (s.attributes, s.resource.attributes)):  # fmt: skip
+                if name in source:
+                    values.add(str(source[name]))
+    return _json({"tagValues": [{"type": "string", "value": v} for v in sorted(values)], "metrics": {}})
+
+
+def tempo_ingest(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    try:
+        result = read_bytes(body, "OTLP export", allow_empty=True)
+    except FormatError as exc:
+        raise BadRequest(_text(400, f"unreadable OTLP payload: {exc.problem}")) from None
+    store.add_traces(result.traces)
+    if "json" in headers.get("content-type", ""):
+        return _json({})
+    return Reply(200, b"", "application/x-protobuf")  # an empty ExportTraceServiceResponse
+
+
+TEMPO_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/search", tempo_search),
+    ("GET", "/api/traces/{id}", tempo_trace_v1),
+    ("GET", "/api/v2/traces/{id}", tempo_trace_v2),
+    ("GET", "/api/v2/search/tags", tempo_tags),
+    ("GET", "/api/v2/search/tag/{tag}/values", tempo_tag_values),
+    (
+        "GET",
+        "/api/status/buildinfo",
+        lambda *_: _json({"version": TEMPO_VERSION, "revision": "sandbox", "branch": "sandbox"}),
+    ),
+    ("GET", "/ready", lambda *_: _text(200, "ready")),
+    ("GET", "/api/echo", lambda *_: _text(200, "echo")),
+    ("POST", "/v1/traces", tempo_ingest),
+]
+
+
+# ------------------------------------------------------------------------------------------------ Jaeger
+
+
+def _v3_error(status: int, message: str) -> Reply:
+    return _json({"error": {"httpCode": status, "message": message}}, status)
+
+
+def _rfc3339(params: Params, name: str) -> int:
+    raw = params.get(name, "")
+    if not raw:
+        raise BadRequest(_v3_error(400, "query.start_time_min and query.start_time_max are required"))
+    try:
+        head, _, frac = raw.rstrip("Z").partition(".")
+        seconds = int(datetime.fromisoformat(head + "+00:00").timestamp())
+        return seconds * 10**9 + int((frac + "000000000")[:9] or 0)
+    except ValueError:
+        raise BadRequest(_v3_error(400, f"malformed parameter {name}: {raw!r}")) from None
+
+
+def _jaeger_find(store: Store, service: str | None, operation: str | None, start_ns: int, end_ns: int,
+                 min_d: int | None, max_d: int | None, limit: int, tags: dict[str, str] | None = None) -> list[Trace]:  # fmt: skip
+    found = []
+    for trace, summary in store.traces():
+        if not (start_ns <= summary.start_ns <= end_ns):
+            continue
+        for s in trace.spans:  # Jaeger's duration filters apply to spans, not traces
+            if (service and s.service != service) or (operation and s.name != operation):
+                continue
+            if (min_d is not None and s.duration_ns < min_d) or (max_d is not None and s.duration_ns > max_d):
+                continue
+            if tags and not all(_tag_value(s, k) == v for k, v in tags.items()):
+                continue
+            found.append(trace)
+            break
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _tag_value(span: Span, key: str) -> str | None:
+    if key == "error":
+        return "true" if span.is_error else None
+    value = span.attributes.get(key, span.resource.attributes.get(key))
+    return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _v3_query(store: Store, params: Params) -> list[Trace]:
+    start, end = _rfc3339(params, "query.start_time_min"), _rfc3339(params, "query.start_time_max")
+    try:
+        min_d = parse_duration(params["query.duration_min"]) if params.get("query.duration_min") else None
+        max_d = parse_duration(params["query.duration_max"]) if params.get("query.duration_max") else None
+    except FormatError as exc:
+        raise BadRequest(_v3_error(400, f"malformed parameter query.duration: {exc}")) from None
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the client's malformed parameter
+        raise BadRequest(_v3_error(400, f"malformed parameter query.duration: {exc}")) from None
+    limit = int(params.get("query.search_depth") or params.get("query.num_traces") or 20)
+    return _jaeger_find(store, params.get("query.service_name"), params.get("query.operation_name"), start, end,
+                        min_d, max_d, limit)  # fmt: skip
+
+
+def jaeger_v3_find(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    traces = _v3_query(store, params)
+    if not traces:
+        return _v3_error(404, "No traces found")
+    return _json({"result": otlp_json.dump_document(traces)})  # all matched traces merged into one list
+
+
+def jaeger_v3_summaries(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    out = []
+    for trace in _v3_query(store, params):
+        summary = next(s for t, s in store.traces() if t.trace_id == trace.trace_id)
+        per_service: dict[str, list[int]] = {}
+        for s in trace.spans:
+            entry = per_service.setdefault(s.service, [0, 0])
+            entry[0] += 1
+            entry[1] += s.is_error
+        ids = {s.span_id for s in trace.spans}
+        out.append({
+            "traceId": trace.trace_id, "rootServiceName": summary.root.service if summary.root else "",
+            "rootOperationName": summary.root_name, "minStartTimeUnixNano": str(summary.start_ns),
+            "maxEndTimeUnixNano": str(summary.end_ns), "spanCount": len(trace.spans),
+            "errorSpanCount": sum(s.is_error for s in trace.spans),
+            "orphanSpanCount": sum(1 for s in trace.spans if s.parent_span_id and s.parent_span_id not in ids),
+            "services": [{"name": k, "spanCount": v[0], "errorSpanCount": v[1]} for k, v in sorted(per_service.items())],
+        })  # fmt: skip
+    return _json({"summaries": out})
+
+
+def jaeger_v3_trace(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    tid = _trace_id(path, "/api/v3/traces/{id}", lambda m: _v3_error(400, f"malformed parameter trace_id: {m}"))
+    trace = store.trace(tid)
+    if trace is None:
+        return _v3_error(404, "trace not found")
+    return _json({"result": otlp_json.dump_document([trace])})
+
+
+def _v1_error(status: int, msg: str) -> Reply:
+    body = {"data": None, "total": 0, "limit": 0, "offset": 0, "errors": [{"code": status, "msg": msg}]}
+    return _json(body, status, "text/plain; charset=utf-8")  # Jaeger serves these as text/plain
+
+
+def jaeger_v1_find(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    if not params.get("service"):
+        raise BadRequest(_v1_error(400, "parameter 'service' is required"))
+    try:
+        start = int(params.get("start") or 0) * 1000  # microseconds
+        end = int(params.get("end") or 2**62 // 1000) * 1000
+        tags = orjson.loads(params["tags"]) if params.get("tags") else None
+        min_d = parse_duration(params["minDuration"]) if params.get("minDuration") else None
+        max_d = parse_duration(params["maxDuration"]) if params.get("maxDuration") else None
+    except Exception as exc:  # noqa: BLE001 - malformed parameters are the client's 400
+        raise BadRequest(_v1_error(400, f"malformed parameter: {exc}")) from None
+    traces = _jaeger_find(store, params["service"], params.get("operation"), start, end, min_d, max_d,
+                          int(params.get("limit") or 20), tags)  # fmt: skip
+    doc = jaeger_json.dump_document(traces)
+    doc["total"] = len(traces)
+    return _json(doc)
+
+
+def jaeger_v1_trace(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    tid = _trace_id(path, "/api/traces/{id}", lambda m: _v1_error(400, m))
+    trace = store.trace(tid)
+    if trace is None:
+        return _v1_error(404, "trace not found")
+    return _json(jaeger_json.dump_document([trace]))
+
+
+def _operations(store: Store, service: str) -> list[tuple[str, str]]:
+    return sorted({(s.name, s.kind.label) for t, _ in store.traces() for s in t.spans if s.service == service})
+
+
+JAEGER_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/v3/traces", jaeger_v3_find),
+    ("GET", "/api/v3/trace-summaries", jaeger_v3_summaries),
+    ("GET", "/api/v3/traces/{id}", jaeger_v3_trace),
+    ("GET", "/api/v3/services", lambda store, *_: _json({"services": store.services()})),
+    ("GET", "/api/v3/operations", lambda store, path, params, *_: _json(
+        {"operations": [{"name": n, "spanKind": k} for n, k in _operations(store, params.get("service", ""))]})),
+    ("GET", "/api/traces", jaeger_v1_find),
+    ("GET", "/api/traces/{id}", jaeger_v1_trace),
+    ("GET", "/api/services", lambda store, *_: _json({"data": store.services(), "total": len(store.services()),
+                                                       "limit": 0, "offset": 0, "errors": None})),
+    ("GET", "/api/services/{service}/operations", lambda store, path, *_: _json(
+        {"data": [n for n, _ in _operations(store, path.split("/")[3])], "errors": None})),
+]  # fmt: skip
+
+
+# -------------------------------------------------------------------------------------------------- Loki
+
+
+def _loki_time(raw: str | None, default: int) -> int:
+    if not raw:
+        return default
+    if re.fullmatch(r"\d+", raw):
+        value = int(raw)
+        return value if value > 10**12 else value * 10**9  # nanoseconds, or whole seconds
+    if re.fullmatch(r"\d+\.\d*", raw):
+        return round(float(raw) * 10**9)
+    head, _, frac = raw.rstrip("Z").partition(".")
+    return int(datetime.fromisoformat(head + "+00:00").timestamp()) * 10**9 + int((frac + "0" * 9)[:9] or 0)
+
+
+def loki_query_range(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+    try:
+        query = logql_engine.parse(params.get("query", ""))
+    except logql_engine.LogQLError as exc:
+        raise BadRequest(_text(400, str(exc))) from None
+    limit = int(params.get("limit") or 100)
+    if limit > LOKI_MAX_ENTRIES:
+        raise BadRequest(
+            _text(
+                400, f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {LOKI_MAX_ENTRIES})"
+            )
+        )
+    try:
+        end = _loki_time(params.get("end"), 2**62)
+        start = _loki_time(params.get("start"), end - 3600 * 10**9)
+    except ValueError as exc:
+        raise BadRequest(_text(400, f"invalid time: {exc}")) from None
+    direction = params.get("direction", "backward")
+    selected: list[tuple[LogRecord, dict[str, str]]] = []
+    for record in store.logs():
+        if not (start <= record.time_ns < end) or not query.stream_matches(dict(record.labels)):
+            continue
+        parsed = query.run(record)
+        if parsed is not None:
+            selected.append((record, parsed))
+    selected.sort(key=lambda rp: rp[0].time_ns, reverse=direction == "backward")
+    selected = selected[:limit]
+    categorize = "categorize-labels" in headers.get("x-loki-response-encoding-flags", "")
+    streams: dict[tuple[tuple[str, str], ...], list[list[Any]]] = {}
+    for record, parsed in selected:
+        if categorize:
+            key = tuple(sorted(record.labels.items()))
+            extra: dict[str, Any] = {}
+            if record.metadata:
+                extra["structuredMetadata"] = dict(record.metadata)
+            if parsed:
+                extra["parsed"] = parsed
+            streams.setdefault(key, []).append([str(record.time_ns), record.line, extra])
+        else:  # structured metadata and parsed fields are merged into the stream labels
+            key = tuple(sorted({**record.labels, **record.metadata, **parsed}.items()))
+            streams.setdefault(key, []).append([str(record.time_ns), record.line])
+    data: dict[str, Any] = {"resultType": "streams", "result": [{"stream": dict(k), "values": v} for k, v in streams.items()],
+                            "stats": {"summary": {"totalEntriesReturned": len(selected)}}}  # fmt: skip
+    if categorize:
+        data["encodingFlags"] = ["categorize-labels"]
+    return _json({"status": "success", "data": data})
+
+
+LOKI_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/loki/api/v1/query_range", loki_query_range),
+    ("GET", "/ready", lambda *_: _text(200, "ready")),
+    ("GET", "/loki/api/v1/labels", lambda store, *_: _json(
+        {"status": "success", "data": sorted({k for r in store.logs() for k in r.labels})})),
+]  # fmt: skip

@@ -1,0 +1,211 @@
+"""A simulated ML serving system: requests through the stack, with faults injected by named scenarios.
+
+api-gateway → inference-orchestrator → feature-store (cache, online store) → model-router → nlp-model ∥
+cv-model → postprocess, plus an async producer/consumer hop to audit-logger. Every span writes JSON log
+lines carrying ``trace_id`` and ``span_id`` (in the line and as OTLP structured metadata). Everything is
+seeded: the same scenario and seed give the same traces, logs and ground truth.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import orjson
+
+from tracectl.model import LogRecord, Span, SpanKind, Trace
+from tracectl.synth import MS, US, TraceBuilder, _stretch
+
+FAULTS = ("feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version")
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    fault: str | None  # one of FAULTS, or None for a healthy system
+    affected: float  # share of requests that meet the fault
+    culprit: str | None  # ground truth: the component (or "caller → callee" edge) to blame
+    symptom: str  # "latency", "errors" or "none"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("healthy", "Everything normal: latency spread only.", None, 0.0, None, "none"),
+        Scenario("feature-store-gc", "The feature store's JVM pauses for GC: online-store lookups stall.",
+                 "feature_store_gc", 0.2, "feature-store", "latency"),
+        Scenario("cv-cold-start", "A new CV model version was rolled out: pods load weights on first requests.",
+                 "cv_cold_start", 0.2, "cv-model", "latency"),
+        Scenario("nlp-network-delay", "Packet loss between the model router and the NLP model: the NLP server "
+                 "span is unchanged, the router's client span grows.", "nlp_network_delay", 0.25,
+                 "model-router → nlp-model", "latency"),
+        Scenario("nlp-timeouts", "The NLP model times out on some requests; the router retries.",
+                 "nlp_timeouts", 0.2, "nlp-model", "latency"),
+        Scenario("bad-model-version", "A wrong NLP model version returns bad results: latency is unchanged, "
+                 "post-processing rejects predictions and logs errors.", "bad_model_version", 0.3,
+                 "nlp-model", "errors"),
+    )
+}  # fmt: skip
+
+
+@dataclass(slots=True)
+class Workload:
+    scenario: Scenario
+    traces: list[Trace]
+    logs: list[LogRecord]
+    affected_ids: set[str] = field(default_factory=set)
+
+
+class _Logger:
+    """JSON log lines with trace and span IDs, in the line and as structured metadata."""
+
+    def __init__(self) -> None:
+        self.records: list[LogRecord] = []
+
+    def log(self, span: Span, time_ns: int, level: str, msg: str, **fields: object) -> None:
+        body = {"ts": time_ns, "level": level, "msg": msg, "trace_id": span.trace_id, "span_id": span.span_id, **fields}
+        labels = {"service_name": span.service, "service_namespace": "ml-serving"}
+        pod = span.resource.attributes.get("k8s.pod.name")
+        if isinstance(pod, str):
+            labels["pod"] = pod
+        metadata = {"trace_id": span.trace_id, "span_id": span.span_id, "level": level}
+        self.records.append(LogRecord(time_ns, orjson.dumps(body).decode(), labels, metadata))
+
+
+def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logger) -> Trace:
+    """One prediction request; ``fault`` (or None) shapes it."""
+    b = TraceBuilder(seed)
+    rng: random.Random = b.rng
+    j = b.jitter_us
+    net = 400 * US
+    gw = b.span("api-gateway", "POST /v1/predict", start_ns, 0, kind=SpanKind.SERVER,
+                attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200})  # fmt: skip
+    logger.log(gw, gw.start_ns + 50 * US, "info", "request received", route="/v1/predict")
+    orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", start_ns + j(0.3), 0, net)
+    cursor = orch.start_ns + j(0.2)
+    b.span("inference-orchestrator", "validate_request", cursor, j(0.3), orch)
+    cursor += j(0.5)
+
+    # Feature store: a cache miss, then the online store; GC pauses stall the lookup.
+    lookup_ms = 5.5
+    gc_pause = 0
+    if fault == "feature_store_gc":
+        gc_pause = rng.randrange(180, 420) * MS
+    fs_handler = j(lookup_ms + 1.0) + gc_pause
+    fs = b.rpc(orch, "inference-orchestrator", "feature-store", "GetFeatures", cursor, fs_handler, net)
+    b.span(
+        "feature-store",
+        "cache.get",
+        fs.start_ns + j(0.1),
+        j(0.4),
+        fs,
+        attributes={"cache.hit": False, "db.system": "redis"},
+    )
+    lookup_start = fs.start_ns + j(0.7)
+    lookup = b.span("feature-store", "online_store.lookup", lookup_start, fs.end_ns - lookup_start - j(0.3), fs,
+                    SpanKind.CLIENT, {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128})  # fmt: skip
+    if gc_pause:
+        logger.log(lookup, lookup.start_ns + 2 * MS, "warn", f"GC pause {gc_pause // MS} ms (G1 Evacuation Pause)",
+                   gc="G1 Young Generation")  # fmt: skip
+    cursor = fs.end_ns + net // 2 + j(0.2)
+
+    # Model router fans out to the NLP and CV models.
+    router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", cursor, 0, net)
+    branch = router.start_ns + j(0.3)
+    ends = [_nlp_branch(b, logger, router, branch, fault, net), _cv_branch(b, logger, router, branch, fault, net)]
+    router_end = max(ends) + j(0.3)
+    _stretch(b, router, router_end, net)
+
+    pp = b.rpc(orch, "inference-orchestrator", "postprocess", "Process", router_end + net // 2 + j(0.2), 0, net)
+    rank = b.span("postprocess", "rank", pp.start_ns + j(0.1), j(1.5), pp)
+    validate = b.span("postprocess", "validate_prediction", rank.end_ns + j(0.1), j(0.4), pp,
+                      error="prediction rejected: confidence out of range" if fault == "bad_model_version" else "")  # fmt: skip
+    if fault == "bad_model_version":
+        logger.log(validate, validate.start_ns + 100 * US, "error",
+                   "prediction rejected: intent confidence NaN from nlp-model 2024.12.0-rc1",
+                   model="intent-bert", model_version="2024.12.0-rc1")  # fmt: skip
+    pp_end = validate.end_ns + j(0.1)
+    _stretch(b, pp, pp_end, net)
+    producer = b.span("inference-orchestrator", "audit publish", pp_end + net // 2 + j(0.1), j(0.15), orch,
+                      SpanKind.PRODUCER, {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"})  # fmt: skip
+    orch_end = producer.end_ns + j(0.2)
+    _stretch(b, orch, orch_end, net)
+    gw_end = orch_end + net // 2 + j(0.3)
+    _stretch(b, gw, gw_end, 0)
+    consumer = b.span("audit-logger", "audit process", producer.end_ns + j(2.0), j(1.2), producer, SpanKind.CONSUMER,
+                      {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"})  # fmt: skip
+    logger.log(consumer, consumer.end_ns, "info", "prediction audited")
+    logger.log(gw, gw_end, "info", "request served", status=200, duration_ms=(gw_end - start_ns) // MS)
+    return b.build()
+
+
+def _nlp_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int) -> int:
+    j = b.jitter_us
+    version = "2024.12.0-rc1" if fault == "bad_model_version" else "2024.11.3"
+    extra_net = b.rng.randrange(250, 450) * MS if fault == "nlp_network_delay" else 0
+    attempts = 2 if fault == "nlp_timeouts" else 1
+    t = start + j(0.1)
+    for attempt in range(attempts):
+        timed_out = attempt == 0 and fault == "nlp_timeouts"
+        handler = 250 * MS if timed_out else j(18.0)
+        server = b.rpc(router, "model-router", "nlp-model", "Infer", t, handler, net + extra_net,
+                       error="deadline exceeded after 250ms" if timed_out else "")  # fmt: skip
+        if timed_out:
+            logger.log(server, server.end_ns, "error", "inference timed out after 250 ms; router will retry",
+                       model="intent-bert")  # fmt: skip
+            client = next(s for s in b.spans if s.span_id == server.parent_span_id)
+            t = client.end_ns + j(0.5)
+            continue
+        pre = j(3.0)
+        b.span("nlp-model", "preprocess", server.start_ns + j(0.2), pre, server)
+        fwd_start = server.start_ns + j(0.3) + pre
+        fwd = b.span("nlp-model", "forward", fwd_start, server.end_ns - fwd_start - j(0.2), server,
+                     attributes={"ml.model.name": "intent-bert", "ml.model.version": version, "ml.batch_size": 8,
+                                 "gen_ai.request.model": "intent-bert"})  # fmt: skip
+        logger.log(fwd, fwd.end_ns, "info", "inference done", model="intent-bert", model_version=version)
+        return server.end_ns + (net + extra_net) // 2
+    raise AssertionError("unreachable: the last attempt always succeeds")
+
+
+def _cv_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int) -> int:
+    j = b.jitter_us
+    cold = fault == "cv_cold_start"
+    version = "3.3.0" if cold else "3.2.0"
+    load = b.rng.randrange(600, 1100) * MS if cold else 0
+    handler = j(24.0) + load
+    server = b.rpc(router, "model-router", "cv-model", "Infer", start + j(0.1), handler, net)
+    cursor = server.start_ns + j(0.2)
+    if cold:
+        weights = b.span("cv-model", "load_weights", cursor, load, server, attributes={"ml.model.version": version})
+        logger.log(weights, weights.start_ns, "warn", f"cold start: loading product-vit {version} weights",
+                   model="product-vit", model_version=version)  # fmt: skip
+        cursor = weights.end_ns
+    pre = j(2.5)
+    b.span("cv-model", "preprocess", cursor, pre, server)
+    fwd_start = cursor + pre + j(0.1)
+    fwd = b.span("cv-model", "forward", fwd_start, server.end_ns - fwd_start - j(0.2), server,
+                 attributes={"ml.model.name": "product-vit", "ml.model.version": version, "ml.batch_size": 4,
+                             "gen_ai.request.model": "product-vit"})  # fmt: skip
+    logger.log(fwd, fwd.end_ns, "info", "inference done", model="product-vit", model_version=version)
+    return server.end_ns + net // 2
+
+
+def generate(scenario: Scenario | str, requests: int = 300, seed: int = 42, end_ns: int | None = None,
+             window_ns: int = 30 * 60 * 10**9) -> Workload:  # fmt: skip
+    """``requests`` requests spread over the ``window_ns`` before ``end_ns`` (default: a fixed instant)."""
+    sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+    rng = random.Random(seed)
+    end = end_ns if end_ns is not None else 1_763_972_400_000_000_000
+    logger = _Logger()
+    traces: list[Trace] = []
+    affected: set[str] = set()
+    for i in range(requests):
+        start = end - window_ns + (window_ns * i) // requests + rng.randrange(0, 10**9)
+        hit = sc.fault is not None and rng.random() < sc.affected
+        trace = simulate_request(seed * 100_003 + i, start - (start % 1000), sc.fault if hit else None, logger)
+        traces.append(trace)
+        if hit:
+            affected.add(trace.trace_id)
+    logger.records.sort(key=lambda r: r.time_ns)
+    return Workload(sc, traces, logger.records, affected)
