@@ -47,7 +47,7 @@ def demo(
     env = get_env(ctx)
     out = env.out
     started = time.perf_counter()
-    servers, workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
+    servers, _workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
     try:
         env.flags.update({"backend": backend, "tempo_url": servers.tempo_url, "jaeger_url": servers.jaeger_url,
                           "loki_url": servers.loki_url, "profile": None})  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -141,13 +142,17 @@ def _tag_condition(key: str, value: str) -> traceql.Condition:
 def _tempo_hit(summary: Summary, spans: list[Span], spss: int) -> dict[str, Any]:
     spanset = {
         "spans": [
-            {"spanID": s.span_id, "name": s.name, "startTimeUnixNano": str(s.start_ns),
-             "durationNanos": str(s.duration_ns),
-             "attributes": [{"key": "service.name", "value": {"stringValue": s.service}}]}
+            {
+                "spanID": s.span_id,
+                "name": s.name,
+                "startTimeUnixNano": str(s.start_ns),
+                "durationNanos": str(s.duration_ns),
+                "attributes": [{"key": "service.name", "value": {"stringValue": s.service}}],
+            }
             for s in spans[:spss]
         ],
         "matched": len(spans),
-    }  # fmt: skip
+    }
     hit: dict[str, Any] = {
         "traceID": short_trace_id(summary.trace_id),  # Tempo strips leading zeros
         "rootServiceName": summary.root_service,
@@ -189,10 +194,26 @@ def tempo_tags(store: Store, path: str, params: Params, headers: Params, body: b
         for s in trace.spans:
             resource.update(s.resource.attributes)
             span.update(s.attributes)
-    scopes = [{"name": "resource", "tags": sorted(resource)}, {"name": "span", "tags": sorted(span)},
-              {"name": "intrinsic", "tags": ["duration", "kind", "name", "rootName", "rootServiceName", "status",
-                                             "statusMessage", "trace:duration", "trace:rootName", "trace:rootService",
-                                             "traceDuration"]}]  # fmt: skip
+    scopes = [
+        {"name": "resource", "tags": sorted(resource)},
+        {"name": "span", "tags": sorted(span)},
+        {
+            "name": "intrinsic",
+            "tags": [
+                "duration",
+                "kind",
+                "name",
+                "rootName",
+                "rootServiceName",
+                "status",
+                "statusMessage",
+                "trace:duration",
+                "trace:rootName",
+                "trace:rootService",
+                "traceDuration",
+            ],
+        },
+    ]
     wanted = params.get("scope")
     return _json({"scopes": [s for s in scopes if not wanted or s["name"] == wanted], "metrics": {}})
 
@@ -205,8 +226,13 @@ def tempo_tag_values(store: Store, path: str, params: Params, headers: Params, b
     values: set[str] = set()
     for trace, _ in store.traces():
         for s in trace.spans:
-            for source in ((s.resource.attributes,) if scope == "resource" else (s.attributes,) if scope == "span"
-                           else (s.attributes, s.resource.attributes)):  # fmt: skip
+            for source in (
+                (s.resource.attributes,)
+                if scope == "resource"
+                else (s.attributes,)
+                if scope == "span"
+                else (s.attributes, s.resource.attributes)
+            ):
                 if name in source:
                     values.add(str(source[name]))
     return _json({"tagValues": [{"type": "string", "value": v} for v in sorted(values)], "metrics": {}})
@@ -259,8 +285,17 @@ def _rfc3339(params: Params, name: str) -> int:
         raise BadRequest(_v3_error(400, f"malformed parameter {name}: {raw!r}")) from None
 
 
-def _jaeger_find(store: Store, service: str | None, operation: str | None, start_ns: int, end_ns: int,
-                 min_d: int | None, max_d: int | None, limit: int, tags: dict[str, str] | None = None) -> list[Trace]:  # fmt: skip
+def _jaeger_find(
+    store: Store,
+    service: str | None,
+    operation: str | None,
+    start_ns: int,
+    end_ns: int,
+    min_d: int | None,
+    max_d: int | None,
+    limit: int,
+    tags: dict[str, str] | None = None,
+) -> list[Trace]:
     found = []
     for trace, summary in store.traces():
         if not (start_ns <= summary.start_ns <= end_ns):
@@ -296,8 +331,9 @@ def _v3_query(store: Store, params: Params) -> list[Trace]:
     except Exception as exc:  # noqa: BLE001 - any parse failure is the client's malformed parameter
         raise BadRequest(_v3_error(400, f"malformed parameter query.duration: {exc}")) from None
     limit = int(params.get("query.search_depth") or params.get("query.num_traces") or 20)
-    return _jaeger_find(store, params.get("query.service_name"), params.get("query.operation_name"), start, end,
-                        min_d, max_d, limit)  # fmt: skip
+    return _jaeger_find(
+        store, params.get("query.service_name"), params.get("query.operation_name"), start, end, min_d, max_d, limit
+    )
 
 
 def jaeger_v3_find(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
@@ -317,14 +353,21 @@ def jaeger_v3_summaries(store: Store, path: str, params: Params, headers: Params
             entry[0] += 1
             entry[1] += s.is_error
         ids = {s.span_id for s in trace.spans}
-        out.append({
-            "traceId": trace.trace_id, "rootServiceName": summary.root.service if summary.root else "",
-            "rootOperationName": summary.root_name, "minStartTimeUnixNano": str(summary.start_ns),
-            "maxEndTimeUnixNano": str(summary.end_ns), "spanCount": len(trace.spans),
-            "errorSpanCount": sum(s.is_error for s in trace.spans),
-            "orphanSpanCount": sum(1 for s in trace.spans if s.parent_span_id and s.parent_span_id not in ids),
-            "services": [{"name": k, "spanCount": v[0], "errorSpanCount": v[1]} for k, v in sorted(per_service.items())],
-        })  # fmt: skip
+        out.append(
+            {
+                "traceId": trace.trace_id,
+                "rootServiceName": summary.root.service if summary.root else "",
+                "rootOperationName": summary.root_name,
+                "minStartTimeUnixNano": str(summary.start_ns),
+                "maxEndTimeUnixNano": str(summary.end_ns),
+                "spanCount": len(trace.spans),
+                "errorSpanCount": sum(s.is_error for s in trace.spans),
+                "orphanSpanCount": sum(1 for s in trace.spans if s.parent_span_id and s.parent_span_id not in ids),
+                "services": [
+                    {"name": k, "spanCount": v[0], "errorSpanCount": v[1]} for k, v in sorted(per_service.items())
+                ],
+            }
+        )
     return _json({"summaries": out})
 
 
@@ -352,8 +395,17 @@ def jaeger_v1_find(store: Store, path: str, params: Params, headers: Params, bod
         max_d = parse_duration(params["maxDuration"]) if params.get("maxDuration") else None
     except Exception as exc:  # noqa: BLE001 - malformed parameters are the client's 400
         raise BadRequest(_v1_error(400, f"malformed parameter: {exc}")) from None
-    traces = _jaeger_find(store, params["service"], params.get("operation"), start, end, min_d, max_d,
-                          int(params.get("limit") or 20), tags)  # fmt: skip
+    traces = _jaeger_find(
+        store,
+        params["service"],
+        params.get("operation"),
+        start,
+        end,
+        min_d,
+        max_d,
+        int(params.get("limit") or 20),
+        tags,
+    )
     doc = jaeger_json.dump_document(traces)
     doc["total"] = len(traces)
     return _json(doc)
@@ -376,15 +428,28 @@ JAEGER_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v3/trace-summaries", jaeger_v3_summaries),
     ("GET", "/api/v3/traces/{id}", jaeger_v3_trace),
     ("GET", "/api/v3/services", lambda store, *_: _json({"services": store.services()})),
-    ("GET", "/api/v3/operations", lambda store, path, params, *_: _json(
-        {"operations": [{"name": n, "spanKind": k} for n, k in _operations(store, params.get("service", ""))]})),
+    (
+        "GET",
+        "/api/v3/operations",
+        lambda store, path, params, *_: _json(
+            {"operations": [{"name": n, "spanKind": k} for n, k in _operations(store, params.get("service", ""))]}
+        ),
+    ),
     ("GET", "/api/traces", jaeger_v1_find),
     ("GET", "/api/traces/{id}", jaeger_v1_trace),
-    ("GET", "/api/services", lambda store, *_: _json({"data": store.services(), "total": len(store.services()),
-                                                       "limit": 0, "offset": 0, "errors": None})),
-    ("GET", "/api/services/{service}/operations", lambda store, path, *_: _json(
-        {"data": [n for n, _ in _operations(store, path.split("/")[3])], "errors": None})),
-]  # fmt: skip
+    (
+        "GET",
+        "/api/services",
+        lambda store, *_: _json(
+            {"data": store.services(), "total": len(store.services()), "limit": 0, "offset": 0, "errors": None}
+        ),
+    ),
+    (
+        "GET",
+        "/api/services/{service}/operations",
+        lambda store, path, *_: _json({"data": [n for n, _ in _operations(store, path.split("/")[3])], "errors": None}),
+    ),
+]
 
 
 # -------------------------------------------------------------------------------------------------- Loki
@@ -415,7 +480,7 @@ def loki_query_range(store: Store, path: str, params: Params, headers: Params, b
             )
         )
     try:
-        end = _loki_time(params.get("end"), 2**62)
+        end = _loki_time(params.get("end"), time.time_ns())  # Loki's defaults: the hour before now
         start = _loki_time(params.get("start"), end - 3600 * 10**9)
     except ValueError as exc:
         raise BadRequest(_text(400, f"invalid time: {exc}")) from None
@@ -443,8 +508,11 @@ def loki_query_range(store: Store, path: str, params: Params, headers: Params, b
         else:  # structured metadata and parsed fields are merged into the stream labels
             key = tuple(sorted({**record.labels, **record.metadata, **parsed}.items()))
             streams.setdefault(key, []).append([str(record.time_ns), record.line])
-    data: dict[str, Any] = {"resultType": "streams", "result": [{"stream": dict(k), "values": v} for k, v in streams.items()],
-                            "stats": {"summary": {"totalEntriesReturned": len(selected)}}}  # fmt: skip
+    data: dict[str, Any] = {
+        "resultType": "streams",
+        "result": [{"stream": dict(k), "values": v} for k, v in streams.items()],
+        "stats": {"summary": {"totalEntriesReturned": len(selected)}},
+    }
     if categorize:
         data["encodingFlags"] = ["categorize-labels"]
     return _json({"status": "success", "data": data})
@@ -453,6 +521,9 @@ def loki_query_range(store: Store, path: str, params: Params, headers: Params, b
 LOKI_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/loki/api/v1/query_range", loki_query_range),
     ("GET", "/ready", lambda *_: _text(200, "ready")),
-    ("GET", "/loki/api/v1/labels", lambda store, *_: _json(
-        {"status": "success", "data": sorted({k for r in store.logs() for k in r.labels})})),
-]  # fmt: skip
+    (
+        "GET",
+        "/loki/api/v1/labels",
+        lambda store, *_: _json({"status": "success", "data": sorted({k for r in store.logs() for k in r.labels})}),
+    ),
+]

@@ -92,9 +92,11 @@ def parse(text: str) -> LogQuery:
     if i >= len(toks):
         raise _fail(len(text), "syntax error: unexpected end of input, expecting }")
     if not any(op in ("=", "=~") and not _match("", op, v) for _, op, v in matchers):
-        raise LogQLError("parse error : queries require at least one regexp or equality matcher that does not have "
-                         "an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but "
-                         "app=~\".+\" will")  # fmt: skip
+        raise LogQLError(
+            "parse error : queries require at least one regexp or equality matcher that does not have "
+            'an empty-compatible value. For instance, app=~".*" does not meet this requirement, but '
+            'app=~".+" will'
+        )
     return LogQuery(tuple(matchers), tuple(_pipeline(toks[i + 1 :], text)))
 
 
@@ -102,15 +104,20 @@ def _pipeline(toks: list[tuple[str, str, int]], text: str) -> list[Callable[[Log
     stages: list[Callable[[LogRecord, dict[str, str]], bool]] = []
     i = 0
     while i < len(toks):
-        kind, tok, col = toks[i]
+        _kind, tok, col = toks[i]
         if tok in ("|=", "!=", "|~", "!~") and i + 1 < len(toks) and toks[i + 1][0] == "str":
             stages.append(_line_filter(tok, _unquote(toks[i + 1][1]), toks[i + 1][2]))
             i += 2
         elif tok == "|" and i + 1 < len(toks) and toks[i + 1][1] == "json":
             stages.append(_json_stage)
             i += 2
-        elif tok == "|" and i + 3 < len(toks) and toks[i + 1][0] == "word" and toks[i + 3][0] == "str" \
-                and toks[i + 2][1] in ("=", "!=", "=~", "!~"):  # fmt: skip
+        elif (
+            tok == "|"
+            and i + 3 < len(toks)
+            and toks[i + 1][0] == "word"
+            and toks[i + 3][0] == "str"
+            and toks[i + 2][1] in ("=", "!=", "=~", "!~")
+        ):
             stages.append(_label_filter(toks[i + 1][1], toks[i + 2][1], _unquote(toks[i + 3][1]), toks[i + 3][2]))
             i += 4
         else:

@@ -38,8 +38,13 @@ class Fault:
     drop: bool = False  # close the connection without answering
 
 
-def _handler(store: Store, routes: list[tuple[str, str, apis.Handler]], faults: dict[str, Fault], rng: random.Random,
-             lock: threading.Lock) -> type[BaseHTTPRequestHandler]:  # fmt: skip
+def _handler(
+    store: Store,
+    routes: list[tuple[str, str, apis.Handler]],
+    faults: dict[str, Fault],
+    rng: random.Random,
+    lock: threading.Lock,
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
@@ -104,8 +109,14 @@ class SandboxServers:
     """The Tempo-, Jaeger- and Loki-compatible servers over one store. A context manager: stop() joins every
     thread and closes every socket."""
 
-    def __init__(self, store: Store, faults: dict[str, Fault] | None = None, host: str = "127.0.0.1",
-                 ports: tuple[int, int, int] = (0, 0, 0), seed: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        faults: dict[str, Fault] | None = None,
+        host: str = "127.0.0.1",
+        ports: tuple[int, int, int] = (0, 0, 0),
+        seed: int = 1,
+    ) -> None:
         self.store = store
         self.faults = dict(faults or {})
         rng, lock = random.Random(seed), threading.Lock()

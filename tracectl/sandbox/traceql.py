@@ -23,8 +23,14 @@ from tracectl.units import parse_duration
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>&&|\|\||=~|!~|!=|>=|<=|=|>|<|\{|\}|\(|\))|(?P<word>[A-Za-z0-9_.:\-]+))"""
 )
-TRACE_INTRINSICS = {"trace:duration": "duration", "traceDuration": "duration", "trace:rootService": "root_service",
-                    "rootServiceName": "root_service", "trace:rootName": "root_name", "rootName": "root_name"}  # fmt: skip
+TRACE_INTRINSICS = {
+    "trace:duration": "duration",
+    "traceDuration": "duration",
+    "trace:rootService": "root_service",
+    "rootServiceName": "root_service",
+    "trace:rootName": "root_name",
+    "rootName": "root_name",
+}
 SPAN_INTRINSICS = {"name", "status", "kind", "duration", "span:duration", "span:name", "span:status", "span:kind"}
 
 
@@ -156,12 +162,18 @@ def _span_ok(span: Span, c: Condition) -> bool:
     kind, _, rest = c.target.partition(":")
     if kind == "span":
         value: Any = {
-            "name": span.name, "status": span.status, "kind": span.kind, "duration": span.duration_ns,
-        }[rest]  # fmt: skip
+            "name": span.name,
+            "status": span.status,
+            "kind": span.kind,
+            "duration": span.duration_ns,
+        }[rest]
         return _compare(value, c.op, c.value)
     scope, _, name = rest.partition(":")
-    sources = {"resource": (span.resource.attributes,), "span": (span.attributes,),
-               "any": (span.attributes, span.resource.attributes)}[scope]  # fmt: skip
+    sources = {
+        "resource": (span.resource.attributes,),
+        "span": (span.attributes,),
+        "any": (span.attributes, span.resource.attributes),
+    }[scope]
     found = next((src[name] for src in sources if name in src), None)
     if found is None:
         return c.op in ("!=", "!~")
@@ -169,10 +181,15 @@ def _span_ok(span: Span, c: Condition) -> bool:
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    "=~": lambda a, b: bool(b.fullmatch(str(a))), "!~": lambda a, b: not b.fullmatch(str(a)),
-}  # fmt: skip
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "=~": lambda a, b: bool(b.fullmatch(str(a))),
+    "!~": lambda a, b: not b.fullmatch(str(a)),
+}
 
 
 def _compare(actual: Any, op: str, expected: Any) -> bool:

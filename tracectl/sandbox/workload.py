@@ -33,20 +33,50 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("healthy", "Everything normal: latency spread only.", None, 0.0, None, "none"),
-        Scenario("feature-store-gc", "The feature store's JVM pauses for GC: online-store lookups stall.",
-                 "feature_store_gc", 0.2, "feature-store", "latency"),
-        Scenario("cv-cold-start", "A new CV model version was rolled out: pods load weights on first requests.",
-                 "cv_cold_start", 0.2, "cv-model", "latency"),
-        Scenario("nlp-network-delay", "Packet loss between the model router and the NLP model: the NLP server "
-                 "span is unchanged, the router's client span grows.", "nlp_network_delay", 0.25,
-                 "model-router → nlp-model", "latency"),
-        Scenario("nlp-timeouts", "The NLP model times out on some requests; the router retries.",
-                 "nlp_timeouts", 0.2, "nlp-model", "latency"),
-        Scenario("bad-model-version", "A wrong NLP model version returns bad results: latency is unchanged, "
-                 "post-processing rejects predictions and logs errors.", "bad_model_version", 0.3,
-                 "nlp-model", "errors"),
+        Scenario(
+            "feature-store-gc",
+            "The feature store's JVM pauses for GC: online-store lookups stall.",
+            "feature_store_gc",
+            0.2,
+            "feature-store",
+            "latency",
+        ),
+        Scenario(
+            "cv-cold-start",
+            "A new CV model version was rolled out: pods load weights on first requests.",
+            "cv_cold_start",
+            0.2,
+            "cv-model",
+            "latency",
+        ),
+        Scenario(
+            "nlp-network-delay",
+            "Packet loss between the model router and the NLP model: the NLP server "
+            "span is unchanged, the router's client span grows.",
+            "nlp_network_delay",
+            0.25,
+            "model-router → nlp-model",
+            "latency",
+        ),
+        Scenario(
+            "nlp-timeouts",
+            "The NLP model times out on some requests; the router retries.",
+            "nlp_timeouts",
+            0.2,
+            "nlp-model",
+            "latency",
+        ),
+        Scenario(
+            "bad-model-version",
+            "A wrong NLP model version returns bad results: latency is unchanged, "
+            "post-processing rejects predictions and logs errors.",
+            "bad_model_version",
+            0.3,
+            "nlp-model",
+            "errors",
+        ),
     )
-}  # fmt: skip
+}
 
 
 @dataclass(slots=True)
@@ -79,8 +109,14 @@ def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logge
     rng: random.Random = b.rng
     j = b.jitter_us
     net = 400 * US
-    gw = b.span("api-gateway", "POST /v1/predict", start_ns, 0, kind=SpanKind.SERVER,
-                attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200})  # fmt: skip
+    gw = b.span(
+        "api-gateway",
+        "POST /v1/predict",
+        start_ns,
+        0,
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200},
+    )
     logger.log(gw, gw.start_ns + 50 * US, "info", "request received", route="/v1/predict")
     orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", start_ns + j(0.3), 0, net)
     cursor = orch.start_ns + j(0.2)
@@ -103,11 +139,23 @@ def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logge
         attributes={"cache.hit": False, "db.system": "redis"},
     )
     lookup_start = fs.start_ns + j(0.7)
-    lookup = b.span("feature-store", "online_store.lookup", lookup_start, fs.end_ns - lookup_start - j(0.3), fs,
-                    SpanKind.CLIENT, {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128})  # fmt: skip
+    lookup = b.span(
+        "feature-store",
+        "online_store.lookup",
+        lookup_start,
+        fs.end_ns - lookup_start - j(0.3),
+        fs,
+        SpanKind.CLIENT,
+        {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
+    )
     if gc_pause:
-        logger.log(lookup, lookup.start_ns + 2 * MS, "warn", f"GC pause {gc_pause // MS} ms (G1 Evacuation Pause)",
-                   gc="G1 Young Generation")  # fmt: skip
+        logger.log(
+            lookup,
+            lookup.start_ns + 2 * MS,
+            "warn",
+            f"GC pause {gc_pause // MS} ms (G1 Evacuation Pause)",
+            gc="G1 Young Generation",
+        )
     cursor = fs.end_ns + net // 2 + j(0.2)
 
     # Model router fans out to the NLP and CV models.
@@ -119,22 +167,47 @@ def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logge
 
     pp = b.rpc(orch, "inference-orchestrator", "postprocess", "Process", router_end + net // 2 + j(0.2), 0, net)
     rank = b.span("postprocess", "rank", pp.start_ns + j(0.1), j(1.5), pp)
-    validate = b.span("postprocess", "validate_prediction", rank.end_ns + j(0.1), j(0.4), pp,
-                      error="prediction rejected: confidence out of range" if fault == "bad_model_version" else "")  # fmt: skip
+    validate = b.span(
+        "postprocess",
+        "validate_prediction",
+        rank.end_ns + j(0.1),
+        j(0.4),
+        pp,
+        error="prediction rejected: confidence out of range" if fault == "bad_model_version" else "",
+    )
     if fault == "bad_model_version":
-        logger.log(validate, validate.start_ns + 100 * US, "error",
-                   "prediction rejected: intent confidence NaN from nlp-model 2024.12.0-rc1",
-                   model="intent-bert", model_version="2024.12.0-rc1")  # fmt: skip
+        logger.log(
+            validate,
+            validate.start_ns + 100 * US,
+            "error",
+            "prediction rejected: intent confidence NaN from nlp-model 2024.12.0-rc1",
+            model="intent-bert",
+            model_version="2024.12.0-rc1",
+        )
     pp_end = validate.end_ns + j(0.1)
     _stretch(b, pp, pp_end, net)
-    producer = b.span("inference-orchestrator", "audit publish", pp_end + net // 2 + j(0.1), j(0.15), orch,
-                      SpanKind.PRODUCER, {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"})  # fmt: skip
+    producer = b.span(
+        "inference-orchestrator",
+        "audit publish",
+        pp_end + net // 2 + j(0.1),
+        j(0.15),
+        orch,
+        SpanKind.PRODUCER,
+        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
+    )
     orch_end = producer.end_ns + j(0.2)
     _stretch(b, orch, orch_end, net)
     gw_end = orch_end + net // 2 + j(0.3)
     _stretch(b, gw, gw_end, 0)
-    consumer = b.span("audit-logger", "audit process", producer.end_ns + j(2.0), j(1.2), producer, SpanKind.CONSUMER,
-                      {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"})  # fmt: skip
+    consumer = b.span(
+        "audit-logger",
+        "audit process",
+        producer.end_ns + j(2.0),
+        j(1.2),
+        producer,
+        SpanKind.CONSUMER,
+        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
+    )
     logger.log(consumer, consumer.end_ns, "info", "prediction audited")
     logger.log(gw, gw_end, "info", "request served", status=200, duration_ms=(gw_end - start_ns) // MS)
     return b.build()
@@ -149,20 +222,43 @@ def _nlp_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, faul
     for attempt in range(attempts):
         timed_out = attempt == 0 and fault == "nlp_timeouts"
         handler = 250 * MS if timed_out else j(18.0)
-        server = b.rpc(router, "model-router", "nlp-model", "Infer", t, handler, net + extra_net,
-                       error="deadline exceeded after 250ms" if timed_out else "")  # fmt: skip
+        server = b.rpc(
+            router,
+            "model-router",
+            "nlp-model",
+            "Infer",
+            t,
+            handler,
+            net + extra_net,
+            error="deadline exceeded after 250ms" if timed_out else "",
+        )
         if timed_out:
-            logger.log(server, server.end_ns, "error", "inference timed out after 250 ms; router will retry",
-                       model="intent-bert")  # fmt: skip
+            logger.log(
+                server,
+                server.end_ns,
+                "error",
+                "inference timed out after 250 ms; router will retry",
+                model="intent-bert",
+            )
             client = next(s for s in b.spans if s.span_id == server.parent_span_id)
             t = client.end_ns + j(0.5)
             continue
         pre = j(3.0)
         b.span("nlp-model", "preprocess", server.start_ns + j(0.2), pre, server)
         fwd_start = server.start_ns + j(0.3) + pre
-        fwd = b.span("nlp-model", "forward", fwd_start, server.end_ns - fwd_start - j(0.2), server,
-                     attributes={"ml.model.name": "intent-bert", "ml.model.version": version, "ml.batch_size": 8,
-                                 "gen_ai.request.model": "intent-bert"})  # fmt: skip
+        fwd = b.span(
+            "nlp-model",
+            "forward",
+            fwd_start,
+            server.end_ns - fwd_start - j(0.2),
+            server,
+            attributes={
+                "ml.model.name": "intent-bert",
+                "ml.model.version": version,
+                "ml.batch_size": 8,
+                "gen_ai.request.model": "intent-bert",
+            },
+        )
         logger.log(fwd, fwd.end_ns, "info", "inference done", model="intent-bert", model_version=version)
         return server.end_ns + (net + extra_net) // 2
     raise AssertionError("unreachable: the last attempt always succeeds")
@@ -178,21 +274,42 @@ def _cv_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, fault
     cursor = server.start_ns + j(0.2)
     if cold:
         weights = b.span("cv-model", "load_weights", cursor, load, server, attributes={"ml.model.version": version})
-        logger.log(weights, weights.start_ns, "warn", f"cold start: loading product-vit {version} weights",
-                   model="product-vit", model_version=version)  # fmt: skip
+        logger.log(
+            weights,
+            weights.start_ns,
+            "warn",
+            f"cold start: loading product-vit {version} weights",
+            model="product-vit",
+            model_version=version,
+        )
         cursor = weights.end_ns
     pre = j(2.5)
     b.span("cv-model", "preprocess", cursor, pre, server)
     fwd_start = cursor + pre + j(0.1)
-    fwd = b.span("cv-model", "forward", fwd_start, server.end_ns - fwd_start - j(0.2), server,
-                 attributes={"ml.model.name": "product-vit", "ml.model.version": version, "ml.batch_size": 4,
-                             "gen_ai.request.model": "product-vit"})  # fmt: skip
+    fwd = b.span(
+        "cv-model",
+        "forward",
+        fwd_start,
+        server.end_ns - fwd_start - j(0.2),
+        server,
+        attributes={
+            "ml.model.name": "product-vit",
+            "ml.model.version": version,
+            "ml.batch_size": 4,
+            "gen_ai.request.model": "product-vit",
+        },
+    )
     logger.log(fwd, fwd.end_ns, "info", "inference done", model="product-vit", model_version=version)
     return server.end_ns + net // 2
 
 
-def generate(scenario: Scenario | str, requests: int = 300, seed: int = 42, end_ns: int | None = None,
-             window_ns: int = 30 * 60 * 10**9) -> Workload:  # fmt: skip
+def generate(
+    scenario: Scenario | str,
+    requests: int = 300,
+    seed: int = 42,
+    end_ns: int | None = None,
+    window_ns: int = 30 * 60 * 10**9,
+) -> Workload:
     """``requests`` requests spread over the ``window_ns`` before ``end_ns`` (default: a fixed instant)."""
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
     rng = random.Random(seed)
