@@ -28,15 +28,9 @@ def demo(
     from rich.rule import Rule
     from rich.text import Text
 
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.analysis.logs import match_logs
-    from tracectl.analysis.triage import triage
-    from tracectl.backends.loki import fetch_trace_logs
     from tracectl.backends.query import SearchQuery
-    from tracectl.render.search_view import render_search
-    from tracectl.render.tree_rows import make_view
-    from tracectl.render.tree_view import render_tree
-    from tracectl.render.verdict_view import render_verdict
+    from tracectl.cli.triage import _next_commands, _render
+    from tracectl.cli.triage_flow import TriageOptions, run_triage
     from tracectl.sandbox import SCENARIOS, start_sandbox
     from tracectl.timerange import resolve_range
 
@@ -53,41 +47,24 @@ def demo(
                           "loki_url": servers.loki_url, "profile": None})  # fmt: skip
         env.environ = {}  # the demo ignores the user's environment and config: it talks to its own sandbox
         out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {getattr(servers, backend + '_url')}"))
-        out.print(Text(SCENARIOS[scenario].description, style="dim"))
-
+        out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
+        out.print(Text("$ tracectl triage -s api-gateway --since 35m", style="bold"))
         query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
-        result = env.backend().search(query)
-        shown = type(result)(result.backend, result.query, result.traces[:5], result.warnings)
-        out.print(Text("\n1. The slowest requests of the last 30 minutes", style="bold"))
-        render_search(shown, out, env.tz)
-
-        with env.progress("fetching traces") as update:
-            loaded = env.fetch_many([t.trace_id for t in result.traces], update)
-        analyses = [analyse_trace(r.traces[0]) for r in loaded if r is not None]
-        verdict = triage(analyses)
-        out.print(Text(f"\n2. Slow versus normal, failing versus healthy, over {len(analyses)} traces", style="bold"))
-        render_verdict(verdict, out, SCENARIOS[scenario].culprit, truth_known=True)
-
-        example = verdict.examples[0] if verdict.examples else result.traces[0].trace_id
-        chosen = next(a for a in analyses if a.tree.trace_id == example)
-        view = make_view(chosen, critical_only=True)
-        logs = fetch_trace_logs(env.loki(), next(r for r in loaded if r and r.traces[0].trace_id == example).traces[0],
-                                env.log_options())  # fmt: skip
-        for m in match_logs(chosen.tree, logs.records):
-            if m.level in ("warn", "error", "fatal"):
-                view.logs.setdefault(m.node, []).append(m)
-        out.print(
-            Text("\n3. The evidence: critical path of an example trace, with its warnings and errors", style="bold")
-        )
-        render_tree(view, out, env.tz, f"{backend} trace {example}", [], limit=60)
+        result = run_triage(env, TriageOptions(query=query))
+        _render(env, result, _next_commands(result, "api-gateway", "35m")[:0])
+        truth = SCENARIOS[scenario].culprit
+        right = result.verdict.culprit == truth
+        out.print(Text(("✓ " if right else "✗ ") + f"sandbox ground truth: {truth or 'no fault injected'}",
+                       style="bold green" if right else "bold red"))  # fmt: skip
+        example = result.verdict.examples[0] if result.verdict.examples else None
     finally:
         servers.stop()
     elapsed = time.perf_counter() - started
     out.print(Text(f"\nDone in {elapsed:.1f} s; the sandbox is stopped. Try it by hand:", style="bold"))
-    for cmd, what in (
-        (f"tracectl sandbox serve --scenario {scenario}", "keeps the sandbox running and prints its URLs"),
-        ("tracectl search -s api-gateway --min-duration 100ms", "the slow requests"),
-        ("tracectl blame --search -s api-gateway --limit 200 --bucket", "what grows in the tail"),
-        (f"tracectl show {example} --critical --logs", "one trace, its critical path and log lines"),
-    ):
+    steps = [(f"tracectl sandbox serve --scenario {scenario}", "keeps the sandbox running and prints its URLs"),
+             ("tracectl triage -s api-gateway --since 35m --report incident.html", "the verdict, as a report"),
+             ("tracectl blame --search -s api-gateway --limit 200 --bucket", "what grows in the tail")]  # fmt: skip
+    if example:
+        steps.append((f"tracectl show {example} --critical --logs", "one trace, its critical path and log lines"))
+    for cmd, what in steps:
         out.print(Text.assemble("  ", (cmd, "cyan"), ("   # " + what, "dim")), soft_wrap=True)

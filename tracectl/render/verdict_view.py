@@ -23,17 +23,25 @@ def render_verdict(verdict: Verdict, console: Console, truth: str | None = None,
     else:
         body.append("no culprit\n", style="bold green")
     body.append(verdict.sentence + "\n")
-    for s in verdict.suspects[:3] if verdict.kind == "latency" else ():
-        body.append(f"  {s.component:40} +{format_duration(round(s.excess_ns)):>9} per slow request  "
-                    f"({s.share_of_excess:.0%} of the excess)\n", style="dim")  # fmt: skip
-    for sig in verdict.signals[:3]:
-        body.append(f"  {sig.service}: {sig.key}={sig.value}  in {sig.in_failing:.0%} of failing, "
-                    f"{sig.in_healthy:.0%} of healthy requests\n", style="dim")  # fmt: skip
+    ratio = verdict.numbers.get("ratio")
+    if ratio:
+        body.append(
+            f"{verdict.numbers['suspects']:.0f} suspect requests (mean "
+            f"{format_duration(round(verdict.numbers['suspect_mean_ns']))}) vs {verdict.numbers['baseline']:.0f} "
+            f"baseline (mean {format_duration(round(verdict.numbers['baseline_mean_ns']))})\n",
+            style="dim",
+        )
+    for n, s in enumerate(
+        verdict.suspects[1:3] if verdict.culprit else verdict.suspects[:3], 2 if verdict.culprit else 1
+    ):
+        body.append(f"  {n}. {s.sentence}  (score {s.score:.2f})\n", style="dim")
     if verdict.examples:
         body.append("examples: " + ", ".join(verdict.examples), style="dim")
     if truth_known:
         right = verdict.culprit == truth
         body.append("\n")
-        body.append(("✓ " if right else "✗ ") + f"sandbox ground truth: {truth or 'no fault injected'}",
-                    style="green" if right else "red")  # fmt: skip
+        body.append(
+            ("✓ " if right else "✗ ") + f"sandbox ground truth: {truth or 'no fault injected'}",
+            style="green" if right else "red",
+        )
     console.print(Panel(body, title="verdict", title_align="left", border_style="red" if verdict.culprit else "green"))

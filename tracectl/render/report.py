@@ -1,0 +1,262 @@
+"""Triage results for scripts (JSON, schema ``tracectl.triage/v1``) and postmortems (Markdown, HTML).
+
+The HTML report is one self-contained file: inline CSS and an inline SVG waterfall, no scripts, no network.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.render.logs_view import display_line
+from tracectl.units import format_duration, format_timestamp
+
+if TYPE_CHECKING:
+    from tracectl.cli.triage_flow import TriageResult
+
+TRIAGE_SCHEMA = "tracectl.triage/v1"
+
+
+def triage_document(result: TriageResult, commands: list[str]) -> dict[str, Any]:
+    """The JSON contract (documented in docs/triage.md; a contract test pins its keys)."""
+    v = result.verdict
+    return {
+        "verdict": {"kind": v.kind, "culprit": v.culprit, "sentence": v.sentence, "examples": v.examples},
+        "mode": result.mode,
+        "source": result.source,
+        "counts": {"traces": len(result.analyses), "suspects": len(result.suspects), "baseline": len(result.baseline)},
+        "durations_ns": {
+            "suspect_mean": v.numbers.get("suspect_mean_ns", 0.0),
+            "baseline_mean": v.numbers.get("baseline_mean_ns", 0.0),
+            "ratio": v.numbers.get("ratio", 0.0),
+            **_percentiles(result.analyses),
+        },
+        "suspects": [
+            {
+                "rank": n,
+                "component": s.component,
+                "edge": s.edge,
+                "score": s.score,
+                "sentence": s.sentence,
+                "excess_cp_ns": s.excess_ns,
+                "share_of_excess": s.share_of_excess,
+                "suspect_cp_mean_ns": s.suspect_cp_ns,
+                "baseline_cp_mean_ns": s.baseline_cp_ns,
+                "errors_on_path": {"suspects": s.errors_on_path_suspect, "baseline": s.errors_on_path_baseline},
+                "new_operations": s.new_operations,
+                "grown_operations": [{"operation": o, "suspects": a, "baseline": b} for o, a, b in s.grown_operations],
+                "attributes": [
+                    {
+                        "service": a.service,
+                        "key": a.key,
+                        "value": a.value,
+                        "suspects": a.in_suspects,
+                        "baseline": a.in_baseline,
+                    }
+                    for a in s.attributes
+                ],
+                "log_lines_per_trace": {lvl: {"suspects": a, "baseline": b} for lvl, (a, b) in s.log_lines.items()},
+            }
+            for n, s in enumerate(v.suspects, 1)
+        ],
+        "logs": {
+            "checked": result.logs_checked,
+            "excerpts": [
+                {"trace_id": tid, "time_ns": m.record.time_ns, "level": m.level, "line": m.record.line}
+                for tid, m in result.log_excerpts
+            ],
+        },
+        "warnings": result.warnings,
+        "next_commands": commands,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+def _percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
+    durations = sorted(a.tree.duration_ns for a in analyses)
+    if not durations:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+
+    def q(p: float) -> float:
+        pos = (len(durations) - 1) * p
+        lo, hi = int(pos), min(int(pos) + 1, len(durations) - 1)
+        return durations[lo] + (durations[hi] - durations[lo]) * (pos - lo)
+
+    return {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99)}
+
+
+# --------------------------------------------------------------------------------------------- Markdown
+
+
+def to_markdown(result: TriageResult, commands: list[str], tz: tzinfo | None) -> str:
+    v = result.verdict
+    out = ["# Triage report", ""]
+    out.append(f"**Verdict:** {'`' + v.culprit + '`' if v.culprit else 'nothing stands out'} ({v.kind})  ")
+    out.append(v.sentence)
+    out.append("")
+    n = v.numbers
+    out.append(
+        f"{len(result.analyses)} traces from {result.source}; {len(result.suspects)} suspects "
+        f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
+        f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
+    )
+    out += ["", "## Ranked suspects", "", "| # | component | score | why |", "| ---: | --- | ---: | --- |"]
+    for i, s in enumerate(v.suspects, 1):
+        out.append(f"| {i} | `{s.component}` | {s.score:.2f} | {s.sentence.split(': ', 1)[-1]} |")
+    out += [
+        "",
+        "## Critical-path time per component (mean per trace)",
+        "",
+        "| component | suspects | baseline | excess |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for s in v.suspects:
+        out.append(
+            f"| `{s.component}` | {format_duration(round(s.suspect_cp_ns))} | "
+            f"{format_duration(round(s.baseline_cp_ns))} | {format_duration(round(s.excess_ns))} |"
+        )
+    worst = result.worst()
+    if worst is not None:
+        out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
+    if result.log_excerpts:
+        out += ["", "## Log excerpts", "", "```"]
+        out += [
+            f"{format_timestamp(m.record.time_ns, tz)} {m.level.upper():5} {display_line(m.record.line)}  (trace {tid})"
+            for tid, m in result.log_excerpts
+        ]
+        out.append("```")
+    if v.examples:
+        out += ["", "## Example traces", "", *[f"- `{t}`" for t in v.examples]]
+    out += ["", "## Reproduce", "", "```sh", *commands, "```", ""]
+    return "\n".join(out)
+
+
+def _text_waterfall(analysis: TraceAnalysis, width: int = 40, limit: int = 40) -> list[str]:
+    tree = analysis.tree
+    lines = []
+    on_path = [c > 0 for c in analysis.cp_ns]
+    for node in tree.preorder()[:limit]:
+        total = max(tree.duration_ns, 1)
+        left = int((tree.start[node] - tree.wall_start) * width / total)
+        right = max(left + 1, -(-(tree.end[node] - tree.wall_start) * width // total))
+        bar = " " * left + ("█" if on_path[node] else "░") * (right - left)
+        span = tree.spans[node]
+        label = ("  " * min(tree.depth[node], 12) + f"{span.service} {span.name}")[:48]
+        lines.append(f"{label:48} {format_duration(tree.end[node] - tree.start[node]):>9} |{bar:<{width}}|")
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------- HTML
+
+_CSS = " ".join(
+    (
+        "body{font:14px/1.45 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;",
+        "color:#1b1f24}h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;",
+        "padding-bottom:.2rem}.verdict{border-left:6px solid #c62828;background:#fff4f4;padding:.8rem 1rem}",
+        ".ok{border-color:#2e7d32;background:#f3fbf3}table{border-collapse:collapse;width:100%}",
+        "td,th{border-bottom:1px solid #eee;padding:.25rem .5rem;text-align:left;vertical-align:top}",
+        "td.n{text-align:right;font-variant-numeric:tabular-nums}code,pre{font:12px ui-monospace,Menlo,monospace}",
+        "pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}.dim{color:#666}",
+        "svg text{font:11px ui-monospace,Menlo,monospace}",
+    )
+)
+
+
+def to_html(result: TriageResult, commands: list[str], tz: tzinfo | None) -> str:
+    v = result.verdict
+    e = html.escape
+    rows = "".join(
+        f"<tr><td class=n>{i}</td><td><code>{e(s.component)}</code></td><td class=n>{s.score:.2f}</td>"
+        f"<td>{e(s.sentence.split(': ', 1)[-1])}</td></tr>"
+        for i, s in enumerate(v.suspects, 1)
+    )
+    cp_rows = "".join(
+        f"<tr><td><code>{e(s.component)}</code></td><td class=n>{format_duration(round(s.suspect_cp_ns))}</td>"
+        f"<td class=n>{format_duration(round(s.baseline_cp_ns))}</td>"
+        f"<td class=n>{format_duration(round(s.excess_ns))}</td></tr>"
+        for s in v.suspects
+    )
+    logs = "\n".join(
+        e(f"{format_timestamp(m.record.time_ns, tz)} {m.level.upper():5} {display_line(m.record.line)}  (trace {tid})")
+        for tid, m in result.log_excerpts
+    )
+    worst = result.worst()
+    n = v.numbers
+    culprit = f"<code>{e(v.culprit)}</code>" if v.culprit else "nothing stands out"
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        "<meta name=viewport content='width=device-width,initial-scale=1'><title>tracectl triage report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Triage report</h1>",
+        f"<div class='verdict{'' if v.culprit else ' ok'}'><b>Verdict:</b> {culprit} <span class=dim>({e(v.kind)})"
+        f"</span><br>{e(v.sentence)}</div>",
+        f"<p class=dim>{len(result.analyses)} traces from {e(result.source)}; {len(result.suspects)} suspects (mean "
+        f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
+        f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
+        f"<h2>Ranked suspects</h2><table><tr><th>#</th><th>component</th><th>score</th><th>why</th></tr>{rows}</table>",
+    ]
+    if worst is not None:
+        parts.append(f"<h2>Worst trace <code>{e(worst.tree.trace_id)}</code></h2>{waterfall_svg(worst)}")
+        parts.append("<p class=dim>Dark: the critical path. Light: the rest of each span.</p>")
+    parts.append(
+        "<h2>Critical-path time per component (mean per trace)</h2><table><tr><th>component</th>"
+        f"<th>suspects</th><th>baseline</th><th>excess</th></tr>{cp_rows}</table>"
+    )
+    if logs:
+        parts.append(f"<h2>Log excerpts</h2><pre>{logs}</pre>")
+    if v.examples:
+        parts.append(
+            "<h2>Example traces</h2><ul>" + "".join(f"<li><code>{e(t)}</code></li>" for t in v.examples) + "</ul>"
+        )
+    parts.append(f"<h2>Reproduce</h2><pre>{e(chr(10).join(commands))}</pre></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def waterfall_svg(analysis: TraceAnalysis, limit: int = 60) -> str:
+    """The trace as an inline SVG: one row per span, the span's extent light, its critical sections dark."""
+    tree = analysis.tree
+    nodes = tree.preorder()[:limit]
+    label_w, bar_w, row_h = 330, 640, 18
+    height = row_h * (len(nodes) + 1) + 10
+    total = max(tree.duration_ns, 1)
+
+    def x(ns: int) -> float:
+        return label_w + (ns - tree.wall_start) * bar_w / total
+
+    sections: dict[int, list[tuple[int, int]]] = {}
+    for root in analysis.path.roots:
+        for sec in root.sections:
+            sections.setdefault(sec.node, []).append((sec.start, sec.end))
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 90}" height="{height}" role="img" '
+        f'aria-label="waterfall of trace {tree.trace_id}">'
+    ]
+    out.append(
+        f'<text x="{label_w}" y="12" fill="#666">0</text>'
+        f'<text x="{label_w + bar_w}" y="12" text-anchor="end" fill="#666">{format_duration(tree.duration_ns)}</text>'
+    )
+    for row, node in enumerate(nodes, 1):
+        span = tree.spans[node]
+        y = row * row_h + 4
+        color = "#c62828" if span.is_error else "#1565c0"
+        label = html.escape(("  " * min(tree.depth[node], 10) + f"{span.service} {span.name}")[:46])
+        out.append(f'<text x="4" y="{y + 12}" xml:space="preserve">{label}</text>')
+        x0, x1 = x(tree.start[node]), max(x(tree.end[node]), x(tree.start[node]) + 1.5)
+        out.append(
+            f'<rect x="{x0:.1f}" y="{y + 2}" width="{x1 - x0:.1f}" height="{row_h - 6}" fill="{color}" '
+            f'fill-opacity="0.25"><title>{label.strip()}: '
+            f"{format_duration(tree.end[node] - tree.start[node])}</title></rect>"
+        )
+        for s, e_ in sections.get(node, []):
+            out.append(
+                f'<rect x="{x(s):.1f}" y="{y + 2}" width="{max(x(e_) - x(s), 1.0):.1f}" height="{row_h - 6}" '
+                f'fill="{color}"/>'
+            )
+        out.append(
+            f'<text x="{label_w + bar_w + 6}" y="{y + 12}" fill="#666">'
+            f"{format_duration(tree.end[node] - tree.start[node])}</text>"
+        )
+    out.append("</svg>")
+    return "".join(out)
