@@ -19,6 +19,9 @@ class ExportFormat(enum.StrEnum):
     tempo_json = "tempo-json"
     jaeger_json = "jaeger-json"
     otlp_proto = "otlp-proto"
+    md = "md"
+    html = "html"
+    json = "json"
 
 
 @app.command(rich_help_panel="Inspect a trace")
@@ -29,8 +32,10 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     trace_id: Annotated[str | None, typer.Option("--trace-id", help="Export only this trace of the file.")] = None,
 ) -> None:
-    """Convert a trace to OTLP JSON, Tempo JSON, Jaeger JSON or OTLP protobuf.
+    """Convert a trace to OTLP JSON, Tempo JSON, Jaeger JSON or OTLP protobuf, or write it up (md, html, json).
 
+    md and html are postmortem-ready: waterfall with the critical path, the path section by section, where the
+    time went (html is one self-contained file with an SVG waterfall); json is the analysed tree (as show -o json).
     OTLP JSON has hex IDs, Tempo JSON base64 IDs; Jaeger JSON is what Jaeger UI's "Download JSON" writes and
     what it opens. OTLP JSON ⇄ Jaeger JSON is lossless (times to the microsecond, Jaeger's resolution).
 
@@ -43,7 +48,9 @@ def export(
 
     env = get_env(ctx)
     traces = select_traces(load_trace_arg(trace, env.fetch), trace_id)
-    if fmt is ExportFormat.otlp_proto:
+    if fmt in (ExportFormat.md, ExportFormat.html, ExportFormat.json):
+        data = _write_up(traces, fmt, env.tz).encode("utf-8")
+    elif fmt is ExportFormat.otlp_proto:
         data = otlp_proto.dump_bytes(traces)
         if out is None and env.stdout_is_tty:
             raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
@@ -69,3 +76,17 @@ def export(
     else:
         stream.write(data)
         stream.flush()
+
+
+def _write_up(traces: list, fmt: ExportFormat, tz: object) -> str:  # type: ignore[type-arg]
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.render import machine
+    from tracectl.render.report import trace_html, trace_markdown
+    from tracectl.render.tree_rows import SHOW_SCHEMA, make_view, trace_document
+
+    analyses = [analyse_trace(t) for t in traces]
+    if fmt is ExportFormat.json:
+        docs = [trace_document(make_view(a), "export", []) for a in analyses]
+        return machine.to_json({"traces": docs}, SHOW_SCHEMA)
+    render = trace_markdown if fmt is ExportFormat.md else trace_html
+    return "\n".join(render(a, tz) for a in analyses)  # type: ignore[arg-type]

@@ -260,3 +260,73 @@ def waterfall_svg(analysis: TraceAnalysis, limit: int = 60) -> str:
         )
     out.append("</svg>")
     return "".join(out)
+
+
+# ----------------------------------------------------------------------------------- one trace (export)
+
+
+def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
+    tree = analysis.tree
+    out = [
+        f"# Trace `{tree.trace_id}`",
+        "",
+        f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · {len(tree)} spans · "
+        f"critical path {format_duration(analysis.path.length_ns)}",
+        "",
+        "```",
+        *_text_waterfall(analysis, limit=200),
+        "```",
+        "",
+        "## Critical path",
+        "",
+        "| # | span | start | length |",
+        "| ---: | --- | ---: | ---: |",
+    ]
+    for n, sec in enumerate(analysis.path.merged(), 1):
+        span = tree.spans[sec.node]
+        out.append(
+            f"| {n} | `{span.service}` {span.name} | {format_duration(sec.start - tree.wall_start)} | "
+            f"{format_duration(sec.duration_ns)} |"
+        )
+    out += [
+        "",
+        "## Where the time went",
+        "",
+        "| component | spans | self | critical path | share |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in analysis.attribution.rows:
+        out.append(
+            f"| `{r.key}` | {r.spans} | {format_duration(r.self_ns)} | {format_duration(r.cp_ns)} | {r.share:.1%} |"
+        )
+    if tree.warnings:
+        out += ["", "## Data warnings", "", *[f"- {w.message}" for w in tree.warnings]]
+    return "\n".join(out) + "\n"
+
+
+def trace_html(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
+    tree = analysis.tree
+    e = html.escape
+    rows = "".join(
+        f"<tr><td><code>{e(r.key)}</code></td><td class=n>{r.spans}</td><td class=n>{format_duration(r.self_ns)}</td>"
+        f"<td class=n>{format_duration(r.cp_ns)}</td><td class=n>{r.share:.1%}</td></tr>"
+        for r in analysis.attribution.rows
+    )
+    warnings = "".join(f"<li>{e(w.message)}</li>" for w in tree.warnings)
+    return (
+        "\n".join(
+            [
+                "<!doctype html><html lang=en><head><meta charset=utf-8>",
+                f"<title>trace {e(tree.trace_id)}</title><style>{_CSS}</style></head><body>",
+                f"<h1>Trace <code>{e(tree.trace_id)}</code></h1>",
+                f"<p class=dim>{e(format_timestamp(tree.wall_start, tz))} · {format_duration(tree.duration_ns)} · "
+                f"{len(tree)} spans · critical path {format_duration(analysis.path.length_ns)}</p>",
+                waterfall_svg(analysis, limit=200),
+                "<h2>Where the time went</h2><table><tr><th>component</th><th>spans</th><th>self</th>"
+                f"<th>critical path</th><th>share</th></tr>{rows}</table>",
+                f"<h2>Data warnings</h2><ul>{warnings}</ul>" if warnings else "",
+                "</body></html>",
+            ]
+        )
+        + "\n"
+    )

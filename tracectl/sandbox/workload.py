@@ -103,7 +103,7 @@ class _Logger:
         self.records.append(LogRecord(time_ns, orjson.dumps(body).decode(), labels, metadata))
 
 
-def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logger) -> Trace:
+def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logger, layers: int = 0) -> Trace:
     """One prediction request; ``fault`` (or None) shapes it."""
     b = TraceBuilder(seed)
     rng: random.Random = b.rng
@@ -161,7 +161,10 @@ def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logge
     # Model router fans out to the NLP and CV models.
     router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", cursor, 0, net)
     branch = router.start_ns + j(0.3)
-    ends = [_nlp_branch(b, logger, router, branch, fault, net), _cv_branch(b, logger, router, branch, fault, net)]
+    ends = [
+        _nlp_branch(b, logger, router, branch, fault, net, layers),
+        _cv_branch(b, logger, router, branch, fault, net, layers),
+    ]
     router_end = max(ends) + j(0.3)
     _stretch(b, router, router_end, net)
 
@@ -213,7 +216,16 @@ def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logge
     return b.build()
 
 
-def _nlp_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int) -> int:
+def _layers(b: TraceBuilder, forward: Span, count: int) -> None:
+    """``count`` sequential per-layer spans inside a model's forward pass (for large-trace benchmarks)."""
+    step = forward.duration_ns // max(count, 1)
+    for n in range(count):
+        b.span(forward.service, f"layer.{n}", forward.start_ns + n * step, step, forward)
+
+
+def _nlp_branch(
+    b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int, layers: int = 0
+) -> int:
     j = b.jitter_us
     version = "2024.12.0-rc1" if fault == "bad_model_version" else "2024.11.3"
     extra_net = b.rng.randrange(250, 450) * MS if fault == "nlp_network_delay" else 0
@@ -259,12 +271,15 @@ def _nlp_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, faul
                 "gen_ai.request.model": "intent-bert",
             },
         )
+        _layers(b, fwd, layers)
         logger.log(fwd, fwd.end_ns, "info", "inference done", model="intent-bert", model_version=version)
         return server.end_ns + (net + extra_net) // 2
     raise AssertionError("unreachable: the last attempt always succeeds")
 
 
-def _cv_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int) -> int:
+def _cv_branch(
+    b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int, layers: int = 0
+) -> int:
     j = b.jitter_us
     cold = fault == "cv_cold_start"
     version = "3.3.0" if cold else "3.2.0"
@@ -299,6 +314,7 @@ def _cv_branch(b: TraceBuilder, logger: _Logger, router: Span, start: int, fault
             "gen_ai.request.model": "product-vit",
         },
     )
+    _layers(b, fwd, layers)
     logger.log(fwd, fwd.end_ns, "info", "inference done", model="product-vit", model_version=version)
     return server.end_ns + net // 2
 
@@ -309,6 +325,7 @@ def generate(
     seed: int = 42,
     end_ns: int | None = None,
     window_ns: int = 30 * 60 * 10**9,
+    layers: int = 0,
 ) -> Workload:
     """``requests`` requests spread over the ``window_ns`` before ``end_ns`` (default: a fixed instant)."""
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
@@ -320,7 +337,7 @@ def generate(
     for i in range(requests):
         start = end - window_ns + (window_ns * i) // requests + rng.randrange(0, 10**9)
         hit = sc.fault is not None and rng.random() < sc.affected
-        trace = simulate_request(seed * 100_003 + i, start - (start % 1000), sc.fault if hit else None, logger)
+        trace = simulate_request(seed * 100_003 + i, start - (start % 1000), sc.fault if hit else None, logger, layers)
         traces.append(trace)
         if hit:
             affected.add(trace.trace_id)

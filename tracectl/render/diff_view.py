@@ -1,0 +1,125 @@
+"""``tracectl diff``: component deltas, operations that changed, and (for two traces) the aligned trees."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.analysis.compare import AlignedRow, Comparison
+from tracectl.units import format_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+DIFF_SCHEMA = "tracectl.diff/v1"
+DIFF_CSV_COLUMNS = ("key", "edge", "cp_a", "cp_b", "cp_delta", "self_a", "self_b", "errors_a", "errors_b")
+
+
+def _d(ns: float) -> str:
+    return format_duration(round(ns))
+
+
+def _signed(ns: float) -> Text:
+    from rich.text import Text
+
+    if abs(ns) < 1:
+        return Text("·", style="dim")
+    return Text(("+" if ns > 0 else "−") + _d(abs(ns)), style="bold red" if ns > 0 else "green")
+
+
+def component_rows(cmp: Comparison) -> list[dict[str, Any]]:
+    return [{**asdict(c), "cp_delta": c.cp_delta} for c in cmp.components]
+
+
+def diff_document(cmp: Comparison, aligned: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {
+        "a": {"traces": cmp.traces_a, "mean_duration_ns": cmp.duration_a},
+        "b": {"traces": cmp.traces_b, "mean_duration_ns": cmp.duration_b},
+        "components": component_rows(cmp),
+        "operations": [{**asdict(o), "change": o.change} for o in cmp.operations],
+        "aligned": aligned,
+    }
+
+
+def aligned_rows(rows: list[AlignedRow], a: TraceAnalysis, b: TraceAnalysis) -> list[dict[str, Any]]:
+    def dur(an: TraceAnalysis, n: int) -> int | None:
+        return an.tree.end[n] - an.tree.start[n] if n >= 0 else None
+
+    return [
+        {
+            "depth": r.depth,
+            "span": r.label,
+            "duration_a_ns": dur(a, r.node_a),
+            "duration_b_ns": dur(b, r.node_b),
+            "span_id_a": a.tree.spans[r.node_a].span_id if r.node_a >= 0 else None,
+            "span_id_b": b.tree.spans[r.node_b].span_id if r.node_b >= 0 else None,
+        }
+        for r in rows
+    ]
+
+
+def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[str, Any]] | None) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    what = "trace" if cmp.traces_a == cmp.traces_b == 1 else "traces"
+    console.print(
+        Text.assemble(
+            ("A: ", "bold"),
+            f"{cmp.traces_a} {what}, mean {_d(cmp.duration_a)}   ",
+            ("B: ", "bold"),
+            f"{cmp.traces_b} {what}, mean {_d(cmp.duration_b)}   ",
+            ("Δ ", "bold"),
+            _signed(cmp.duration_b - cmp.duration_a),
+        ),
+        soft_wrap=True,
+    )
+    table = Table(
+        box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="critical-path time per trace", title_justify="left"
+    )
+    for name in ("component", "A", "B", "Δ", "self A", "self B", "errors A→B"):
+        table.add_column(name, justify="left" if name == "component" else "right", no_wrap=True)
+    for c in cmp.components[: top or None]:
+        errors = f"{c.errors_a:.2g}→{c.errors_b:.2g}" if c.errors_a or c.errors_b else ""
+        table.add_row(
+            Text(c.key, style="italic magenta" if c.edge else ""),
+            _d(c.cp_a),
+            _d(c.cp_b),
+            _signed(c.cp_delta),
+            Text(_d(c.self_a), style="dim"),
+            Text(_d(c.self_b), style="dim"),
+            Text(errors, style="red" if c.errors_b > c.errors_a else ""),
+        )
+    console.print(table)
+    if cmp.operations:
+        ops = Table(
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            show_edge=False,
+            title="calls per trace that changed",
+            title_justify="left",
+        )
+        for name in ("operation", "A", "B", "change"):
+            ops.add_column(name, justify="left" if name in ("operation", "change") else "right", no_wrap=True)
+        for o in cmp.operations[: top or None]:
+            ops.add_row(o.operation, f"{o.calls_a:.2g}", f"{o.calls_b:.2g}", Text(o.change, style="yellow"))
+        console.print(ops)
+    if aligned:
+        side = Table(
+            box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="the two traces, aligned", title_justify="left"
+        )
+        for name in ("span", "A", "B", "Δ"):
+            side.add_column(name, justify="left" if name == "span" else "right", no_wrap=True, overflow="ellipsis")
+        for r in aligned:
+            a, b = r["duration_a_ns"], r["duration_b_ns"]
+            mark = " (only in B)" if a is None else " (only in A)" if b is None else ""
+            side.add_row(
+                Text("  " * r["depth"] + r["span"] + mark, style="yellow" if mark else ""),
+                _d(a) if a is not None else "",
+                _d(b) if b is not None else "",
+                _signed(b - a) if a is not None and b is not None else Text(""),
+            )
+        console.print(side)
