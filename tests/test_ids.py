@@ -62,3 +62,12 @@ def test_every_encoding_of_a_trace_id_normalises_to_the_same_hex(raw: bytes) -> 
     assert normalize_trace_id(hex_id.upper()) == hex_id
     assert normalize_trace_id(id_to_base64(hex_id)) == hex_id
     assert normalize_trace_id(short_trace_id(hex_id)) == hex_id
+
+
+@given(st.text())
+def test_go_quoting_round_trips_any_text(value: str) -> None:
+    from tracectl.quoting import go_quote, go_unquote
+
+    quoted = go_quote(value)
+    assert go_unquote(quoted) == value
+    assert '"' not in quoted[1:-1].replace('\\"', "")  # no bare quote can end the literal early

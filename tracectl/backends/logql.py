@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from tracectl.errors import InputError
 from tracectl.ids import short_trace_id
 from tracectl.model import Trace
+from tracectl.quoting import go_escape, go_quote
 
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
@@ -29,25 +30,7 @@ _REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 def logql_string(value: str) -> str:
     """A double-quoted LogQL string (Go escaping): backslash, quote and control characters escaped."""
-    return '"' + _escape(value) + '"'
-
-
-def _escape(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return go_quote(value)
 
 
 def regex_literal(value: str) -> str:
@@ -117,7 +100,7 @@ def fill_template(template: str, trace: Trace, span_id: str, label_map: Mapping[
         "${__span.traceId}": trace.trace_id,
         "${__trace.traceId}": trace.trace_id,
         "${__span.spanId}": span_id or root.span_id,
-        "${service}": _escape(root.service),
+        "${service}": go_escape(root.service),
         "${__tags}": tags,
     }
     out = template

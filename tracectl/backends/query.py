@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from tracectl.errors import InputError
 from tracectl.model import Span, Trace
+from tracectl.quoting import go_quote
 from tracectl.timerange import TimeRange, go_duration
 
 ROOT_NOT_RECEIVED = "<root span not yet received>"
@@ -85,22 +86,7 @@ def parse_attr_flags(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 def traceql_string(value: str) -> str:
     """A TraceQL string literal: double quotes, Go escaping of backslash, quote and control characters."""
-    out = ['"']
-    for ch in value:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return go_quote(value)
 
 
 def traceql_attribute(name: str) -> str:

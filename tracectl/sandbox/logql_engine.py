@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import orjson
 
 from tracectl.model import LogRecord
+from tracectl.quoting import go_unquote
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|`[^`]*`)|(?P<op>\|=|\|~|!=|!~|=~|=|\||\{|\}|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"""
@@ -53,12 +54,6 @@ def _match(actual: str, op: str, expected: str) -> bool:
     return hit if op == "=~" else not hit
 
 
-def _unquote(literal: str) -> str:
-    if literal.startswith("`"):
-        return literal[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), literal[1:-1])
-
-
 def _fail(col: int, msg: str) -> LogQLError:
     return LogQLError(f"parse error at line 1, col {col}: {msg}")
 
@@ -85,7 +80,7 @@ def parse(text: str) -> LogQuery:
             or toks[i + 2][0] != "str"
         ):
             raise _fail(toks[min(i, len(toks) - 1)][2], "syntax error: unexpected input in the stream selector")
-        matchers.append((toks[i][1], toks[i + 1][1], _unquote(toks[i + 2][1])))
+        matchers.append((toks[i][1], toks[i + 1][1], go_unquote(toks[i + 2][1])))
         i += 3
         if i < len(toks) and toks[i][1] == ",":
             i += 1
@@ -106,7 +101,7 @@ def _pipeline(toks: list[tuple[str, str, int]], text: str) -> list[Callable[[Log
     while i < len(toks):
         _kind, tok, col = toks[i]
         if tok in ("|=", "!=", "|~", "!~") and i + 1 < len(toks) and toks[i + 1][0] == "str":
-            stages.append(_line_filter(tok, _unquote(toks[i + 1][1]), toks[i + 1][2]))
+            stages.append(_line_filter(tok, go_unquote(toks[i + 1][1]), toks[i + 1][2]))
             i += 2
         elif tok == "|" and i + 1 < len(toks) and toks[i + 1][1] == "json":
             stages.append(_json_stage)
@@ -118,7 +113,7 @@ def _pipeline(toks: list[tuple[str, str, int]], text: str) -> list[Callable[[Log
             and toks[i + 3][0] == "str"
             and toks[i + 2][1] in ("=", "!=", "=~", "!~")
         ):
-            stages.append(_label_filter(toks[i + 1][1], toks[i + 2][1], _unquote(toks[i + 3][1]), toks[i + 3][2]))
+            stages.append(_label_filter(toks[i + 1][1], toks[i + 2][1], go_unquote(toks[i + 3][1]), toks[i + 3][2]))
             i += 4
         else:
             raise _fail(col, f"syntax error: unexpected {tok!r}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracectl.model import Span, SpanKind, StatusCode, Trace
+from tracectl.quoting import go_unquote
 from tracectl.units import parse_duration
 
 _TOKEN = re.compile(
@@ -78,11 +79,6 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def _unquote(literal: str) -> str:
-    body = literal[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), body)
-
-
 def parse(text: str) -> Query:
     toks = _tokens(text)
     if not toks or toks[0][1] != "{":
@@ -115,7 +111,7 @@ def _merge_quoted_names(toks: list[tuple[str, str, int]]) -> list[tuple[str, str
     for tok in toks:
         if tok[0] == "str" and out and out[-1][0] == "word" and out[-1][1].endswith("."):
             prev = out.pop()
-            out.append(("word", prev[1] + _unquote(tok[1]), prev[2]))
+            out.append(("word", prev[1] + go_unquote(tok[1]), prev[2]))
         else:
             out.append(tok)
     return out
@@ -137,7 +133,7 @@ def _condition(lhs: str, lcol: int, op: str, vk: str, raw: str, vcol: int, body:
 
 def _value(kind: str, raw: str, col: int, op: str) -> Any:
     if kind == "str":
-        text = _unquote(raw)
+        text = go_unquote(raw)
         if op in ("=~", "!~"):
             try:
                 return re.compile(text)
