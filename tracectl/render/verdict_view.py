@@ -31,9 +31,8 @@ def render_verdict(verdict: Verdict, console: Console, truth: str | None = None,
             f"baseline (mean {format_duration(round(verdict.numbers['baseline_mean_ns']))})\n",
             style="dim",
         )
-    for n, s in enumerate(
-        verdict.suspects[1:3] if verdict.culprit else verdict.suspects[:3], 2 if verdict.culprit else 1
-    ):
+    runners_up = verdict.suspects[1:3] if verdict.culprit else verdict.suspects[:3]
+    for n, s in enumerate([s for s in runners_up if s.score >= 0.05], 2 if verdict.culprit else 1):
         body.append(f"  {n}. {s.sentence}  (score {s.score:.2f})\n", style="dim")
     if verdict.examples:
         body.append("examples: " + ", ".join(verdict.examples), style="dim")
