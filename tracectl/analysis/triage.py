@@ -243,18 +243,10 @@ def verdict_for(
     if mode == "latency" and numbers["ratio"] >= slow_ratio and clear:
         return Verdict("latency", top.component, top.sentence, ranked[:5], examples, numbers)
     if mode == "errors" and clear:
-        return Verdict("errors", _culprit_service(top), top.sentence, ranked[:5], examples, numbers)
+        return Verdict("errors", top.component, top.sentence, ranked[:5], examples, numbers)
     sentence = (f"nothing stands out: the suspect requests take {numbers['ratio']:.2f}x the baseline's time, "
                 f"spread over the usual components")  # fmt: skip
     return Verdict("none", None, sentence, ranked[:5], [], numbers)
-
-
-def _culprit_service(top: Suspect) -> str:
-    return (
-        top.attributes[0].service
-        if top.attributes and top.attributes[0].service != _service_of(top.component)
-        else top.component
-    )
 
 
 def _numbers(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis]) -> dict[str, float]:

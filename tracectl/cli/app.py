@@ -28,6 +28,10 @@ class OutputFormat(enum.StrEnum):
     csv = "csv"
 
 
+# The one spelling of -o for data commands: the same names, the same meaning, everywhere.
+Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")]
+
+
 def report_error(env: Env, exc: BaseException) -> int:
     """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping."""
     from rich.markup import escape

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tracectl.cli import search_options as so
-from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.app import Output, OutputFormat, app, get_env
 from tracectl.cli.sources import load_many
 from tracectl.errors import InputError
 
@@ -33,9 +33,7 @@ def blame(
     bucket: Annotated[
         bool, typer.Option("--bucket", help="Compare the typical traces (near the median) with the tail (≥ p99).")
     ] = False,
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
     ] = False,

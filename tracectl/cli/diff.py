@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.app import Output, OutputFormat, app, get_env
 from tracectl.cli.sources import load_many
 
 
@@ -17,9 +17,7 @@ def diff(
     b: Annotated[str, typer.Argument(help="B: the same kinds as A; compared against A.")],
     by: Annotated[str, typer.Option("--by", "-b", help="Component key (as blame --by).")] = "service",
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Rows per table (0 = all).")] = 15,
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table, json, jsonl or csv.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
 ) -> None:
     """Compare two traces, or two sets: critical-path and self time per component (and edge) in A and B, calls
     that appeared, vanished or multiplied (retries, N+1 loops, fallbacks), and error changes. Two single

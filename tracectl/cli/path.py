@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.app import Output, OutputFormat, app, get_env
 from tracectl.cli.common import select_traces
 from tracectl.cli.sources import load_trace_arg
 
@@ -15,9 +15,7 @@ from tracectl.cli.sources import load_trace_arg
 def path(
     ctx: typer.Context,
     trace: Annotated[str, typer.Argument(help="Trace file, - for stdin, or a trace ID (fetched from the backend).")],
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
     trace_id: Annotated[
         str | None, typer.Option("--trace-id", help="When the file holds several traces, only this one.")
     ] = None,

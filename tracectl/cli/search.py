@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from tracectl.cli import search_options as so
-from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.app import Output, OutputFormat, app, get_env
 
 
 @app.command(rich_help_panel="Find traces")
@@ -24,9 +22,7 @@ def search(
     start: so.From = None,
     end: so.To = None,
     limit: so.Limit = 20,
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
 ) -> None:
     """Find traces by service, operation, duration, errors and attributes (or raw TraceQL), slowest first.
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.app import Output, OutputFormat, app, get_env
 from tracectl.cli.common import select_traces
 from tracectl.cli.sources import load_trace_arg
 
@@ -41,9 +41,7 @@ def show(
             help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response), - for stdin, or a trace ID."
         ),
     ],
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
     min_duration: Annotated[
         str | None, typer.Option("--min-duration", help="Hide spans shorter than this (e.g. 1ms), with their children.")
     ] = None,

@@ -57,6 +57,9 @@ class Store:
     def trace(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
 
+    def summary(self, trace_id: str) -> Summary | None:
+        return self._summaries.get(trace_id)
+
     def traces(self) -> list[tuple[Trace, Summary]]:
         """Every trace with its summary, in the order they arrived (Tempo returns the first N it finds)."""
         with self._lock:
