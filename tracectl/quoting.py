@@ -30,3 +30,22 @@ def _unescape(m: re.Match[str]) -> str:
     if code.startswith("x") and len(code) == 3:
         return chr(int(code[1:], 16))
     return _UNESCAPES.get(code, code)
+
+
+def go_float_text(value: float) -> str:
+    """A float as Go's ``strconv.FormatFloat(v, 'f', -1, 64)`` writes it: the shortest digits that round-trip,
+    never an exponent (``1`` for 1.0, ``0.0000001`` for 1e-7). Finite values only."""
+    from decimal import Decimal
+
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def go_value_text(value: str | bool | int | float) -> str:
+    """A scalar attribute value as text, the way OpenTelemetry's Go ``pcommon.Value.AsString`` renders it (and
+    so the way Jaeger compares a search tag): ``true``/``false``, decimal integers, floats in ``'f'`` form."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return go_float_text(value)
+    return str(value)

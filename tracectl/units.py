@@ -43,11 +43,21 @@ def _three_digits(value: float) -> str:
     return f"{value:.0f}"
 
 
-def format_duration(ns: int) -> str:
-    """Human duration with three significant digits: ``1.23 s``, ``850 ms``, ``12.4 µs``, ``0 ns``."""
+_SIZES = (("s", 10**9), ("ms", 10**6), ("µs", 10**3))
+
+
+def format_duration(ns: int, precision_ns: int = 1) -> str:
+    """Human duration with three significant digits: ``1.23 s``, ``850 ms``, ``12.4 µs``, ``0 ns``.
+
+    ``precision_ns`` is the resolution of the value (Tempo's search gives whole milliseconds): no digit finer
+    than it is shown (``7 ms``, not ``7.00 ms``), and a value below it is ``<1 ms``."""
     sign = "-" if ns < 0 else ""
     ns = abs(ns)
-    for unit, size in (("s", 10**9), ("ms", 10**6), ("µs", 10**3)):
+    coarse = next(((unit, size) for unit, size in _SIZES if size == precision_ns), None)
+    if coarse is not None and ns < 1000 * coarse[1]:
+        unit, size = coarse
+        return f"{sign}{ns // size} {unit}" if ns >= size else f"<1 {unit}"
+    for unit, size in _SIZES:
         if ns >= size * 0.9995 or (unit == "s" and ns >= size):
             value = ns / size
             if unit != "s" and value >= 999.5:

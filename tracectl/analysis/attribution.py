@@ -76,11 +76,19 @@ def _part(spec: str) -> KeyFunc:
     )
 
 
+# Key parts that already contain others: a part implied by another part of the same key is not repeated.
+_IMPLIES = {"operation": frozenset({"service", "name"})}
+
+
 def parse_key(spec: str = "service") -> ComponentKey:
-    """Parse a ``--by`` value such as ``service``, ``operation`` or ``service,attr:ml.model.name``."""
-    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    """Parse a ``--by`` value such as ``service``, ``operation`` or ``service,attr:ml.model.name``.
+
+    Repeated parts, and parts another part already implies (``service,operation`` is ``operation``:
+    ``cv-model | forward``, not ``cv-model | cv-model | forward``), are dropped."""
+    parts = list(dict.fromkeys(p.strip() for p in spec.split(",") if p.strip()))
     if not parts:
         raise InputError("--by: empty component key")
+    parts = [p for p in parts if not any(p in _IMPLIES.get(other, ()) for other in parts)]
     funcs = [_part(p) for p in parts]
     if len(funcs) == 1:
         return ComponentKey(spec, funcs[0])

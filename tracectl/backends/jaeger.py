@@ -1,5 +1,10 @@
 """Jaeger: v3 API first (trace-summaries where the server has it), v1 for older servers (BACKENDS.md, "Jaeger").
 
+What a search means is the same as on Tempo (``backends/query.py``): service, operation and attributes hold on
+one span, which is also what Jaeger's servers filter, so those go to the server (attribute values as text, the
+only form its tag maps take); errors anywhere in the trace, trace durations and typed attribute values are
+checked on the client. When that check drops hits from a full page, a warning says so: more may match beyond it.
+
 How a missing endpoint is told apart from an answer: a v3 answer is JSON with ``result``, ``summaries`` or an
 ``error`` envelope (``No traces found`` is a 404 with such an envelope: an empty result, not a missing
 endpoint). Anything else — a bare 404 page, or the UI's HTML that old query servers serve for unknown paths
@@ -18,8 +23,10 @@ from tracectl.backends.query import (
     SearchQuery,
     SearchResult,
     TraceSummary,
+    attr_text,
     matches_filters,
     slowest_first,
+    split_scope,
     summarise,
 )
 from tracectl.errors import BackendError, FormatError, InputError, TraceNotFound
@@ -64,24 +71,26 @@ class JaegerClient:
         if not q.service:
             raise InputError("Jaeger needs --service to search (its API requires a service name)")
         v3 = self._v3_params(q)
-        if not q.attributes:  # summaries carry no attributes: with --attr, whole traces are fetched and filtered
+        if not q.attributes:  # summaries carry no attributes: with --attr, whole traces are fetched and checked
             response = self.http.get("/api/v3/trace-summaries", params=v3)
             doc = _json_or_none(response)
             if _is_v3(doc):
                 if response.status_code == 200 and isinstance(doc.get("summaries"), list):
                     hits = [_summary(s) for s in doc["summaries"]]
-                    return self._result(q, "v3 trace-summaries", [h for h in hits if h.error_count or not q.errors])
+                    kept = [h for h in hits if h.error_count or not q.errors]
+                    return self._result(q, "v3 trace-summaries", kept, len(hits))
                 if _no_traces(doc):
-                    return self._result(q, "v3 trace-summaries", [])
+                    return self._result(q, "v3 trace-summaries", [], 0)
                 raise self._error(response, doc, "the search")
         response = self.http.get("/api/v3/traces", params=v3)
         doc = _json_or_none(response)
         if _is_v3(doc):
             if response.status_code == 200:
                 traces = self._read(response, "Jaeger search").traces
-                return self._result(q, "v3 traces", [summarise(t) for t in traces if matches_filters(t, q)])
+                hits = [summarise(t) for t in traces if matches_filters(t, q)]
+                return self._result(q, "v3 traces", hits, len(traces))
             if _no_traces(doc):
-                return self._result(q, "v3 traces", [])
+                return self._result(q, "v3 traces", [], 0)
             raise self._error(response, doc, "the search")
         return self._search_v1(q)
 
@@ -98,6 +107,8 @@ class JaegerClient:
             params["query.duration_min"] = go_duration(q.min_duration_ns)
         if q.max_duration_ns is not None:
             params["query.duration_max"] = go_duration(q.max_duration_ns)
+        if q.attributes:
+            params["query.attributes"] = _tag_map(q)
         return params
 
     def _search_v1(self, q: SearchQuery) -> SearchResult:
@@ -109,11 +120,8 @@ class JaegerClient:
         }
         if q.operation:
             params["operation"] = q.operation
-        tags = dict(q.attributes)
-        if q.errors:
-            tags["error"] = "true"
-        if tags:
-            params["tags"] = orjson.dumps(tags).decode()
+        if q.attributes:  # not "error": Jaeger would want it on the service's own span
+            params["tags"] = _tag_map(q)
         if q.min_duration_ns is not None:
             params["minDuration"] = go_duration(q.min_duration_ns)  # filters spans, not traces: re-checked below
         if q.max_duration_ns is not None:
@@ -123,10 +131,24 @@ class JaegerClient:
         if response.status_code != 200 or not isinstance(doc, dict) or doc.get("errors"):
             raise self._error(response, doc, "the search")
         traces = self._read(response, "Jaeger search").traces
-        return self._result(q, "v1 /api/traces", [summarise(t) for t in traces if matches_filters(t, q)])
+        hits = [summarise(t, precision_ns=US) for t in traces if matches_filters(t, q)]  # v1 times are µs
+        return self._result(q, "v1 /api/traces", hits, len(traces))
 
-    def _result(self, q: SearchQuery, endpoint: str, hits: list[TraceSummary]) -> SearchResult:
-        return SearchResult(self.name, f"{endpoint} service={q.service}", slowest_first(hits))
+    def _result(self, q: SearchQuery, endpoint: str, hits: list[TraceSummary], returned: int) -> SearchResult:
+        """``returned`` is how many traces the server sent before the client-side check kept ``hits``."""
+        result = SearchResult(self.name, f"{endpoint} service={q.service}", slowest_first(hits))
+        if returned >= q.limit and len(hits) < returned:
+            checks = {
+                "errors in any span": q.errors,
+                "typed attribute values": bool(q.attributes),
+                "trace durations": q.min_duration_ns is not None or q.max_duration_ns is not None,
+            }
+            checked = ", ".join(name for name, on in checks.items() if on) or "the span conditions"
+            result.warnings.append(
+                f"Jaeger returned {returned} traces (--limit) and {len(hits)} passed the checks it cannot do "
+                f"itself ({checked}): more may match beyond them; raise --limit to look further"
+            )
+        return result
 
     # ------------------------------------------------------------------------------------- trace by ID
 
@@ -163,6 +185,12 @@ class JaegerClient:
     def _error(self, response: httpx.Response, doc: Any, what: str) -> BackendError:
         message = _envelope_message(doc) or body_excerpt(response)
         return BackendError(f"Jaeger answered {response.status_code} to {what}" + (f": {message}" if message else ""))
+
+
+def _tag_map(q: SearchQuery) -> str:
+    """``--attr`` as Jaeger's JSON string map (``tags`` in v1, ``query.attributes`` in v3): unscoped names, the
+    value's text."""
+    return orjson.dumps({split_scope(k)[1]: attr_text(v) for k, v in q.attributes}).decode()
 
 
 def _v1_code(doc: dict[str, Any]) -> int | None:

@@ -132,6 +132,7 @@ def blame(
         render = lambda: view.render_aggregate(agg, env.out, top)  # noqa: E731
 
     rows: list[dict[str, Any]] = doc["rows"]
+    doc["warnings"] = env.warnings  # search stopped early, skipped or PARTIAL traces: they bear on the numbers
     if output is OutputFormat.json:
         env.write(machine.to_json(doc, view.BLAME_SCHEMA))
     elif output is OutputFormat.jsonl:

@@ -36,6 +36,7 @@ class Env:
     flags: dict[str, Any] = field(default_factory=dict)  # connection flags as given (None = not given)
     environ: dict[str, str] | None = None  # None = os.environ (tests pass their own)
     transport: Any = None  # an httpx transport for tests (respx or a mock), else real network
+    warnings: list[str] = field(default_factory=list)  # every warning of the command, even with --quiet: for JSON
     _settings: Settings | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
     _loki: LokiClient | None = field(default=None, repr=False)
@@ -96,6 +97,8 @@ class Env:
         return self._err
 
     def warn(self, message: str) -> None:
+        """A warning on stderr (unless --quiet), also kept in ``warnings`` for the JSON document."""
+        self.warnings.append(message)
         if not self.quiet:
             from rich.text import Text
 

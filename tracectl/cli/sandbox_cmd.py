@@ -39,6 +39,9 @@ def serve(
     duration: Annotated[
         float | None, typer.Option("--duration", help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Workload seed: another seed gives other requests and trace IDs.")
+    ] = 42,
 ) -> None:
     """Serve a scenario on 127.0.0.1 until Ctrl-C, and print the settings that point tracectl at it.
 
@@ -50,7 +53,7 @@ def serve(
     if scenario not in SCENARIOS:
         raise InputError(f"--scenario: unknown {scenario!r} (one of {', '.join(SCENARIOS)})")
     env = get_env(ctx)
-    workload = generate(scenario, requests, end_ns=time.time_ns())
+    workload = generate(scenario, requests, seed, end_ns=time.time_ns())
     store = Store()
     store.add_traces(workload.traces)
     store.add_logs(workload.logs)
@@ -59,7 +62,7 @@ def serve(
     except OSError as exc:
         raise InputError(f"cannot listen: {exc.strerror or exc} (choose other ports, or 0 for any free port)") from None
     try:
-        env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · {len(workload.traces)} traces, "
+        env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · seed {seed} · {len(workload.traces)} traces, "
                       f"{len(workload.logs)} log lines", soft_wrap=True)  # fmt: skip
         for line in (f"export TEMPO_ADDR={servers.tempo_url}", f"export JAEGER_ADDR={servers.jaeger_url}",
                      f"export LOKI_ADDR={servers.loki_url}", "tracectl search -s api-gateway --min-duration 100ms",

@@ -26,12 +26,18 @@ def search(
 ) -> None:
     """Find traces by service, operation, duration, errors and attributes (or raw TraceQL), slowest first.
 
-    Tempo gets TraceQL built from the flags (values escaped; the duration filter matches the server's
-    version); Jaeger gets its v3 API, or v1 on older servers. Examples:
+    -s, --operation and --attr describe one span; --errors and the durations
+    describe the whole trace: -s api-gateway --errors finds gateway requests
+    that failed in any service. Tempo gets TraceQL built from the flags (values
+    escaped and typed, durations fitted to the server's version); Jaeger gets
+    its v3 API, or v1 on older servers. Examples:
 
       tracectl search -s inference-orchestrator --min-duration 2s --since 30m
-      tracectl search -s nlp-model --errors --attr ml.model.version=2024.11.3
-      tracectl search --traceql '{ span.http.route = "/v1/predict" && trace:duration > 1s }' -o json
+      tracectl search -s api-gateway --errors --since 1h
+      tracectl search -s api-gateway --attr http.response.status_code=500
+      tracectl search -s feature-store --attr cache.hit=false
+      tracectl search -s geo --attr 'zip="02134"'     # quotes: a string
+      tracectl search --traceql '{ trace:duration > 1s }' -o json
     """
     from tracectl.render import machine
     from tracectl.render.search_view import SEARCH_CSV_COLUMNS, SEARCH_SCHEMA, render_search, search_rows
@@ -46,7 +52,7 @@ def search(
     if output is OutputFormat.json:
         doc = {
             "backend": result.backend, "query": result.query, "start_ns": query.time.start_ns,
-            "end_ns": query.time.end_ns, "traces": search_rows(result), "warnings": result.warnings,
+            "end_ns": query.time.end_ns, "traces": search_rows(result), "warnings": env.warnings,
         }  # fmt: skip
         env.write(machine.to_json(doc, SEARCH_SCHEMA))
     elif output is OutputFormat.jsonl:

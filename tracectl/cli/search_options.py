@@ -21,11 +21,22 @@ MinDuration = Annotated[
 MaxDuration = Annotated[
     str | None, typer.Option("--max-duration", help="Traces at most this long.", rich_help_panel=PANEL)
 ]
-Errors = Annotated[bool, typer.Option("--errors", help="Only traces with an error span.", rich_help_panel=PANEL)]
+Errors = Annotated[
+    bool,
+    typer.Option(
+        "--errors",
+        help="Only traces with an error span anywhere (with -s: that service's traces, the error may be downstream).",
+        rich_help_panel=PANEL,
+    ),
+]
 Attr = Annotated[
     list[str] | None,
     typer.Option(
-        "--attr", help="Attribute filter KEY=VALUE (repeatable), e.g. ml.model.name=bert.", rich_help_panel=PANEL
+        "--attr",
+        help="Attribute KEY=VALUE on the same span as -s/--operation (repeatable). Typed as TraceQL compares: "
+        "200 is an integer, 0.5 a float, true/false booleans, other text a string; quote to force a string: "
+        "'k=\"200\"'. Scopes: resource.KEY, span.KEY.",
+        rich_help_panel=PANEL,
     ),
 ]
 TraceQL = Annotated[

@@ -89,7 +89,7 @@ def show(
 
     if output is OutputFormat.json:
         docs = [trace_document(v, loaded.source, loaded.notes) for v in views]
-        env.write(machine.to_json({"traces": docs}, SHOW_SCHEMA))
+        env.write(machine.to_json({"traces": docs, "warnings": env.warnings}, SHOW_SCHEMA))
     elif output is OutputFormat.jsonl:
         env.write(machine.to_jsonl(span_row(v, i, full=True) for v in views for i in v.order))
     elif output is OutputFormat.csv:

@@ -136,9 +136,7 @@ def triage(
         by=by,
         logs=logs,
     )
-    result = run_triage(env, options)
-    for warning in result.warnings:
-        env.warn(warning)
+    result = run_triage(env, options)  # its warnings are on stderr already, and in result.warnings
     commands = _next_commands(result, service, since or "1h")
     doc = triage_document(result, commands)
     failing = sum(1 for a in result.analyses if any(s.is_error for s in a.tree.spans))

@@ -47,7 +47,7 @@ class TriageResult:
     logs_checked: bool = False
     source: str = ""
     seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # every warning issued while triaging (also on stderr)
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -69,6 +69,7 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
     from tracectl.cli.sources import load_many
 
     started = time.perf_counter()
+    first_warning = len(env.warnings)
     if options.query is not None:
         traces = _fetch_window(env, options.query)
         source = f"{env.backend().name} search"
@@ -102,6 +103,7 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
     result = TriageResult(verdict_for(mode, suspects, baseline), mode, analyses, suspects, baseline, source=source)
     if options.logs:
         _log_evidence(env, options, result)
+    result.warnings = env.warnings[first_warning:]  # search cut short, traces skipped or PARTIAL, no log evidence
     result.seconds = time.perf_counter() - started
     return result
 
@@ -117,7 +119,7 @@ def _log_evidence(env: Env, options: TriageOptions, result: TriageResult) -> Non
         client = env.loki()
         log_options = env.log_options()
     except TracectlError as exc:
-        result.warnings.append(f"no log evidence: {exc}")
+        env.warn(f"no log evidence: {exc}")
         return
 
     def sample_counts(
@@ -137,7 +139,7 @@ def _log_evidence(env: Env, options: TriageOptions, result: TriageResult) -> Non
         s_counts, s_lines = sample_counts(result.suspects, True)
         b_counts, _ = sample_counts(result.baseline[len(result.baseline) // 2 :], False)
     except TracectlError as exc:
-        result.warnings.append(f"no log evidence: {exc}")
+        env.warn(f"no log evidence: {exc}")
         return
     result.logs_checked = True
     result.verdict = verdict_for(result.mode, result.suspects, result.baseline, s_counts, b_counts)

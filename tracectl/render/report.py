@@ -102,6 +102,8 @@ def to_markdown(result: TriageResult, commands: list[str], tz: tzinfo | None) ->
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
+    if result.warnings:  # what cut or bent the data: a postmortem must say so next to the numbers
+        out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
     out += ["", "## Ranked suspects", "", "| # | component | score | why |", "| ---: | --- | ---: | --- |"]
     for i, s in enumerate(v.suspects, 1):
         out.append(f"| {i} | `{s.component}` | {s.score:.2f} | {s.sentence.split(': ', 1)[-1]} |")
@@ -195,8 +197,12 @@ def to_html(result: TriageResult, commands: list[str], tz: tzinfo | None) -> str
         f"<p class=dim>{len(result.analyses)} traces from {e(result.source)}; {len(result.suspects)} suspects (mean "
         f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
         f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
-        f"<h2>Ranked suspects</h2><table><tr><th>#</th><th>component</th><th>score</th><th>why</th></tr>{rows}</table>",
     ]
+    if result.warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in result.warnings) + "</ul>")
+    parts.append(
+        f"<h2>Ranked suspects</h2><table><tr><th>#</th><th>component</th><th>score</th><th>why</th></tr>{rows}</table>"
+    )
     if worst is not None:
         parts.append(f"<h2>Worst trace <code>{e(worst.tree.trace_id)}</code></h2>{waterfall_svg(worst)}")
         parts.append("<p class=dim>Dark: the critical path. Light: the rest of each span.</p>")

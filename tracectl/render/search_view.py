@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 SEARCH_SCHEMA = "tracectl.search/v1"
 SEARCH_CSV_COLUMNS = (
-    "trace_id", "start_ns", "duration_ns", "root_service", "root_name", "span_count", "error_count", "matched",
+    "trace_id", "start_ns", "duration_ns", "duration_precision_ns", "root_service", "root_name", "span_count",
+    "error_count", "matched",
 )  # fmt: skip
 
 
@@ -40,8 +41,9 @@ def render_search(result: SearchResult, console: Console, tz: tzinfo | None) -> 
         root = Text(t.root_service or "(root not received)", style="cyan" if t.root_service else "yellow")
         if t.root_name:
             root.append(" " + t.root_name)
+        duration = format_duration(t.duration_ns, t.duration_precision_ns)  # at the server's resolution
         table.add_row(
-            t.trace_id, Text(format_timestamp(t.start_ns, tz), style="dim"), format_duration(t.duration_ns), root,
+            t.trace_id, Text(format_timestamp(t.start_ns, tz), style="dim"), duration, root,
             "" if t.span_count is None else str(t.span_count),
             Text("" if t.error_count is None else str(t.error_count), style="red" if t.error_count else "dim"),
         )  # fmt: skip

@@ -1,9 +1,11 @@
-"""Route handlers of the sandbox servers: Tempo, Jaeger (v3 and v1) and Loki, over the store."""
+"""Route handlers of the sandbox servers over the store: the shared reply helpers, Jaeger (v3 and v1) and Loki.
+
+Tempo's routes are in ``tempo_api.py``.
+"""
 
 from __future__ import annotations
 
 import re
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,16 +15,14 @@ from typing import Any
 import orjson
 
 from tracectl.errors import FormatError
-from tracectl.formats import jaeger_json, otlp_json, otlp_proto
-from tracectl.formats.detect import read_bytes
-from tracectl.ids import InvalidId, normalize_trace_id, short_trace_id
-from tracectl.model import LogRecord, Span, StatusCode, Trace
-from tracectl.sandbox import logql_engine, traceql
-from tracectl.sandbox.store import Store, Summary
+from tracectl.formats import jaeger_json, otlp_json
+from tracectl.ids import InvalidId, normalize_trace_id
+from tracectl.model import LogRecord, Span, Trace
+from tracectl.quoting import go_value_text
+from tracectl.sandbox import logql_engine
+from tracectl.sandbox.store import Store
 from tracectl.units import parse_duration
 
-PROTOBUF = "application/protobuf"
-TEMPO_VERSION = "2.6.0"
 LOKI_MAX_ENTRIES = 5000
 
 
@@ -50,15 +50,15 @@ def match(pattern: str, path: str) -> dict[str, str] | None:
     return m.groupdict() if m else None
 
 
-def _json(obj: Any, status: int = 200, content_type: str = "application/json") -> Reply:
+def json_reply(obj: Any, status: int = 200, content_type: str = "application/json") -> Reply:
     return Reply(status, orjson.dumps(obj), content_type)
 
 
-def _text(status: int, text: str) -> Reply:
+def text_reply(status: int, text: str) -> Reply:
     return Reply(status, text.encode(), "text/plain; charset=utf-8")
 
 
-def _trace_id(path: str, pattern: str, bad: Callable[[str], Reply]) -> str:
+def trace_id_param(path: str, pattern: str, bad: Callable[[str], Reply]) -> str:
     raw = (match(pattern, path) or {}).get("id", "")
     try:
         return normalize_trace_id(raw)
@@ -66,7 +66,7 @@ def _trace_id(path: str, pattern: str, bad: Callable[[str], Reply]) -> str:
         raise BadRequest(bad(str(exc))) from None
 
 
-def _int_param(params: Params, name: str, default: int | None, bad: Callable[[str], Reply]) -> int | None:
+def int_param(params: Params, name: str, default: int | None, bad: Callable[[str], Reply]) -> int | None:
     raw = params.get(name)
     if raw in (None, ""):
         return default
@@ -76,202 +76,11 @@ def _int_param(params: Params, name: str, default: int | None, bad: Callable[[st
         raise BadRequest(bad(f"invalid {name}: {raw!r}")) from None
 
 
-# ------------------------------------------------------------------------------------------------- Tempo
-
-
-def _tempo_bad(msg: str) -> Reply:
-    return _text(400, msg)
-
-
-def tempo_search(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    if params.get("q") and params.get("tags"):
-        raise BadRequest(_tempo_bad("invalid request: q and tags cannot both be set"))
-    start = _int_param(params, "start", None, _tempo_bad)
-    end = _int_param(params, "end", None, _tempo_bad)
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value > 10**11:
-            raise BadRequest(_tempo_bad(f"invalid {name}: {value} is not unix epoch seconds"))
-    limit = _int_param(params, "limit", 20, _tempo_bad) or 20
-    spss = _int_param(params, "spss", 3, _tempo_bad) or 3
-    query, min_d, max_d = _tempo_query(params)
-    hits = []
-    everything = store.traces()
-    for trace, summary in everything:
-        if start is not None and summary.end_ns < start * 10**9:
-            continue
-        if end is not None and summary.start_ns > end * 10**9:
-            continue
-        if (min_d is not None and summary.duration < min_d) or (max_d is not None and summary.duration > max_d):
-            continue
-        spans = query.matches(trace, summary)
-        if spans is None:
-            continue
-        hits.append(_tempo_hit(summary, spans, spss))
-        if len(hits) >= limit:
-            break
-    metrics = {"inspectedTraces": len(everything), "inspectedBytes": "0", "completedJobs": 1, "totalJobs": 1}
-    return _json({"traces": hits, "metrics": metrics})
-
-
-def _tempo_query(params: Params) -> tuple[traceql.Query, int | None, int | None]:
-    try:
-        if params.get("q"):
-            return traceql.parse(params["q"]), None, None
-        conds = []
-        for pair in shlex.split(params.get("tags", "")):
-            key, _, value = pair.partition("=")
-            conds.append(_tag_condition(key, value))
-        min_d = parse_duration(params["minDuration"]) if params.get("minDuration") else None
-        max_d = parse_duration(params["maxDuration"]) if params.get("maxDuration") else None
-    except traceql.TraceQLError as exc:
-        raise BadRequest(_tempo_bad(str(exc))) from None
-    except (ValueError, FormatError) as exc:
-        raise BadRequest(_tempo_bad(f"invalid tags or duration: {exc}")) from None
-    return traceql.Query((), tuple(conds)), min_d, max_d
-
-
-def _tag_condition(key: str, value: str) -> traceql.Condition:
-    if key == "service.name":
-        return traceql.Condition("attr:resource:service.name", "=", value)
-    if key == "name":
-        return traceql.Condition("span:name", "=", value)
-    if key == "error" and value == "true":
-        return traceql.Condition("span:status", "=", StatusCode.ERROR)
-    return traceql.Condition(f"attr:any:{key}", "=", value)
-
-
-def _tempo_hit(summary: Summary, spans: list[Span], spss: int) -> dict[str, Any]:
-    spanset = {
-        "spans": [
-            {
-                "spanID": s.span_id,
-                "name": s.name,
-                "startTimeUnixNano": str(s.start_ns),
-                "durationNanos": str(s.duration_ns),
-                "attributes": [{"key": "service.name", "value": {"stringValue": s.service}}],
-            }
-            for s in spans[:spss]
-        ],
-        "matched": len(spans),
-    }
-    hit: dict[str, Any] = {
-        "traceID": short_trace_id(summary.trace_id),  # Tempo strips leading zeros
-        "rootServiceName": summary.root_service,
-        "startTimeUnixNano": str(summary.start_ns),
-    }
-    if summary.root_name:
-        hit["rootTraceName"] = summary.root_name
-    duration_ms = summary.duration // 1_000_000
-    if duration_ms:
-        hit["durationMs"] = duration_ms  # absent when 0, as Tempo's JSON omits zero values
-    hit["spanSet"] = spanset
-    hit["spanSets"] = [spanset]
-    return hit
-
-
-def tempo_trace_v1(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    tid = _trace_id(path, "/api/traces/{id}", _tempo_bad)
-    trace = store.trace(tid)
-    if trace is None:
-        return Reply(404, b"", "text/plain")
-    if PROTOBUF in headers.get("accept", ""):
-        return Reply(200, otlp_proto.dump_bytes([trace]), PROTOBUF)
-    return _json(otlp_json.dump_document([trace], ids="base64", top_key="batches"))
-
-
-def tempo_trace_v2(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    tid = _trace_id(path, "/api/v2/traces/{id}", _tempo_bad)
-    trace = store.trace(tid)
-    found = [trace] if trace is not None else []
-    if PROTOBUF in headers.get("accept", ""):
-        return Reply(200, otlp_proto.dump_bytes(found, tempo_response=True), PROTOBUF)
-    return _json({"trace": otlp_json.dump_document(found, ids="base64") if found else {}})
-
-
-def tempo_tags(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    resource: set[str] = set()
-    span: set[str] = set()
-    for trace, _ in store.traces():
-        for s in trace.spans:
-            resource.update(s.resource.attributes)
-            span.update(s.attributes)
-    scopes = [
-        {"name": "resource", "tags": sorted(resource)},
-        {"name": "span", "tags": sorted(span)},
-        {
-            "name": "intrinsic",
-            "tags": [
-                "duration",
-                "kind",
-                "name",
-                "rootName",
-                "rootServiceName",
-                "status",
-                "statusMessage",
-                "trace:duration",
-                "trace:rootName",
-                "trace:rootService",
-                "traceDuration",
-            ],
-        },
-    ]
-    wanted = params.get("scope")
-    return _json({"scopes": [s for s in scopes if not wanted or s["name"] == wanted], "metrics": {}})
-
-
-def tempo_tag_values(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    tag = (match("/api/v2/search/tag/{tag}/values", path) or {})["tag"]
-    scope, _, name = (
-        tag.lstrip(".").partition(".") if tag.startswith(("resource.", "span.")) else ("any", "", tag.lstrip("."))
-    )
-    values: set[str] = set()
-    for trace, _ in store.traces():
-        for s in trace.spans:
-            for source in (
-                (s.resource.attributes,)
-                if scope == "resource"
-                else (s.attributes,)
-                if scope == "span"
-                else (s.attributes, s.resource.attributes)
-            ):
-                if name in source:
-                    values.add(str(source[name]))
-    return _json({"tagValues": [{"type": "string", "value": v} for v in sorted(values)], "metrics": {}})
-
-
-def tempo_ingest(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    try:
-        result = read_bytes(body, "OTLP export", allow_empty=True)
-    except FormatError as exc:
-        raise BadRequest(_text(400, f"unreadable OTLP payload: {exc.problem}")) from None
-    store.add_traces(result.traces)
-    if "json" in headers.get("content-type", ""):
-        return _json({})
-    return Reply(200, b"", "application/x-protobuf")  # an empty ExportTraceServiceResponse
-
-
-TEMPO_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/api/search", tempo_search),
-    ("GET", "/api/traces/{id}", tempo_trace_v1),
-    ("GET", "/api/v2/traces/{id}", tempo_trace_v2),
-    ("GET", "/api/v2/search/tags", tempo_tags),
-    ("GET", "/api/v2/search/tag/{tag}/values", tempo_tag_values),
-    (
-        "GET",
-        "/api/status/buildinfo",
-        lambda *_: _json({"version": TEMPO_VERSION, "revision": "sandbox", "branch": "sandbox"}),
-    ),
-    ("GET", "/ready", lambda *_: _text(200, "ready")),
-    ("GET", "/api/echo", lambda *_: _text(200, "echo")),
-    ("POST", "/v1/traces", tempo_ingest),
-]
-
-
 # ------------------------------------------------------------------------------------------------ Jaeger
 
 
 def _v3_error(status: int, message: str) -> Reply:
-    return _json({"error": {"httpCode": status, "message": message}}, status)
+    return json_reply({"error": {"httpCode": status, "message": message}}, status)
 
 
 def _rfc3339(params: Params, name: str) -> int:
@@ -316,10 +125,11 @@ def _jaeger_find(
 
 
 def _tag_value(span: Span, key: str) -> str | None:
+    """A tag's text as Jaeger compares it (``pcommon.Value.AsString``); ``error`` is the span's status."""
     if key == "error":
         return "true" if span.is_error else None
     value = span.attributes.get(key, span.resource.attributes.get(key))
-    return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return go_value_text(value) if isinstance(value, str | bool | int | float) else None
 
 
 def _v3_query(store: Store, params: Params) -> list[Trace]:
@@ -332,16 +142,25 @@ def _v3_query(store: Store, params: Params) -> list[Trace]:
     except Exception as exc:  # noqa: BLE001 - any parse failure is the client's malformed parameter
         raise BadRequest(_v3_error(400, f"malformed parameter query.duration: {exc}")) from None
     limit = int(params.get("query.search_depth") or params.get("query.num_traces") or 20)
+    try:
+        attributes = orjson.loads(params["query.attributes"]) if params.get("query.attributes") else None
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(_v3_error(400, f"malformed parameter query.attributes: {exc}")) from None
+    if attributes is not None and not (
+        isinstance(attributes, dict) and all(isinstance(v, str) for v in attributes.values())
+    ):
+        raise BadRequest(_v3_error(400, "malformed parameter query.attributes: not a map of strings"))
     return _jaeger_find(
-        store, params.get("query.service_name"), params.get("query.operation_name"), start, end, min_d, max_d, limit
-    )
+        store, params.get("query.service_name"), params.get("query.operation_name"), start, end, min_d, max_d, limit,
+        attributes,
+    )  # fmt: skip
 
 
 def jaeger_v3_find(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
     traces = _v3_query(store, params)
     if not traces:
         return _v3_error(404, "No traces found")
-    return _json({"result": otlp_json.dump_document(traces)})  # all matched traces merged into one list
+    return json_reply({"result": otlp_json.dump_document(traces)})  # all matched traces merged into one list
 
 
 def jaeger_v3_summaries(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
@@ -371,20 +190,20 @@ def jaeger_v3_summaries(store: Store, path: str, params: Params, headers: Params
                 ],
             }
         )
-    return _json({"summaries": out})
+    return json_reply({"summaries": out})
 
 
 def jaeger_v3_trace(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    tid = _trace_id(path, "/api/v3/traces/{id}", lambda m: _v3_error(400, f"malformed parameter trace_id: {m}"))
+    tid = trace_id_param(path, "/api/v3/traces/{id}", lambda m: _v3_error(400, f"malformed parameter trace_id: {m}"))
     trace = store.trace(tid)
     if trace is None:
         return _v3_error(404, "trace not found")
-    return _json({"result": otlp_json.dump_document([trace])})
+    return json_reply({"result": otlp_json.dump_document([trace])})
 
 
 def _v1_error(status: int, msg: str) -> Reply:
     body = {"data": None, "total": 0, "limit": 0, "offset": 0, "errors": [{"code": status, "msg": msg}]}
-    return _json(body, status, "text/plain; charset=utf-8")  # Jaeger serves these as text/plain
+    return json_reply(body, status, "text/plain; charset=utf-8")  # Jaeger serves these as text/plain
 
 
 def jaeger_v1_find(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
@@ -411,15 +230,15 @@ def jaeger_v1_find(store: Store, path: str, params: Params, headers: Params, bod
     )
     doc = jaeger_json.dump_document(traces)
     doc["total"] = len(traces)
-    return _json(doc)
+    return json_reply(doc)
 
 
 def jaeger_v1_trace(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
-    tid = _trace_id(path, "/api/traces/{id}", lambda m: _v1_error(400, m))
+    tid = trace_id_param(path, "/api/traces/{id}", lambda m: _v1_error(400, m))
     trace = store.trace(tid)
     if trace is None:
         return _v1_error(404, "trace not found")
-    return _json(jaeger_json.dump_document([trace]))
+    return json_reply(jaeger_json.dump_document([trace]))
 
 
 def _operations(store: Store, service: str) -> list[tuple[str, str]]:
@@ -430,11 +249,11 @@ JAEGER_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v3/traces", jaeger_v3_find),
     ("GET", "/api/v3/trace-summaries", jaeger_v3_summaries),
     ("GET", "/api/v3/traces/{id}", jaeger_v3_trace),
-    ("GET", "/api/v3/services", lambda store, *_: _json({"services": store.services()})),
+    ("GET", "/api/v3/services", lambda store, *_: json_reply({"services": store.services()})),
     (
         "GET",
         "/api/v3/operations",
-        lambda store, path, params, *_: _json(
+        lambda store, path, params, *_: json_reply(
             {"operations": [{"name": n, "spanKind": k} for n, k in _operations(store, params.get("service", ""))]}
         ),
     ),
@@ -443,14 +262,16 @@ JAEGER_ROUTES: list[tuple[str, str, Handler]] = [
     (
         "GET",
         "/api/services",
-        lambda store, *_: _json(
+        lambda store, *_: json_reply(
             {"data": store.services(), "total": len(store.services()), "limit": 0, "offset": 0, "errors": None}
         ),
     ),
     (
         "GET",
         "/api/services/{service}/operations",
-        lambda store, path, *_: _json({"data": [n for n, _ in _operations(store, path.split("/")[3])], "errors": None}),
+        lambda store, path, *_: json_reply(
+            {"data": [n for n, _ in _operations(store, path.split("/")[3])], "errors": None}
+        ),
     ),
 ]
 
@@ -474,11 +295,11 @@ def loki_query_range(store: Store, path: str, params: Params, headers: Params, b
     try:
         query = logql_engine.parse(params.get("query", ""))
     except logql_engine.LogQLError as exc:
-        raise BadRequest(_text(400, str(exc))) from None
+        raise BadRequest(text_reply(400, str(exc))) from None
     limit = int(params.get("limit") or 100)
     if limit > LOKI_MAX_ENTRIES:
         raise BadRequest(
-            _text(
+            text_reply(
                 400, f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {LOKI_MAX_ENTRIES})"
             )
         )
@@ -486,7 +307,7 @@ def loki_query_range(store: Store, path: str, params: Params, headers: Params, b
         end = _loki_time(params.get("end"), time.time_ns())  # Loki's defaults: the hour before now
         start = _loki_time(params.get("start"), end - 3600 * 10**9)
     except ValueError as exc:
-        raise BadRequest(_text(400, f"invalid time: {exc}")) from None
+        raise BadRequest(text_reply(400, f"invalid time: {exc}")) from None
     direction = params.get("direction", "backward")
     selected: list[tuple[LogRecord, dict[str, str]]] = []
     for record in store.logs():
@@ -518,15 +339,17 @@ def loki_query_range(store: Store, path: str, params: Params, headers: Params, b
     }
     if categorize:
         data["encodingFlags"] = ["categorize-labels"]
-    return _json({"status": "success", "data": data})
+    return json_reply({"status": "success", "data": data})
 
 
 LOKI_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/loki/api/v1/query_range", loki_query_range),
-    ("GET", "/ready", lambda *_: _text(200, "ready")),
+    ("GET", "/ready", lambda *_: text_reply(200, "ready")),
     (
         "GET",
         "/loki/api/v1/labels",
-        lambda store, *_: _json({"status": "success", "data": sorted({k for r in store.logs() for k in r.labels})}),
+        lambda store, *_: json_reply(
+            {"status": "success", "data": sorted({k for r in store.logs() for k in r.labels})}
+        ),
     ),
 ]

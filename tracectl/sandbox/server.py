@@ -1,11 +1,10 @@
 """HTTP servers on loopback that speak Tempo's, Jaeger's and Loki's APIs over the sandbox store.
 
 Three servers on three ephemeral ports of 127.0.0.1, as the real ones run (Tempo's and Jaeger's
-``/api/traces/{id}`` would collide on one). Wire facts follow BACKENDS.md: Tempo search in unix seconds with
-zero-stripped hex IDs, trace-by-ID JSON with base64 IDs or protobuf, "not found" as a 200 with an empty trace on
-v2 and a 404 on v1; Jaeger v3 (RFC 3339, Go durations, ``{"result"}``/``{"error"}``) and v1 (microseconds,
-``{"data", "errors"}``); Loki ``query_range`` with both response encodings and the 5,000-line limit. Tempo's
-server also accepts OTLP/HTTP ingest (``POST /v1/traces``, protobuf or JSON).
+``/api/traces/{id}`` would collide on one). Wire facts follow BACKENDS.md and the recorded Tempo 3.0.3 answers:
+Tempo (``tempo_api.py``) as strict as the real server; Jaeger v3 (RFC 3339, Go durations, ``{"result"}``/
+``{"error"}``) and v1 (microseconds, ``{"data", "errors"}``); Loki ``query_range`` with both response encodings
+and the 5,000-line limit. Tempo's server also accepts OTLP/HTTP ingest (``POST /v1/traces``, protobuf or JSON).
 
 Faults can be injected per path prefix: added latency, an error rate, 429 with ``Retry-After``, truncated
 bodies and dropped connections. Every server sets TCP_NODELAY, as Go servers do.
@@ -21,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tracectl.sandbox import apis
+from tracectl.sandbox import apis, tempo_api
 from tracectl.sandbox.apis import Reply
 from tracectl.sandbox.store import Store
 
@@ -122,7 +121,7 @@ class SandboxServers:
         rng, lock = random.Random(seed), threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        for port, routes in zip(ports, (apis.TEMPO_ROUTES, apis.JAEGER_ROUTES, apis.LOKI_ROUTES), strict=True):
+        for port, routes in zip(ports, (tempo_api.TEMPO_ROUTES, apis.JAEGER_ROUTES, apis.LOKI_ROUTES), strict=True):
             server = ThreadingHTTPServer((host, port), _handler(store, routes, self.faults, rng, lock))
             server.daemon_threads = True
             self._servers.append(server)

@@ -103,9 +103,11 @@ class _Logger:
         self.records.append(LogRecord(time_ns, orjson.dumps(body).decode(), labels, metadata))
 
 
-def simulate_request(seed: int, start_ns: int, fault: str | None, logger: _Logger, layers: int = 0) -> Trace:
+def simulate_request(
+    seed: int, start_ns: int, fault: str | None, logger: _Logger, layers: int = 0, trace_id: str | None = None
+) -> Trace:
     """One prediction request; ``fault`` (or None) shapes it."""
-    b = TraceBuilder(seed)
+    b = TraceBuilder(seed, trace_id)
     rng: random.Random = b.rng
     j = b.jitter_us
     net = 400 * US
@@ -319,6 +321,11 @@ def _cv_branch(
     return server.end_ns + net // 2
 
 
+def request_trace_id(scenario: str, seed: int, request: int) -> str:
+    """A trace ID unique to (scenario, seed, request): two scenarios pushed into one Tempo never merge traces."""
+    return f"{random.Random(f'{scenario}/{seed}/{request}').getrandbits(128):032x}"
+
+
 def generate(
     scenario: Scenario | str,
     requests: int = 300,
@@ -337,7 +344,10 @@ def generate(
     for i in range(requests):
         start = end - window_ns + (window_ns * i) // requests + rng.randrange(0, 10**9)
         hit = sc.fault is not None and rng.random() < sc.affected
-        trace = simulate_request(seed * 100_003 + i, start - (start % 1000), sc.fault if hit else None, logger, layers)
+        trace = simulate_request(
+            seed * 100_003 + i, start - (start % 1000), sc.fault if hit else None, logger, layers,
+            trace_id=request_trace_id(sc.name, seed, i),
+        )  # fmt: skip
         traces.append(trace)
         if hit:
             affected.add(trace.trace_id)

@@ -1,0 +1,228 @@
+"""Reading TraceQL metrics answers: ``/api/metrics/query_range`` (Tempo ≥ 2.4) and ``/api/metrics/query`` (≥ 2.6).
+
+The quirks of the wire (BACKENDS-2026.md §2.2 and §2.6, checked against a real Tempo 3.0.3 in
+``../shared/samples/tempo3``), each handled once here:
+
+- a sample whose value is 0 has no ``value``; an empty answer may have no ``series`` at all;
+- ``timestampMs`` is an int64 as a string, and a sample's time is the END of its bucket ``(T-step, T]``;
+- doubles may be the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``;
+- label values are typed (``stringValue``, ``intValue`` as a string, ``doubleValue``, ``boolValue``), and a
+  missing attribute is the string ``"nil"`` (read as None);
+- intrinsics come back under their legacy unscoped names (``by(span:name)`` → ``name``, ``trace:rootService`` →
+  ``rootServiceName``): keys are mapped to the scoped spelling the query used;
+- exemplar ``trace:id`` values are hex with leading zeros stripped: padded to 32 characters;
+- ``compare()`` answers one series per attribute value with ``__meta_type`` = baseline / selection /
+  baseline_total / selection_total (totals carry the attribute with a nil value), and ``__meta_error`` =
+  ``__too_many_values__`` when an attribute had more values than topN: ``compare_rows`` puts them side by side;
+- ``status: PARTIAL`` (with ``message``) and ``completedJobs < totalJobs`` mean an incomplete answer: warnings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracectl.errors import BackendError
+from tracectl.ids import InvalidId, normalize_trace_id
+
+LabelValue = str | int | float | bool | None
+
+# Legacy unscoped names Tempo uses for intrinsics in metrics labels → the scoped spelling.
+LABEL_KEYS = {
+    "name": "span:name",
+    "status": "span:status",
+    "kind": "span:kind",
+    "duration": "span:duration",
+    "statusMessage": "span:statusMessage",
+    "rootServiceName": "trace:rootService",
+    "rootName": "trace:rootName",
+    "traceDuration": "trace:duration",
+}
+_SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+META_TYPE = "__meta_type"
+META_ERROR = "__meta_error"
+TOO_MANY_VALUES = "__too_many_values__"
+
+
+@dataclass(frozen=True, slots=True)
+class Exemplar:
+    time_ns: int
+    value: float
+    trace_id: str | None  # 32 hex characters, or None when the exemplar names no trace
+    labels: dict[str, LabelValue]  # without trace:id; a duration label is Tempo's text ("41.837814ms")
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    labels: dict[str, LabelValue]
+    samples: tuple[tuple[int, float], ...] = ()  # (bucket end in ns, value); range queries
+    exemplars: tuple[Exemplar, ...] = ()
+    value: float | None = None  # instant queries
+
+    def total(self) -> float:
+        """The instant value, or the sum of the samples (NaN samples skipped)."""
+        if self.value is not None:
+            return self.value
+        return math.fsum(v for _, v in self.samples if not math.isnan(v))
+
+
+@dataclass(slots=True)
+class MetricsResult:
+    query: str
+    instant: bool
+    series: list[Series]
+    completed_jobs: int | None = None
+    total_jobs: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_metrics(doc: Any, query: str, instant: bool) -> MetricsResult:
+    """A ``QueryRangeResponse`` (or ``QueryInstantResponse`` when ``instant``) → typed series and warnings."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("series", []), list):
+        raise BackendError(f"Tempo answered the metrics query with an unexpected shape ({type(doc).__name__})")
+    series = [_series(raw, instant) for raw in doc.get("series") or []]
+    metrics = doc.get("metrics")
+    metrics = metrics if isinstance(metrics, dict) else {}
+    done, total = metrics.get("completedJobs"), metrics.get("totalJobs")
+    result = MetricsResult(
+        query, instant, series, done if isinstance(done, int) else None, total if isinstance(total, int) else None
+    )
+    if doc.get("status") == "PARTIAL":
+        result.warnings.append(f"Tempo marked the metrics PARTIAL: {doc.get('message') or 'some series are missing'}")
+    if result.completed_jobs is not None and result.total_jobs and result.completed_jobs < result.total_jobs:
+        result.warnings.append(
+            f"Tempo answered the metrics query from {result.completed_jobs} of {result.total_jobs} jobs: "
+            "values may be low"
+        )
+    return result
+
+
+def _series(raw: Any, instant: bool) -> Series:
+    if not isinstance(raw, dict):
+        raise BackendError("Tempo sent a metrics series that is not an object")
+    labels = read_labels(raw.get("labels"))
+    if instant:
+        return Series(labels, value=number(raw.get("value")))
+    samples = tuple((_time_ns(s.get("timestampMs")), number(s.get("value"))) for s in raw.get("samples") or [])
+    return Series(labels, samples, tuple(_exemplar(e) for e in raw.get("exemplars") or []))
+
+
+def _exemplar(raw: dict[str, Any]) -> Exemplar:
+    labels = read_labels(raw.get("labels"), canonical=False)
+    tid = labels.pop("trace:id", None)
+    try:
+        trace_id = normalize_trace_id(str(tid)) if tid else None  # zero-stripped hex: padded
+    except InvalidId:
+        trace_id = None
+    return Exemplar(_time_ns(raw.get("timestampMs")), number(raw.get("value")), trace_id, labels)
+
+
+def read_labels(raw: Any, canonical: bool = True) -> dict[str, LabelValue]:
+    """``[{key, value: {stringValue|intValue|doubleValue|boolValue}}]`` → a dict; "nil" → None."""
+    out: dict[str, LabelValue] = {}
+    for item in raw or []:
+        if not isinstance(item, dict) or "key" not in item:
+            raise BackendError("Tempo sent a metrics label without a key")
+        key = str(item["key"])
+        out[LABEL_KEYS.get(key, key) if canonical else key] = label_value(item.get("value"))
+    return out
+
+
+def label_value(raw: Any) -> LabelValue:
+    if not isinstance(raw, dict) or not raw:
+        return None
+    if "stringValue" in raw:
+        text = str(raw["stringValue"])
+        return None if text == "nil" else text  # how Tempo writes a missing attribute
+    if "intValue" in raw:
+        return int(raw["intValue"])
+    if "doubleValue" in raw:
+        return number(raw["doubleValue"])
+    if "boolValue" in raw:
+        return bool(raw["boolValue"])
+    return None
+
+
+def number(raw: Any) -> float:
+    """A proto3-JSON double: a number, ``"NaN"``/``"Infinity"``/``"-Infinity"``, or absent (= 0)."""
+    if raw is None:
+        return 0.0
+    if isinstance(raw, str):
+        if raw in _SPECIAL_DOUBLES:
+            return _SPECIAL_DOUBLES[raw]
+        try:
+            return float(raw)
+        except ValueError:
+            raise BackendError(f"Tempo sent a metrics value that is not a number: {raw!r}") from None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise BackendError(f"Tempo sent a metrics value that is not a number: {raw!r}")
+    return float(raw)
+
+
+def _time_ns(raw: Any) -> int:
+    try:
+        return int(raw) * 1_000_000  # int64 milliseconds, as a string
+    except (TypeError, ValueError):
+        raise BackendError(f"Tempo sent a metrics timestamp that is not an integer: {raw!r}") from None
+
+
+# -------------------------------------------------------------------------------------------- compare()
+
+
+@dataclass(frozen=True, slots=True)
+class CompareRow:
+    """One attribute value in ``compare()``: spans carrying it in the selection and the baseline, and the
+    totals of spans that had the attribute at all."""
+
+    attribute: str
+    value: LabelValue
+    selection: float
+    baseline: float
+    selection_total: float
+    baseline_total: float
+
+    @property
+    def selection_share(self) -> float:
+        return self.selection / self.selection_total if self.selection_total else 0.0
+
+    @property
+    def baseline_share(self) -> float:
+        return self.baseline / self.baseline_total if self.baseline_total else 0.0
+
+
+def compare_rows(series: Iterable[Series]) -> tuple[list[CompareRow], list[str]]:
+    """``compare()`` series → rows per (attribute, value), largest selection share first, and the attributes
+    Tempo cut at topN (``__too_many_values__``)."""
+    counts: dict[tuple[str, LabelValue], dict[str, float]] = {}
+    totals: dict[str, dict[str, float]] = {}
+    truncated: set[str] = set()
+    for s in series:
+        kind = s.labels.get(META_TYPE)
+        attrs = [(k, v) for k, v in s.labels.items() if k not in (META_TYPE, META_ERROR)]
+        if not isinstance(kind, str) or len(attrs) != 1:
+            continue
+        (attr, value) = attrs[0]
+        if s.labels.get(META_ERROR) == TOO_MANY_VALUES:
+            truncated.add(attr)
+            continue
+        if kind.endswith("_total"):
+            slot = totals.setdefault(attr, {})
+            slot[kind.removesuffix("_total")] = slot.get(kind.removesuffix("_total"), 0.0) + s.total()
+        else:
+            slot = counts.setdefault((attr, value), {})
+            slot[kind] = slot.get(kind, 0.0) + s.total()
+    rows = [
+        CompareRow(
+            attr,
+            value,
+            c.get("selection", 0.0),
+            c.get("baseline", 0.0),
+            totals.get(attr, {}).get("selection", 0.0),
+            totals.get(attr, {}).get("baseline", 0.0),
+        )
+        for (attr, value), c in counts.items()
+    ]
+    rows.sort(key=lambda r: (-(r.selection_share - r.baseline_share), r.attribute, str(r.value)))
+    return rows, sorted(truncated)
