@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracectl.model import Resource, Span, SpanKind, StatusCode, Trace
+from tracectl.model import AttrValue, Resource, Span, SpanKind, StatusCode, Trace
 
 T0 = 1_763_972_400_000_000_000
 MS = 1_000_000
@@ -23,7 +23,7 @@ def span(
     service: str = "svc",
     kind: SpanKind = SpanKind.INTERNAL,
     error: bool = False,
-    **attrs: str | int,
+    **attrs: AttrValue,
 ) -> Span:
     res = _RESOURCES.setdefault(service, Resource({"service.name": service}))
     return Span(

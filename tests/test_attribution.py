@@ -65,6 +65,26 @@ def test_keys_operation_attributes_and_combinations() -> None:
     assert rows(t, "kind") == {"internal": (2, 80, 80), "server": (1, 20, 20)}
 
 
+@pytest.mark.parametrize(
+    ("spec", "label"),
+    [
+        ("service,operation", "nlp-model | forward"),  # was "nlp-model | nlp-model | forward"
+        ("operation,service", "nlp-model | forward"),
+        ("name,operation", "nlp-model | forward"),
+        ("service,service,name", "nlp-model | forward"),
+        ("name,service", "forward | nlp-model"),  # nothing implied: the order given is kept
+        ("operation,attr:ml.model.name", "nlp-model | forward | bert"),
+    ],
+)
+def test_a_key_part_implied_by_another_is_not_repeated(spec: str, label: str) -> None:
+    t = trace(
+        span("root", 0, 100, service="router", kind=SERVER),
+        span("forward", 10, 60, "root", service="nlp-model", **{"ml.model.name": "bert"}),
+    )
+    assert rows(t, spec)[label] == (1, 50, 50)
+    assert analyse_trace(t, spec).attribution.by == spec  # the spelling given is what the output records
+
+
 def test_unknown_key_is_a_usage_error() -> None:
     with pytest.raises(InputError, match="unknown component key 'pod'"):
         parse_key("pod")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import orjson
@@ -17,6 +18,7 @@ from tracectl.backends.query import SearchQuery
 from tracectl.cli.main import app
 from tracectl.errors import BackendError, InputError, TraceNotFound
 from tracectl.formats import jaeger_json, otlp_json
+from tracectl.model import StatusCode, Trace
 from tracectl.synth import ml_inference_trace
 from tracectl.timerange import TimeRange
 
@@ -85,14 +87,43 @@ def test_summaries_missing_falls_back_to_v3_traces_grouped_by_trace(router: resp
     assert all(t.span_count == 24 and t.root_service == "api-gateway" for t in result.traces)
 
 
-def test_attribute_filters_skip_summaries_and_filter_whole_traces(router: respx.MockRouter) -> None:
-    # No trace-summaries route: asking for it would fail the test.
+def test_attribute_filters_go_to_the_server_as_text_and_are_rechecked_typed(router: respx.MockRouter) -> None:
+    # No trace-summaries route: asking for it would fail the test (summaries carry no attributes to check).
     two = [ml_inference_trace(1), ml_inference_trace(2)]
-    router.get("/api/v3/traces").mock(return_value=httpx.Response(200, json={"result": otlp_json.dump_document(two)}))
-    hit = jaeger().search(query(attributes=(("ml.model.name", "product-vit"),)))
+    route = router.get("/api/v3/traces").mock(
+        return_value=httpx.Response(200, json={"result": otlp_json.dump_document(two)})
+    )
+    vit = ("ml.model.name", "product-vit")
+    hit = jaeger().search(query(service="cv-model", attributes=(vit, ("ml.batch_size", 4))))
+    assert dict(route.calls.last.request.url.params) == {
+        **V3_PARAMS, "query.service_name": "cv-model",
+        "query.attributes": '{"ml.model.name":"product-vit","ml.batch_size":"4"}',
+    }  # fmt: skip
     assert len(hit.traces) == 2
-    miss = jaeger().search(query(attributes=(("ml.model.name", "gpt"),)))
-    assert miss.traces == []
+    # The server matches text; Tempo's typed rule does not: a string "4" is not the integer 4.
+    assert jaeger().search(query(service="cv-model", attributes=(("ml.batch_size", "4"),))).traces == []
+    assert len(jaeger().search(query(service="cv-model", attributes=(("ml.batch_size", 4.0),))).traces) == 2
+    # Attributes describe the service's own span: the gateway's spans carry no model name.
+    assert jaeger().search(query(attributes=(vit,))).traces == []
+
+
+def test_errors_are_anywhere_in_the_trace_and_a_cut_page_is_said(router: respx.MockRouter) -> None:
+    summaries = {"summaries": [
+        {"traceId": f"{n:032x}", "rootServiceName": "api-gateway", "minStartTimeUnixNano": "1763972000000000000",
+         "maxEndTimeUnixNano": "1763972000250000000", "spanCount": 24, "errorSpanCount": n % 2,
+         "services": [{"name": "api-gateway", "errorSpanCount": 0}, {"name": "postprocess", "errorSpanCount": n % 2}]}
+        for n in range(1, 21)
+    ]}  # fmt: skip
+    route = router.get("/api/v3/trace-summaries").mock(return_value=httpx.Response(200, json=summaries))
+    result = jaeger().search(query(errors=True))
+    assert "error" not in route.calls.last.request.url.params.get("query.attributes", "")  # not the gateway's span
+    assert len(result.traces) == 10 and all(t.error_count == 1 for t in result.traces)
+    (warning,) = result.warnings
+    assert warning == (
+        "Jaeger returned 20 traces (--limit) and 10 passed the checks it cannot do itself (errors in any span): "
+        "more may match beyond them; raise --limit to look further"
+    )
+    assert jaeger().search(query(errors=True, limit=50)).warnings == []  # not a full page: nothing was cut
 
 
 @pytest.mark.parametrize("first", [httpx.Response(404, json=NO_TRACES)])
@@ -103,15 +134,23 @@ def test_no_traces_found_is_an_empty_result(router: respx.MockRouter, first: htt
 
 def test_old_jaeger_serving_the_ui_for_unknown_paths_falls_back_to_v1(router: respx.MockRouter) -> None:
     router.get("/api/v3/traces").mock(return_value=HTML)  # --attr: summaries are not asked
-    doc = jaeger_json.dump_document([ml_inference_trace(1)])
+    failing = ml_inference_trace(1)
+    failing = Trace(failing.trace_id, tuple(
+        replace(s, status=StatusCode.ERROR) if s.name == "forward" else s for s in failing.spans
+    ))  # fmt: skip
+    doc = jaeger_json.dump_document([failing, ml_inference_trace(2)])
     v1 = router.get("/api/traces").mock(return_value=httpx.Response(200, json=doc))
-    result = jaeger().search(query(errors=True, max_duration_ns=5_000_000_000, attributes=(("k", "v"),)))
+    result = jaeger().search(
+        query(errors=True, max_duration_ns=5_000_000_000, attributes=(("http.response.status_code", 200),))
+    )
     params = dict(v1.calls.last.request.url.params)
+    # No "error" tag: Jaeger would want it on the gateway's own span.
     assert params == {
         "service": "api-gateway", "start": "1763968800000000", "end": "1763972400123456", "limit": "20",
-        "tags": '{"k":"v","error":"true"}', "maxDuration": "5s",
+        "tags": '{"http.response.status_code":"200"}', "maxDuration": "5s",
     }  # fmt: skip
-    assert result.traces == []  # the trace has no error span and no k=v: filtered client-side as well
+    assert [t.trace_id for t in result.traces] == [failing.trace_id]  # its error is in nlp-model
+    assert result.traces[0].duration_precision_ns == 1000  # v1 speaks microseconds
 
 
 def test_search_needs_a_service_and_refuses_traceql() -> None:

@@ -103,7 +103,11 @@ def test_unsupported_traceql_is_a_tempo_style_400(sandbox: tuple[SandboxServers,
     result = cli(servers, "tempo", "search", "--traceql", '{ .a = "b" } | count() > 2')
     assert result.exit_code == 5 and "invalid TraceQL query: parse error at line 1" in result.stderr
     ns = httpx.get(f"{servers.tempo_url}/api/search", params={"start": time.time_ns(), "q": "{ }"})
-    assert ns.status_code == 400 and ns.text == f'invalid start: strconv.ParseUint: parsing "{ns.request.url.params["start"]}": value out of range'
+    assert (
+        ns.status_code == 400
+        and ns.text
+        == f'invalid start: strconv.ParseUint: parsing "{ns.request.url.params["start"]}": value out of range'
+    )
 
 
 # ------------------------------------------------------------------------------------- shapes vs samples
@@ -115,26 +119,10 @@ def keys(obj: Any) -> set[str]:
 
 @needs_samples
 def test_responses_have_the_real_shapes(sandbox: tuple[SandboxServers, Any]) -> None:
+    """Jaeger and Loki here; Tempo against a real 3.0.3's answers in test_sandbox_tempo.py."""
     servers, workload = sandbox
     tid = workload.traces[0].trace_id
     sample = lambda rel: orjson.loads((SAMPLES / rel).read_bytes())  # noqa: E731
-    search = httpx.get(f"{servers.tempo_url}/api/search", params={"q": "{ }", "limit": 3}).json()
-    real = sample("tempo/tempo_search_traceql__tempo_docs_head.json")
-    assert keys(search) == keys(real) and keys(search["metrics"]) >= {"completedJobs", "totalJobs"}
-    assert keys(search["traces"][0]) == keys(real["traces"][0])
-    span = search["traces"][0]["spanSets"][0]["spans"][0]
-    assert keys(span) >= keys(real["traces"][0]["spanSets"][0]["spans"][0])
-    assert isinstance(search["traces"][0]["startTimeUnixNano"], str) and isinstance(span["durationNanos"], str)
-
-    v2 = httpx.get(f"{servers.tempo_url}/api/v2/traces/{tid}").json()
-    real_v2 = sample("tempo/tempo_v2_trace_by_id__tempo_docs_head.json")
-    assert keys(v2) == keys(real_v2)
-    s0 = v2["trace"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
-    r0 = real_v2["trace"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
-    assert keys(s0) >= keys(r0) - {"kind"} and len(s0["traceId"]) == 24 and s0["traceId"].endswith("==")  # base64
-    v1 = httpx.get(f"{servers.tempo_url}/api/traces/{tid}").json()
-    assert keys(v1) == {"batches"}
-
     j3 = httpx.get(f"{servers.jaeger_url}/api/v3/traces/{tid}").json()
     real_j3 = sample("jaeger/v3_GetTrace.VERBATIM_snapshot.json")
     assert keys(j3) == keys(real_j3)

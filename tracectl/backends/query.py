@@ -138,7 +138,9 @@ def attr_matches(actual: AttrValue | None, wanted: ScalarValue) -> bool:
         return isinstance(wanted, bool) and isinstance(actual, bool) and actual == wanted
     if isinstance(wanted, str) or isinstance(actual, str):
         return isinstance(wanted, str) and isinstance(actual, str) and actual == wanted
-    return isinstance(actual, int | float) and actual == wanted
+    if isinstance(actual, int) and isinstance(wanted, int):
+        return actual == wanted
+    return isinstance(actual, int | float) and float(actual) == float(wanted)  # mixed: as float64, like Tempo
 
 
 # --------------------------------------------------------------------------------------------- TraceQL

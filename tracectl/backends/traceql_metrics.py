@@ -173,8 +173,8 @@ def _time_ns(raw: Any) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CompareRow:
-    """One attribute value in ``compare()``: spans carrying it in the selection and the baseline, and the
-    totals of spans that had the attribute at all."""
+    """One attribute value in ``compare()`` (None: the spans without the attribute): spans carrying it in the
+    selection and the baseline, and the totals of each set."""
 
     attribute: str
     value: LabelValue
