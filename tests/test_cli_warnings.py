@@ -82,6 +82,7 @@ def test_triage_json_and_report_have_them(router: respx.MockRouter, tmp_path: Pa
     assert "## Warnings" in text and CUT in text and SKIPPED in text
 
 
-def test_show_json_has_the_partial_note(router: respx.MockRouter) -> None:
+def test_show_and_path_json_have_the_partial_note(router: respx.MockRouter) -> None:
     doc = orjson.loads(run("-q", "show", PARTIAL, "-o", "json").stdout)
     assert doc["warnings"] == [PARTIAL_NOTE] and doc["traces"][0]["notes"] == [PARTIAL_NOTE.split(": ", 1)[1]]
+    assert orjson.loads(run("-q", "path", PARTIAL, "-o", "json").stdout)["warnings"] == [PARTIAL_NOTE]

@@ -136,7 +136,13 @@ class JaegerClient:
 
     def _result(self, q: SearchQuery, endpoint: str, hits: list[TraceSummary], returned: int) -> SearchResult:
         """``returned`` is how many traces the server sent before the client-side check kept ``hits``."""
-        result = SearchResult(self.name, f"{endpoint} service={q.service}", slowest_first(hits))
+        shown = " ".join(
+            [f"{endpoint} service={q.service}"]
+            + ([f"operation={q.operation}"] if q.operation else [])
+            + ([f"attributes={_tag_map(q)}"] if q.attributes else [])
+            + (["errors anywhere (checked here)"] if q.errors else [])
+        )
+        result = SearchResult(self.name, shown, slowest_first(hits))
         if returned >= q.limit and len(hits) < returned:
             checks = {
                 "errors in any span": q.errors,

@@ -37,7 +37,8 @@ def path(
     loaded = load_trace_arg(trace, env.fetch)
     analyses = [analyse_trace(t) for t in select_traces(loaded, trace_id)]
     if output is OutputFormat.json:
-        env.write(machine.to_json({"traces": [path_document(a, loaded.source) for a in analyses]}, PATH_SCHEMA))
+        docs = [path_document(a, loaded.source) for a in analyses]
+        env.write(machine.to_json({"traces": docs, "warnings": env.warnings}, PATH_SCHEMA))
     elif output is OutputFormat.jsonl:
         env.write(machine.to_jsonl(row for a in analyses for row in path_rows(a)))
     elif output is OutputFormat.csv:
