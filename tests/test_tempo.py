@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import orjson
 import pytest
 import respx
 from typer.testing import CliRunner
 
-from tests.conftest import FIXTURES, SAMPLES, needs_samples
-from tracectl.backends.http import HttpClient, HttpConfig
+from tests.conftest import FIXTURES, SAMPLES, TEMPO_BASE, needs_samples, tempo_client
 from tracectl.backends.query import SearchQuery, build_traceql, traceql_string
-from tracectl.backends.tempo import TempoClient
 from tracectl.cli.main import app
 from tracectl.errors import BackendError, InputError, TraceNotFound
 from tracectl.formats import otlp_json, otlp_proto
 from tracectl.synth import ml_inference_trace
 from tracectl.timerange import TimeRange
 
-BASE = "http://tempo.test:3200"
+BASE = TEMPO_BASE
 T_START, T_END = 1_763_968_800_000_000_000, 1_763_972_400_500_000_000  # end has a fraction: rounded up
 ML = ml_inference_trace(7)
 TID = ML.trace_id
 
 
 @pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_mocked=True) as mock:
-        yield mock
+def router(tempo_router: respx.MockRouter) -> respx.MockRouter:
+    return tempo_router
 
 
-def tempo() -> TempoClient:
-    return TempoClient(HttpClient(HttpConfig(BASE, "Tempo", retries=0), sleep=lambda _s: None))
+tempo = tempo_client
 
 
 def query(**kw: object) -> SearchQuery:

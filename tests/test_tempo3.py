@@ -3,46 +3,32 @@ the exact TraceQL it sends for typed attributes and for errors anywhere in a tra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import orjson
 import pytest
 import respx
 from typer.testing import CliRunner
 
-from tests.conftest import SAMPLES, needs_samples
-from tracectl.backends.http import HttpClient, HttpConfig
+from tests.conftest import SAMPLES, TEMPO_BASE, needs_samples, tempo_client
 from tracectl.backends.query import SearchQuery
-from tracectl.backends.tempo import TempoClient
 from tracectl.cli.main import app
 from tracectl.errors import TraceNotFound
 from tracectl.timerange import TimeRange
 
-BASE = "http://tempo.test:3200"
+BASE = TEMPO_BASE
 T3 = SAMPLES / "tempo3"
 TID = "c5cbc37089db08e04c51ac6ed1bfcd9a"  # the slow feature-service request of the recording
 WINDOW = TimeRange(1_795_512_888 * 10**9, 1_795_514_688 * 10**9)
 runner = CliRunner()
 
 
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_mocked=True) as mock:
-        yield mock
-
-
-def tempo() -> TempoClient:
-    return TempoClient(HttpClient(HttpConfig(BASE, "Tempo", retries=0), sleep=lambda _s: None))
-
-
 def sample(name: str) -> bytes:
     return (T3 / name).read_bytes()
 
 
-def buildinfo(router: respx.MockRouter) -> respx.Route:
+def buildinfo(tempo_router: respx.MockRouter) -> respx.Route:
     """The real 3.0.3 build info: an empty version."""
-    return router.get("/api/status/buildinfo").mock(
+    return tempo_router.get("/api/status/buildinfo").mock(
         return_value=httpx.Response(200, content=sample("status_buildinfo.json"))
     )
 
@@ -65,9 +51,9 @@ def cli(*args: str):  # type: ignore[no-untyped-def]
         ("ml.model.name=bert", '{ .ml.model.name = "bert" }'),
     ],
 )
-def test_attr_values_are_sent_typed(router: respx.MockRouter, attr: str, sent: str) -> None:
-    buildinfo(router)
-    route = router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
+def test_attr_values_are_sent_typed(tempo_router: respx.MockRouter, attr: str, sent: str) -> None:
+    buildinfo(tempo_router)
+    route = tempo_router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
     result = cli("search", "--attr", attr, "-o", "json")
     assert result.exit_code == 0, result.output
     assert route.calls.last.request.url.params["q"] == sent
@@ -75,12 +61,12 @@ def test_attr_values_are_sent_typed(router: respx.MockRouter, attr: str, sent: s
 
 
 @needs_samples
-def test_a_string_literal_against_an_integer_attribute_finds_nothing(router: respx.MockRouter) -> None:
-    buildinfo(router)
-    router.get("/api/search", params={"q": '{ .http.response.status_code = "200" }'}).mock(
+def test_a_string_literal_against_an_integer_attribute_finds_nothing(tempo_router: respx.MockRouter) -> None:
+    buildinfo(tempo_router)
+    tempo_router.get("/api/search", params={"q": '{ .http.response.status_code = "200" }'}).mock(
         return_value=httpx.Response(200, content=sample("search__traceql_string_vs_int_status_code_0_hits.json"))
     )
-    result = tempo().search(SearchQuery(WINDOW, attributes=(("http.response.status_code", "200"),)))
+    result = tempo_client().search(SearchQuery(WINDOW, attributes=(("http.response.status_code", "200"),)))
     assert result.traces == [] and result.warnings == []  # all 4 jobs ran: a true zero
 
 
@@ -94,17 +80,19 @@ def test_a_string_literal_against_an_integer_attribute_finds_nothing(router: res
         (["--errors"], "{ status = error }"),
     ],
 )  # fmt: skip
-def test_errors_anywhere_in_the_trace_is_a_second_spanset(router: respx.MockRouter, args: list[str], sent: str) -> None:
-    buildinfo(router)
-    route = router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
+def test_errors_anywhere_in_the_trace_is_a_second_spanset(
+    tempo_router: respx.MockRouter, args: list[str], sent: str
+) -> None:
+    buildinfo(tempo_router)
+    route = tempo_router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
     assert cli("search", *args).exit_code == 0
     assert route.calls.last.request.url.params["q"] == sent
 
 
-def test_errors_with_an_older_tempo_use_its_duration_intrinsic(router: respx.MockRouter) -> None:
-    router.get("/api/status/buildinfo").mock(return_value=httpx.Response(200, json={"version": "2.4.1"}))
-    route = router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
-    tempo().search(SearchQuery(WINDOW, service="api-gateway", errors=True, min_duration_ns=10**9))
+def test_errors_with_an_older_tempo_use_its_duration_intrinsic(tempo_router: respx.MockRouter) -> None:
+    tempo_router.get("/api/status/buildinfo").mock(return_value=httpx.Response(200, json={"version": "2.4.1"}))
+    route = tempo_router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
+    tempo_client().search(SearchQuery(WINDOW, service="api-gateway", errors=True, min_duration_ns=10**9))
     assert route.calls.last.request.url.params["q"] == (
         '{ resource.service.name = "api-gateway" && traceDuration >= 1s } && { status = error }'
     )
@@ -114,10 +102,10 @@ def test_errors_with_an_older_tempo_use_its_duration_intrinsic(router: respx.Moc
 
 
 @needs_samples
-def test_an_empty_version_is_an_unknown_version(router: respx.MockRouter) -> None:
-    info = buildinfo(router)
-    route = router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
-    client = tempo()
+def test_an_empty_version_is_an_unknown_version(tempo_router: respx.MockRouter) -> None:
+    info = buildinfo(tempo_router)
+    route = tempo_router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))
+    client = tempo_client()
     client.search(SearchQuery(WINDOW, max_duration_ns=10**9))
     assert client.version() is None and info.call_count == 1  # asked once
     assert route.calls.last.request.url.params["q"] == "{ trace:duration <= 1s }"  # as for a current Tempo
@@ -127,12 +115,12 @@ def test_an_empty_version_is_an_unknown_version(router: respx.MockRouter) -> Non
 
 
 @needs_samples
-def test_search_answers_of_tempo_3(router: respx.MockRouter) -> None:
-    buildinfo(router)
-    router.get("/api/search").mock(
+def test_search_answers_of_tempo_3(tempo_router: respx.MockRouter) -> None:
+    buildinfo(tempo_router)
+    tempo_router.get("/api/search").mock(
         return_value=httpx.Response(200, content=sample("search__traceql_api-gateway_limit3_spss5.json"))
     )
-    result = tempo().search(SearchQuery(WINDOW, service="api-gateway", limit=3))
+    result = tempo_client().search(SearchQuery(WINDOW, service="api-gateway", limit=3))
     assert [t.trace_id for t in result.traces] == [
         "054a1c6fdff98efaa8938f6ae8e11ebb", "073c89827a1b2662a389f142b09d734c", "0210ce2f20b67677db3c7d5b231810b8",
     ]  # fmt: skip
@@ -145,20 +133,20 @@ def test_search_answers_of_tempo_3(router: respx.MockRouter) -> None:
 
 
 @needs_samples
-def test_search_for_errors_counts_them_per_trace(router: respx.MockRouter) -> None:
-    buildinfo(router)
-    router.get("/api/search").mock(
+def test_search_for_errors_counts_them_per_trace(tempo_router: respx.MockRouter) -> None:
+    buildinfo(tempo_router)
+    tempo_router.get("/api/search").mock(
         return_value=httpx.Response(200, content=sample("search__traceql_status_error_limit5.json"))
     )
-    result = tempo().search(SearchQuery(WINDOW, errors=True, limit=5))
+    result = tempo_client().search(SearchQuery(WINDOW, errors=True, limit=5))
     assert len(result.traces) == 5 and all(t.error_count == 1 and len(t.trace_id) == 32 for t in result.traces)
     assert "fa7e62cd130b99d7d3c23a11b138d8".rjust(32, "0") in {t.trace_id for t in result.traces}  # 30 chars sent
 
 
 @needs_samples
-def test_search_table_and_json_keep_the_servers_precision(router: respx.MockRouter) -> None:
-    buildinfo(router)
-    router.get("/api/search").mock(
+def test_search_table_and_json_keep_the_servers_precision(tempo_router: respx.MockRouter) -> None:
+    buildinfo(tempo_router)
+    tempo_router.get("/api/search").mock(
         return_value=httpx.Response(200, content=sample("search__traceql_predict-api_trace_duration_ge_100ms.json"))
     )
     table = cli("--tz", "UTC", "search", "-s", "predict-api", "--min-duration", "100ms")
@@ -171,8 +159,8 @@ def test_search_table_and_json_keep_the_servers_precision(router: respx.MockRout
 
 
 @needs_samples
-def test_a_parse_error_is_exit_5_with_tempos_words(router: respx.MockRouter) -> None:
-    router.get("/api/search").mock(
+def test_a_parse_error_is_exit_5_with_tempos_words(tempo_router: respx.MockRouter) -> None:
+    tempo_router.get("/api/search").mock(
         return_value=httpx.Response(
             400,
             content=sample("search__traceql_invalid_400.txt"),
@@ -198,11 +186,11 @@ def test_a_parse_error_is_exit_5_with_tempos_words(router: respx.MockRouter) -> 
         (f"v2_traces__{TID}__feature-service-slow.json", "application/json"),
     ],
 )
-def test_v2_trace_by_id_in_protobuf_and_json(router: respx.MockRouter, name: str, content_type: str) -> None:
-    route = router.get(f"/api/v2/traces/{TID}").mock(
+def test_v2_trace_by_id_in_protobuf_and_json(tempo_router: respx.MockRouter, name: str, content_type: str) -> None:
+    route = tempo_router.get(f"/api/v2/traces/{TID}").mock(
         return_value=httpx.Response(200, content=sample(name), headers={"content-type": content_type})
     )
-    result = tempo().get_trace(TID)
+    result = tempo_client().get_trace(TID)
     (trace,) = result.traces
     assert route.calls.last.request.headers["Accept"] == "application/protobuf" and result.notes == []
     assert len(trace.spans) == 17 and trace.services == ["feature-service", "model-service", "predict-api"]
@@ -211,36 +199,36 @@ def test_v2_trace_by_id_in_protobuf_and_json(router: respx.MockRouter, name: str
 
 
 @needs_samples
-def test_v1_trace_by_id_is_the_same_trace(router: respx.MockRouter) -> None:
-    router.get(f"/api/v2/traces/{TID}").mock(return_value=httpx.Response(404, text="404 page not found"))
-    router.get(f"/api/traces/{TID}").mock(
+def test_v1_trace_by_id_is_the_same_trace(tempo_router: respx.MockRouter) -> None:
+    tempo_router.get(f"/api/v2/traces/{TID}").mock(return_value=httpx.Response(404, text="404 page not found"))
+    tempo_router.get(f"/api/traces/{TID}").mock(
         return_value=httpx.Response(200, content=sample(f"v1_traces__{TID}__feature-service-slow.json"))
     )
-    v1 = tempo().get_trace(TID).traces[0]
-    router.get(f"/api/v2/traces/{TID}").mock(
+    v1 = tempo_client().get_trace(TID).traces[0]
+    tempo_router.get(f"/api/v2/traces/{TID}").mock(
         return_value=httpx.Response(200, content=sample(f"v2_traces__{TID}__feature-service-slow.pb"))
     )
-    assert v1 == tempo().get_trace(TID).traces[0]
+    assert v1 == tempo_client().get_trace(TID).traces[0]
 
 
 @needs_samples
 @pytest.mark.parametrize("name", ["v2_traces__not_found.pb", "v2_traces__not_found.json"])
-def test_v2_not_found_is_a_200_with_an_empty_trace(router: respx.MockRouter, name: str) -> None:
+def test_v2_not_found_is_a_200_with_an_empty_trace(tempo_router: respx.MockRouter, name: str) -> None:
     missing = "deadbeefdeadbeefdeadbeefdeadbeef"
     assert sample("v2_traces__not_found.pb") == bytes.fromhex("0a001200")  # the 4 bytes the issue names
-    router.get(f"/api/v2/traces/{missing}").mock(return_value=httpx.Response(200, content=sample(name)))
+    tempo_router.get(f"/api/v2/traces/{missing}").mock(return_value=httpx.Response(200, content=sample(name)))
     with pytest.raises(TraceNotFound, match=f"trace {missing} not found in Tempo"):
-        tempo().get_trace(missing)
+        tempo_client().get_trace(missing)
     result = cli("show", missing)
     assert result.exit_code == 4 and result.stdout == ""
 
 
 @needs_samples
-def test_v1_not_found_is_a_404_with_an_empty_body(router: respx.MockRouter) -> None:
+def test_v1_not_found_is_a_404_with_an_empty_body(tempo_router: respx.MockRouter) -> None:
     missing = "deadbeefdeadbeefdeadbeefdeadbeef"
-    router.get(f"/api/v2/traces/{missing}").mock(return_value=httpx.Response(404, text="404 page not found"))
-    router.get(f"/api/traces/{missing}").mock(
+    tempo_router.get(f"/api/v2/traces/{missing}").mock(return_value=httpx.Response(404, text="404 page not found"))
+    tempo_router.get(f"/api/traces/{missing}").mock(
         return_value=httpx.Response(404, content=sample("v1_traces__not_found.txt"))
     )
     with pytest.raises(TraceNotFound):
-        tempo().get_trace(missing)
+        tempo_client().get_trace(missing)

@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import respx
 
-from tests.conftest import SAMPLES, needs_samples
-from tracectl.backends.http import HttpClient, HttpConfig
-from tracectl.backends.tempo import TempoClient
+from tests.conftest import SAMPLES, TEMPO_BASE, needs_samples, tempo_client
 from tracectl.backends.traceql_metrics import compare_rows, read_metrics
 from tracectl.errors import BackendError
 from tracectl.timerange import TimeRange
 
-BASE = "http://tempo.test:3200"
+BASE = TEMPO_BASE
 T3 = SAMPLES / "tempo3"
 WINDOW = TimeRange(1_795_512_855 * 10**9, 1_795_514_655 * 10**9 - 1)  # the end is rounded up to whole seconds
 QUANTILES = (
@@ -25,25 +22,15 @@ QUANTILES = (
 )
 
 
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_mocked=True) as mock:
-        yield mock
-
-
-def tempo() -> TempoClient:
-    return TempoClient(HttpClient(HttpConfig(BASE, "Tempo", retries=0), sleep=lambda _s: None))
-
-
-def replay(router: respx.MockRouter, path: str, name: str) -> respx.Route:
-    return router.get(path).mock(return_value=httpx.Response(200, content=(T3 / name).read_bytes()))
+def replay(tempo_router: respx.MockRouter, path: str, name: str) -> respx.Route:
+    return tempo_router.get(path).mock(return_value=httpx.Response(200, content=(T3 / name).read_bytes()))
 
 
 @needs_samples
-def test_range_query_parameters_and_quantile_series(router: respx.MockRouter) -> None:
-    route = replay(router, "/api/metrics/query_range",
+def test_range_query_parameters_and_quantile_series(tempo_router: respx.MockRouter) -> None:
+    route = replay(tempo_router, "/api/metrics/query_range",
                    "query_range__quantile_over_time_duration_p50_p99__feature-service.json")  # fmt: skip
-    result = tempo().metrics_query_range(QUANTILES, WINDOW, step_ns=60 * 10**9)
+    result = tempo_client().metrics_query_range(QUANTILES, WINDOW, step_ns=60 * 10**9)
     assert dict(route.calls.last.request.url.params) == {
         "q": QUANTILES, "start": "1795512855", "end": "1795514655", "step": "1m",
     }  # fmt: skip
@@ -59,15 +46,15 @@ def test_range_query_parameters_and_quantile_series(router: respx.MockRouter) ->
 
 
 @needs_samples
-def test_rate_ungrouped_and_by_service_count_every_span(router: respx.MockRouter) -> None:
-    replay(router, "/api/metrics/query_range", "query_range__rate__feature-store.json")
-    (series,) = tempo().metrics_query_range('{resource.service.name="feature-store"} | rate()', WINDOW).series
+def test_rate_ungrouped_and_by_service_count_every_span(tempo_router: respx.MockRouter) -> None:
+    replay(tempo_router, "/api/metrics/query_range", "query_range__rate__feature-store.json")
+    (series,) = tempo_client().metrics_query_range('{resource.service.name="feature-store"} | rate()', WINDOW).series
     assert series.labels == {"__name__": "rate"}
     assert round(series.total() * 60) == 900  # 300 requests x 3 feature-store spans, as pushed
-    replay(router, "/api/metrics/query_range", "query_range__rate_by_service_all.json")
+    replay(tempo_router, "/api/metrics/query_range", "query_range__rate_by_service_all.json")
     per_service = {
         s.labels["resource.service.name"]: round(s.total() * 60)
-        for s in tempo().metrics_query_range("{} | rate() by (resource.service.name)", WINDOW).series
+        for s in tempo_client().metrics_query_range("{} | rate() by (resource.service.name)", WINDOW).series
     }
     assert (
         per_service["api-gateway"] == 600 and per_service["inference-orchestrator"] == 1800 and len(per_service) == 11
@@ -75,11 +62,13 @@ def test_rate_ungrouped_and_by_service_count_every_span(router: respx.MockRouter
 
 
 @needs_samples
-def test_unscoped_intrinsic_label_keys_are_read_scoped(router: respx.MockRouter) -> None:
+def test_unscoped_intrinsic_label_keys_are_read_scoped(tempo_router: respx.MockRouter) -> None:
     replay(
-        router, "/api/metrics/query_range", "query_range__count_over_time_trace_duration_gt_100ms_by_root_service.json"
+        tempo_router,
+        "/api/metrics/query_range",
+        "query_range__count_over_time_trace_duration_gt_100ms_by_root_service.json",
     )
-    result = tempo().metrics_query_range(
+    result = tempo_client().metrics_query_range(
         "{trace:duration > 100ms && trace:rootService != nil} | count_over_time() by (trace:rootService)", WINDOW
     )
     assert sorted(s.labels["trace:rootService"] for s in result.series) == ["api-gateway", "predict-api"]
@@ -88,12 +77,12 @@ def test_unscoped_intrinsic_label_keys_are_read_scoped(router: respx.MockRouter)
 
 
 @needs_samples
-def test_instant_queries(router: respx.MockRouter) -> None:
+def test_instant_queries(tempo_router: respx.MockRouter) -> None:
     route = replay(
-        router, "/api/metrics/query", "query__instant_quantile_over_time_duration_p50_p99_by_service_all.json"
+        tempo_router, "/api/metrics/query", "query__instant_quantile_over_time_duration_p50_p99_by_service_all.json"
     )
     q = "{} | quantile_over_time(duration, .5, .99) by (resource.service.name)"
-    result = tempo().metrics_query(q, TimeRange(1_795_512_888 * 10**9, 1_795_514_688 * 10**9))
+    result = tempo_client().metrics_query(q, TimeRange(1_795_512_888 * 10**9, 1_795_514_688 * 10**9))
     assert dict(route.calls.last.request.url.params) == {"q": q, "start": "1795512888", "end": "1795514688"}
     assert result.instant and len(result.series) == 22 and all(s.samples == () for s in result.series)
     gateway = {s.labels["p"]: s.value for s in result.series if s.labels["resource.service.name"] == "api-gateway"}
@@ -102,9 +91,9 @@ def test_instant_queries(router: respx.MockRouter) -> None:
 
 
 @needs_samples
-def test_compare_puts_selection_and_baseline_side_by_side(router: respx.MockRouter) -> None:
-    replay(router, "/api/metrics/query_range", "query_range__compare_status_error__all.json")
-    rows, truncated = compare_rows(tempo().metrics_query_range("{} | compare({status = error})", WINDOW).series)
+def test_compare_puts_selection_and_baseline_side_by_side(tempo_router: respx.MockRouter) -> None:
+    replay(tempo_router, "/api/metrics/query_range", "query_range__compare_status_error__all.json")
+    rows, truncated = compare_rows(tempo_client().metrics_query_range("{} | compare({status = error})", WINDOW).series)
     by_key = {(r.attribute, r.value): r for r in rows}
     failing = by_key[("resource.service.name", "postprocess")]
     assert (failing.selection, failing.selection_total) == (99, 99) and failing.selection_share == 1.0
@@ -149,13 +138,13 @@ def test_quirks_no_recording_showed() -> None:
         read_metrics({"series": [{"labels": [], "value": "lots"}]}, "q", instant=True)
 
 
-def test_plain_text_400_is_a_backend_error_in_the_servers_words(router: respx.MockRouter) -> None:
+def test_plain_text_400_is_a_backend_error_in_the_servers_words(tempo_router: respx.MockRouter) -> None:
     text = "parse error at line 1, col 11: syntax error: unexpected $end, expecting )"
-    router.get("/api/metrics/query_range").mock(return_value=httpx.Response(400, text=text))
+    tempo_router.get("/api/metrics/query_range").mock(return_value=httpx.Response(400, text=text))
     with pytest.raises(BackendError) as err:
-        tempo().metrics_query_range("{} | rate(", WINDOW)
+        tempo_client().metrics_query_range("{} | rate(", WINDOW)
     assert str(err.value) == f"Tempo answered 400 to the metrics query '{{}} | rate(': {text}"
     assert err.value.exit_code == 5
-    router.get("/api/metrics/query").mock(return_value=httpx.Response(200, text="<html>proxy login</html>"))
+    tempo_router.get("/api/metrics/query").mock(return_value=httpx.Response(200, text="<html>proxy login</html>"))
     with pytest.raises(BackendError, match="invalid JSON"):
-        tempo().metrics_query("{} | rate()", WINDOW)
+        tempo_client().metrics_query("{} | rate()", WINDOW)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracectl.errors import BackendError
+from tracectl.formats.otlp_json import any_value
 from tracectl.ids import InvalidId, normalize_trace_id
 
 LabelValue = str | int | float | bool | None
@@ -40,7 +41,6 @@ LABEL_KEYS = {
     "rootName": "trace:rootName",
     "traceDuration": "trace:duration",
 }
-_SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 META_TYPE = "__meta_type"
 META_ERROR = "__meta_error"
 TOO_MANY_VALUES = "__too_many_values__"
@@ -131,34 +131,28 @@ def read_labels(raw: Any, canonical: bool = True) -> dict[str, LabelValue]:
 
 
 def label_value(raw: Any) -> LabelValue:
+    """A typed label value; ``"nil"`` (how Tempo writes a missing attribute) → None."""
     if not isinstance(raw, dict) or not raw:
         return None
-    if "stringValue" in raw:
-        text = str(raw["stringValue"])
-        return None if text == "nil" else text  # how Tempo writes a missing attribute
-    if "intValue" in raw:
-        return int(raw["intValue"])
-    if "doubleValue" in raw:
-        return number(raw["doubleValue"])
-    if "boolValue" in raw:
-        return bool(raw["boolValue"])
-    return None
+    try:
+        value = any_value(raw)  # intValue as a string, "NaN"/"Infinity" doubles: read as OTLP JSON reads them
+    except (TypeError, ValueError):
+        raise BackendError(f"Tempo sent a metrics label value it cannot be read: {raw!r}") from None
+    if value == "nil":
+        return None
+    return value if isinstance(value, str | bool | int | float) else str(value)
 
 
 def number(raw: Any) -> float:
     """A proto3-JSON double: a number, ``"NaN"``/``"Infinity"``/``"-Infinity"``, or absent (= 0)."""
     if raw is None:
         return 0.0
-    if isinstance(raw, str):
-        if raw in _SPECIAL_DOUBLES:
-            return _SPECIAL_DOUBLES[raw]
-        try:
-            return float(raw)
-        except ValueError:
-            raise BackendError(f"Tempo sent a metrics value that is not a number: {raw!r}") from None
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise BackendError(f"Tempo sent a metrics value that is not a number: {raw!r}")
-    return float(raw)
+    try:
+        return float(raw)  # float() reads the three special strings proto3 JSON uses
+    except ValueError:
+        raise BackendError(f"Tempo sent a metrics value that is not a number: {raw!r}") from None
 
 
 def _time_ns(raw: Any) -> int:

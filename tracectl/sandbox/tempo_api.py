@@ -17,7 +17,7 @@ from tracectl.errors import FormatError
 from tracectl.formats import otlp_json, otlp_proto
 from tracectl.formats.detect import read_bytes
 from tracectl.ids import short_trace_id
-from tracectl.model import AttrValue, Span, StatusCode, Trace
+from tracectl.model import Span, StatusCode, Trace
 from tracectl.quoting import go_value_text
 from tracectl.sandbox import traceql
 from tracectl.sandbox.apis import BadRequest, Handler, Params, Reply, json_reply, match, text_reply
@@ -170,20 +170,10 @@ def _hit_span(span: Span, query: traceql.Query) -> dict[str, Any]:
             scope, _, name = rest.partition(":")
             found = traceql.attribute(span, scope, name)
             if found is not None and not any(a["key"] == name for a in attributes):
-                attributes.append({"key": name, "value": _any_value(found)})
+                attributes.append({"key": name, "value": otlp_json.to_any_value(found)})
     if attributes:
         out["attributes"] = attributes
     return out
-
-
-def _any_value(value: AttrValue) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    return {"stringValue": value if isinstance(value, str) else str(value)}
 
 
 def _trace_id(path: str, pattern: str) -> str:
@@ -265,7 +255,7 @@ def tempo_tag_values(store: Store, path: str, params: Params, headers: Params, b
         for s in trace.spans:
             found = traceql.attribute(s, scope, name)
             if isinstance(found, str | bool | int | float):
-                values[go_value_text(found)] = _TAG_TYPES[next(iter(_any_value(found)))]
+                values[go_value_text(found)] = _TAG_TYPES[next(iter(otlp_json.to_any_value(found)))]
     tag_values = [{"type": kind, "value": value} for value, kind in sorted(values.items())]
     return json_reply({"tagValues": tag_values, "metrics": {"inspectedBytes": "0"}})
 
