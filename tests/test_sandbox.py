@@ -241,8 +241,9 @@ def test_servers_release_threads_and_ports() -> None:
 def test_sandbox_serve_prints_its_settings_and_stops_by_itself() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tracectl", "sandbox", "serve", "--scenario", "nlp-timeouts", "--requests", "20",
-         "--tempo-port", "0", "--jaeger-port", "0", "--loki-port", "0", "--duration", "0.5"],
+         "--tempo-port", "0", "--jaeger-port", "0", "--loki-port", "0", "--duration", "0.5", "--seed", "7"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "export TEMPO_ADDR=http://127.0.0.1:" in proc.stdout and "export LOKI_ADDR=" in proc.stdout
+    assert "scenario nlp-timeouts · seed 7 · 20 traces" in proc.stdout

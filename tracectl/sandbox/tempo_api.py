@@ -106,7 +106,8 @@ def _tempo_query(params: Params) -> tuple[traceql.Query, int | None, int | None]
     try:
         if params.get("q"):
             return traceql.parse(params["q"]), None, None
-        conds = [_tag_condition(*pair.partition("=")[::2]) for pair in shlex.split(params.get("tags", ""))]
+        pairs = [pair.partition("=") for pair in shlex.split(params.get("tags", ""))]
+        conds = [_tag_condition(key, value) for key, _, value in pairs]
         min_d = parse_duration(params["minDuration"]) if params.get("minDuration") else None
         max_d = parse_duration(params["maxDuration"]) if params.get("maxDuration") else None
     except traceql.TraceQLError as exc:
@@ -247,8 +248,10 @@ _TAG_TYPES = {"boolValue": "bool", "intValue": "int", "doubleValue": "float", "s
 
 def tempo_tag_values(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
     tag = (match("/api/v2/search/tag/{tag}/values", path) or {})["tag"]
-    scope, name = ("any", tag[1:]) if tag.startswith(".") else tag.partition(".")[::2]
-    if scope not in ("resource", "span", "any"):
+    scope, _, name = tag.partition(".")
+    if tag.startswith("."):
+        scope, name = "any", tag[1:]
+    elif scope not in ("resource", "span"):
         scope, name = "any", tag
     values: dict[str, str] = {}
     for trace, _ in store.traces():
