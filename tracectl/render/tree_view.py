@@ -168,7 +168,7 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
     if view.hidden or omitted:
         parts = []
         if view.hidden:
-            parts.append(f"{view.hidden} spans hidden by --min-duration/--max-depth")
+            parts.append(f"{view.hidden} spans hidden by {'/'.join(view.hidden_by)}")
         if omitted:
             parts.append(f"{omitted} more rows not shown (--limit 0 shows all)")
         console.print(Text("… " + "; ".join(parts), style="dim"))
@@ -181,7 +181,6 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
         console.print(Text(f"{len(unmatched)} log lines matched no span:", style="yellow"))
         for m in unmatched:
             console.print(log_line_text(m, tz, "  "), soft_wrap=True)
-    for note in notes:
-        console.print(Text("note: " + note, style="yellow"))
-    for warning in view.tree.warnings:
-        console.print(Text.assemble(("⚠ ", "yellow"), (warning.message, "yellow")))
+    if view.tree.warnings:  # the warnings themselves go to stderr; the table says the data was repaired
+        kinds = ", ".join(w.kind for w in view.tree.warnings)
+        console.print(Text(f"⚠ the data was repaired ({kinds}): see the warnings on stderr", style="yellow"))
