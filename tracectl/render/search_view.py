@@ -7,6 +7,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from tracectl.backends.query import SearchResult
+from tracectl.render.fit import Column, fitted_table
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ def search_rows(result: SearchResult) -> list[dict[str, Any]]:
 
 
 def render_search(result: SearchResult, console: Console, tz: tzinfo | None) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     console.print(
@@ -32,19 +31,26 @@ def render_search(result: SearchResult, console: Console, tz: tzinfo | None) -> 
                       (result.query, "dim")),
         soft_wrap=True,
     )  # fmt: skip
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for name, justify in (("trace ID", "left"), ("start", "left"), ("duration", "right"), ("root", "left"),
-                          ("spans", "right"), ("errors", "right")):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    # The start is shown as a time of day on a narrow terminal (the date is in the header's window anyway).
+    cut = slice(None) if console.width >= 120 else slice(11, 23)
+
+    def stamp(ns: int) -> str:
+        return format_timestamp(ns, tz)[cut]
+
+    columns = (
+        Column("trace ID", keep=True), Column("start", drop=3), Column("duration", "right", keep=True),
+        Column("root", flex=12), Column("spans", "right", drop=1), Column("errors", "right", drop=2),
+    )  # fmt: skip
+    rows = []
     for t in result.traces:
         root = Text(t.root_service or "(root not received)", style="cyan" if t.root_service else "yellow")
         if t.root_name:
             root.append(" " + t.root_name)
-        table.add_row(
-            t.trace_id, Text(format_timestamp(t.start_ns, tz), style="dim"), format_duration(t.duration_ns), root,
+        rows.append((
+            t.trace_id, Text(stamp(t.start_ns), style="dim"), format_duration(t.duration_ns), root,
             "" if t.span_count is None else str(t.span_count),
             Text("" if t.error_count is None else str(t.error_count), style="red" if t.error_count else "dim"),
-        )  # fmt: skip
-    console.print(table)
+        ))  # fmt: skip
+    console.print(fitted_table(console, columns, rows), crop=False)
     if result.traces:
         console.print(Text(f"next: tracectl show {result.traces[0].trace_id}", style="dim"), soft_wrap=True)
