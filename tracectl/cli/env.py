@@ -110,6 +110,11 @@ class Env:
 
             self.err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
+    def info(self, message: str) -> None:
+        """A note for the user on stderr (a file written, …); silent with --quiet."""
+        if not self.quiet:
+            self.err.print(message, soft_wrap=True, markup=False)
+
     def write(self, text: str) -> None:
         """Write a whole answer verbatim to stdout (after clearing any "waiting for …" line)."""
         self.stop_status()

@@ -52,7 +52,6 @@ def export(
             out.write_bytes(exported.data)
         except OSError as exc:
             raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from None
-        if not env.quiet:
-            env.err.print(f"wrote {exported.traces} trace(s) to {out}")
+        env.info(f"wrote {exported.traces} trace(s) to {out}")
         return
     env.write_bytes(exported.data)

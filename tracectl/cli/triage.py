@@ -10,7 +10,7 @@ import typer
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_env, get_session
 from tracectl.cli.blame import By
-from tracectl.errors import InputError, ThresholdCrossed
+from tracectl.errors import ThresholdCrossed
 
 
 @app.command(rich_help_panel="Find the culprit")
@@ -66,31 +66,20 @@ def triage(
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
     """
     from tracectl.cli.triage_options import triage_options
+    from tracectl.render.report import report_kind, write_report
     from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
     from tracectl.workflows.triage import triage as run
 
     rules = [parse_fail_on(r) for r in fail_on or []]
-    if report is not None and report.suffix.lower() not in (".md", ".html", ".htm"):
-        raise InputError(f"--report: {report} must end in .md or .html")
+    if report is not None:
+        report_kind(report)
     options = triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, by, logs)  # fmt: skip
     result = run(get_session(ctx), options)
     if report is not None:
-        write_report(ctx, result, report)
+        write_report(result, report, get_env(ctx).tz)
+        get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output)
     crossed = crossed_thresholds(result, rules)
     if crossed:
         raise ThresholdCrossed("threshold crossed: " + "; ".join(crossed))
-
-
-def write_report(ctx: typer.Context, result: object, report: Path) -> None:
-    from tracectl.render.report import to_html, to_markdown
-
-    env = get_env(ctx)
-    text = to_markdown(result, env.tz) if report.suffix.lower() == ".md" else to_html(result, env.tz)  # type: ignore[arg-type]
-    try:
-        report.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{report}: cannot write: {exc.strerror or exc}") from None
-    if not env.quiet:
-        env.err.print(f"report written to {report}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from datetime import tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tracectl.analysis.analyse import TraceAnalysis
@@ -367,3 +368,24 @@ def trace_html(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
         )
         + "\n"
     )
+
+
+def report_kind(path: Path) -> str:
+    """``md`` or ``html``, from the file name; anything else is a usage error (checked before any work)."""
+    from tracectl.errors import InputError
+
+    suffix = path.suffix.lower()
+    if suffix not in (".md", ".html", ".htm"):
+        raise InputError(f"--report: {path} must end in .md or .html")
+    return "md" if suffix == ".md" else "html"
+
+
+def write_report(result: TriageResult, path: Path, tz: tzinfo | None) -> None:
+    """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
+    from tracectl.errors import InputError
+
+    text = to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
