@@ -320,3 +320,29 @@ def emit_result(ctx: typer.Context, result: Any, output: str, **view: Any) -> No
     env = get_env(ctx)
     top, limit = view.pop("top", 0), view.pop("limit", 0)
     emit(result, str(output), env, RenderOptions(tz=env.tz, top=top, limit=limit, extra=view))
+
+
+def reflow(doc: str | None) -> str | None:
+    """A docstring as ``--help`` should show it: prose paragraphs joined into one line each (the terminal wraps
+    them), indented lines (examples) kept as they are."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    out = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        if any(line.startswith((" ", "\t")) for line in lines):
+            out.append(paragraph)
+        else:
+            out.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(out)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow the help of every command and group of ``typer_app`` (see ``reflow``)."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback.__doc__ = reflow(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)

@@ -51,7 +51,7 @@ def blame(
     end: so.To = None,
     limit: so.Limit = 100,
 ) -> None:
-    """Which components the time goes to: self time and critical-path time per component.
+    """Where the time goes, by component: self time and critical-path time.
 
     With one trace: the attribution table. With many: per component, the traces it appears in, error rate,
     its share of all critical-path time, and mean/p50/p95/p99 of its per-trace critical-path time. A row

@@ -20,10 +20,12 @@ def demo(
     backend: Annotated[str, typer.Option("--backend", help="Query the sandbox as tempo or jaeger.")] = "tempo",
     requests: Annotated[int, typer.Option("--requests", min=20, help="Requests to simulate.")] = 300,
 ) -> None:
-    """Run tracectl end to end against the built-in sandbox: a simulated ML serving stack with an injected fault,
-    served through Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1. Finds the slow or failing requests,
-    compares them with normal ones, names the culprit, and shows the evidence: the worst trace's critical path
-    and its log lines. Your own settings and environment are not used: the demo talks only to its sandbox.
+    """Triage a simulated incident end to end, with no setup.
+
+    Runs tracectl against the built-in sandbox: a simulated ML serving stack with an injected fault, served
+    through Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1. Finds the slow or failing requests, compares
+    them with normal ones, names the culprit, and shows the evidence: the worst trace's critical path and its
+    log lines. Your own settings and environment are not used: the demo talks only to its sandbox.
     """
     from rich.rule import Rule
     from rich.text import Text

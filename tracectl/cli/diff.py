@@ -19,9 +19,11 @@ def diff(
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Rows per table (0 = all).")] = 15,
     output: Output = "table",
 ) -> None:
-    """Compare two traces, or two sets: critical-path and self time per component (and edge) in A and B, calls
-    that appeared, vanished or multiplied (retries, N+1 loops, fallbacks), and error changes. Two single
-    traces are also shown side by side, span by span.
+    """What changed between two traces, or two sets of traces.
+
+    Critical-path and self time per component (and edge) in A and B, calls that appeared, vanished or
+    multiplied (retries, N+1 loops, fallbacks), and error changes. Two single traces are also shown side by
+    side, span by span.
 
       tracectl diff good.json slow.json
       tracectl diff 'yesterday/*.json' 'today/*.json' --by operation

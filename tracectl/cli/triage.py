@@ -53,8 +53,10 @@ def triage(
     report: Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.md or FILE.html.")] = None,
     output: Output = "table",
 ) -> None:
-    """Find the slow (or failing) requests, compare them with normal ones, rank what explains the difference,
-    and read the culprit's log lines. Prints the culprit, one sentence of why, the numbers, example traces,
+    """Name the culprit: slow (or failing) requests against normal ones, ranked evidence, log lines.
+
+    Finds the slow (or failing) requests, compares them with normal ones, ranks what explains the difference,
+    and reads the culprit's log lines. Prints the culprit, one sentence of why, the numbers, example traces,
     log excerpts and the commands to dig further (-o jsonl/csv: the ranked suspects, one per row).
 
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
