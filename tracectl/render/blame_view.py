@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.aggregate import Aggregate, BucketComparison
 from tracectl.analysis.attribution import Attribution
-from tracectl.render.fit import Column, fitted_table
+from tracectl.render.fit import Column, fitted_table, say_cut
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def render_trace(attribution: Attribution, console: Console, top: int) -> None:
         for r in trace_rows(attribution, top)
     ]  # fmt: skip
     console.print(fitted_table(console, columns, rows), crop=False)
+    say_cut(console, len(attribution.rows), top, "components", "--top 0")
     _legend(console)
 
 
@@ -103,6 +104,7 @@ def render_aggregate(agg: Aggregate, console: Console, top: int) -> None:
         for r in aggregate_rows(agg, top)
     ]  # fmt: skip
     console.print(fitted_table(console, columns, rows), crop=False)
+    say_cut(console, len(agg.components), top, "components", "--top 0")
     console.print(Text("cp = critical-path time per trace, over the traces where the component appears", style="dim"))
     _legend(console)
 
@@ -128,6 +130,7 @@ def render_buckets(cmp: BucketComparison, console: Console, top: int) -> None:
         rows.append((_key_text(r["key"], r["edge"]), _ms(r["typical_cp_mean"]), _ms(r["tail_cp_mean"]), delta,
                      f"{r['typical_share']:.1%}", f"{r['tail_share']:.1%}"))  # fmt: skip
     console.print(fitted_table(console, columns, rows), crop=False)
+    say_cut(console, len(cmp.rows), top, "components", "--top 0")
     console.print(Text("cp = mean critical-path time per trace in the bucket (0 where absent)", style="dim"))
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.compare import AlignedRow, Comparison
-from tracectl.render.fit import Column, fitted_table
+from tracectl.render.fit import Column, fitted_table, say_cut
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[
                      _signed(c.cp_delta), _d(c.self_a), _d(c.self_b),
                      Text(errors, style="red" if c.errors_b > c.errors_a else "")))  # fmt: skip
     console.print(fitted_table(console, columns, rows, title="critical-path time per trace"), crop=False)
+    say_cut(console, len(cmp.components), top, "components", "--top 0")
     if cmp.operations:
         op_columns = (Column("operation", flex=16), Column("A", "right", keep=True), Column("B", "right", keep=True),
                       Column("change", style="yellow", keep=True))  # fmt: skip
@@ -94,6 +95,7 @@ def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[
             (o.operation, f"{o.calls_a:.2g}", f"{o.calls_b:.2g}", o.change) for o in cmp.operations[: top or None]
         ]
         console.print(fitted_table(console, op_columns, op_rows, title="calls per trace that changed"), crop=False)
+        say_cut(console, len(cmp.operations), top, "operations", "--top 0")
     if aligned:
         side_columns = (Column("span", flex=16), Column("A", "right", keep=True), Column("B", "right", keep=True),
                         Column("Δ", "right", keep=True))  # fmt: skip

@@ -143,3 +143,11 @@ def fitted_table(
         tuple(columns[i] for i in kept), tuple(widths[i] for i in kept),
         tuple(tuple(row[i] for i in kept) for row in rows), tuple(tuple(s[i] for i in kept) for s in sizes), title,
     )  # fmt: skip
+
+
+def say_cut(console: Console, total: int, shown: int, what: str, flag: str) -> None:
+    """A table cut at ``shown`` of ``total`` rows says so, with the flag that lifts the cut."""
+    if 0 < shown < total:
+        from rich.text import Text
+
+        console.print(Text(f"… {total - shown} more {what} ({flag} shows all)", style="dim"))
