@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,9 +14,67 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-SAMPLES = ROOT.parent / "shared" / "samples"
 
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/samples is not present on this machine")
+
+def _find_samples() -> Path:
+    """``../shared/samples`` beside this checkout, else beside the repository it was cloned from (a fresh clone in
+    another folder, as CI makes one), else where ``TRACECTL_SAMPLES`` points."""
+    candidates = [ROOT.parent / "shared" / "samples"]
+    if os.environ.get("TRACECTL_SAMPLES"):
+        candidates.insert(0, Path(os.environ["TRACECTL_SAMPLES"]))
+    origin = _origin_path()
+    if origin is not None:
+        candidates.append(origin.parent / "shared" / "samples")
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
+
+
+def _origin_path() -> Path | None:
+    import subprocess
+
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(ROOT), "remote", "get-url", "origin"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not url or ("://" in url and not url.startswith("file://")):
+        return None
+    path = Path(url.removeprefix("file://"))
+    return path if path.is_absolute() else (ROOT / path).resolve()
+
+
+SAMPLES = _find_samples()
+SHARED = SAMPLES.parent
+
+# In CI the real samples must be there: a missing folder fails the run instead of skipping its tests.
+_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+needs_samples = pytest.mark.skipif(
+    not SAMPLES.is_dir() and not _IN_CI, reason="../shared/samples is not present on this machine"
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _IN_CI and not SAMPLES.is_dir():
+        raise pytest.UsageError(
+            f"CI=true but the real samples are missing (looked for {SAMPLES}); set TRACECTL_SAMPLES"
+        )
+
+
+_OWN_PREFIXES = ("TRACECTL_", "TEMPO_", "JAEGER_", "LOKI_", "PROMETHEUS_")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test sees the developer's settings: tracectl's variables are cleared and the config home is empty."""
+    for name in list(os.environ):
+        if name.startswith(_OWN_PREFIXES) or name == "NO_COLOR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    yield
 
 
 @pytest.fixture

@@ -30,7 +30,9 @@ def test_show_table_in_a_pipe_is_plain_text() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "\x1b[" not in out  # no colour codes in a pipe
-    assert "Trace 6513270e269e0d37f2a74de452e6b438  2025-11-24T08:20:00.000+00:00  46.0 ms  24 spans" in out
+    assert (
+        "Trace 6513270e269e0d37f2a74de452e6b438  46.0 ms  24 spans · 8 services\n2025-11-24T08:20:00.000+00:00" in out
+    )
     assert "└─ inference-orchestrator Predict" in out
     assert "feature-store online_store.lookup" in out
     assert "audit-logger audit process ↷" in out
@@ -95,7 +97,7 @@ def test_show_filters_hide_subtrees_and_say_so() -> None:
     shallow = orjson.loads(run("show", ML, "-o", "json", "--max-depth", "1").stdout)["traces"][0]
     assert [r["depth"] for r in shallow["spans"]] == [0, 1]
     table = run("show", ML, "--max-depth", "1").stdout
-    assert "22 spans hidden by --min-duration/--max-depth" in table
+    assert "22 spans hidden by --max-depth" in table
 
 
 def test_show_reads_stdin_in_any_format() -> None:
@@ -125,7 +127,7 @@ def test_show_several_traces_and_pick_one() -> None:
         (["show", str(FIXTURES / "bad/empty-trace.json")], "the trace is empty"),
         (["show", str(FIXTURES / "bad/span-without-id.json")], "span has no spanId"),
         (["show", "no-such-file.json"], "no-such-file.json: no such file"),
-        (["show", "5b8efff798038103d269b633813fc700"], "no trace backend configured"),
+        (["show", "5b8efff798038103d269b633813fc700"], "configure a backend (--tempo-url/--jaeger-url)"),
         (["show", ML, "--min-duration", "fast"], "--min-duration: 'fast' is not a duration"),
         (["--tz", "Mars/Olympus", "show", ML], "unknown time zone 'Mars/Olympus'"),
     ],
@@ -155,8 +157,9 @@ def test_internal_errors_exit_1_without_traceback_unless_debug(monkeypatch: pyte
     result = run("show", ML)
     assert result.exit_code == 1
     assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr
-    debug = run("--debug", "show", ML)
-    assert isinstance(debug.exception, RuntimeError)
+    debug = run("--debug", "show", ML)  # the traceback is added; the exit code stays
+    assert debug.exit_code == 1
+    assert "internal error: RuntimeError: kaboom" in debug.stderr and "Traceback" in debug.stderr
 
 
 def test_export_converts_losslessly_between_jaeger_and_otlp() -> None:
@@ -180,7 +183,7 @@ def test_export_protobuf_to_a_file(tmp_path) -> None:  # type: ignore[no-untyped
 
 def test_version_and_help_document_exit_codes() -> None:
     assert run("--version").stdout.strip() == "tracectl 0.1.0"
-    helptext = run("--help").stdout
+    helptext = " ".join(run("--help").stdout.split())
     assert "Exit codes" in helptext and "4 trace not found" in helptext
 
 

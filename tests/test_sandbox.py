@@ -37,7 +37,7 @@ def sandbox() -> Iterator[tuple[SandboxServers, Any]]:
 
 
 def cli(servers: SandboxServers, backend: str, *args: str):  # type: ignore[no-untyped-def]
-    env = {"TEMPO_ADDR": "", "JAEGER_ADDR": "", "LOKI_ADDR": servers.loki_url, "TRACECTL_CONFIG": "/nonexistent"}
+    env = {"TEMPO_ADDR": "", "JAEGER_ADDR": "", "LOKI_ADDR": servers.loki_url}
     url = servers.tempo_url if backend == "tempo" else servers.jaeger_url
     return runner.invoke(app, [f"--{backend}-url", url, "--backend", backend, *args], env=env)
 
@@ -182,7 +182,7 @@ def test_faults_are_injected_and_the_client_copes() -> None:
             httpx.get(f"{servers.tempo_url}/api/traces/{tid}")
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(f"{servers.tempo_url}/api/status/buildinfo")
-        env = {"TEMPO_ADDR": servers.tempo_url, "TRACECTL_CONFIG": "/nonexistent", "TRACECTL_RETRIES": "2"}
+        env = {"TEMPO_ADDR": servers.tempo_url, "TRACECTL_RETRIES": "2"}
         result = runner.invoke(app, ["show", tid], env=env)
         assert result.exit_code == 5 and "Tempo answered 429" in result.stderr  # retried, then reported
 
@@ -206,7 +206,7 @@ def test_a_real_opentelemetry_sdk_sends_to_the_sandbox_and_tracectl_finds_the_sl
                     time.sleep(seconds)
         provider.shutdown()
         trace_id = f"{root.get_span_context().trace_id:032x}"
-        env = {"TEMPO_ADDR": servers.tempo_url, "TRACECTL_CONFIG": "/nonexistent"}
+        env = {"TEMPO_ADDR": servers.tempo_url}
         found = orjson.loads(runner.invoke(app, ["search", "-s", "etl-pipeline", "-o", "json"], env=env).stdout)
         assert [t["trace_id"] for t in found["traces"]] == [trace_id]
         blame = orjson.loads(runner.invoke(app, ["blame", trace_id, "--by", "name", "-o", "json"], env=env).stdout)

@@ -43,7 +43,7 @@ def hits(servers: SandboxServers, q: str) -> set[str]:
 
 def cli(servers: SandboxServers, backend: str, *args: str):  # type: ignore[no-untyped-def]
     url = servers.tempo_url if backend == "tempo" else servers.jaeger_url
-    env = {"TEMPO_ADDR": "", "JAEGER_ADDR": "", "TRACECTL_CONFIG": "/nonexistent"}
+    env = {"TEMPO_ADDR": "", "JAEGER_ADDR": ""}
     return runner.invoke(app, [f"--{backend}-url", url, "--backend", backend, *args], env=env)
 
 

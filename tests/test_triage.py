@@ -17,11 +17,11 @@ from tests.builders import span, trace
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.triage import rank, split_errors, split_latency
 from tracectl.cli.main import app
-from tracectl.cli.triage import parse_fail_on
 from tracectl.errors import InputError
 from tracectl.formats import otlp_json
 from tracectl.model import SpanKind
 from tracectl.sandbox import SCENARIOS, start_sandbox
+from tracectl.workflows.triage import parse_fail_on
 
 runner = CliRunner()
 
@@ -31,8 +31,7 @@ def scenario_run(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str
     name = request.param
     servers, _workload = start_sandbox(name, 240, seed=11, end_ns=time.time_ns())
     try:
-        env = {"TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url, "JAEGER_ADDR": "",
-               "TRACECTL_CONFIG": "/nonexistent"}  # fmt: skip
+        env = {"TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url, "JAEGER_ADDR": ""}
         result = runner.invoke(app, ["triage", "-s", "api-gateway", "--since", "40m", "-o", "json"], env=env)
         assert result.exit_code == 0, result.output
         yield name, orjson.loads(result.stdout)

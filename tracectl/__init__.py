@@ -5,6 +5,13 @@ The library API (the CLI only wraps it)::
     from tracectl import load, analyse_trace
     result = load("trace.json")                  # any supported format, detected
     analysis = analyse_trace(result.traces[0])   # tree, self times, critical path, attribution
+
+    from tracectl import Session, Settings, SearchQuery, TriageOptions, resolve_range, triage
+    with Session(Settings(tempo_url="http://localhost:3200")) as session:   # what `tracectl triage` does
+        window = resolve_range("30m", None, None)
+        verdict = triage(session, TriageOptions(SearchQuery(window, service="checkout"))).verdict
+
+See docs/library.md.
 """
 
 from __future__ import annotations
@@ -15,25 +22,50 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LoadResult",
+    "SearchQuery",
+    "Session",
+    "Settings",
     "Span",
     "SpanTree",
     "Trace",
     "TraceAnalysis",
     "TracectlError",
+    "TriageOptions",
     "__version__",
     "analyse_trace",
+    "blame",
     "build_tree",
+    "critical_paths",
+    "diff",
+    "emit",
+    "export",
     "load",
     "read_bytes",
+    "resolve_range",
+    "search",
+    "show",
+    "trace_logs",
+    "triage",
 ]
 
 if TYPE_CHECKING:
     from tracectl.analysis.analyse import TraceAnalysis, analyse_trace
     from tracectl.analysis.tree import SpanTree, build_tree
+    from tracectl.backends.query import SearchQuery
+    from tracectl.config import Settings
     from tracectl.errors import TracectlError
     from tracectl.formats.detect import LoadResult, read_bytes
     from tracectl.formats.detect import read_source as load
     from tracectl.model import Span, Trace
+    from tracectl.render.emit import emit
+    from tracectl.timerange import resolve_range
+    from tracectl.workflows.blame import blame
+    from tracectl.workflows.diff import diff
+    from tracectl.workflows.inspect import critical_paths, export, show
+    from tracectl.workflows.logs import trace_logs
+    from tracectl.workflows.search import search
+    from tracectl.workflows.session import Session
+    from tracectl.workflows.triage import TriageOptions, triage
 
 _LAZY = {
     "TraceAnalysis": ("tracectl.analysis.analyse", "TraceAnalysis"),
@@ -46,6 +78,20 @@ _LAZY = {
     "load": ("tracectl.formats.detect", "read_source"),
     "Span": ("tracectl.model", "Span"),
     "Trace": ("tracectl.model", "Trace"),
+    "SearchQuery": ("tracectl.backends.query", "SearchQuery"),
+    "Settings": ("tracectl.config", "Settings"),
+    "emit": ("tracectl.render.emit", "emit"),
+    "resolve_range": ("tracectl.timerange", "resolve_range"),
+    "Session": ("tracectl.workflows.session", "Session"),
+    "blame": ("tracectl.workflows.blame", "blame"),
+    "critical_paths": ("tracectl.workflows.inspect", "critical_paths"),
+    "diff": ("tracectl.workflows.diff", "diff"),
+    "export": ("tracectl.workflows.inspect", "export"),
+    "search": ("tracectl.workflows.search", "search"),
+    "show": ("tracectl.workflows.inspect", "show"),
+    "trace_logs": ("tracectl.workflows.logs", "trace_logs"),
+    "TriageOptions": ("tracectl.workflows.triage", "TriageOptions"),
+    "triage": ("tracectl.workflows.triage", "triage"),
 }
 
 

@@ -1,6 +1,11 @@
 """Settings: flags > environment > config-file profile > defaults, and where each value came from.
 
-Config file: ``$XDG_CONFIG_HOME/tracectl/config.toml`` (``~/.config/...``), or ``TRACECTL_CONFIG``::
+Every setting is declared once, as a field of ``Settings`` with its metadata (flag, environment variables,
+default, help, secret): the global command-line options, the environment lookup, the defaults, the config-file
+keys and ``tracectl config show`` are all derived from that one table.
+
+Config file: ``$XDG_CONFIG_HOME/tracectl/config.toml`` (``~/.config/...``), or the file ``TRACECTL_CONFIG``
+names (which must then exist)::
 
     default_profile = "prod"
 
@@ -12,96 +17,104 @@ Config file: ``$XDG_CONFIG_HOME/tracectl/config.toml`` (``~/.config/...``), or `
     token_file = "~/.config/tracectl/prod.token"
     headers = { "X-Team" = "inference" }
 
-Secrets are never flags: a bearer token comes from ``--token-file``/``token_file`` or the environment
-(``TRACECTL_BEARER_TOKEN``), basic auth from ``TRACECTL_USERNAME``/``TRACECTL_PASSWORD``. They are masked by
-``tracectl config show`` and never printed elsewhere.
+Secrets are never flags and never in the file: a bearer token comes from ``--token-file``/``token_file`` or the
+environment (``TRACECTL_BEARER_TOKEN``), basic auth from ``TRACECTL_USERNAME``/``TRACECTL_PASSWORD``. They are
+masked by ``tracectl config show`` and never printed elsewhere.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from tracectl.errors import InputError
 
 BACKENDS = ("tempo", "jaeger", "file")
-
-# setting -> (type, environment variables in order of preference)
-_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "backend": (str, ("TRACECTL_BACKEND",)),
-    "tempo_url": (str, ("TEMPO_ADDR",)),
-    "jaeger_url": (str, ("JAEGER_ADDR",)),
-    "loki_url": (str, ("LOKI_ADDR",)),
-    "org_id": (str, ("TRACECTL_ORG_ID",)),
-    "token_file": (str, ("TRACECTL_BEARER_TOKEN_FILE",)),
-    "bearer_token": (str, ("TRACECTL_BEARER_TOKEN",)),
-    "username": (str, ("TRACECTL_USERNAME",)),
-    "password": (str, ("TRACECTL_PASSWORD",)),
-    "ca_cert": (str, ("TRACECTL_CA_CERT_PATH",)),
-    "insecure": (bool, ("TRACECTL_TLS_SKIP_VERIFY",)),
-    "timeout": (float, ("TRACECTL_TIMEOUT",)),
-    "deadline": (float, ("TRACECTL_DEADLINE",)),
-    "retries": (int, ("TRACECTL_RETRIES",)),
-    "concurrency": (int, ("TRACECTL_CONCURRENCY",)),
-    "headers": (dict, ()),
-    # Loki has its own tenant and credentials, under logcli's names; each falls back to the general one.
-    "loki_org_id": (str, ("LOKI_ORG_ID",)),
-    "loki_token_file": (str, ("LOKI_BEARER_TOKEN_FILE",)),
-    "loki_bearer_token": (str, ("LOKI_BEARER_TOKEN",)),
-    "loki_username": (str, ("LOKI_USERNAME",)),
-    "loki_password": (str, ("LOKI_PASSWORD",)),
-    "loki_ca_cert": (str, ("LOKI_CA_CERT_PATH",)),
-    "loki_insecure": (bool, ("LOKI_TLS_SKIP_VERIFY",)),
-    "log_strategy": (str, ("TRACECTL_LOG_STRATEGY",)),  # line | metadata | json | template
-    "log_query_template": (str, ("TRACECTL_LOG_QUERY_TEMPLATE",)),
-    "log_trace_field": (str, ()),  # json strategy: the field holding the trace ID
-    "log_label_map": (dict, ()),  # resource attribute -> Loki label
-    "log_margin": (float, ("TRACECTL_LOG_MARGIN",)),  # seconds added on each side of the trace's window
-}
-SECRETS = frozenset({"bearer_token", "password", "loki_bearer_token", "loki_password"})
-NOT_IN_FILES = SECRETS  # secrets do not belong in a config file either
-DEFAULTS: dict[str, Any] = {
-    "insecure": False, "timeout": 30.0, "deadline": 120.0, "retries": 4, "concurrency": 8, "log_strategy": "line",
-    "log_trace_field": "trace_id", "log_margin": 5.0, "log_label_map": {"service.name": "service_name"},
-}  # fmt: skip
 LOG_STRATEGIES = ("line", "metadata", "json", "template")
+CONNECTION = "Connection (flags > env > config profile; see `tracectl config show`)"
+MASK = "******** (set)"
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How one setting is given: its type, flag, environment variables, and whether it is a secret."""
+
+    kind: type  # str, bool, int, float or dict
+    flag: str | None = None  # the global option; None: environment and config file only
+    short: str | None = None
+    env: tuple[str, ...] = ()  # in order of preference
+    help: str = ""
+    secret: bool = False  # masked in `config show`, refused in config files
+    in_file: bool = True  # may appear in a config-file profile
+    choices: tuple[str, ...] = ()
+    repeatable: bool = False  # a flag given several times (--header), parsed by `parse_flag`
+
+    @property
+    def env_help(self) -> str:
+        return f" (env {', '.join(self.env)})" if self.env else ""
+
+
+def setting(default: Any, kind: type | None = None, **spec: Any) -> Any:
+    """A ``Settings`` field with its ``Spec`` in the field's metadata."""
+    resolved = kind or (type(default) if default is not None else str)
+    meta = {"spec": Spec(resolved, **spec)}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class Settings:
-    backend: str | None = None
-    tempo_url: str | None = None
-    jaeger_url: str | None = None
-    loki_url: str | None = None
-    org_id: str | None = None
-    token_file: str | None = None
-    bearer_token: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ca_cert: str | None = None
-    insecure: bool = False
-    timeout: float = 30.0
-    deadline: float = 120.0
-    retries: int = 4
-    concurrency: int = 8
-    headers: dict[str, str] = field(default_factory=dict)
-    loki_org_id: str | None = None
-    loki_token_file: str | None = None
-    loki_bearer_token: str | None = None
-    loki_username: str | None = None
-    loki_password: str | None = None
-    loki_ca_cert: str | None = None
-    loki_insecure: bool | None = None
-    log_strategy: str = "line"
-    log_query_template: str | None = None
-    log_trace_field: str = "trace_id"
-    log_label_map: dict[str, str] = field(default_factory=lambda: {"service.name": "service_name"})
-    log_margin: float = 5.0
-    profile: str | None = None
+    """The resolved settings of one run. ``origin`` says where each value came from."""
+
+    backend: str | None = setting(None, flag="--backend", env=("TRACECTL_BACKEND",), choices=BACKENDS,
+                                  help="tempo, jaeger or file; default: the one whose URL is set.")  # fmt: skip
+    tempo_url: str | None = setting(None, flag="--tempo-url", env=("TEMPO_ADDR",), help="Tempo base URL.")
+    jaeger_url: str | None = setting(
+        None, flag="--jaeger-url", env=("JAEGER_ADDR",), help="Jaeger query URL, base path included."
+    )
+    loki_url: str | None = setting(None, flag="--loki-url", env=("LOKI_ADDR",), help="Loki base URL.")
+    org_id: str | None = setting(None, flag="--org-id", env=("TRACECTL_ORG_ID",), help="Tenant, sent as X-Scope-OrgID.")
+    headers: dict[str, str] = setting({}, kind=dict, flag="--header", short="-H", repeatable=True,
+                                      help="Extra header NAME=VALUE (repeatable).")  # fmt: skip
+    token_file: str | None = setting(
+        None, flag="--token-file", env=("TRACECTL_BEARER_TOKEN_FILE",), help="File holding a bearer token."
+    )
+    bearer_token: str | None = setting(None, env=("TRACECTL_BEARER_TOKEN",), secret=True, in_file=False)
+    username: str | None = setting(None, env=("TRACECTL_USERNAME",))
+    password: str | None = setting(None, env=("TRACECTL_PASSWORD",), secret=True, in_file=False)
+    ca_cert: str | None = setting(None, flag="--ca-cert", env=("TRACECTL_CA_CERT_PATH",), help="CA bundle for TLS.")
+    insecure: bool = setting(
+        False, flag="--insecure", env=("TRACECTL_TLS_SKIP_VERIFY",), help="Skip TLS verification (warned)."
+    )
+    timeout: float = setting(120.0, flag="--timeout", env=("TRACECTL_TIMEOUT", "TRACECTL_DEADLINE"),
+                             help="Seconds the whole command may wait on backends: every request, retry and "
+                                  "wait counts (default 120).")  # fmt: skip
+    request_timeout: float = setting(30.0, env=("TRACECTL_REQUEST_TIMEOUT",))  # one attempt of one request
+    retries: int = setting(4, env=("TRACECTL_RETRIES",))
+    concurrency: int = setting(
+        8, flag="--concurrency", env=("TRACECTL_CONCURRENCY",), help="Traces fetched in parallel (default 8)."
+    )
+    # Loki has its own tenant and credentials, under logcli's names; each falls back to the general one.
+    loki_org_id: str | None = setting(None, env=("LOKI_ORG_ID",))
+    loki_token_file: str | None = setting(None, env=("LOKI_BEARER_TOKEN_FILE",))
+    loki_bearer_token: str | None = setting(None, env=("LOKI_BEARER_TOKEN",), secret=True, in_file=False)
+    loki_username: str | None = setting(None, env=("LOKI_USERNAME",))
+    loki_password: str | None = setting(None, env=("LOKI_PASSWORD",), secret=True, in_file=False)
+    loki_ca_cert: str | None = setting(None, env=("LOKI_CA_CERT_PATH",))
+    loki_insecure: bool | None = setting(None, kind=bool, env=("LOKI_TLS_SKIP_VERIFY",))
+    log_strategy: str = setting("line", env=("TRACECTL_LOG_STRATEGY",), choices=LOG_STRATEGIES)
+    log_query_template: str | None = setting(None, env=("TRACECTL_LOG_QUERY_TEMPLATE",))
+    log_trace_field: str = setting("trace_id")  # json strategy: the field holding the trace ID
+    log_label_map: dict[str, str] = setting({"service.name": "service_name"}, kind=dict)  # resource attr → label
+    log_margin: float = setting(5.0, env=("TRACECTL_LOG_MARGIN",))  # seconds added on each side of a trace
+    profile: str | None = setting(
+        None, flag="--profile", env=("TRACECTL_PROFILE",), in_file=False, help="Config profile."
+    )
     config_path: Path | None = None
     origin: dict[str, str] = field(default_factory=dict)  # setting -> "flag" | "env NAME" | "profile P (file)"
 
@@ -128,16 +141,35 @@ class Settings:
     def rows(self) -> list[tuple[str, str, str]]:
         """(setting, value, origin) for ``config show``; secrets masked."""
         out = []
-        for name in _FIELDS:
+        for name, spec in specs():
             value = getattr(self, name)
-            if name in SECRETS and value:
-                shown = "******** (set)"
+            if spec.secret and value:
+                shown = MASK
             elif isinstance(value, dict):
                 shown = ", ".join(f"{k}: {'********' if _sensitive_header(k) else v}" for k, v in value.items())
             else:
                 shown = "" if value is None else str(value)
-            out.append((name, shown, self.origin.get(name, "default" if name in DEFAULTS else "unset")))
+            out.append((name, shown, self.origin.get(name, "default" if _has_default(name) else "unset")))
         return out
+
+
+def specs() -> Iterator[tuple[str, Spec]]:
+    """Every declared setting, in declaration order."""
+    for f in fields(Settings):
+        spec = f.metadata.get("spec")
+        if spec is not None:
+            yield f.name, spec
+
+
+def spec_of(name: str) -> Spec:
+    return dict(specs())[name]
+
+
+def _has_default(name: str) -> bool:
+    return getattr(_DEFAULT, name) not in (None, {}, ())
+
+
+_DEFAULT = Settings()
 
 
 def _read_token(name: str) -> str | None:
@@ -153,14 +185,16 @@ def _sensitive_header(name: str) -> bool:
     return lowered in ("authorization", "proxy-authorization", "cookie") or "token" in lowered or "key" in lowered
 
 
-def default_config_path(environ: Mapping[str, str]) -> Path:
+def default_config_path(environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file and whether the user named it (``TRACECTL_CONFIG``): a named file must exist."""
     if environ.get("TRACECTL_CONFIG"):
-        return Path(environ["TRACECTL_CONFIG"]).expanduser()
+        return Path(environ["TRACECTL_CONFIG"]).expanduser(), True
     base = environ.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
-    return Path(base) / "tracectl" / "config.toml"
+    return Path(base) / "tracectl" / "config.toml", False
 
 
-def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
+def _coerce(name: str, value: Any, spec: Spec, where: str) -> Any:
+    kind = spec.kind
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -171,20 +205,26 @@ def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise InputError(f'{where}: {name} must be a table of strings, like {{ "X-Team" = "ml" }}')
         return dict(value)
+    if kind in (int, float) and isinstance(value, bool):
+        raise InputError(f"{where}: {name} must be a {kind.__name__}, not {value!r}")
     try:
         out = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{where}: {name} must be a {kind.__name__}, not {value!r}") from None
-    if kind in (int, float) and out <= 0 and name != "retries":
+    if kind in (int, float) and not out > 0 and name != "retries":  # `not >` also refuses NaN
         raise InputError(f"{where}: {name} must be positive, not {value!r}")
     if kind is int and out < 0:
         raise InputError(f"{where}: {name} must not be negative")
+    if spec.choices and out not in spec.choices:
+        raise InputError(f"{where}: {name} must be one of {', '.join(spec.choices)}, not {out!r}")
     return out
 
 
-def _load_profile(path: Path, wanted: str | None, explicit: bool) -> tuple[str | None, dict[str, Any]]:
+def _load_profile(path: Path, wanted: str | None, named: bool) -> tuple[str | None, dict[str, Any]]:
     if not path.is_file():
-        if explicit:
+        if named:
+            raise InputError(f"TRACECTL_CONFIG names {path}, which does not exist")
+        if wanted:
             raise InputError(f"profile {wanted!r} asked for, but there is no config file at {path}")
         return None, {}
     try:
@@ -199,10 +239,15 @@ def _load_profile(path: Path, wanted: str | None, explicit: bool) -> tuple[str |
     name = wanted or doc.get("default_profile")
     if name is None:
         return None, {}
-    if name not in profiles:
+    if name not in profiles or not isinstance(profiles[name], dict):
         known = ", ".join(sorted(profiles)) or "none"
         raise InputError(f"{path}: no profile {name!r} (profiles: {known})")
     return str(name), dict(profiles[name])
+
+
+def flag_name(name: str) -> str:
+    """How a setting is spelled on the command line, for messages."""
+    return spec_of(name).flag or f"--{name.replace('_', '-')}"
 
 
 def resolve_settings(
@@ -210,40 +255,47 @@ def resolve_settings(
 ) -> Settings:
     """Merge flags (None = not given) over environment over profile over defaults."""
     env = os.environ if environ is None else environ
-    path = config_path or default_config_path(env)
+    path, named = (config_path, True) if config_path is not None else default_config_path(env)
+    if config_path is not None:
+        named = False  # an explicit path from code (tests, library) may be absent, like the default one
     wanted = flags.get("profile") or env.get("TRACECTL_PROFILE")
-    profile_name, profile = _load_profile(path, wanted, explicit=bool(wanted))
+    profile_name, profile = _load_profile(path, wanted, named)
     settings = Settings(profile=profile_name, config_path=path if path.is_file() else None)
+    known = dict(specs())
     for key in profile:
-        if key not in _FIELDS or key in NOT_IN_FILES:
-            why = "secrets go in token_file or the environment" if key in NOT_IN_FILES else "unknown setting"
-            raise InputError(f"{path}: profiles.{profile_name}.{key}: {why} (known: {', '.join(sorted(_FIELDS))})")
-    for name, (kind, env_names) in _FIELDS.items():
-        value, origin = DEFAULTS.get(name), "default" if name in DEFAULTS else None
+        spec = known.get(key)
+        if spec is None or not spec.in_file:
+            why = "secrets go in token_file or the environment" if spec is not None and spec.secret else (
+                "not a config-file setting" if spec is not None else "unknown setting")  # fmt: skip
+            names = ", ".join(sorted(n for n, s in known.items() if s.in_file))
+            raise InputError(f"{path}: profiles.{profile_name}.{key}: {why} (known: {names})")
+    for name, spec in known.items():
+        value, origin = getattr(_DEFAULT, name), "default" if _has_default(name) else None
         if name in profile:
             where = f"{path}: profiles.{profile_name}"
-            value, origin = _coerce(name, profile[name], kind, where), f"profile {profile_name} ({path})"
-        for env_name in env_names:
+            value, origin = _coerce(name, profile[name], spec, where), f"profile {profile_name} ({path})"
+        for env_name in spec.env:
             if env.get(env_name):
-                value, origin = _coerce(name, env[env_name], kind, f"environment {env_name}"), f"env {env_name}"
+                value, origin = _coerce(name, env[env_name], spec, f"environment {env_name}"), f"env {env_name}"
                 break
         if flags.get(name) not in (None, {}, []):
-            value, origin = _coerce(name, flags[name], kind, f"--{name.replace('_', '-')}"), "flag"
-        if value is not None:
-            setattr(settings, name, value)
+            value, origin = _coerce(name, flags[name], spec, flag_name(name)), "flag"
+        if name == "profile":
+            value = profile_name
+        setattr(settings, name, value)
         if origin:
             settings.origin[name] = origin
-    if settings.log_strategy not in LOG_STRATEGIES:
-        raise InputError(f"log_strategy must be one of {', '.join(LOG_STRATEGIES)}, not {settings.log_strategy!r}")
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
     if settings.log_strategy == "template" and not settings.log_query_template:
         raise InputError("log_strategy 'template' needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
-    if settings.backend is not None and settings.backend not in BACKENDS:
-        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
     for name in ("tempo_url", "jaeger_url", "loki_url"):
         url = getattr(settings, name)
         if url and not url.startswith(("http://", "https://")):
             raise InputError(f"{name} ({settings.origin.get(name)}): {url!r} must start with http:// or https://")
-    return settings
 
 
 def parse_header_flags(values: list[str]) -> dict[str, str]:
@@ -256,3 +308,7 @@ def parse_header_flags(values: list[str]) -> dict[str, str]:
             raise InputError(f"--header: {raw!r} is not NAME=VALUE")
         out[key.strip()] = value.strip()
     return out
+
+
+# How a repeatable flag's values become the setting's value.
+REPEATABLE_PARSERS: dict[str, Callable[[list[str]], Any]] = {"headers": parse_header_flags}

@@ -16,12 +16,15 @@ _UNITS = {
     "s": 10**9,
     "m": 60 * 10**9,
     "h": 3600 * 10**9,
+    "d": 86400 * 10**9,
+    "w": 7 * 86400 * 10**9,
 }
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w)")
 
 
 def parse_duration(text: str, what: str = "duration") -> int:
-    """Parse ``250ms``, ``1.5s``, ``1m30s``, ``800us`` (Go/TraceQL style) into nanoseconds."""
+    """Parse ``250ms``, ``1.5s``, ``1m30s``, ``800us``, ``2d``, ``1w`` (Go/TraceQL style, plus days and weeks)
+    into nanoseconds."""
     compact = text.strip().replace(" ", "")
     pos = 0
     total = 0.0
@@ -31,7 +34,7 @@ def parse_duration(text: str, what: str = "duration") -> int:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(compact) or not compact:
-        raise InputError(f"{what}: {text!r} is not a duration (examples: 250ms, 1.5s, 2m, 800us)")
+        raise InputError(f"{what}: {text!r} is not a duration (examples: 250ms, 1.5s, 2m, 6h, 2d, 1w)")
     return round(total)
 
 
@@ -73,17 +76,31 @@ def format_timestamp(ns: int, tz: tzinfo | None = UTC) -> str:
     return dt.isoformat(timespec="milliseconds")
 
 
+_OFFSET = re.compile(r"(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+
+
 def resolve_tz(name: str | None) -> tzinfo | None:
-    """``None``/"local" → local zone (None); "UTC"; or an IANA name such as ``Europe/Paris``."""
+    """``None``/"local" → local zone (None); "UTC"; a fixed offset (``+02:00``, ``-0530``, ``UTC+2``); or an IANA
+    name such as ``Europe/Paris``."""
     if not name or name.lower() == "local":
         return None
     if name.upper() in ("UTC", "Z"):
         return UTC
+    offset = _OFFSET.fullmatch(name.strip())
+    if offset:
+        from datetime import timedelta, timezone
+
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta >= timedelta(hours=24):
+            raise InputError(f"--tz: {name!r} is not a UTC offset (at most ±23:59)")
+        return timezone(-delta if sign == "-" else delta)
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InputError(
-            f"--tz: unknown time zone {name!r} (use UTC, local, or an IANA name like Europe/Paris)"
+            f"--tz: unknown time zone {name!r} (use UTC, local, an offset like +02:00, or an IANA name like "
+            "Europe/Paris)"
         ) from None

@@ -50,26 +50,29 @@ def http_config(settings: Settings, which: str) -> HttpConfig:
         bearer_token=settings.token(loki=loki),
         basic_auth=(user, password or "") if user else None,
         verify=False if insecure else (ca_cert or True),
-        timeout_s=settings.timeout,
-        deadline_s=settings.deadline,
+        timeout_s=min(settings.request_timeout, settings.timeout),
+        deadline_s=settings.timeout,
         retries=settings.retries,
         max_connections=max(settings.concurrency, 1),
     )
 
 
-def open_backend(settings: Settings, transport: httpx.BaseTransport | None = None) -> Backend:
-    """A client for the configured trace backend (``tempo`` or ``jaeger``)."""
+def open_backend(
+    settings: Settings, transport: httpx.BaseTransport | None = None, observer: Callable[[str], None] | None = None
+) -> Backend:
+    """A client for the configured trace backend (``tempo`` or ``jaeger``). ``observer`` hears what each request
+    waits on and each retry (the CLI shows it on a terminal)."""
     from tracectl.backends.http import HttpClient
 
     kind = settings.effective_backend
     if kind == "tempo":
         from tracectl.backends.tempo import TempoClient
 
-        return TempoClient(HttpClient(http_config(settings, "tempo"), transport=transport))
+        return TempoClient(HttpClient(http_config(settings, "tempo"), transport=transport, observer=observer))
     if kind == "jaeger":
         from tracectl.backends.jaeger import JaegerClient
 
-        return JaegerClient(HttpClient(http_config(settings, "jaeger"), transport=transport))
+        return JaegerClient(HttpClient(http_config(settings, "jaeger"), transport=transport, observer=observer))
     raise InputError("no trace backend configured: set --tempo-url/TEMPO_ADDR or --jaeger-url/JAEGER_ADDR")
 
 

@@ -63,8 +63,10 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        observer: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self._observe = observer or (lambda _message: None)
         self._sleep = sleep
         self._clock = clock
         headers = dict(config.headers)
@@ -109,6 +111,7 @@ class HttpClient:
             extra["Accept"] = accept
         started = self._clock()
         attempt = 0
+        self._observe(f"waiting for {cfg.name} ({safe_url(self._client.base_url.join(url))})")
         while True:
             try:
                 response = self._client.get(url, params=params, headers=extra or None)
@@ -130,6 +133,8 @@ class HttpClient:
                     return response  # a 429/5xx the caller reports with the server's own words
                 where = safe_url(self._client.base_url.join(url))
                 raise BackendUnreachable(f"{cfg.name} at {where}: {problem}; gave up after {attempt + 1} attempt(s)")
+            why = problem or f"answered {response.status_code}"  # type: ignore[union-attr]
+            self._observe(f"{cfg.name} {why}; retry {attempt + 1} of {cfg.retries} in {wait:.1f} s")
             self._sleep(wait)
             attempt += 1
 

@@ -154,6 +154,7 @@ class JaegerClient:
                 f"Jaeger returned {returned} traces (--limit) and {len(hits)} passed the checks it cannot do "
                 f"itself ({checked}): more may match beyond them; raise --limit to look further"
             )
+            result.limit_said = True
         return result
 
     # ------------------------------------------------------------------------------------- trace by ID

@@ -94,6 +94,7 @@ class SearchResult:
     query: str  # the query as sent (TraceQL, tags, or URL parameters), for the record
     traces: list[TraceSummary]
     warnings: list[str] = field(default_factory=list)
+    limit_said: bool = False  # a warning above already says the --limit cut the answer
 
 
 def slowest_first(traces: Iterable[TraceSummary]) -> list[TraceSummary]:

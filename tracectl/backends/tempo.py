@@ -83,6 +83,7 @@ class TempoClient:
             raise BackendError(f"Tempo search answered with an unexpected shape (keys: {_keys(doc)})")
         result = SearchResult(self.name, shown, slowest_first(_summary(t) for t in doc.get("traces") or []))
         result.warnings.extend(_search_warnings(doc.get("metrics") or {}, len(result.traces), q.limit))
+        result.limit_said = any("raise --limit" in w for w in result.warnings)
         return result
 
     # ---------------------------------------------------------------------------------- TraceQL metrics

@@ -1,41 +1,90 @@
-"""The typer application, global options, and the one function that maps errors to exit codes."""
+"""The typer application, the global options (derived from the settings table), and the one function that
+maps errors to exit codes."""
 
 from __future__ import annotations
 
 import enum
+import inspect
 import sys
-from typing import Annotated, Any, NoReturn
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from tracectl import __version__
 from tracectl.cli.env import Env
+from tracectl.config import CONNECTION, REPEATABLE_PARSERS, specs
 from tracectl.errors import ExitCode, TracectlError
 
 EXIT_CODES_HELP = (
     "[bold]Exit codes[/bold]: 0 ok · 1 internal error · 2 usage or bad input · 3 backend unreachable or timed out · "
-    "4 trace not found · 5 backend returned an error · 6 a --fail-on threshold was crossed."
+    "4 trace not found · 5 backend returned an error · 6 a --fail-on threshold was crossed. A reader that closes "
+    "the pipe early (`| head`) is not an error: exit 0."
 )
 
 
 class OutputFormat(enum.StrEnum):
-    """The ``-o`` choices; every data command accepts the same names with the same meaning."""
+    """Every ``-o`` name; each command accepts the subset it declares (``output_option``)."""
 
     table = "table"
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+    raw = "raw"
 
 
-# The one spelling of -o for data commands: the same names, the same meaning, everywhere.
-Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table (terminal), json, jsonl or csv.")]
+_FORMAT_HELP = {"table": "table (terminal)", "json": "json (one document)", "jsonl": "jsonl (a row per line)",
+                "csv": "csv", "raw": "raw (the lines only)"}  # fmt: skip
+
+
+def output_option(*names: str) -> Any:
+    """The ``-o`` option of a command that supports ``names``: typer rejects the others (exit 2)."""
+    choice = enum.StrEnum("Format", {n: n for n in names})  # type: ignore[misc]
+    help_text = ", ".join(_FORMAT_HELP[n] for n in names) + "."
+    return Annotated[choice, typer.Option("--output", "-o", help=help_text, case_sensitive=False)]
+
+
+# The usual set: table for people, json/jsonl/csv for scripts.
+Output = output_option("table", "json", "jsonl", "csv")
+
+
+@dataclass
+class CliState:
+    """What one run of the CLI holds: the terminal, the connection flags as given, and the session built from
+    them on first use. Tests may pass one (or just an ``Env``) as typer's ``obj``."""
+
+    env: Env = field(default_factory=Env)
+    flags: dict[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] | None = None  # None: os.environ
+    transport: Any = None  # an httpx transport (tests)
+    _session: Any = None
+
+    def session(self) -> Any:
+        if self._session is None:
+            from tracectl.config import resolve_settings
+            from tracectl.workflows.session import Session
+
+            settings = resolve_settings(self.flags, self.environ)
+            env = self.env
+            self._session = Session(settings, warn=env.warn, progress=env.progress, status=env.status,
+                                    transport=self.transport)  # fmt: skip
+            if settings.insecure:
+                env.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
+        return self._session
+
+    def close(self) -> None:
+        self.env.stop_status()
+        if self._session is not None:
+            self._session.close()
 
 
 def report_error(env: Env, exc: BaseException) -> int:
     """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping."""
     from rich.markup import escape
 
+    env.stop_status()
     if isinstance(exc, TracectlError):
         env.err.print(f"[red]tracectl: error:[/red] {escape(str(exc))}", soft_wrap=True)
         return int(exc.exit_code)
@@ -50,27 +99,59 @@ def report_error(env: Env, exc: BaseException) -> int:
     return int(ExitCode.INTERNAL)
 
 
-_GLOBAL_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet", "--insecure"})
-_GLOBAL_WITH_VALUE = frozenset({
-    "--tz", "--backend", "--tempo-url", "--jaeger-url", "--loki-url", "--org-id", "--header", "-H", "--token-file",
-    "--ca-cert", "--profile", "--timeout", "--concurrency",
-})  # fmt: skip
+_DISPLAY_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet"})
+_DISPLAY_WITH_VALUE = frozenset({"--tz"})
 
 
-def hoist_global_options(args: list[str]) -> list[str]:
-    """Let global options appear anywhere (``tracectl show t.json -q``), as logcli users type them:
-    move them in front of the command name. Stops at ``--``."""
+def _global_options() -> tuple[frozenset[str], frozenset[str]]:
+    """The global options without and with a value, as the settings table declares them."""
+    bare, valued = set(_DISPLAY_FLAGS), set(_DISPLAY_WITH_VALUE)
+    for _name, spec in specs():
+        if spec.flag:
+            names = {spec.flag, *([spec.short] if spec.short else [])}
+            (bare if spec.kind is bool else valued).update(names)
+    return frozenset(bare), frozenset(valued)
+
+
+def _command_options(group: Any, args: list[str], valued: frozenset[str]) -> set[str]:
+    """The option names the invoked (sub)command declares itself: those are never hoisted."""
+    command, i = group, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            break
+        if arg.startswith("-"):
+            i += 2 if arg in valued else 1
+            continue
+        sub = command.commands.get(arg) if hasattr(command, "commands") else None
+        if sub is None:
+            break
+        command = sub
+        i += 1
+    if command is group:
+        return set()
+    return {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+
+
+def hoist_global_options(args: list[str], own: set[str] | None = None) -> list[str]:
+    """Let global options appear anywhere (``tracectl show t.json -q``), as logcli users type them: move them in
+    front of the command name. An option the command declares itself (``demo --backend``) stays. Stops at ``--``."""
+    bare, valued = _global_options()
+    own = own or set()
     front: list[str] = []
     rest: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
+        name = arg.split("=", 1)[0]
         if arg == "--":
             rest.extend(args[i:])
             break
-        if arg in _GLOBAL_FLAGS or (arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg):
+        if name in own:
+            rest.append(arg)
+        elif arg in bare or (name in valued and "=" in arg):
             front.append(arg)
-        elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+        elif arg in valued and i + 1 < len(args):
             front.extend(args[i : i + 2])
             i += 1
         else:
@@ -83,7 +164,8 @@ class TracectlGroup(TyperGroup):
     """Runs commands and turns every exception into a one-line message and a documented exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return list(super().parse_args(ctx, hoist_global_options(args)))
+        own = _command_options(self, args, _global_options()[1])
+        return list(super().parse_args(ctx, hoist_global_options(args, own)))
 
     def invoke(self, ctx: Any) -> Any:  # typer's Context (its click base is private)
         try:
@@ -96,25 +178,31 @@ class TracectlGroup(TyperGroup):
         except Exception as exc:
             if _is_click_signal(exc):
                 raise
-            env = ctx.obj if isinstance(ctx.obj, Env) else Env()
-            if env.debug:
-                raise
-            raise typer.Exit(report_error(env, exc)) from None
+            state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+            code = report_error(state.env, exc)
+            if state.env.debug:
+                import traceback
+
+                traceback.print_exception(exc, file=state.env.stderr)
+            raise typer.Exit(code) from None
         except KeyboardInterrupt as exc:
-            env = ctx.obj if isinstance(ctx.obj, Env) else Env()
-            raise typer.Exit(report_error(env, exc)) from None
+            state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+            raise typer.Exit(report_error(state.env, exc)) from None
 
 
 def _is_click_signal(exc: Exception) -> bool:
     # Usage errors and friends belong to typer's own handling (exit 2 with usage text).
-    return type(exc).__module__.startswith("typer.")
+    return type(exc).__module__.startswith(("typer.", "click."))
 
 
 def _silence_stdout() -> None:
     import os
 
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a test runner's stdout has no file descriptor
+        pass
 
 
 app = typer.Typer(
@@ -122,8 +210,8 @@ app = typer.Typer(
     name="tracectl",
     help=(
         "From [italic]'predictions are slow'[/italic] to [bold]this component, this span, these log lines[/bold]. "
-        "Reads traces from files (OTLP JSON/protobuf, Jaeger JSON, Tempo responses), rebuilds span trees and "
-        "shows where the time went."
+        "Reads traces from Tempo, Jaeger or files (OTLP JSON/protobuf, Jaeger JSON, Tempo responses), rebuilds "
+        "span trees, shows where the time went, compares slow requests with normal ones and names the culprit."
     ),
     epilog=EXIT_CODES_HELP,
     rich_markup_mode="rich",
@@ -140,14 +228,11 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-_CONN = "Connection (flags > env > config profile; see `tracectl config show`)"
-
-
-@app.callback()
 def main_options(
     ctx: typer.Context,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="TRACECTL_DEBUG")
+        bool,
+        typer.Option("--debug", help="Add the traceback to errors (the exit code stays).", envvar="TRACECTL_DEBUG"),
     ] = False,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")
@@ -155,89 +240,109 @@ def main_options(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")] = False,
     tz: Annotated[
         str,
-        typer.Option("--tz", help="Time zone for timestamps: local, UTC, or an IANA name.", envvar="TRACECTL_TZ"),
+        typer.Option(
+            "--tz",
+            envvar="TRACECTL_TZ",
+            help="Time zone for shown timestamps and for --from/--to without an offset: local, UTC, an IANA name "
+            "(Europe/Paris) or an offset (+02:00).",
+        ),
     ] = "local",
-    backend: Annotated[
-        str | None,
-        typer.Option("--backend", help="tempo, jaeger or file (env TRACECTL_BACKEND).", rich_help_panel=_CONN),
-    ] = None,
-    tempo_url: Annotated[
-        str | None, typer.Option("--tempo-url", help="Tempo base URL (env TEMPO_ADDR).", rich_help_panel=_CONN)
-    ] = None,
-    jaeger_url: Annotated[
-        str | None,
-        typer.Option(
-            "--jaeger-url", help="Jaeger query URL, base path included (env JAEGER_ADDR).", rich_help_panel=_CONN
-        ),
-    ] = None,
-    loki_url: Annotated[
-        str | None, typer.Option("--loki-url", help="Loki base URL (env LOKI_ADDR).", rich_help_panel=_CONN)
-    ] = None,
-    org_id: Annotated[
-        str | None,
-        typer.Option("--org-id", help="Tenant, sent as X-Scope-OrgID (env TRACECTL_ORG_ID).", rich_help_panel=_CONN),
-    ] = None,
-    header: Annotated[
-        list[str] | None,
-        typer.Option("--header", "-H", help="Extra header NAME=VALUE (repeatable).", rich_help_panel=_CONN),
-    ] = None,
-    token_file: Annotated[
-        str | None,
-        typer.Option(
-            "--token-file", help="File holding a bearer token (env TRACECTL_BEARER_TOKEN_FILE).", rich_help_panel=_CONN
-        ),
-    ] = None,
-    ca_cert: Annotated[
-        str | None,
-        typer.Option("--ca-cert", help="CA bundle for TLS (env TRACECTL_CA_CERT_PATH).", rich_help_panel=_CONN),
-    ] = None,
-    insecure: Annotated[
-        bool | None, typer.Option("--insecure", help="Skip TLS verification (warned).", rich_help_panel=_CONN)
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="Config profile (env TRACECTL_PROFILE).", rich_help_panel=_CONN)
-    ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout", help="Seconds per request attempt (default 30) (env TRACECTL_TIMEOUT).", rich_help_panel=_CONN
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            help="Traces fetched in parallel (default 8) (env TRACECTL_CONCURRENCY).",
-            rich_help_panel=_CONN,
-        ),
-    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    **settings: Any,
 ) -> None:
     """Global options may go before or after the command."""
-    from tracectl.config import parse_header_flags
     from tracectl.units import resolve_tz
 
-    env = ctx.obj if isinstance(ctx.obj, Env) else Env()  # tests may pass a prepared Env (fake TTY, transport)
+    obj = ctx.obj
+    state = obj if isinstance(obj, CliState) else CliState(env=obj if isinstance(obj, Env) else Env())
+    env = state.env
     env.no_color, env.quiet, env.debug = env.no_color or no_color, env.quiet or quiet, env.debug or debug
-    ctx.obj = env
-    ctx.call_on_close(env.close)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
     env.tz = resolve_tz(tz)
-    env.flags.update({
-        "backend": backend, "tempo_url": tempo_url, "jaeger_url": jaeger_url, "loki_url": loki_url, "org_id": org_id,
-        "headers": parse_header_flags(header or []), "token_file": token_file, "ca_cert": ca_cert,
-        "insecure": insecure, "profile": profile, "timeout": timeout, "concurrency": concurrency,
-    })  # fmt: skip
+    for name, value in settings.items():
+        parse = REPEATABLE_PARSERS.get(name)
+        state.flags[name] = parse(value or []) if parse else value
+
+
+def _setting_parameters() -> list[inspect.Parameter]:
+    """One keyword parameter per setting that has a flag, for typer to turn into a global option."""
+    params = []
+    for name, spec in specs():
+        if not spec.flag:
+            continue
+        names = [spec.flag, *([spec.short] if spec.short else [])]
+        help_text = spec.help + spec.env_help
+        if spec.kind is bool:
+            option: Any = Annotated[bool | None, typer.Option(*names, help=help_text, rich_help_panel=CONNECTION)]
+        elif spec.repeatable:
+            option = Annotated[list[str] | None, typer.Option(*names, help=help_text, rich_help_panel=CONNECTION)]
+        else:
+            kind = spec.kind if spec.kind in (int, float) else str
+            option = Annotated[kind | None, typer.Option(*names, help=help_text, rich_help_panel=CONNECTION)]
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option))
+    return params
+
+
+def _with_setting_options(func: Any) -> Any:
+    sig = inspect.signature(func, eval_str=True)
+    fixed = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    fixed = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.name != "ctx" else p for p in fixed]
+    func.__signature__ = sig.replace(parameters=[*fixed, *_setting_parameters()])
+    return func
+
+
+app.callback()(_with_setting_options(main_options))
+
+
+def cli_state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if isinstance(obj, CliState):
+        return obj
+    return CliState(env=obj if isinstance(obj, Env) else Env())
 
 
 def get_env(ctx: typer.Context) -> Env:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, Env) else Env()
+    return cli_state(ctx).env
 
 
-def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
-    """Raise the error that maps to ``code`` with a one-line ``message``."""
-    exc = TracectlError(message)
-    exc.exit_code = code
-    raise exc
+def get_session(ctx: typer.Context) -> Any:
+    """The workflow session for this run (settings resolved on first use)."""
+    return cli_state(ctx).session()
+
+
+def emit_result(ctx: typer.Context, result: Any, output: str, **view: Any) -> None:
+    """Write ``result`` to stdout as ``output``; ``view`` holds the terminal view's switches (top, limit, …)."""
+    from tracectl.render.emit import RenderOptions, emit
+
+    env = get_env(ctx)
+    top, limit = view.pop("top", 0), view.pop("limit", 0)
+    emit(result, str(output), env, RenderOptions(tz=env.tz, top=top, limit=limit, extra=view))
+
+
+def reflow(doc: str | None) -> str | None:
+    """A docstring as ``--help`` should show it: prose paragraphs joined into one line each (the terminal wraps
+    them), indented lines (examples) kept as they are."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    out = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        if any(line.startswith((" ", "\t")) for line in lines):
+            out.append(paragraph)
+        else:
+            out.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(out)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow the help of every command and group of ``typer_app`` (see ``reflow``)."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback.__doc__ = reflow(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)

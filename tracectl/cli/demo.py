@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import app, get_env
+from tracectl.cli.app import app, emit_result, get_env
 from tracectl.errors import InputError
 
 
@@ -20,51 +20,40 @@ def demo(
     backend: Annotated[str, typer.Option("--backend", help="Query the sandbox as tempo or jaeger.")] = "tempo",
     requests: Annotated[int, typer.Option("--requests", min=20, help="Requests to simulate.")] = 300,
 ) -> None:
-    """Run tracectl end to end against the built-in sandbox: a simulated ML serving stack with an injected fault,
-    served through Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1. Finds the slow or failing requests,
-    compares them with normal ones, names the culprit, and shows the evidence: the worst trace's critical path
-    and its log lines.
+    """Triage a simulated incident end to end, with no setup.
+
+    Runs tracectl against the built-in sandbox: a simulated ML serving stack with an injected fault, served
+    through Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1. Finds the slow or failing requests, compares
+    them with normal ones, names the culprit, and shows the evidence: the worst trace's critical path and its
+    log lines. Your own settings and environment are not used: the demo talks only to its sandbox.
     """
     from rich.rule import Rule
     from rich.text import Text
 
-    from tracectl.backends.query import SearchQuery
-    from tracectl.cli.triage import _next_commands, _render
-    from tracectl.cli.triage_flow import TriageOptions, run_triage
-    from tracectl.sandbox import SCENARIOS, start_sandbox
-    from tracectl.timerange import resolve_range
+    from tracectl.sandbox import SCENARIOS
+    from tracectl.workflows.demo import run_demo
 
     if scenario not in SCENARIOS:
         raise InputError(f"--scenario: unknown {scenario!r} (one of {', '.join(SCENARIOS)})")
     if backend not in ("tempo", "jaeger"):
         raise InputError("--backend must be tempo or jaeger")
     env = get_env(ctx)
-    out = env.out
     started = time.perf_counter()
-    servers, _workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
-    try:
-        env.flags.update({"backend": backend, "tempo_url": servers.tempo_url, "jaeger_url": servers.jaeger_url,
-                          "loki_url": servers.loki_url, "profile": None})  # fmt: skip
-        env.environ = {}  # the demo ignores the user's environment and config: it talks to its own sandbox
-        out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {getattr(servers, backend + '_url')}"))
-        out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
-        out.print(Text("$ tracectl triage -s api-gateway --since 35m", style="bold"))
-        query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
-        result = run_triage(env, TriageOptions(query=query))
-        _render(env, result, _next_commands(result, "api-gateway", "35m")[:0])
-        truth = SCENARIOS[scenario].culprit
-        right = result.verdict.culprit == truth
-        out.print(Text(("✓ " if right else "✗ ") + f"sandbox ground truth: {truth or 'no fault injected'}",
-                       style="bold green" if right else "bold red"))  # fmt: skip
-        example = result.verdict.examples[0] if result.verdict.examples else None
-    finally:
-        servers.stop()
-    elapsed = time.perf_counter() - started
-    out.print(Text(f"\nDone in {elapsed:.1f} s; the sandbox is stopped. Try it by hand:", style="bold"))
+
+    def announce(url: str) -> None:
+        env.out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {url}"))
+        env.out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
+        env.out.print(Text("$ tracectl triage -s api-gateway --since 35m", style="bold"))
+
+    result = run_demo(scenario, backend, requests, announce, warn=env.warn, progress=env.progress)
+    emit_result(ctx, result, "table", truth=(SCENARIOS[scenario].culprit or "",))
+    env.out.print(Text(f"\nDone in {time.perf_counter() - started:.1f} s; the sandbox is stopped. Try it by hand:",
+                       style="bold"))  # fmt: skip
+    example = result.verdict.examples[0] if result.verdict.examples else None
     steps = [(f"tracectl sandbox serve --scenario {scenario}", "keeps the sandbox running and prints its URLs"),
              ("tracectl triage -s api-gateway --since 35m --report incident.html", "the verdict, as a report"),
              ("tracectl blame --search -s api-gateway --limit 200 --bucket", "what grows in the tail")]  # fmt: skip
     if example:
         steps.append((f"tracectl show {example} --critical --logs", "one trace, its critical path and log lines"))
     for cmd, what in steps:
-        out.print(Text.assemble("  ", (cmd, "cyan"), ("   # " + what, "dim")), soft_wrap=True)
+        env.out.print(Text.assemble("  ", (cmd, "cyan"), ("   # " + what, "dim")), soft_wrap=True)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import Output, OutputFormat, app, get_env
-from tracectl.cli.sources import load_many
+from tracectl.cli.app import Output, app, emit_result, get_session
+from tracectl.cli.blame import By
 
 
 @app.command(rich_help_panel="Find the culprit")
@@ -15,43 +15,19 @@ def diff(
     ctx: typer.Context,
     a: Annotated[str, typer.Argument(help="A: a trace (file or ID), a directory, or a quoted glob.")],
     b: Annotated[str, typer.Argument(help="B: the same kinds as A; compared against A.")],
-    by: Annotated[str, typer.Option("--by", "-b", help="Component key (as blame --by).")] = "service",
+    by: By = "service",
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Rows per table (0 = all).")] = 15,
-    output: Output = OutputFormat.table,
+    output: Output = "table",
 ) -> None:
-    """Compare two traces, or two sets: critical-path and self time per component (and edge) in A and B, calls
-    that appeared, vanished or multiplied (retries, N+1 loops, fallbacks), and error changes. Two single
-    traces are also shown side by side, span by span.
+    """What changed between two traces, or two sets of traces.
+
+    Critical-path and self time per component (and edge) in A and B, calls that appeared, vanished or
+    multiplied (retries, N+1 loops, fallbacks), and error changes. Two single traces are also shown side by
+    side, span by span.
 
       tracectl diff good.json slow.json
       tracectl diff 'yesterday/*.json' 'today/*.json' --by operation
     """
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.analysis.compare import align, compare
-    from tracectl.render import machine
-    from tracectl.render.diff_view import (
-        DIFF_CSV_COLUMNS,
-        DIFF_SCHEMA,
-        aligned_rows,
-        component_rows,
-        diff_document,
-        render_diff,
-    )
+    from tracectl.workflows.diff import diff as run
 
-    env = get_env(ctx)
-
-    def side(arg: str) -> list:  # type: ignore[type-arg]
-        loaded = load_many([arg], env.fetch, env.fetch_many)
-        return [analyse_trace(t, by) for r in loaded for t in r.traces]
-
-    set_a, set_b = side(a), side(b)
-    cmp = compare(set_a, set_b)
-    aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if len(set_a) == len(set_b) == 1 else None
-    if output is OutputFormat.json:
-        env.write(machine.to_json(diff_document(cmp, aligned), DIFF_SCHEMA))
-    elif output is OutputFormat.jsonl:
-        env.write(machine.to_jsonl(component_rows(cmp)))
-    elif output is OutputFormat.csv:
-        env.write(machine.to_csv(component_rows(cmp), DIFF_CSV_COLUMNS))
-    else:
-        render_diff(cmp, env.out, top, aligned)
+    emit_result(ctx, run(get_session(ctx), a, b, by=by), output, top=top)

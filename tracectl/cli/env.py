@@ -1,13 +1,16 @@
-"""The one place that knows about the terminal: streams, TTY, colour, quietness, debug, time zone.
+"""The one place that knows about the terminal: streams, TTY, colour, quietness, debug, time zone, width.
 
-Commands receive an ``Env`` and never look at ``sys.stdout`` or ``os.environ`` themselves, so tests can
-fake a terminal or a pipe by building an ``Env`` (or setting ``force_terminal``).
+Commands receive an ``Env`` and never look at ``sys.stdout`` themselves, so tests can fake a terminal or a
+pipe by building an ``Env`` (or setting ``force_terminal``). Data goes to stdout in one write per command;
+warnings, progress bars and the "waiting for …" line go to stderr, the latter two only on a terminal.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,10 +20,17 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracectl.backends import Backend
-    from tracectl.backends.loki import LogQueryOptions, LokiClient
-    from tracectl.config import Settings
-    from tracectl.formats.detect import LoadResult
+
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class QuietPipeConsole(Console):
+        """A console that lets a closed pipe surface as BrokenPipeError (rich itself exits 1 on it)."""
+
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return QuietPipeConsole
 
 
 @dataclass
@@ -33,15 +43,10 @@ class Env:
     tz: tzinfo | None = None  # None = local
     force_terminal: bool | None = None  # None = detect
     width: int | None = None
-    flags: dict[str, Any] = field(default_factory=dict)  # connection flags as given (None = not given)
-    environ: dict[str, str] | None = None  # None = os.environ (tests pass their own)
-    transport: Any = None  # an httpx transport for tests (respx or a mock), else real network
-    warnings: list[str] = field(default_factory=list)  # every warning of the command, even with --quiet: for JSON
-    _settings: Settings | None = field(default=None, repr=False)
-    _backend: Backend | None = field(default=None, repr=False)
-    _loki: LokiClient | None = field(default=None, repr=False)
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
+    _live: Any = field(default=None, repr=False)  # the active rich Progress or Status on stderr
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def stdout(self) -> IO[str]:
@@ -68,19 +73,12 @@ class Env:
         return bool(getattr(self.stderr, "isatty", lambda: False)())
 
     def _console(self, stream: IO[str], tty: bool) -> Console:
-        from rich.console import Console
-
-        width = self.width or (None if tty else int(os.environ.get("COLUMNS", "0")) or 120)
-        return Console(
-            file=stream,
-            force_terminal=tty,
-            no_color=not self.color_allowed,
-            color_system="auto" if tty and self.color_allowed else None,
-            width=width,
-            highlight=False,
-            soft_wrap=False,
-            emoji=False,
-        )
+        width = self.width or (None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 120)
+        return _console_class()(
+            file=stream, force_terminal=tty, no_color=not self.color_allowed,
+            color_system="auto" if tty and self.color_allowed else None, width=width, highlight=False,
+            soft_wrap=False, emoji=False,
+        )  # fmt: skip
 
     @property
     def out(self) -> Console:
@@ -96,18 +94,42 @@ class Env:
             self._err = self._console(self.stderr, self.stderr_is_tty)
         return self._err
 
+    def buffer_console(self, buffer: io.StringIO) -> Console:
+        """A console like ``out`` (same width, colours, terminal-ness) that writes into ``buffer``."""
+        out = self.out
+        colour = out.is_terminal and self.color_allowed
+        return _console_class()(
+            file=buffer, force_terminal=out.is_terminal, no_color=out.no_color,
+            color_system="auto" if colour else None,
+            width=out.width, highlight=False, soft_wrap=False, emoji=False,
+        )  # fmt: skip
+
     def warn(self, message: str) -> None:
-        """A warning on stderr (unless --quiet), also kept in ``warnings`` for the JSON document."""
-        self.warnings.append(message)
         if not self.quiet:
             from rich.text import Text
 
             self.err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
+    def info(self, message: str) -> None:
+        """A note for the user on stderr (a file written, …); silent with --quiet."""
+        if not self.quiet:
+            self.err.print(message, soft_wrap=True, markup=False)
+
     def write(self, text: str) -> None:
-        """Write machine output (JSON, CSV, …) verbatim to stdout."""
+        """Write a whole answer verbatim to stdout (after clearing any "waiting for …" line)."""
+        self.stop_status()
         self.stdout.write(text)
         self.stdout.flush()
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write binary output (protobuf) to stdout; a text-only stream (tests) gets it decoded."""
+        self.stop_status()
+        stream = getattr(self.stdout, "buffer", None)
+        if stream is None:
+            self.stdout.write(data.decode("utf-8", errors="surrogateescape"))
+        else:
+            stream.write(data)
+            stream.flush()
 
     @contextmanager
     def progress(self, description: str) -> Iterator[Callable[[int, int], None]]:
@@ -117,80 +139,38 @@ class Env:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        self.stop_status()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=self.err, transient=True) as bar:
             task = bar.add_task(description, total=None)
-            yield lambda done, total: bar.update(task, completed=done, total=total)
+            self._live = bar
+            try:
+                yield lambda done, total: bar.update(task, completed=done, total=total)
+            finally:
+                self._live = None
 
-    def settings(self) -> Settings:
-        """Resolved settings (flags > env > profile > defaults), read once, only when a command needs them."""
-        if self._settings is None:
-            from tracectl.config import resolve_settings
+    def status(self, message: str) -> None:
+        """What is being waited on (a request, a retry), as a transient line on a terminal; nothing in a pipe.
+        A retry is also kept as a line, so the user sees how often the backend failed."""
+        if self.quiet or not self.stderr_is_tty:
+            return
+        from rich.status import Status
+        from rich.text import Text
 
-            self._settings = resolve_settings(self.flags, self.environ)
-            if self._settings.insecure:
-                self.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
-        return self._settings
+        with self._lock:
+            live = self._live
+            if "retry" in message:
+                (live.console if live is not None else self.err).print(Text(message, style="dim"), soft_wrap=True)
+            if live is None:
+                self._live = Status(Text(message, style="dim"), console=self.err, spinner="dots")
+                self._live.start()
+            elif isinstance(live, Status):
+                live.update(Text(message, style="dim"))
 
-    def backend(self) -> Backend:
-        if self._backend is None:
-            from tracectl.backends import open_backend
+    def stop_status(self) -> None:
+        from rich.status import Status
 
-            self._backend = open_backend(self.settings(), transport=self.transport)
-        return self._backend
-
-    def fetch(self, trace_id: str) -> LoadResult:
-        """Fetch one trace by ID from the configured backend, noting a PARTIAL trace on stderr."""
-        result = self.backend().get_trace(trace_id)
-        for note in result.notes:
-            self.warn(f"{result.source}: {note}")
-        return result
-
-    def fetch_many(
-        self, trace_ids: list[str], progress: Callable[[int, int], None] | None = None, skip_failed: bool = False
-    ) -> list[LoadResult | None]:
-        """Fetch traces concurrently (``--concurrency``); with ``skip_failed`` a failure is a warning."""
-        from tracectl.backends import fetch_traces
-
-        on_error = (lambda tid, exc: self.warn(f"skipped trace {tid}: {exc}")) if skip_failed else None
-        results = fetch_traces(self.backend(), trace_ids, self.settings().concurrency, progress, on_error)
-        for result in results:
-            for note in result.notes if result else ():
-                self.warn(f"{result.source}: {note}")  # type: ignore[union-attr]
-        return results
-
-    def loki(self) -> LokiClient:
-        if self._loki is None:
-            from tracectl.backends import http_config
-            from tracectl.backends.http import HttpClient
-            from tracectl.backends.loki import LokiClient
-
-            self._loki = LokiClient(HttpClient(http_config(self.settings(), "loki"), transport=self.transport))
-        return self._loki
-
-    def log_options(
-        self, strategy: str | None = None, margin: str | None = None, limit: int | None = None
-    ) -> LogQueryOptions:
-        """Log-query settings from the configuration, with command-line overrides."""
-        from tracectl.backends.loki import LogQueryOptions
-        from tracectl.config import LOG_STRATEGIES
-        from tracectl.errors import InputError
-        from tracectl.units import parse_duration
-
-        s = self.settings()
-        chosen = strategy or s.log_strategy
-        if chosen not in LOG_STRATEGIES:
-            raise InputError(f"--strategy must be one of {', '.join(LOG_STRATEGIES)}, not {chosen!r}")
-        if chosen == "template" and not s.log_query_template:
-            raise InputError("the template strategy needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
-        margin_ns = parse_duration(margin, "--margin") if margin else round(s.log_margin * 10**9)
-        return LogQueryOptions(
-            strategy=chosen, label_map=dict(s.log_label_map), trace_field=s.log_trace_field,
-            template=s.log_query_template, margin_ns=margin_ns, limit=limit or 5000,
-        )  # fmt: skip
-
-    def close(self) -> None:
-        for client in (self._backend, self._loki):
-            http = getattr(client, "http", None)
-            if http is not None:
-                http.close()
+        with self._lock:
+            if isinstance(self._live, Status):
+                self._live.stop()
+                self._live = None

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import app, get_env
-from tracectl.cli.common import select_traces
-from tracectl.cli.sources import load_trace_arg
+from tracectl.cli.app import app, get_env, get_session
+from tracectl.cli.show import Trace, TraceIdOption
 from tracectl.errors import InputError
 
 
@@ -27,10 +26,10 @@ class ExportFormat(enum.StrEnum):
 @app.command(rich_help_panel="Inspect a trace")
 def export(
     ctx: typer.Context,
-    trace: Annotated[str, typer.Argument(help="Trace file, - for stdin, or a trace ID (fetched from the backend).")],
+    trace: Trace,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.otlp_json,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
-    trace_id: Annotated[str | None, typer.Option("--trace-id", help="Export only this trace of the file.")] = None,
+    trace_id: TraceIdOption = None,
 ) -> None:
     """Convert a trace to OTLP JSON, Tempo JSON, Jaeger JSON or OTLP protobuf, or write it up (md, html, json).
 
@@ -42,51 +41,17 @@ def export(
       tracectl export trace.jaeger.json -f otlp-json > trace.otlp.json
       tracectl export trace.json -f otlp-proto --out trace.pb
     """
-    import orjson
-
-    from tracectl.formats import jaeger_json, otlp_json, otlp_proto
+    from tracectl.workflows.inspect import export as run
 
     env = get_env(ctx)
-    traces = select_traces(load_trace_arg(trace, env.fetch), trace_id)
-    if fmt in (ExportFormat.md, ExportFormat.html, ExportFormat.json):
-        data = _write_up(traces, fmt, env.tz).encode("utf-8")
-    elif fmt is ExportFormat.otlp_proto:
-        data = otlp_proto.dump_bytes(traces)
-        if out is None and env.stdout_is_tty:
-            raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
-    else:
-        if fmt is ExportFormat.jaeger_json:
-            doc = jaeger_json.dump_document(traces)
-        elif fmt is ExportFormat.tempo_json:
-            doc = {"trace": otlp_json.dump_document(traces, ids="base64")}
-        else:
-            doc = otlp_json.dump_document(traces)
-        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    if str(fmt) == "otlp-proto" and out is None and env.stdout_is_tty:
+        raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
+    exported = run(get_session(ctx), trace, str(fmt), trace_id=trace_id, tz=env.tz)
     if out is not None:
         try:
-            out.write_bytes(data)
+            out.write_bytes(exported.data)
         except OSError as exc:
             raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from None
-        if not env.quiet:
-            env.err.print(f"wrote {len(traces)} trace(s) to {out}")
+        env.info(f"wrote {exported.traces} trace(s) to {out}")
         return
-    stream = getattr(env.stdout, "buffer", None)
-    if stream is None:  # a text-only stream (tests): JSON is text, protobuf is not
-        env.write(data.decode("utf-8", errors="surrogateescape"))
-    else:
-        stream.write(data)
-        stream.flush()
-
-
-def _write_up(traces: list, fmt: ExportFormat, tz: object) -> str:  # type: ignore[type-arg]
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.render import machine
-    from tracectl.render.report import trace_html, trace_markdown
-    from tracectl.render.tree_rows import SHOW_SCHEMA, make_view, trace_document
-
-    analyses = [analyse_trace(t) for t in traces]
-    if fmt is ExportFormat.json:
-        docs = [trace_document(make_view(a), "export", []) for a in analyses]
-        return machine.to_json({"traces": docs}, SHOW_SCHEMA)
-    render = trace_markdown if fmt is ExportFormat.md else trace_html
-    return "\n".join(render(a, tz) for a in analyses)  # type: ignore[arg-type]
+    env.write_bytes(exported.data)

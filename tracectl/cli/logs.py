@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import enum
-import re
 from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import app, get_env
-from tracectl.cli.common import select_traces
-from tracectl.cli.sources import load_trace_arg
-from tracectl.errors import InputError
-
-
-class LogOutput(enum.StrEnum):
-    table = "table"
-    raw = "raw"
-    json = "json"
-    jsonl = "jsonl"
-
-
-LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "fatal")
+from tracectl.cli.app import app, emit_result, get_session, output_option
+from tracectl.cli.show import Trace, TraceIdOption
 
 
 @app.command(rich_help_panel="Inspect a trace")
 def logs(
     ctx: typer.Context,
-    trace: Annotated[str, typer.Argument(help="Trace file, - for stdin, or a trace ID.")],
+    trace: Trace,
     span: Annotated[str | None, typer.Option("--span", help="Only the lines of this span (span ID).")] = None,
     level: Annotated[
         str | None, typer.Option("--level", help="Only this level and above: debug, info, warn, error, fatal.")
@@ -43,10 +29,8 @@ def logs(
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="At most this many lines (paged past Loki's limit).")
     ] = 5000,
-    trace_id: Annotated[str | None, typer.Option("--trace-id", help="When a file holds several traces.")] = None,
-    output: Annotated[
-        LogOutput, typer.Option("--output", "-o", help="table, raw (lines only), json or jsonl.")
-    ] = LogOutput.table,
+    trace_id: TraceIdOption = None,
+    output: output_option("table", "raw", "json", "jsonl", "csv") = "table",  # type: ignore[valid-type]
 ) -> None:
     """Loki log lines correlated to a trace, matched to spans by span ID or by service and time.
 
@@ -58,58 +42,8 @@ def logs(
       tracectl logs trace.json --level warn --grep timeout
       tracectl logs $ID --strategy metadata -o jsonl | jq .line
     """
-    from tracectl.analysis.logs import match_logs
-    from tracectl.analysis.tree import build_tree
-    from tracectl.backends.loki import fetch_trace_logs
-    from tracectl.render import machine
-    from tracectl.render.logs_view import LOGS_SCHEMA, log_row, render_logs
+    from tracectl.workflows.logs import trace_logs
 
-    env = get_env(ctx)
-    pattern = _compile(grep)
-    if level is not None and level not in LEVEL_ORDER:
-        raise InputError(f"--level must be one of {', '.join(LEVEL_ORDER)}, not {level!r}")
-    options = env.log_options(strategy, margin, limit)
-    (chosen, *_rest) = select_traces(load_trace_arg(trace, env.fetch), trace_id)
-    tree = build_tree(chosen)
-    result = fetch_trace_logs(env.loki(), chosen, options)
-    for warning in result.warnings:
-        env.warn(f"Loki: {warning}")
-    if result.truncated:
-        env.warn(f"stopped at --limit {limit} lines; there are more")
-    matched = match_logs(tree, result.records)
-    if span is not None:
-        wanted = _span_id(span)
-        matched = [m for m in matched if m.node >= 0 and tree.spans[m.node].span_id == wanted]
-    if level is not None:
-        floor = LEVEL_ORDER.index(level)
-        matched = [m for m in matched if m.level in LEVEL_ORDER and LEVEL_ORDER.index(m.level) >= floor]
-    if pattern is not None:
-        matched = [m for m in matched if pattern.search(m.record.line)]
-    if output is LogOutput.raw:
-        env.write("".join(m.record.line + "\n" for m in matched))
-    elif output is LogOutput.jsonl:
-        env.write(machine.to_jsonl(log_row(tree, m) for m in matched))
-    elif output is LogOutput.json:
-        doc = {"trace_id": tree.trace_id, "query": result.query, "lines": [log_row(tree, m) for m in matched],
-               "warnings": result.warnings}  # fmt: skip
-        env.write(machine.to_json(doc, LOGS_SCHEMA))
-    else:
-        render_logs(tree, matched, env.out, env.tz, result.query)
-
-
-def _compile(grep: str | None) -> re.Pattern[str] | None:
-    if grep is None:
-        return None
-    try:
-        return re.compile(grep)
-    except re.error as exc:
-        raise InputError(f"--grep: not a regular expression ({exc})") from None
-
-
-def _span_id(value: str) -> str:
-    from tracectl.ids import InvalidId, normalize_span_id
-
-    try:
-        return normalize_span_id(value)
-    except InvalidId as exc:
-        raise InputError(f"--span: {exc}") from None
+    result = trace_logs(get_session(ctx), trace, trace_id=trace_id, span=span, level=level, grep=grep,
+                        strategy=strategy, margin=margin, limit=limit)  # fmt: skip
+    emit_result(ctx, result, output)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tracectl.cli import blame, config_cmd, demo, diff, export, logs, path, sandbox_cmd, search, show, triage  # noqa: F401
-from tracectl.cli.app import app
+from tracectl.cli import blame, config_cmd, demo, diff, export, logs, sandbox_cmd, search, show, triage  # noqa: F401
+from tracectl.cli.app import app, reflow_help
+
+reflow_help(app)
 
 
 def main() -> None:

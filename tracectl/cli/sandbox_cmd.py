@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +13,10 @@ from tracectl.errors import InputError
 sandbox_app = typer.Typer(help="The built-in sandbox: Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1.",
                           no_args_is_help=True)  # fmt: skip
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Get started")
+
+
+def Port(flag: str, what: str) -> Any:
+    return typer.Option(flag, min=0, max=65535, help=f"{what} API port (0 = any free port).")
 
 
 @sandbox_app.command("scenarios")
@@ -33,9 +37,9 @@ def serve(
         str, typer.Option("--scenario", help="Injected fault (see `tracectl sandbox scenarios`).")
     ] = "healthy",
     requests: Annotated[int, typer.Option("--requests", min=1, help="Requests to simulate.")] = 300,
-    tempo_port: Annotated[int, typer.Option("--tempo-port", help="Tempo API port (0 = any free port).")] = 3200,
-    jaeger_port: Annotated[int, typer.Option("--jaeger-port", help="Jaeger API port (0 = any free port).")] = 16686,
-    loki_port: Annotated[int, typer.Option("--loki-port", help="Loki API port (0 = any free port).")] = 3100,
+    tempo_port: Annotated[int, Port("--tempo-port", "Tempo")] = 3200,
+    jaeger_port: Annotated[int, Port("--jaeger-port", "Jaeger")] = 16686,
+    loki_port: Annotated[int, Port("--loki-port", "Loki")] = 3100,
     duration: Annotated[
         float | None, typer.Option("--duration", help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,

@@ -1,56 +1,34 @@
-"""``tracectl show``: the span tree and waterfall of a trace."""
+"""``tracectl show`` and ``tracectl path``: one trace's tree and waterfall, and its critical path."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from tracectl.cli.app import Output, OutputFormat, app, get_env
-from tracectl.cli.common import select_traces
-from tracectl.cli.sources import load_trace_arg
+from tracectl.cli.app import Output, app, emit_result, get_session
 
-if TYPE_CHECKING:
-    from tracectl.cli.env import Env
-    from tracectl.render.tree_rows import TreeView
-
-SPAN_CSV_COLUMNS = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "depth",
-    "service",
-    "name",
-    "kind",
-    "status",
-    "start_ns",
-    "offset_ns",
-    "duration_ns",
-    "self_ns",
-    "cp_ns",
-    "orphan",
-)
+Trace = Annotated[
+    str,
+    typer.Argument(help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response), - for stdin, or a trace ID."),
+]
+TraceIdOption = Annotated[
+    str | None, typer.Option("--trace-id", help="When the file holds several traces, only this one.")
+]
 
 
 @app.command(rich_help_panel="Inspect a trace")
 def show(
     ctx: typer.Context,
-    trace: Annotated[
-        str,
-        typer.Argument(
-            help="Trace file (OTLP JSON/protobuf, Jaeger JSON, Tempo response), - for stdin, or a trace ID."
-        ),
-    ],
-    output: Output = OutputFormat.table,
+    trace: Trace,
+    output: Output = "table",
     min_duration: Annotated[
         str | None, typer.Option("--min-duration", help="Hide spans shorter than this (e.g. 1ms), with their children.")
     ] = None,
     max_depth: Annotated[
         int | None, typer.Option("--max-depth", min=0, help="Hide spans deeper than this (root = 0).")
     ] = None,
-    trace_id: Annotated[
-        str | None, typer.Option("--trace-id", help="When the file holds several traces, show only this one.")
-    ] = None,
+    trace_id: TraceIdOption = None,
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="Rows in the table view (0 = all). JSON is never cut.")
     ] = 1000,
@@ -65,8 +43,8 @@ def show(
 
     Per span: service, operation, start offset, duration, self time and critical-path time.
 
-    Messy data (orphans, duplicate IDs, cycles, clock skew, bad times) is repaired and listed under the tree
-    and in the JSON "warnings". Examples:
+    Messy data (orphans, duplicate IDs, cycles, clock skew, bad times) is repaired and reported on stderr and
+    in the JSON "warnings". Examples:
 
       tracectl show trace.json
       tracectl show trace.json --min-duration 1ms --max-depth 4
@@ -74,53 +52,26 @@ def show(
       tracectl show $TRACE_ID --logs
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
     """
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.render import machine
-    from tracectl.render.tree_rows import SHOW_SCHEMA, make_view, span_row, trace_document
     from tracectl.units import parse_duration
+    from tracectl.workflows.inspect import show as run
 
-    env = get_env(ctx)
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
-    loaded = load_trace_arg(trace, env.fetch)
-    views = [make_view(analyse_trace(t), min_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
-    if logs:
-        for view in views:
-            attach_logs(env, view)
-
-    if output is OutputFormat.json:
-        docs = [trace_document(v, loaded.source, loaded.notes) for v in views]
-        env.write(machine.to_json({"traces": docs, "warnings": env.warnings}, SHOW_SCHEMA))
-    elif output is OutputFormat.jsonl:
-        env.write(machine.to_jsonl(span_row(v, i, full=True) for v in views for i in v.order))
-    elif output is OutputFormat.csv:
-        env.write(machine.to_csv((span_row(v, i, full=False) for v in views for i in v.order), SPAN_CSV_COLUMNS))
-    else:
-        from tracectl.render.tree_view import render_tree
-
-        for n, view in enumerate(views):
-            if n:
-                env.out.print()
-            render_tree(view, env.out, env.tz, loaded.source, loaded.notes, limit)
-    if output is not OutputFormat.table:
-        for view in views:
-            for warning in view.tree.warnings:
-                env.warn(f"trace {view.tree.trace_id}: {warning.message}")
+    shown = run(get_session(ctx), trace, trace_id=trace_id, min_duration_ns=min_ns, max_depth=max_depth,
+                critical=critical, logs=logs)  # fmt: skip
+    emit_result(ctx, shown, output, limit=limit, full_rows=output != "csv")
 
 
-def attach_logs(env: Env, view: TreeView) -> None:
-    """Fetch and attach log lines; a Loki failure is a warning, never the end of `show`."""
-    from tracectl.analysis.logs import match_logs
-    from tracectl.backends.loki import fetch_trace_logs
-    from tracectl.errors import TracectlError
-    from tracectl.model import Trace
+@app.command(rich_help_panel="Inspect a trace")
+def path(ctx: typer.Context, trace: Trace, output: Output = "table", trace_id: TraceIdOption = None) -> None:
+    """The critical path: the sections of spans the request actually waited on, in time order.
 
-    try:
-        trace = Trace(view.tree.trace_id, tuple(view.tree.spans))
-        result = fetch_trace_logs(env.loki(), trace, env.log_options())
-    except TracectlError as exc:
-        env.warn(f"logs unavailable, showing the tree without them: {exc}")
-        return
-    for warning in result.warnings:
-        env.warn(f"Loki: {warning}")
-    for m in match_logs(view.tree, result.records):
-        view.logs.setdefault(m.node, []).append(m)
+    Shorten any section and the request finishes sooner. Consecutive sections of one span are merged; a
+    span appears again each time the path returns to it between children. Every root of a partial trace
+    gets its own path. Examples:
+
+      tracectl path trace.json
+      tracectl path trace.json -o csv > path.csv
+    """
+    from tracectl.workflows.inspect import critical_paths
+
+    emit_result(ctx, critical_paths(get_session(ctx), trace, trace_id=trace_id), output)

@@ -2,60 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from tracectl.cli import search_options as so
-from tracectl.cli.app import OutputFormat, app, get_env
-from tracectl.errors import InputError, ThresholdCrossed
-
-_FAIL_ON = re.compile(r"\s*(share|score|ratio|p50|p95|p99|error-rate)\s*(>=|>)\s*([0-9.]+\s*[a-zµ]*%?)\s*")
-
-
-def parse_fail_on(expr: str) -> tuple[str, str, float]:
-    """``share>0.5``, ``p99>2s``, ``error-rate>=5%``, ``ratio>3``: (metric, operator, threshold)."""
-    from tracectl.units import parse_duration
-
-    m = _FAIL_ON.fullmatch(expr)
-    if not m:
-        raise InputError(
-            f"--fail-on: {expr!r} is not METRIC>VALUE (metrics: share, score, ratio, p50, p95, p99, error-rate)"
-        )
-    metric, op, raw = m.groups()
-    raw = raw.replace(" ", "")
-    if metric.startswith("p"):
-        return metric, op, float(parse_duration(raw, "--fail-on"))
-    value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
-    return metric, op, value
-
-
-def check_thresholds(doc: dict[str, Any], rules: list[tuple[str, str, float]]) -> list[str]:
-    """The crossed rules, as sentences."""
-    top = doc["suspects"][0] if doc["suspects"] and doc["verdict"]["culprit"] else None
-    values = {
-        "share": top["share_of_excess"] if top else 0.0,
-        "score": top["score"] if top else 0.0,
-        "ratio": doc["durations_ns"]["ratio"],
-        "p50": doc["durations_ns"]["p50"],
-        "p95": doc["durations_ns"]["p95"],
-        "p99": doc["durations_ns"]["p99"],
-        "error-rate": doc["error_rate"],
-    }
-    crossed = []
-    for metric, op, limit in rules:
-        value = values[metric]
-        if value > limit or (op == ">=" and value == limit):
-            crossed.append(f"{metric} {_shown(metric, value)} {op} {_shown(metric, limit)}")
-    return crossed
-
-
-def _shown(metric: str, value: float) -> str:
-    from tracectl.units import format_duration
-
-    return format_duration(round(value)) if metric.startswith("p") else f"{value:.3g}"
+from tracectl.cli.app import Output, app, emit_result, get_env, get_session
+from tracectl.cli.blame import By
+from tracectl.errors import ThresholdCrossed
 
 
 @app.command(rich_help_panel="Find the culprit")
@@ -69,7 +24,9 @@ def triage(
     since: so.Since = None,
     start: so.From = None,
     end: so.To = None,
-    limit: so.Limit = 500,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many traces per window (said when reached).")
+    ] = 500,
     slo: Annotated[
         str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")
     ] = None,
@@ -81,126 +38,50 @@ def triage(
         bool, typer.Option("--errors", help="Suspects: requests with an error (baseline: the rest).")
     ] = False,
     baseline_from: Annotated[
-        str | None, typer.Option("--baseline-from", help="Baseline: an earlier window (RFC 3339 or now-2h) …")
+        str | None,
+        typer.Option("--baseline-from", help="Baseline: an earlier window, from this time (now-1d, RFC 3339) …"),
     ] = None,
-    baseline_to: Annotated[str | None, typer.Option("--baseline-to", help="… to this time.")] = None,
-    by: Annotated[str, typer.Option("--by", "-b", help="Component key (as blame --by).")] = "service",
+    baseline_to: Annotated[
+        str | None, typer.Option("--baseline-to", help="… to this one (default: where the suspect window starts).")
+    ] = None,
+    by: By = "service",
     logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
     fail_on: Annotated[
         list[str] | None,
         typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.md or FILE.html.")] = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: Output = "table",
 ) -> None:
-    """Find the slow (or failing) requests, compare them with normal ones, rank what explains the difference,
-    and read the culprit's log lines. Prints the culprit, one sentence of why, the numbers, example traces,
-    log excerpts and the commands to dig further.
+    """Name the culprit: slow (or failing) requests against normal ones, ranked evidence, log lines.
+
+    Finds the slow (or failing) requests, compares them with normal ones, ranks what explains the difference,
+    and reads the culprit's log lines. Prints the culprit, one sentence of why, the numbers, example traces,
+    log excerpts and the commands to dig further (-o jsonl/csv: the ranked suspects, one per row).
 
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
     half of the same window (or the rest, or --baseline-from/--baseline-to). Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
+      tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h45m
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
     """
-    from tracectl.backends.query import SearchQuery
-    from tracectl.cli.triage_flow import TriageOptions, run_triage
-    from tracectl.render import machine
-    from tracectl.render.report import TRIAGE_SCHEMA, to_html, to_markdown, triage_document
-    from tracectl.timerange import resolve_range
-    from tracectl.units import parse_duration
+    from tracectl.cli.triage_options import triage_options
+    from tracectl.render.report import report_kind, write_report
+    from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
+    from tracectl.workflows.triage import triage as run
 
-    env = get_env(ctx)
     rules = [parse_fail_on(r) for r in fail_on or []]
-    if report is not None and report.suffix.lower() not in (".md", ".html", ".htm"):
-        raise InputError(f"--report: {report} must end in .md or .html")
-    if errors and slo:
-        raise InputError("--errors and --slo choose the suspects in two different ways: give one")
-    query = baseline_query = None
-    if not traces:
-        if not service:
-            raise InputError("give --service (the endpoint's service) or trace files/directories")
-        query = SearchQuery(time=resolve_range(since, start, end), service=service, operation=operation, limit=limit)
-        if baseline_from:
-            baseline_query = SearchQuery(
-                time=resolve_range(None, baseline_from, baseline_to), service=service, operation=operation, limit=limit
-            )
-    options = TriageOptions(
-        query=query,
-        files=list(traces or []),
-        baseline_query=baseline_query,
-        mode="errors" if errors else ("latency" if slo else "auto"),
-        slo_ns=parse_duration(slo, "--slo") if slo else None,
-        percentile=percentile,
-        by=by,
-        logs=logs,
-    )
-    result = run_triage(env, options)  # its warnings are on stderr already, and in result.warnings
-    commands = _next_commands(result, service, since or "1h")
-    doc = triage_document(result, commands)
-    failing = sum(1 for a in result.analyses if any(s.is_error for s in a.tree.spans))
-    doc["error_rate"] = failing / len(result.analyses) if result.analyses else 0.0
     if report is not None:
-        text = (
-            to_html(result, commands, env.tz)
-            if report.suffix.lower() != ".md"
-            else to_markdown(result, commands, env.tz)
-        )
-        try:
-            report.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{report}: cannot write: {exc.strerror or exc}") from None
-        if not env.quiet:
-            env.err.print(f"report written to {report}")
-    if output is OutputFormat.table:
-        _render(env, result, commands)
-    else:
-        env.write(machine.to_json(doc, TRIAGE_SCHEMA))
-    crossed = check_thresholds(doc, rules)
+        report_kind(report)
+    options = triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
+                             baseline_from, baseline_to, by, logs)  # fmt: skip
+    result = run(get_session(ctx), options)
+    if report is not None:
+        write_report(result, report, get_env(ctx).tz)
+        get_env(ctx).info(f"report written to {report}")
+    emit_result(ctx, result, output)
+    crossed = crossed_thresholds(result, rules)
     if crossed:
         raise ThresholdCrossed("threshold crossed: " + "; ".join(crossed))
-
-
-def _next_commands(result: Any, service: str | None, since: str) -> list[str]:
-    v = result.verdict
-    example = v.examples[0] if v.examples else None
-    cmds = []
-    if example:
-        cmds += [f"tracectl show {example} --critical --logs", f"tracectl path {example}"]
-    if service:
-        cmds.append(f"tracectl blame --search -s {service} --since {since} --limit 500 --bucket")
-        if v.culprit and not v.culprit.count("→"):
-            cmds.append(f"tracectl search -s {v.culprit.split(' | ')[0]} --since {since}")
-    if example:
-        cmds.append(f"tracectl logs {example} --level warn")
-    return cmds
-
-
-def _render(env: Any, result: Any, commands: list[str]) -> None:
-    from rich.text import Text
-
-    from tracectl.render.logs_view import log_line_text
-    from tracectl.render.tree_rows import make_view
-    from tracectl.render.tree_view import render_tree
-    from tracectl.render.verdict_view import render_verdict
-
-    render_verdict(result.verdict, env.out)
-    worst = result.worst()
-    if worst is not None and result.verdict.culprit:
-        env.out.print(Text("\nThe worst suspect's critical path", style="bold"))
-        render_tree(make_view(worst, critical_only=True), env.out, env.tz, f"trace {worst.tree.trace_id}", [], limit=40)
-    if result.log_excerpts:
-        env.out.print(Text("\nLog lines", style="bold"))
-        for tid, m in result.log_excerpts:
-            env.out.print(Text.assemble(log_line_text(m, env.tz, "  "), (f"  {tid[:8]}…", "dim")), soft_wrap=True)
-    elif not result.logs_checked:
-        env.out.print(Text("\n(no log evidence: Loki not configured or unreachable)", style="dim"))
-    env.out.print(
-        Text(
-            f"\n{len(result.analyses)} traces analysed in {result.seconds:.1f} s." + (" Next:" if commands else ""),
-            style="bold",
-        )
-    )
-    for cmd in commands:
-        env.out.print(Text.assemble("  ", (cmd, "cyan")), soft_wrap=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.aggregate import Aggregate, BucketComparison
 from tracectl.analysis.attribution import Attribution
+from tracectl.render.fit import Column, fitted_table, say_cut
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
@@ -53,37 +54,31 @@ def _ms(ns: float) -> str:
 
 
 def render_trace(attribution: Attribution, console: Console, top: int) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     console.print(
         Text.assemble(
             ("Latency attribution of ", "bold"), (attribution.trace_id, "bold"), "  ",
             (format_duration(attribution.cp_length_ns), "bold"), f" on the critical path · by {attribution.by}",
-        ),
-        soft_wrap=True,
+        )
     )  # fmt: skip
-    bar_width = 20 if console.width >= 110 else 10
-    widths = {"spans": 5, "errors": 6, "self": 8, "critical path": 13, "share": 6, "": bar_width}
-    room = console.width - sum(w + 3 for w in widths.values())
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("component", no_wrap=True, overflow="ellipsis", max_width=max(room, 16))
-    for name, width in widths.items():
-        table.add_column(name, justify="left" if name == "" else "right", no_wrap=True, min_width=width)
-    for r in trace_rows(attribution, top):
-        table.add_row(
-            _key_text(r["key"], r["edge"]), str(r["spans"]),
-            Text(str(r["errors"]), style="red" if r["errors"] else "dim"), _ms(r["self_ns"]), _ms(r["cp_ns"]),
-            f"{r['share']:.1%}", Text(_share_bar(r["share"], bar_width).rstrip(), style="cyan"),
-        )  # fmt: skip
-    console.print(table)
+    columns = (
+        Column("component", flex=14), Column("spans", "right", drop=2), Column("errors", "right", drop=3),
+        Column("self", "right", drop=4, style="dim"), Column("critical path", "right", keep=True),
+        Column("share", "right", keep=True), Column("", drop=1, style="cyan"),
+    )  # fmt: skip
+    bar = 20 if console.width >= 110 else 10
+    rows = [
+        (_key_text(r["key"], r["edge"]), str(r["spans"]), Text(str(r["errors"]), style="red" if r["errors"] else "dim"),
+         _ms(r["self_ns"]), _ms(r["cp_ns"]), f"{r['share']:.1%}", _share_bar(r["share"], bar).rstrip())
+        for r in trace_rows(attribution, top)
+    ]  # fmt: skip
+    console.print(fitted_table(console, columns, rows), crop=False)
+    say_cut(console, len(attribution.rows), top, "components", "--top 0")
     _legend(console)
 
 
 def render_aggregate(agg: Aggregate, console: Console, top: int) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     console.print(
@@ -91,39 +86,30 @@ def render_aggregate(agg: Aggregate, console: Console, top: int) -> None:
             ("Latency attribution over ", "bold"), (f"{agg.traces} traces", "bold"),
             f"  duration p50 {_ms(agg.duration_p50)} · p95 {_ms(agg.duration_p95)} · p99 {_ms(agg.duration_p99)}",
             f" · by {agg.by}",
-        ),
-        soft_wrap=True,
+        )
     )  # fmt: skip
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     # Numbers keep their width; on a narrow terminal the component name is shortened and the share bar,
-    # p95 and self-time columns are left out (JSON and CSV always carry everything).
-    wide, roomy = console.width >= 120, console.width >= 100
-    columns = ["traces", "err %", "share", *([""] if wide else []), "cp mean", "cp p50",
-               *(["cp p95"] if roomy else []), "cp p99", *(["self mean"] if roomy else [])]  # fmt: skip
-    widths = {name: 12 if name == "" else 9 if name == "self mean" else 7 for name in columns}
-    room = console.width - sum(w + 3 for w in widths.values())
-    table.add_column("component", no_wrap=True, overflow="ellipsis", max_width=max(room, 16))
-    for name, width in widths.items():
-        table.add_column(name, justify="left" if name == "" else "right", no_wrap=True, min_width=width)
-    for r in aggregate_rows(agg, top):
-        cells: dict[str, str | Text] = {
-            "traces": str(r["traces"]), "err %": Text(f"{r['error_rate']:.1%}", style="red" if r["errors"] else "dim"),
-            "share": f"{r['share']:.1%}", "": Text(_share_bar(r["share"], 12), style="cyan"),
-            "cp mean": _ms(r["cp_mean"]), "cp p50": _ms(r["cp_p50"]), "cp p95": _ms(r["cp_p95"]),
-            "cp p99": _ms(r["cp_p99"]), "self mean": Text(_ms(r["self_mean"]), style="dim"),
-        }  # fmt: skip
-        table.add_row(_key_text(r["key"], r["edge"]), *(cells[name] for name in columns))
-    console.print(table)
-    console.print(
-        Text("cp = critical-path time per trace, over the traces where the component appears", style="dim"),
-        soft_wrap=True,
-    )
+    # self time, p95 and p50 columns are left out, in that order (JSON and CSV always carry everything).
+    columns = (
+        Column("component", flex=14), Column("traces", "right", drop=6), Column("err %", "right", drop=5),
+        Column("share", "right", keep=True), Column("", drop=1, style="cyan"), Column("cp mean", "right", keep=True),
+        Column("cp p50", "right", drop=4), Column("cp p95", "right", drop=3), Column("cp p99", "right", keep=True),
+        Column("self mean", "right", drop=2, style="dim"),
+    )  # fmt: skip
+    rows = [
+        (_key_text(r["key"], r["edge"]), str(r["traces"]),
+         Text(f"{r['error_rate']:.1%}", style="red" if r["errors"] else "dim"), f"{r['share']:.1%}",
+         _share_bar(r["share"], 12).rstrip(), _ms(r["cp_mean"]), _ms(r["cp_p50"]), _ms(r["cp_p95"]),
+         _ms(r["cp_p99"]), _ms(r["self_mean"]))
+        for r in aggregate_rows(agg, top)
+    ]  # fmt: skip
+    console.print(fitted_table(console, columns, rows), crop=False)
+    say_cut(console, len(agg.components), top, "components", "--top 0")
+    console.print(Text("cp = critical-path time per trace, over the traces where the component appears", style="dim"))
     _legend(console)
 
 
 def render_buckets(cmp: BucketComparison, console: Console, top: int) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     console.print(
@@ -131,22 +117,21 @@ def render_buckets(cmp: BucketComparison, console: Console, top: int) -> None:
             ("Typical vs tail", "bold"),
             f"  typical: {cmp.typical_traces} traces near the median (mean {_ms(cmp.typical_duration_mean)})",
             f" · tail: {cmp.tail_traces} traces ≥ p99 (mean {_ms(cmp.tail_duration_mean)}) · by {cmp.by}",
-        ),
-        soft_wrap=True,
+        )
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for name in ("component", "typical cp", "tail cp", "Δ", "typical share", "tail share"):
-        table.add_column(name, justify="left" if name == "component" else "right", no_wrap=True)
+    columns = (
+        Column("component", flex=14), Column("typical cp", "right", keep=True), Column("tail cp", "right", keep=True),
+        Column("Δ", "right", keep=True), Column("typical share", "right", drop=1),
+        Column("tail share", "right", drop=2),
+    )  # fmt: skip
+    rows = []
     for r in bucket_rows(cmp, top):
         delta = Text(("+" if r["delta"] > 0 else "") + _ms(r["delta"]), style="bold red" if r["delta"] > 0 else "green")
-        table.add_row(
-            _key_text(r["key"], r["edge"]), _ms(r["typical_cp_mean"]), _ms(r["tail_cp_mean"]), delta,
-            f"{r['typical_share']:.1%}", f"{r['tail_share']:.1%}",
-        )  # fmt: skip
-    console.print(table)
-    console.print(
-        Text("cp = mean critical-path time per trace in the bucket (0 where absent)", style="dim"), soft_wrap=True
-    )
+        rows.append((_key_text(r["key"], r["edge"]), _ms(r["typical_cp_mean"]), _ms(r["tail_cp_mean"]), delta,
+                     f"{r['typical_share']:.1%}", f"{r['tail_share']:.1%}"))  # fmt: skip
+    console.print(fitted_table(console, columns, rows), crop=False)
+    say_cut(console, len(cmp.rows), top, "components", "--top 0")
+    console.print(Text("cp = mean critical-path time per trace in the bucket (0 where absent)", style="dim"))
 
 
 def _legend(console: Console) -> None:
@@ -155,5 +140,4 @@ def _legend(console: Console) -> None:
     console.print(
         Text("a → b: time a's client span spent outside b's server span (network, queueing, connection set-up)",
              style="dim"),
-        soft_wrap=True,
     )  # fmt: skip

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.compare import AlignedRow, Comparison
+from tracectl.render.fit import Column, fitted_table, say_cut
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
@@ -61,8 +62,6 @@ def aligned_rows(rows: list[AlignedRow], a: TraceAnalysis, b: TraceAnalysis) -> 
 
 
 def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[str, Any]] | None) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     what = "trace" if cmp.traces_a == cmp.traces_b == 1 else "traces"
@@ -75,51 +74,38 @@ def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[
             ("Δ ", "bold"),
             _signed(cmp.duration_b - cmp.duration_a),
         ),
-        soft_wrap=True,
     )
-    table = Table(
-        box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="critical-path time per trace", title_justify="left"
-    )
-    for name in ("component", "A", "B", "Δ", "self A", "self B", "errors A→B"):
-        table.add_column(name, justify="left" if name == "component" else "right", no_wrap=True)
+    columns = (
+        Column("component", flex=14), Column("A", "right", keep=True), Column("B", "right", keep=True),
+        Column("Δ", "right", keep=True), Column("self A", "right", drop=2, style="dim"),
+        Column("self B", "right", drop=3, style="dim"), Column("errors A→B", "right", drop=1),
+    )  # fmt: skip
+    rows = []
     for c in cmp.components[: top or None]:
         errors = f"{c.errors_a:.2g}→{c.errors_b:.2g}" if c.errors_a or c.errors_b else ""
-        table.add_row(
-            Text(c.key, style="italic magenta" if c.edge else ""),
-            _d(c.cp_a),
-            _d(c.cp_b),
-            _signed(c.cp_delta),
-            Text(_d(c.self_a), style="dim"),
-            Text(_d(c.self_b), style="dim"),
-            Text(errors, style="red" if c.errors_b > c.errors_a else ""),
-        )
-    console.print(table)
+        rows.append((Text(c.key, style="italic magenta" if c.edge else ""), _d(c.cp_a), _d(c.cp_b),
+                     _signed(c.cp_delta), _d(c.self_a), _d(c.self_b),
+                     Text(errors, style="red" if c.errors_b > c.errors_a else "")))  # fmt: skip
+    console.print(fitted_table(console, columns, rows, title="critical-path time per trace"), crop=False)
+    say_cut(console, len(cmp.components), top, "components", "--top 0")
     if cmp.operations:
-        ops = Table(
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            show_edge=False,
-            title="calls per trace that changed",
-            title_justify="left",
-        )
-        for name in ("operation", "A", "B", "change"):
-            ops.add_column(name, justify="left" if name in ("operation", "change") else "right", no_wrap=True)
-        for o in cmp.operations[: top or None]:
-            ops.add_row(o.operation, f"{o.calls_a:.2g}", f"{o.calls_b:.2g}", Text(o.change, style="yellow"))
-        console.print(ops)
+        op_columns = (Column("operation", flex=16), Column("A", "right", keep=True), Column("B", "right", keep=True),
+                      Column("change", style="yellow", keep=True))  # fmt: skip
+        op_rows = [
+            (o.operation, f"{o.calls_a:.2g}", f"{o.calls_b:.2g}", o.change) for o in cmp.operations[: top or None]
+        ]
+        console.print(fitted_table(console, op_columns, op_rows, title="calls per trace that changed"), crop=False)
+        say_cut(console, len(cmp.operations), top, "operations", "--top 0")
     if aligned:
-        side = Table(
-            box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="the two traces, aligned", title_justify="left"
-        )
-        for name in ("span", "A", "B", "Δ"):
-            side.add_column(name, justify="left" if name == "span" else "right", no_wrap=True, overflow="ellipsis")
+        side_columns = (Column("span", flex=16), Column("A", "right", keep=True), Column("B", "right", keep=True),
+                        Column("Δ", "right", keep=True))  # fmt: skip
+        side_rows = []
         for r in aligned:
             a, b = r["duration_a_ns"], r["duration_b_ns"]
             mark = " (only in B)" if a is None else " (only in A)" if b is None else ""
-            side.add_row(
+            side_rows.append((
                 Text("  " * r["depth"] + r["span"] + mark, style="yellow" if mark else ""),
-                _d(a) if a is not None else "",
-                _d(b) if b is not None else "",
+                _d(a) if a is not None else "", _d(b) if b is not None else "",
                 _signed(b - a) if a is not None and b is not None else Text(""),
-            )
-        console.print(side)
+            ))  # fmt: skip
+        console.print(fitted_table(console, side_columns, side_rows, title="the two traces, aligned"), crop=False)

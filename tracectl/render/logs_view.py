@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 LOGS_SCHEMA = "tracectl.logs/v1"
+LOG_CSV_COLUMNS = ("trace_id", "time_ns", "level", "span_id", "service", "span_name", "matched_by", "line")
 LEVEL_STYLES = {"fatal": "bold white on red", "error": "bold red", "warn": "yellow", "info": "green",
                 "debug": "dim", "trace": "dim", "unknown": "dim"}  # fmt: skip
 

@@ -6,6 +6,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.render.fit import Column, fit_widths, fitted_table
 from tracectl.render.tree_view import bar_cells, service_style
 from tracectl.units import format_duration, format_timestamp
 
@@ -55,8 +56,6 @@ def path_document(analysis: TraceAnalysis, source: str) -> dict[str, Any]:
 
 
 def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, source: str) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     tree = analysis.tree
@@ -68,32 +67,41 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
             (format_duration(analysis.path.length_ns), "bold"),
             f" over {len(analysis.path.roots)} root{'s' if len(analysis.path.roots) != 1 else ''}",
         ),
-        soft_wrap=True,
     )  # fmt: skip
     console.print(Text(source, style="dim"), soft_wrap=True)
-    width = min(max(console.width - 100, 16), 50)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=max(console.width - width - 40, 30))
-    table.add_column("start", justify="right", no_wrap=True)
-    table.add_column("length", justify="right", no_wrap=True)
-    table.add_column("share", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    root_of_step = None
-    for row in path_rows(analysis):
-        if row["root"] != root_of_step and len(analysis.path.roots) > 1:
-            root_of_step = row["root"]
-            orphan = tree.orphan[tree.index_of(root_of_step)]
-            label = f"root {root_of_step}" + (" (parent missing: a partial trace)" if orphan else "")
-            table.add_row("", Text(label, style="bold yellow" if orphan else "bold"), "", "", "", "")
-        node = tree.index_of(row["node"])
-        style = service_style(row["service"], services)
-        name = Text.assemble((row["service"], style), " ", (row["name"], "red" if row["error"] else ""))
-        pad, left, right = bar_cells(row["start_ns"], row["end_ns"], tree.wall_start, tree.wall_end, width)
-        table.add_row(
-            str(row["step"]), name,
-            Text(format_duration(row["offset_ns"]) if row["offset_ns"] else "0", style="dim"),
-            format_duration(row["duration_ns"]), f"{row['share']:.1%}",
-            Text(pad) + Text("█" * (right - left), style=style if not tree.orphan[node] else "yellow"),
-        )  # fmt: skip
-    console.print(table)
+    columns = [
+        Column("#", "right", keep=True), Column("span", flex=16), Column("start", "right", drop=2),
+        Column("length", "right", keep=True), Column("share", "right", drop=3), Column("", flex=8, drop=1),
+    ]  # fmt: skip
+    rows: list[list[Any]] = []
+    bars: list[tuple[int, int, int, str]] = []  # (row, start, end, style): drawn once the bar width is known
+    multi = len(analysis.path.roots) > 1
+    step = 0
+    for root in analysis.path.roots:
+        if multi:
+            orphan = tree.orphan[root.root]
+            label = f"root {tree.keys[root.root]}" + (" (parent missing: a partial trace)" if orphan else "")
+            rows.append(["", Text(label, style="bold yellow" if orphan else "bold"), "", "", "", ""])
+        length = root.length_ns
+        for s in type(analysis.path)(tree, (root,)).merged():
+            step += 1
+            span = tree.spans[s.node]
+            style = service_style(span.service, services) if not tree.orphan[root.root] else "yellow"
+            name = Text.assemble((span.service, style), " ", (span.name, "red" if span.is_error else ""))
+            offset = s.start - tree.wall_start
+            bars.append((len(rows), s.start, s.end, style))
+            share = f"{s.duration_ns / length if length else 0.0:.1%}"
+            shown_offset = Text(format_duration(offset) if offset else "0", style="dim")
+            rows.append([str(step), name, shown_offset, format_duration(s.duration_ns), share, ""])
+    natural = [max([len(c.header)] + [_cell_len(r[i]) for r in rows]) for i, c in enumerate(columns[:5])]
+    width = fit_widths(columns, [*natural, min(max(console.width - 100, 16), 50)], console.width).get(5, 0)
+    for row, start, end, style in bars:
+        pad, left, right = bar_cells(start, end, tree.wall_start, tree.wall_end, max(width, 1))
+        rows[row][5] = Text(pad) + Text("█" * (right - left), style=style) if width else ""
+    console.print(fitted_table(console, columns, rows), crop=False)
+
+
+def _cell_len(cell: Any) -> int:
+    from rich.text import Text
+
+    return cell.cell_len if isinstance(cell, Text) else len(cell)

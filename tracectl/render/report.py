@@ -7,19 +7,56 @@ from __future__ import annotations
 
 import html
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
-    from tracectl.cli.triage_flow import TriageResult
+    from tracectl.analysis.logs import MatchedLog
+    from tracectl.analysis.triage import Verdict
 
 TRIAGE_SCHEMA = "tracectl.triage/v1"
+TRIAGE_CSV_COLUMNS = (
+    "rank", "component", "edge", "score", "share_of_excess", "excess_cp_ns", "suspect_cp_mean_ns",
+    "baseline_cp_mean_ns", "sentence",
+)  # fmt: skip
 
 
-def triage_document(result: TriageResult, commands: list[str]) -> dict[str, Any]:
+class TriageResult(Protocol):
+    """What a triage report is made from (``tracectl.workflows.triage.TriageResult``)."""
+
+    verdict: Verdict
+    mode: str
+    source: str
+    seconds: float
+    analyses: list[TraceAnalysis]
+    suspects: list[TraceAnalysis]
+    baseline: list[TraceAnalysis]
+    log_excerpts: list[tuple[str, MatchedLog]]
+    logs_checked: bool
+    warnings: list[str]
+    commands: list[str]
+
+    @property
+    def error_rate(self) -> float: ...
+
+    def worst(self) -> TraceAnalysis | None: ...
+
+
+def suspect_rows(result: TriageResult) -> list[dict[str, Any]]:
+    """The ranked suspects as flat rows (JSON Lines, CSV)."""
+    return [
+        {"rank": n, "component": s.component, "edge": s.edge, "score": s.score, "share_of_excess": s.share_of_excess,
+         "excess_cp_ns": s.excess_ns, "suspect_cp_mean_ns": s.suspect_cp_ns, "baseline_cp_mean_ns": s.baseline_cp_ns,
+         "sentence": s.sentence, "culprit": s.component == result.verdict.culprit}
+        for n, s in enumerate(result.verdict.suspects, 1)
+    ]  # fmt: skip
+
+
+def triage_document(result: TriageResult) -> dict[str, Any]:
     """The JSON contract (documented in docs/triage.md; a contract test pins its keys)."""
     v = result.verdict
     return {
@@ -69,8 +106,9 @@ def triage_document(result: TriageResult, commands: list[str]) -> dict[str, Any]
             ],
         },
         "warnings": result.warnings,
-        "next_commands": commands,
+        "next_commands": result.commands,
         "seconds": round(result.seconds, 3),
+        "error_rate": result.error_rate,
     }
 
 
@@ -90,8 +128,8 @@ def _percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------- Markdown
 
 
-def to_markdown(result: TriageResult, commands: list[str], tz: tzinfo | None) -> str:
-    v = result.verdict
+def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
+    v, commands = result.verdict, result.commands
     out = ["# Triage report", ""]
     out.append(f"**Verdict:** {'`' + v.culprit + '`' if v.culprit else 'nothing stands out'} ({v.kind})  ")
     out.append(v.sentence)
@@ -166,8 +204,8 @@ _CSS = " ".join(
 )
 
 
-def to_html(result: TriageResult, commands: list[str], tz: tzinfo | None) -> str:
-    v = result.verdict
+def to_html(result: TriageResult, tz: tzinfo | None) -> str:
+    v, commands = result.verdict, result.commands
     e = html.escape
     rows = "".join(
         f"<tr><td class=n>{i}</td><td><code>{e(s.component)}</code></td><td class=n>{s.score:.2f}</td>"
@@ -336,3 +374,24 @@ def trace_html(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
         )
         + "\n"
     )
+
+
+def report_kind(path: Path) -> str:
+    """``md`` or ``html``, from the file name; anything else is a usage error (checked before any work)."""
+    from tracectl.errors import InputError
+
+    suffix = path.suffix.lower()
+    if suffix not in (".md", ".html", ".htm"):
+        raise InputError(f"--report: {path} must end in .md or .html")
+    return "md" if suffix == ".md" else "html"
+
+
+def write_report(result: TriageResult, path: Path, tz: tzinfo | None) -> None:
+    """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
+    from tracectl.errors import InputError
+
+    text = to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -17,6 +17,10 @@ from tracectl.analysis.tree import SpanTree
 from tracectl.model import AttrValue
 
 SHOW_SCHEMA = "tracectl.show/v1"
+SPAN_CSV_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "depth", "service", "name", "kind", "status", "start_ns", "offset_ns",
+    "duration_ns", "self_ns", "cp_ns", "orphan",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,7 @@ class TreeView:
     analysis: TraceAnalysis
     order: list[int]  # visible nodes, depth-first
     hidden: int  # nodes left out by --min-duration / --max-depth / --critical
+    hidden_by: tuple[str, ...]  # the options that hid them, as the user typed them
     sections: dict[int, list[tuple[int, int]]]  # node -> its critical-path sections (start, end)
     logs: dict[int, list[MatchedLog]] = field(default_factory=dict)  # node (-1: no span) -> its log lines
 
@@ -78,7 +83,10 @@ def make_view(
     for root in analysis.path.roots:
         for sec in root.sections:
             sections.setdefault(sec.node, []).append((sec.start, sec.end))
-    return TreeView(analysis, visible, len(tree) - len(visible), sections)
+    given = (("--min-duration", min_duration_ns > 0), ("--max-depth", max_depth is not None),
+             ("--critical", critical_only))  # fmt: skip
+    by = tuple(name for name, on in given if on)
+    return TreeView(analysis, visible, len(tree) - len(visible), by, sections)
 
 
 def jsonable(value: AttrValue) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
 from tracectl.render.logs_view import log_line_text
 from tracectl.render.tree_rows import TreeView
 from tracectl.units import format_duration, format_timestamp
@@ -30,6 +31,10 @@ _MAX_GUIDE_LEVELS = 16  # deeper trees keep only the innermost guides, so a 50,0
 def service_style(service: str, services: list[str]) -> str:
     """A stable colour per service within one view (by sorted position, not by hash, so it is deterministic)."""
     return _PALETTE[services.index(service) % len(_PALETTE)] if service in services else "white"
+
+
+def service_styles(services: list[str]) -> dict[str, str]:
+    return {s: service_style(s, services) for s in services}
 
 
 def _guides(view: TreeView) -> dict[int, str]:
@@ -68,39 +73,37 @@ def bar_cells(start: int, end: int, wall_start: int, wall_end: int, width: int) 
 
 def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str, notes: list[str], limit: int) -> None:
     """Print the header, the tree/waterfall table, and the tree's warnings."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     tree = view.tree
     services = sorted({s.service for s in tree.spans})
+    errors = sum(s.is_error for s in tree.spans)
     header = Text.assemble(
-        ("Trace ", "bold"),
-        (tree.trace_id, "bold"),
-        "  ",
-        (format_timestamp(tree.wall_start, tz), "dim"),
-        "  ",
-        (format_duration(tree.duration_ns), "bold"),
-        "  ",
-        f"{len(tree)} spans · {len(services)} services · {sum(s.is_error for s in tree.spans)} errors",
-    )
-    console.print(header, soft_wrap=True)
-    console.print(Text(source, style="dim"), soft_wrap=True)
-    bar_width = min(max(console.width - 100, 16), 60)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
-    table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=max(console.width - bar_width - 44, 30))
-    table.add_column("start", justify="right", no_wrap=True)
-    table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column("self", justify="right", no_wrap=True)
-    table.add_column("path", justify="right", no_wrap=True)
-    table.add_column(_axis_label(tree.duration_ns, bar_width), no_wrap=True)
+        ("Trace ", "bold"), (tree.trace_id, "bold"), "  ", (format_duration(tree.duration_ns), "bold"),
+        f"  {len(tree)} spans · {len(services)} services", (f" · {errors} errors" if errors else "", "red"),
+    )  # fmt: skip
+    console.print(header)  # wrapped between words on a narrow terminal: the trace ID stays whole
+    console.print(Text(f"{format_timestamp(tree.wall_start, tz)} · {source}", style="dim"))
     guides = _guides(view)
     shown = view.order if limit <= 0 else view.order[:limit]
-    for node in shown:
-        table.add_row(*_row(view, node, guides[node], services, bar_width))
+    styles = service_styles(services)
+    cells = [(node, _cells(view, node, guides[node], styles)) for node in shown]
+    columns = [
+        Column("span", flex=16), Column("start", "right", drop=1, style="dim"),
+        Column("duration", "right", keep=True), Column("self", "right", drop=2, style="dim"),
+        Column("path", "right", drop=4, style="bold"), Column("", flex=16 if console.width >= 100 else 10, drop=3),
+    ]  # fmt: skip
+    natural = [max([len(c.header)] + [_width(text[i]) for _n, text in cells]) for i, c in enumerate(columns[:5])]
+    bar_width = fit_widths(columns, [*natural, min(max(console.width - 100, 16), 60)], console.width).get(5, 0)
+    columns[5] = Column(_axis_label(tree.duration_ns, bar_width) if bar_width else "", flex=bar_width, drop=3)
+    rows: list[list[RenderableType]] = []
+    for node, text in cells:
+        span = tree.spans[node]
+        style = "red" if span.is_error else styles[span.service]
+        rows.append([*text, _bar_text(view, node, bar_width, style) if bar_width else Text("")])
         for m in view.logs.get(node, ()):
-            table.add_row(log_line_text(m, tz, _log_indent(guides[node])), "", "", "", "", "")
-    console.print(table)
+            rows.append([log_line_text(m, tz, _log_indent(guides[node])), "", "", "", "", ""])
+    console.print(fitted_table(console, columns, rows), crop=False)
     _footer(view, console, len(shown), notes, tz)
 
 
@@ -110,37 +113,42 @@ def _log_indent(guide: str) -> str:
     return base + "┆ "
 
 
+def _width(cell: Text | str) -> int:
+    return cell_width(cell if isinstance(cell, str) else cell.plain)
+
+
 def _axis_label(duration_ns: int, width: int) -> str:
     end = format_duration(duration_ns)
     return "0" + " " * max(width - 1 - len(end), 1) + end
 
 
-def _row(view: TreeView, node: int, guide: str, services: list[str], bar_width: int) -> list[RenderableType]:
-    from rich.text import Text
+def _cells(view: TreeView, node: int, guide: str, styles: dict[str, str]) -> list[Text | str]:
+    """The name (styled) and the four durations of one row; the duration columns carry their own style."""
+    from rich.text import Span, Text
 
     tree = view.tree
     span = tree.spans[node]
-    style = service_style(span.service, services)
-    name = Text.assemble((guide, "dim"), (span.service, style), " ", (span.name, "red" if span.is_error else ""))
+    parts: list[tuple[str, str | None]] = [(guide, "dim"), (span.service, styles[span.service]), (" ", None),
+                                           (span.name, "red" if span.is_error else None)]  # fmt: skip
     if span.is_error:
-        name.append(" ✗", style="bold red")
+        parts.append((" ✗", "bold red"))
     if tree.orphan[node]:
-        name.append(" (parent missing)", style="yellow")
+        parts.append((" (parent missing)", "yellow"))
     if not tree.on_path_eligible[node] and tree.parent[node] != -1:
-        name.append(" ↷", style="dim")
-    bar = _bar_text(view, node, bar_width, style="red" if span.is_error else style)
+        parts.append((" ↷", "dim"))
+    spans, pos = [], 0
+    for text, style in parts:
+        if style and text:
+            spans.append(Span(pos, pos + len(text), style))
+        pos += len(text)
+    offset = tree.start[node] - tree.wall_start
+    cp = view.cp_ns[node]
     return [
-        name,
-        Text(
-            format_duration(tree.start[node] - tree.wall_start) if tree.start[node] != tree.wall_start else "0",
-            style="dim",
-        ),
-        Text(format_duration(tree.end[node] - tree.start[node])),
-        Text(format_duration(view.self_ns[node]), style="dim"),
-        Text(
-            format_duration(view.cp_ns[node]) if view.cp_ns[node] else "·", style="bold" if view.cp_ns[node] else "dim"
-        ),
-        bar,
+        Text("".join(text for text, _ in parts), spans=spans),
+        format_duration(offset) if offset else "0",
+        format_duration(tree.end[node] - tree.start[node]),
+        format_duration(view.self_ns[node]),
+        format_duration(cp) if cp else "·",
     ]
 
 
@@ -168,7 +176,7 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
     if view.hidden or omitted:
         parts = []
         if view.hidden:
-            parts.append(f"{view.hidden} spans hidden by --min-duration/--max-depth")
+            parts.append(f"{view.hidden} spans hidden by {'/'.join(view.hidden_by)}")
         if omitted:
             parts.append(f"{omitted} more rows not shown (--limit 0 shows all)")
         console.print(Text("… " + "; ".join(parts), style="dim"))
@@ -181,7 +189,6 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
         console.print(Text(f"{len(unmatched)} log lines matched no span:", style="yellow"))
         for m in unmatched:
             console.print(log_line_text(m, tz, "  "), soft_wrap=True)
-    for note in notes:
-        console.print(Text("note: " + note, style="yellow"))
-    for warning in view.tree.warnings:
-        console.print(Text.assemble(("⚠ ", "yellow"), (warning.message, "yellow")))
+    if view.tree.warnings:  # the warnings themselves go to stderr; the table says the data was repaired
+        kinds = ", ".join(w.kind for w in view.tree.warnings)
+        console.print(Text(f"⚠ the data was repaired ({kinds}): see the warnings on stderr", style="yellow"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from tracectl.analysis.triage import Verdict
@@ -9,6 +10,8 @@ from tracectl.units import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from tracectl.render.report import TriageResult
 
 
 def render_verdict(verdict: Verdict, console: Console, truth: str | None = None, truth_known: bool = False) -> None:
@@ -44,3 +47,31 @@ def render_verdict(verdict: Verdict, console: Console, truth: str | None = None,
             style="green" if right else "red",
         )
     console.print(Panel(body, title="verdict", title_align="left", border_style="red" if verdict.culprit else "green"))
+
+
+def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, truth: object = None) -> None:
+    """The verdict panel, the worst suspect's critical path, log excerpts and the next commands.
+    ``truth`` (the sandbox's ground truth, ``("",)`` for none) adds a ✓/✗ line."""
+    from rich.text import Text
+
+    from tracectl.render.logs_view import log_line_text
+    from tracectl.render.tree_rows import make_view
+    from tracectl.render.tree_view import render_tree
+
+    known = truth is not None
+    expected = truth[0] if isinstance(truth, tuple) else truth
+    render_verdict(result.verdict, console, str(expected) if expected else None, truth_known=known)
+    worst = result.worst()
+    if worst is not None and result.verdict.culprit:
+        console.print(Text("\nThe worst suspect's critical path", style="bold"))
+        render_tree(make_view(worst, critical_only=True), console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
+    if result.log_excerpts:
+        console.print(Text("\nLog lines", style="bold"))
+        for tid, m in result.log_excerpts:
+            console.print(Text.assemble(log_line_text(m, tz, "  "), (f"  {tid[:8]}…", "dim")), soft_wrap=True)
+    elif not result.logs_checked:
+        console.print(Text("\n(no log evidence: Loki not configured or unreachable)", style="dim"))
+    tail = " Next:" if result.commands else ""
+    console.print(Text(f"\n{len(result.analyses)} traces analysed in {result.seconds:.1f} s.{tail}", style="bold"))
+    for cmd in result.commands:
+        console.print(Text.assemble("  ", (cmd, "cyan")), soft_wrap=True)

@@ -1,0 +1,52 @@
+"""Terminal rendering of large traces (issue 12): `tracectl path` and `tracectl show --limit 0` as tables.
+
+    python benchmarks/bench_render.py            # a Markdown table on stdout
+    python benchmarks/bench_render.py --quick    # smaller inputs (a smoke run)
+
+Each case is a whole `tracectl` process (interpreter start, imports, reading, analysis, rendering) writing the
+table to a pipe at 120 columns, timed with the best of three runs. Target: ≤ 2 s for 20,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from tracectl.formats import otlp_json
+from tracectl.synth import mixed_trace
+
+
+def timed(args: list[str], repeat: int = 3) -> float:
+    env = {**os.environ, "COLUMNS": "120"}
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tracectl", *args], check=True, capture_output=True, env=env)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    sizes = (1_000, 5_000) if parser.parse_args().quick else (5_000, 10_000, 20_000, 50_000)
+    print("| spans | `path` (table) | `show --limit 0` (table) |")
+    print("| ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"t{n}.json"
+            path.write_bytes(orjson.dumps(otlp_json.dump_document([mixed_trace(n)])))
+            p = timed(["path", str(path)])
+            s = timed(["show", str(path), "--limit", "0"])
+            print(f"| {n:,} | {p:.2f} s | {s:.2f} s |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Latency attribution: one trace's table, the aggregate over many, or typical against tail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tracectl.errors import InputError
+from tracectl.render import blame_view as view
+from tracectl.workflows.sources import load_many
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tracectl.analysis.aggregate import Aggregate, BucketComparison
+    from tracectl.analysis.attribution import Attribution
+    from tracectl.backends.query import SearchQuery
+    from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.session import Session
+
+
+@dataclass(slots=True)
+class TraceBlame:
+    """Where one trace's time went, by component."""
+
+    schema: ClassVar[str] = view.BLAME_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = view.TRACE_CSV_COLUMNS
+
+    attribution: Attribution
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        a = self.attribution
+        return {"mode": "trace", "trace_id": a.trace_id, "by": a.by, "duration_ns": a.duration_ns,
+                "cp_length_ns": a.cp_length_ns, "rows": list(self.rows(opts)), "warnings": self.warnings}  # fmt: skip
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return view.trace_rows(self.attribution, opts.top)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        view.render_trace(self.attribution, console, opts.top)
+
+
+@dataclass(slots=True)
+class AggregateBlame:
+    """Per component over many traces: traces seen, error rate, share, critical-path percentiles."""
+
+    schema: ClassVar[str] = view.BLAME_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = view.AGG_CSV_COLUMNS
+
+    aggregate: Aggregate
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        agg = self.aggregate
+        return {"mode": "aggregate", "by": agg.by, "traces": agg.traces, "total_cp_ns": agg.total_cp_ns,
+                "duration_p50_ns": agg.duration_p50, "duration_p95_ns": agg.duration_p95,
+                "duration_p99_ns": agg.duration_p99, "rows": list(self.rows(opts)),
+                "warnings": self.warnings}  # fmt: skip
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return view.aggregate_rows(self.aggregate, opts.top)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        view.render_aggregate(self.aggregate, console, opts.top)
+
+
+@dataclass(slots=True)
+class BucketBlame:
+    """What dominates the tail (≥ p99) that does not dominate typical requests (around the median)."""
+
+    schema: ClassVar[str] = view.BLAME_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = view.BUCKET_CSV_COLUMNS
+
+    buckets: BucketComparison
+    traces: int
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        cmp = self.buckets
+        return {"mode": "buckets", "by": cmp.by, "traces": self.traces, "typical_traces": cmp.typical_traces,
+                "tail_traces": cmp.tail_traces, "typical_duration_mean_ns": cmp.typical_duration_mean,
+                "tail_duration_mean_ns": cmp.tail_duration_mean, "rows": list(self.rows(opts)),
+                "warnings": self.warnings}  # fmt: skip
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return view.bucket_rows(self.buckets, opts.top)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        view.render_buckets(self.buckets, console, opts.top)
+
+
+Blame = TraceBlame | AggregateBlame | BucketBlame
+
+
+def blame(
+    session: Session | None, traces: list[str] | None = None, *, query: SearchQuery | None = None,
+    by: str = "service", bucket: bool = False, skip_bad: bool = False,
+) -> Blame:  # fmt: skip
+    """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds."""
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.attribution import parse_key
+
+    key = parse_key(by)
+    warnings: list[str] = []
+    if query is not None:
+        if traces:
+            raise InputError("give trace files/IDs or --search, not both")
+        if session is None:
+            raise InputError("--search needs a backend")
+        from tracectl.workflows.search import search
+
+        found = search(session, query)
+        warnings.extend(found.warnings)
+        if not found.trace_ids:
+            raise InputError(f"the search found no traces ({found.result.query}); widen --since or relax the filters")
+        traces = found.trace_ids
+    elif not traces:
+        raise InputError("give trace files, directories, trace IDs, or --search with search options")
+    from tracectl.workflows.session import no_progress
+
+    progress = session.progress if session is not None else no_progress
+    with progress("loading traces") as update:
+        loaded = load_many(traces, session, update, skip_bad=skip_bad)
+    warnings.extend(loaded.warnings)
+    all_traces = loaded.traces
+    with progress("analysing") as update:
+        attributions = []
+        for n, trace in enumerate(all_traces, 1):
+            attributions.append(analyse_trace(trace, key).attribution)
+            update(n, len(all_traces))
+    if len(attributions) == 1 and not bucket:
+        return TraceBlame(attributions[0], warnings)
+    if bucket:
+        from tracectl.analysis.aggregate import compare_buckets
+
+        return BucketBlame(compare_buckets(attributions), len(attributions), warnings)
+    from tracectl.analysis.aggregate import aggregate
+
+    return AggregateBlame(aggregate(attributions), warnings)

@@ -1,0 +1,36 @@
+"""The demo's flow: start the sandbox with a scenario, triage it like a user would, stop the sandbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tracectl.workflows.triage import TriageOptions, TriageResult
+
+
+def run_demo(
+    scenario: str, backend: str, requests: int, announce: Callable[[str], None] | None = None, **callbacks: Any
+) -> TriageResult:
+    """Triage ``scenario`` served by a fresh sandbox as ``backend`` (tempo or jaeger). The user's own settings
+    and environment are ignored: the session talks only to the sandbox."""
+    from tracectl.backends.query import SearchQuery
+    from tracectl.config import Settings
+    from tracectl.sandbox import start_sandbox
+    from tracectl.timerange import resolve_range
+    from tracectl.workflows.session import Session
+    from tracectl.workflows.triage import triage
+
+    servers, _workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
+    try:
+        settings = Settings(backend=backend, tempo_url=servers.tempo_url, jaeger_url=servers.jaeger_url,
+                            loki_url=servers.loki_url)  # fmt: skip
+        if announce is not None:
+            announce(servers.tempo_url if backend == "tempo" else servers.jaeger_url)
+        query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
+        with Session(settings, **callbacks) as session:
+            result = triage(session, TriageOptions(query=query))
+    finally:
+        servers.stop()
+    result.commands = []
+    return result

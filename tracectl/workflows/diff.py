@@ -1,0 +1,65 @@
+"""What changed between two traces, or two sets of traces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tracectl.render.diff_view import (
+    DIFF_CSV_COLUMNS,
+    DIFF_SCHEMA,
+    aligned_rows,
+    component_rows,
+    diff_document,
+    render_diff,
+)
+from tracectl.workflows.sources import load_many
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tracectl.analysis.compare import Comparison
+    from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.session import Session
+
+
+@dataclass(slots=True)
+class Difference:
+    """Per component (and edge) critical-path and self time in A and B; calls that changed; for two single
+    traces, the two trees aligned span by span."""
+
+    schema: ClassVar[str] = DIFF_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = DIFF_CSV_COLUMNS
+
+    comparison: Comparison
+    aligned: list[dict[str, Any]] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        return {**diff_document(self.comparison, self.aligned), "warnings": self.warnings}
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return component_rows(self.comparison)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        render_diff(self.comparison, console, opts.top, self.aligned)
+
+
+def diff(session: Session | None, a: str, b: str, *, by: str = "service") -> Difference:
+    """Compare A with B: each a trace (file or ID), a directory, or a glob."""
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.compare import align, compare
+
+    warnings: list[str] = []
+
+    def side(arg: str) -> list[Any]:
+        loaded = load_many([arg], session)
+        warnings.extend(loaded.warnings)
+        return [analyse_trace(t, by) for t in loaded.traces]
+
+    set_a, set_b = side(a), side(b)
+    cmp = compare(set_a, set_b)
+    single = len(set_a) == len(set_b) == 1
+    aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if single else None
+    return Difference(cmp, aligned, warnings)

@@ -1,0 +1,153 @@
+"""One trace at a time: its tree (``show``), its critical path (``path``), and exports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tracectl.render.path_view import PATH_CSV_COLUMNS, PATH_SCHEMA, path_document, path_rows, render_path
+from tracectl.render.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view, span_row, trace_document
+from tracectl.workflows.sources import load_trace_arg, select_traces
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tracectl.analysis.analyse import TraceAnalysis
+    from tracectl.render.emit import RenderOptions
+    from tracectl.render.tree_rows import TreeView
+    from tracectl.workflows.session import Session
+
+
+@dataclass(slots=True)
+class Shown:
+    """The traces of one source as trees, with the source's notes and every warning about the data."""
+
+    schema: ClassVar[str] = SHOW_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = SPAN_CSV_COLUMNS
+
+    source: str
+    views: list[TreeView]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # Loki and other problems met on the way
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        return {"traces": [trace_document(v, self.source, self.notes) for v in self.views], "warnings": self.warnings}
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        full = opts.extra.get("full_rows", True)
+        return (span_row(v, i, full=full) for v in self.views for i in v.order)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        from tracectl.render.tree_view import render_tree
+
+        for n, view in enumerate(self.views):
+            if n:
+                console.print()
+            render_tree(view, console, opts.tz, self.source, self.notes, opts.limit)
+
+
+def show(
+    session: Session | None, trace: str, *, trace_id: str | None = None, min_duration_ns: int = 0,
+    max_depth: int | None = None, critical: bool = False, logs: bool = False,
+) -> Shown:  # fmt: skip
+    """Rebuild and analyse the traces of ``trace`` (a file or an ID); with ``logs``, attach their Loki lines."""
+    from tracectl.analysis.analyse import analyse_trace
+
+    loaded = load_trace_arg(trace, session)
+    views = [make_view(analyse_trace(t), min_duration_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
+    shown = Shown(loaded.source, views, list(loaded.notes))
+    for note in loaded.notes:
+        shown.warnings.append(f"{loaded.source}: {note}")
+        session_warn(session, shown.warnings[-1])
+    if logs and session is not None:
+        from tracectl.workflows.logs import attach_logs
+
+        for view in views:
+            shown.warnings.extend(attach_logs(session, view))
+    for view in views:
+        for warning in view.tree.warnings:
+            session_warn(session, f"trace {view.tree.trace_id}: {warning.message}")
+    return shown
+
+
+def session_warn(session: Session | None, message: str) -> None:
+    if session is not None:
+        session.warn(message)
+
+
+@dataclass(slots=True)
+class CriticalPaths:
+    """The critical path of each trace of one source, section by section."""
+
+    schema: ClassVar[str] = PATH_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = PATH_CSV_COLUMNS
+
+    source: str
+    analyses: list[TraceAnalysis]
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        return {"traces": [path_document(a, self.source) for a in self.analyses], "warnings": self.warnings}
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return (row for a in self.analyses for row in path_rows(a))
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        for n, analysis in enumerate(self.analyses):
+            if n:
+                console.print()
+            render_path(analysis, console, opts.tz, self.source)
+
+
+def critical_paths(session: Session | None, trace: str, *, trace_id: str | None = None) -> CriticalPaths:
+    from tracectl.analysis.analyse import analyse_trace
+
+    loaded = load_trace_arg(trace, session)
+    warnings = [f"{loaded.source}: {note}" for note in loaded.notes]
+    for warning in warnings:
+        session_warn(session, warning)
+    return CriticalPaths(loaded.source, [analyse_trace(t) for t in select_traces(loaded, trace_id)], warnings)
+
+
+EXPORT_FORMATS = ("otlp-json", "tempo-json", "jaeger-json", "otlp-proto", "md", "html", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    data: bytes
+    traces: int
+    binary: bool
+
+
+def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None, tz: Any = None) -> Exported:
+    """The traces of ``trace`` in another format (lossless between OTLP JSON and Jaeger JSON), or written up."""
+    import orjson
+
+    from tracectl.formats import jaeger_json, otlp_json, otlp_proto
+
+    traces = select_traces(load_trace_arg(trace, session), trace_id)
+    if fmt in ("md", "html", "json"):
+        return Exported(_write_up(traces, fmt, tz).encode("utf-8"), len(traces), binary=False)
+    if fmt == "otlp-proto":
+        return Exported(otlp_proto.dump_bytes(traces), len(traces), binary=True)
+    if fmt == "jaeger-json":
+        doc: Any = jaeger_json.dump_document(traces)
+    elif fmt == "tempo-json":
+        doc = {"trace": otlp_json.dump_document(traces, ids="base64")}
+    else:
+        doc = otlp_json.dump_document(traces)
+    return Exported(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n", len(traces), binary=False)
+
+
+def _write_up(traces: list[Any], fmt: str, tz: Any = None) -> str:
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.render import machine
+    from tracectl.render.report import trace_html, trace_markdown
+
+    analyses = [analyse_trace(t) for t in traces]
+    if fmt == "json":
+        docs = [trace_document(make_view(a), "export", []) for a in analyses]
+        return machine.to_json({"traces": docs}, SHOW_SCHEMA)
+    render = trace_markdown if fmt == "md" else trace_html
+    return "\n".join(render(a, tz) for a in analyses)
