@@ -14,11 +14,13 @@ Config file: ``$XDG_CONFIG_HOME/tracectl/config.toml`` (``~/.config/...``), or `
 
 Secrets are never flags: a bearer token comes from ``--token-file``/``token_file`` or the environment
 (``TRACECTL_BEARER_TOKEN``), basic auth from ``TRACECTL_USERNAME``/``TRACECTL_PASSWORD``. They are masked by
-``tracectl config show`` and never printed elsewhere.
+``tracectl config show`` and scrubbed from every message (``tracectl.redact``), and so are the password of a URL's
+userinfo and the value of every header from ``headers``/``-H``, unless the header is listed in ``safe_headers``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tracectl.errors import InputError
+from tracectl.redact import basic_forms, header_secrets, mask_url, url_secrets
 
 BACKENDS = ("tempo", "jaeger", "file")
 
@@ -44,10 +47,12 @@ _FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "ca_cert": (str, ("TRACECTL_CA_CERT_PATH",)),
     "insecure": (bool, ("TRACECTL_TLS_SKIP_VERIFY",)),
     "timeout": (float, ("TRACECTL_TIMEOUT",)),
-    "deadline": (float, ("TRACECTL_DEADLINE",)),
+    "deadline": (float, ("TRACECTL_DEADLINE",)),  # seconds for all the network work of one command
+    "max_response_mb": (float, ("TRACECTL_MAX_RESPONSE_MB",)),  # unset: a budget per kind of response
     "retries": (int, ("TRACECTL_RETRIES",)),
     "concurrency": (int, ("TRACECTL_CONCURRENCY",)),
     "headers": (dict, ()),
+    "safe_headers": (list, ("TRACECTL_SAFE_HEADERS",)),  # header names whose values are not secret
     # Loki has its own tenant and credentials, under logcli's names; each falls back to the general one.
     "loki_org_id": (str, ("LOKI_ORG_ID",)),
     "loki_token_file": (str, ("LOKI_BEARER_TOKEN_FILE",)),
@@ -69,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "log_trace_field": "trace_id", "log_margin": 5.0, "log_label_map": {"service.name": "service_name"},
 }  # fmt: skip
 LOG_STRATEGIES = ("line", "metadata", "json", "template")
+URL_SETTINGS = ("tempo_url", "jaeger_url", "loki_url")
+# What an unset setting means, for `config show`.
+UNSET_MEANS = {"max_response_mb": "per response: trace by ID and search 128, Loki page 64, other endpoints 1"}
 
 
 @dataclass
@@ -86,9 +94,11 @@ class Settings:
     insecure: bool = False
     timeout: float = 30.0
     deadline: float = 120.0
+    max_response_mb: float | None = None
     retries: int = 4
     concurrency: int = 8
     headers: dict[str, str] = field(default_factory=dict)
+    safe_headers: list[str] = field(default_factory=list)
     loki_org_id: str | None = None
     loki_token_file: str | None = None
     loki_bearer_token: str | None = None
@@ -126,17 +136,40 @@ class Settings:
         return self.bearer_token
 
     def rows(self) -> list[tuple[str, str, str]]:
-        """(setting, value, origin) for ``config show``; secrets masked."""
+        """(setting, value, origin) for ``config show``: secrets, URL passwords and header values masked."""
         out = []
+        safe = {h.lower() for h in self.safe_headers}
         for name in _FIELDS:
             value = getattr(self, name)
             if name in SECRETS and value:
                 shown = "******** (set)"
+            elif name == "headers":
+                shown = ", ".join(f"{k}: {v if k.lower() in safe else '********'}" for k, v in value.items())
             elif isinstance(value, dict):
-                shown = ", ".join(f"{k}: {'********' if _sensitive_header(k) else v}" for k, v in value.items())
+                shown = ", ".join(f"{k}: {v}" for k, v in value.items())
+            elif isinstance(value, list):
+                shown = ", ".join(value)
+            elif name in URL_SETTINGS and value:
+                shown = mask_url(value)
             else:
-                shown = "" if value is None else str(value)
+                shown = UNSET_MEANS.get(name, "") if value is None else str(value)
             out.append((name, shown, self.origin.get(name, "default" if name in DEFAULTS else "unset")))
+        return out
+
+    def secret_values(self) -> list[str]:
+        """Every configured credential, in the forms a message could carry it (for ``tracectl.redact``)."""
+        out: list[str] = [v for v in (self.bearer_token, self.loki_bearer_token) if v]
+        for user, password in ((self.username, self.password), (self.loki_username, self.loki_password)):
+            if password:
+                out.extend(basic_forms(user or "", password))
+        for name in ("token_file", "loki_token_file"):
+            path = getattr(self, name)
+            if path:
+                with contextlib.suppress(OSError, UnicodeDecodeError):  # reported where the token is used
+                    out.append(Path(path).expanduser().read_text().strip())
+        for name in URL_SETTINGS:
+            out.extend(url_secrets(getattr(self, name)))
+        out.extend(header_secrets(self.headers, self.safe_headers))
         return out
 
 
@@ -146,11 +179,6 @@ def _read_token(name: str) -> str | None:
         return path.read_text().strip() or None
     except OSError as exc:
         raise InputError(f"token file {path}: cannot read it ({exc.strerror or exc})") from None
-
-
-def _sensitive_header(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in ("authorization", "proxy-authorization", "cookie") or "token" in lowered or "key" in lowered
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path:
@@ -171,6 +199,11 @@ def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise InputError(f'{where}: {name} must be a table of strings, like {{ "X-Team" = "ml" }}')
         return dict(value)
+    if kind is list:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise InputError(f'{where}: {name} must be a list of strings, like ["X-Team"]')
+        return [v.strip() for v in items if v.strip()]
     try:
         out = kind(value)
     except (TypeError, ValueError):
@@ -239,10 +272,11 @@ def resolve_settings(
         raise InputError("log_strategy 'template' needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
     if settings.backend is not None and settings.backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
-    for name in ("tempo_url", "jaeger_url", "loki_url"):
+    for name in URL_SETTINGS:
         url = getattr(settings, name)
         if url and not url.startswith(("http://", "https://")):
-            raise InputError(f"{name} ({settings.origin.get(name)}): {url!r} must start with http:// or https://")
+            came_from = settings.origin.get(name)
+            raise InputError(f"{name} ({came_from}): {mask_url(url)!r} must start with http:// or https://")
     return settings
 
 

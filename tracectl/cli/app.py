@@ -33,27 +33,40 @@ Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table (ter
 
 
 def report_error(env: Env, exc: BaseException) -> int:
-    """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping."""
-    from rich.markup import escape
+    """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping.
+
+    The line is scrubbed of the configured credentials and its control characters are shown, not executed."""
+    from rich.text import Text
+
+    from tracectl.render.safe_text import visible
 
     if isinstance(exc, TracectlError):
-        env.err.print(f"[red]tracectl: error:[/red] {escape(str(exc))}", soft_wrap=True)
-        return int(exc.exit_code)
-    if isinstance(exc, KeyboardInterrupt):
+        message, label, code = str(exc), "tracectl: error: ", int(exc.exit_code)
+    elif isinstance(exc, KeyboardInterrupt):
         env.err.print("tracectl: interrupted", soft_wrap=True)
         return 130
-    env.err.print(
-        f"[red]tracectl: internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
-        "(run again with --debug for the traceback, and please report it)",
-        soft_wrap=True,
-    )
-    return int(ExitCode.INTERNAL)
+    else:
+        message = f"{type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)"
+        label, code = "tracectl: internal error: ", int(ExitCode.INTERNAL)
+    line = visible(env.redact(message), one_line=True)
+    env.err.print(Text.assemble((label, "red"), line), soft_wrap=True)
+    return code
+
+
+def report_traceback(env: Env, exc: BaseException) -> None:
+    """``--debug``: the traceback on stderr (credentials scrubbed, control characters shown), before the error."""
+    import traceback
+
+    from rich.text import Text
+
+    text = "".join(traceback.format_exception(exc))
+    env.err.print(Text(env.redact(text)), soft_wrap=True)
 
 
 _GLOBAL_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet", "--insecure"})
 _GLOBAL_WITH_VALUE = frozenset({
     "--tz", "--backend", "--tempo-url", "--jaeger-url", "--loki-url", "--org-id", "--header", "-H", "--token-file",
-    "--ca-cert", "--profile", "--timeout", "--concurrency",
+    "--ca-cert", "--profile", "--timeout", "--deadline", "--max-response-mb", "--concurrency",
 })  # fmt: skip
 
 
@@ -87,7 +100,13 @@ class TracectlGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:  # typer's Context (its click base is private)
         try:
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            except typer.Exit:
+                _env(ctx).flush_output()  # the command chose its exit itself, after writing what it meant to
+                raise
+            _env(ctx).flush_output()  # the command succeeded: its whole result goes out now
+            return result
         except (typer.Exit, typer.Abort):
             raise
         except BrokenPipeError:
@@ -96,13 +115,18 @@ class TracectlGroup(TyperGroup):
         except Exception as exc:
             if _is_click_signal(exc):
                 raise
-            env = ctx.obj if isinstance(ctx.obj, Env) else Env()
+            env = _env(ctx)
+            if isinstance(exc, TracectlError) and exc.keeps_output:
+                env.flush_output()  # e.g. a crossed --fail-on threshold: the result is whole, and printed
             if env.debug:
-                raise
+                report_traceback(env, exc)
             raise typer.Exit(report_error(env, exc)) from None
         except KeyboardInterrupt as exc:
-            env = ctx.obj if isinstance(ctx.obj, Env) else Env()
-            raise typer.Exit(report_error(env, exc)) from None
+            raise typer.Exit(report_error(_env(ctx), exc)) from None
+
+
+def _env(ctx: Any) -> Env:
+    return ctx.obj if isinstance(ctx.obj, Env) else Env()
 
 
 def _is_click_signal(exc: Exception) -> bool:
@@ -203,6 +227,24 @@ def main_options(
             "--timeout", help="Seconds per request attempt (default 30) (env TRACECTL_TIMEOUT).", rich_help_panel=_CONN
         ),
     ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--deadline",
+            help="Seconds for all the network work of the command: every request, retry, wait and slow body "
+            "(default 120) (env TRACECTL_DEADLINE).",
+            rich_help_panel=_CONN,
+        ),
+    ] = None,
+    max_response_mb: Annotated[
+        float | None,
+        typer.Option(
+            "--max-response-mb",
+            help="The most read of one response, in MB (default per kind: trace and search 128, Loki page 64, "
+            "other 1) (env TRACECTL_MAX_RESPONSE_MB).",
+            rich_help_panel=_CONN,
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -227,7 +269,8 @@ def main_options(
     env.flags.update({
         "backend": backend, "tempo_url": tempo_url, "jaeger_url": jaeger_url, "loki_url": loki_url, "org_id": org_id,
         "headers": parse_header_flags(header or []), "token_file": token_file, "ca_cert": ca_cert,
-        "insecure": insecure, "profile": profile, "timeout": timeout, "concurrency": concurrency,
+        "insecure": insecure, "profile": profile, "timeout": timeout, "deadline": deadline,
+        "max_response_mb": max_response_mb, "concurrency": concurrency,
     })  # fmt: skip
 
 

@@ -49,6 +49,7 @@ def demo(
         out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {getattr(servers, backend + '_url')}"))
         out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
         out.print(Text("$ tracectl triage -s api-gateway --since 35m", style="bold"))
+        env.flush_output()  # a demo shows its steps as they happen
         query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
         result = run_triage(env, TriageOptions(query=query))
         _render(env, result, _next_commands(result, "api-gateway", "35m")[:0])

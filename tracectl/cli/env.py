@@ -6,8 +6,10 @@ fake a terminal or a pipe by building an ``Env`` (or setting ``force_terminal``)
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.backends import Backend
+    from tracectl.backends.http import Deadline
     from tracectl.backends.loki import LogQueryOptions, LokiClient
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
@@ -36,6 +39,9 @@ class Env:
     flags: dict[str, Any] = field(default_factory=dict)  # connection flags as given (None = not given)
     environ: dict[str, str] | None = None  # None = os.environ (tests pass their own)
     transport: Any = None  # an httpx transport for tests (respx or a mock), else real network
+    started: float = field(default_factory=time.monotonic)  # when the command began: the deadline counts from here
+    _pending: io.StringIO = field(default_factory=io.StringIO, repr=False)  # stdout, held until the result is whole
+    _deadline: Deadline | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
     _loki: LokiClient | None = field(default=None, repr=False)
@@ -67,10 +73,10 @@ class Env:
         return bool(getattr(self.stderr, "isatty", lambda: False)())
 
     def _console(self, stream: IO[str], tty: bool) -> Console:
-        from rich.console import Console
+        from tracectl.render.safe_text import SafeConsole
 
         width = self.width or (None if tty else int(os.environ.get("COLUMNS", "0")) or 120)
-        return Console(
+        return SafeConsole(
             file=stream,
             force_terminal=tty,
             no_color=not self.color_allowed,
@@ -83,9 +89,10 @@ class Env:
 
     @property
     def out(self) -> Console:
-        """Console for data on stdout (colour only on a terminal)."""
+        """Console for data on stdout (colour only on a terminal). What it prints is held until the command has
+        succeeded (``flush_output``): a failure half-way leaves stdout empty."""
         if self._out is None:
-            self._out = self._console(self.stdout, self.stdout_is_tty)
+            self._out = self._console(self._pending, self.stdout_is_tty)
         return self._out
 
     @property
@@ -102,9 +109,23 @@ class Env:
             self.err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
     def write(self, text: str) -> None:
-        """Write machine output (JSON, CSV, …) verbatim to stdout."""
-        self.stdout.write(text)
-        self.stdout.flush()
+        """Machine output (JSON, CSV, raw lines) for stdout, verbatim in a pipe; on a terminal, control characters
+        from the data are shown, not executed. Held, like ``out``, until ``flush_output``."""
+        if self.stdout_is_tty:
+            from tracectl.render.safe_text import visible
+
+            text = visible(text)
+        self._pending.write(text)
+
+    def flush_output(self) -> None:
+        """Write what the command has produced so far to stdout. The CLI calls it once the command has succeeded;
+        long-running commands (``sandbox serve``) call it themselves to show what they have."""
+        text = self._pending.getvalue()
+        self._pending.seek(0)
+        self._pending.truncate()
+        if text:
+            self.stdout.write(text)
+            self.stdout.flush()
 
     @contextmanager
     def progress(self, description: str) -> Iterator[Callable[[int, int], None]]:
@@ -127,13 +148,33 @@ class Env:
             self._settings = resolve_settings(self.flags, self.environ)
             if self._settings.insecure:
                 self.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
+            elif self._settings.loki_insecure and self._settings.loki_url:
+                self.warn("TLS certificate verification is off for Loki (LOKI_TLS_SKIP_VERIFY): use only on a "
+                          "trusted network")  # fmt: skip
         return self._settings
+
+    def deadline(self) -> Deadline:
+        """The command's network deadline (``--deadline``), shared by every client: counted from its start."""
+        if self._deadline is None:
+            from tracectl.backends.http import Deadline
+
+            self._deadline = Deadline(self.settings().deadline, started=self.started)
+        return self._deadline
+
+    def redact(self, text: str) -> str:
+        """``text`` without any configured credential (for messages and tracebacks)."""
+        from tracectl.redact import header_secrets, redact
+
+        if self._settings is not None:
+            return redact(text, self._settings.secret_values())
+        # Settings not resolved (or not resolvable): at least the -H values given on the command line.
+        return redact(text, header_secrets(self.flags.get("headers") or {}))
 
     def backend(self) -> Backend:
         if self._backend is None:
             from tracectl.backends import open_backend
 
-            self._backend = open_backend(self.settings(), transport=self.transport)
+            self._backend = open_backend(self.settings(), transport=self.transport, deadline=self.deadline())
         return self._backend
 
     def fetch(self, trace_id: str) -> LoadResult:
@@ -158,11 +199,9 @@ class Env:
 
     def loki(self) -> LokiClient:
         if self._loki is None:
-            from tracectl.backends import http_config
-            from tracectl.backends.http import HttpClient
-            from tracectl.backends.loki import LokiClient
+            from tracectl.backends import open_loki
 
-            self._loki = LokiClient(HttpClient(http_config(self.settings(), "loki"), transport=self.transport))
+            self._loki = open_loki(self.settings(), transport=self.transport, deadline=self.deadline())
         return self._loki
 
     def log_options(

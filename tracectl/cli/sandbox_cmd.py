@@ -65,6 +65,7 @@ def serve(
                      f"export LOKI_ADDR={servers.loki_url}", "tracectl search -s api-gateway --min-duration 100ms",
                      f"OTLP/HTTP ingest: {servers.tempo_url}/v1/traces"):  # fmt: skip
             env.out.print(line, soft_wrap=True, highlight=False)
+        env.flush_output()  # the settings are needed now, while the servers run
         env.err.print("serving; Ctrl-C stops" if duration is None else f"serving for {duration:g} s")
         deadline = None if duration is None else time.monotonic() + duration
         while deadline is None or time.monotonic() < deadline:
