@@ -192,3 +192,31 @@ def test_redirects_keep_credentials_on_the_origin_only(router: respx.MockRouter)
     router.get(f"{BASE}/ftp").mock(return_value=httpx.Response(302, headers={"Location": "ftp://x/y"}))
     with pytest.raises(BackendError, match="to an unusable location"):
         http.get("/ftp")
+
+
+def test_bodies_are_decoded_here_in_bounded_steps(router: respx.MockRouter) -> None:
+    import gzip
+    import zlib
+
+    from tracectl.backends.body import CHUNK, Decoder, Undecodable
+    from tracectl.errors import BackendError, ResponseTooLarge
+
+    bomb = gzip.compress(b"\0" * (8 << 20))
+    assert [len(c) for c in Decoder("gzip").decode(bomb)] == [CHUNK] * ((8 << 20) // CHUNK)  # never 8 MB at once
+    assert b"".join(Decoder("deflate").decode(zlib.compress(b"abc"))) == b"abc"
+    with pytest.raises(Undecodable, match="'br', which was not asked for"):
+        Decoder("br")
+    router.get(f"{BASE}/ok").mock(
+        return_value=httpx.Response(200, content=gzip.compress(b"{}"), headers={"Content-Encoding": "gzip"})
+    )
+    router.get(f"{BASE}/bomb").mock(
+        return_value=httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+    )
+    router.get(f"{BASE}/br").mock(return_value=httpx.Response(200, content=b"x", headers={"Content-Encoding": "br"}))
+    http = client(FakeTime())
+    assert http.get("/ok").content == b"{}"
+    assert http.get("/ok").request.headers["Accept-Encoding"] == "gzip, deflate"
+    with pytest.raises(ResponseTooLarge, match="more than 1 MB"):
+        http.get("/bomb")  # 8 KB on the wire
+    with pytest.raises(BackendError, match=r"not what its Content-Encoding \(br\) says"):
+        http.get("/br")

@@ -232,6 +232,36 @@ def test_loki_errors_are_one_clear_line(router: respx.MockRouter, response: http
         loki().query_range('{a="b"}', 1, 2)
 
 
+@pytest.mark.parametrize(
+    ("result", "where"),
+    [
+        (
+            [{"stream": {"a": "b"}, "values": [["1", 5]]}],
+            "data.result[0].values[0][1]: expected a string, got a number",
+        ),
+        (
+            [{"stream": {"a": "b"}, "values": [["x1", "l"]]}],
+            "data.result[0].values[0][0]: expected an integer, got 'x1'",
+        ),
+        ([{"stream": {"a": 1}, "values": []}], "data.result[0].stream.a: expected a string, got a number"),
+        (
+            [{"stream": {}, "values": [["1"]]}],
+            "data.result[0].values[0]: expected [timestamp, line] (a list of two or three)",
+        ),
+        ([{"stream": {}, "values": [["1", "l", []]]}], "data.result[0].values[0][2]: expected an object, got a list"),
+        (["not a stream"], "data.result[0]: expected an object, got a string"),
+    ],
+)
+def test_the_right_envelope_with_wrong_inner_types_is_a_backend_error(
+    router: respx.MockRouter, result: list[Any], where: str
+) -> None:
+    body = {"status": "success", "data": {"resultType": "streams", "result": result}}
+    router.get("/loki/api/v1/query_range").mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(BackendError) as info:
+        loki().query_range('{a="b"}', 1, 2)
+    assert str(info.value) == f"Loki answered with an unexpected shape: {where}"
+
+
 # ------------------------------------------------------------------------------------- matching to spans
 
 

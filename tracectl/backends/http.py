@@ -6,7 +6,8 @@ and the two limits that hold against any server: a byte budget per response and 
 - **Deadline**: one ``Deadline`` is shared by every request of a command (all clients): attempts, retry waits,
   slow bodies and fall-throughs to older APIs all count against it. Each attempt's timeouts are cut to the time
   left, and a watchdog cuts a body that is still dripping when it runs out. Over it: ``DeadlineExceeded`` (exit 3).
-- **Byte budget**: bodies are streamed and their *decoded* bytes counted (a gzip bomb is a big body too), up to a
+- **Byte budget**: bodies are streamed and decoded here (``tracectl.backends.body``), their *decoded* bytes
+  counted (a gzip bomb is a big body too) up to a
   budget per kind of response (``BUDGET_MB``; ``max_response_mb`` replaces them). Over it: ``ResponseTooLarge``
   (exit 5). Of an error answer only the first ``ERROR_BODY_BYTES`` are read: only its first line is shown.
 - **Redirects** are followed here, at most ``MAX_REDIRECTS`` hops; credentials and tenant (``Authorization``,
@@ -18,10 +19,7 @@ and the two limits that hold against any server: a byte budget per response and 
 from __future__ import annotations
 
 import base64
-import contextlib
 import random
-import socket
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from tracectl.backends.body import ACCEPT_ENCODING, OutOfTime, OverBudget, Undecodable, read_body
 from tracectl.errors import BackendError, BackendUnreachable, DeadlineExceeded, InputError, ResponseTooLarge
 from tracectl.redact import basic_forms, header_secrets, redact, url_secrets
 
@@ -145,6 +144,7 @@ class HttpClient:
                 max_connections=config.max_connections, max_keepalive_connections=config.max_connections
             ),
             follow_redirects=False,  # followed by hand: credentials must not follow to another origin
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def close(self) -> None:
@@ -248,33 +248,20 @@ class HttpClient:
         declared = response.headers.get("content-length", "")
         if success and declared.isdigit() and int(declared) > limit and "content-encoding" not in response.headers:
             raise self._too_large(kind, response.url)
-        buf = bytearray()
-        watchdog = _Watchdog(response, deadline.remaining())
         try:
-            for chunk in response.iter_bytes():
-                buf += chunk
-                if len(buf) > limit:
-                    if success:
-                        raise self._too_large(kind, response.url)
-                    del buf[limit:]  # an error page: its first line is all that is shown
-                    break
-                if deadline.remaining() <= 0:
-                    raise deadline.exceeded(self.config.name, f"reading {safe_url(response.url)}")
-        except httpx.DecodingError as exc:
+            return read_body(response, limit, deadline.remaining, truncate=not success)
+        except OverBudget:
+            raise self._too_large(kind, response.url) from None
+        except OutOfTime:
+            raise deadline.exceeded(self.config.name, f"reading {safe_url(response.url)}") from None
+        except Undecodable as exc:
             if not success:
-                return bytes(buf)
-            encoding = response.headers.get("content-encoding", "?")
+                return b""  # an error page in a strange encoding: the status says enough
+            encoding = response.headers.get("content-encoding", "")
             raise BackendError(
                 f"{self.config.name} sent a body that is not what its Content-Encoding ({encoding}) says "
                 f"({safe_url(response.url)}: {_root_cause(exc)})"
             ) from None
-        except httpx.TransportError:
-            if watchdog.fired or deadline.remaining() <= 0:
-                raise deadline.exceeded(self.config.name, f"reading {safe_url(response.url)}") from None
-            raise
-        finally:
-            watchdog.cancel()
-        return bytes(buf)
 
     def budget(self, kind: str) -> int:
         """The most bytes read of one successful response of ``kind``."""
@@ -305,30 +292,6 @@ class HttpClient:
         return BackendError(
             f"{self.config.name} answered {response.status_code} to {what}" + (f": {excerpt}" if excerpt else "") + hint
         )
-
-
-class _Watchdog:
-    """Cuts the connection when the deadline passes in the middle of a body. A server that sends a byte now and then
-    never lets a read time out, so reads are bounded from outside: shutting the socket down ends the blocked read."""
-
-    def __init__(self, response: httpx.Response, seconds: float) -> None:
-        self.fired = False
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        self._timer: threading.Timer | None = None
-        if isinstance(sock, socket.socket):
-            self._timer = threading.Timer(max(seconds, 0.0), self._fire, (sock,))
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _fire(self, sock: socket.socket) -> None:
-        self.fired = True
-        with contextlib.suppress(OSError):  # already closed: the read has ended anyway
-            sock.shutdown(socket.SHUT_RDWR)
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
 
 
 def _checked_verify(verify: bool | str) -> bool | str:
