@@ -265,11 +265,13 @@ class HttpClient:
 
     def budget(self, kind: str) -> int:
         """The most bytes read of one successful response of ``kind``."""
-        mb = self.config.max_response_mb or BUDGET_MB.get(kind, BUDGET_MB["metadata"])
-        return int(mb * MB)
+        return int(self._budget_mb(kind) * MB)
+
+    def _budget_mb(self, kind: str) -> float:
+        return self.config.max_response_mb or BUDGET_MB.get(kind, BUDGET_MB["metadata"])
 
     def _too_large(self, kind: str, url: httpx.URL) -> ResponseTooLarge:
-        mb = self.budget(kind) / MB
+        mb = self._budget_mb(kind)
         return ResponseTooLarge(
             f"{self.config.name} sent more than {mb:g} MB for {KIND_NAMES.get(kind, kind)} ({safe_url(url)}): "
             f"stopped reading; if an answer this big is expected, {LIMITS_HELP}"

@@ -171,7 +171,10 @@ _CONN = "Connection (flags > env > config profile; see `tracectl config show`)"
 def main_options(
     ctx: typer.Context,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="TRACECTL_DEBUG")
+        bool,
+        typer.Option(
+            "--debug", help="Add the traceback to an error (the exit code stays the same).", envvar="TRACECTL_DEBUG"
+        ),
     ] = False,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")
@@ -203,7 +206,13 @@ def main_options(
     ] = None,
     header: Annotated[
         list[str] | None,
-        typer.Option("--header", "-H", help="Extra header NAME=VALUE (repeatable).", rich_help_panel=_CONN),
+        typer.Option(
+            "--header",
+            "-H",
+            help="Extra header NAME=VALUE (repeatable). Its value is a secret (masked, never sent to another origin) "
+            "unless NAME is in safe_headers.",
+            rich_help_panel=_CONN,
+        ),
     ] = None,
     token_file: Annotated[
         str | None,

@@ -21,6 +21,12 @@ def config_show(
 
     Precedence: flags > environment > config profile > defaults. The config file is
     $XDG_CONFIG_HOME/tracectl/config.toml (or TRACECTL_CONFIG); pick a profile with --profile.
+
+    Masked: tokens, passwords (also in a URL: https://me:********@host), and the value of every header from
+    headers or -H, unless the header's name is in safe_headers (TRACECTL_SAFE_HEADERS=X-Team). Examples:
+
+      tracectl config show
+      tracectl --profile prod config show -o json | jq .settings.tempo_url
     """
     from rich import box
     from rich.table import Table
