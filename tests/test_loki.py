@@ -13,6 +13,7 @@ import respx
 from typer.testing import CliRunner
 
 from tests.conftest import FIXTURES, SAMPLES, needs_samples
+from tests.fake_loki import FakeLoki
 from tracectl.analysis.logs import level_counts, match_logs
 from tracectl.analysis.tree import build_tree
 from tracectl.backends.http import HttpClient, HttpConfig
@@ -129,34 +130,6 @@ def test_request_has_the_exact_logql_window_direction_and_header(router: respx.M
     assert params["start"] == str(start - 2 * 10**9) and params["end"] == str(end + 2 * 10**9 + 1)  # end exclusive
     assert params["limit"] == "300" and params["direction"] == "forward"
     assert sent.headers["X-Loki-Response-Encoding-Flags"] == "categorize-labels"
-
-
-class FakeLoki:
-    """query_range with Loki's semantics: [start, end), newest or oldest `limit` lines across streams."""
-
-    def __init__(self, lines: list[tuple[int, str, str]], max_limit: int = 5000) -> None:
-        self.lines = lines  # (ts, stream, line)
-        self.max_limit = max_limit
-        self.requests = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        p = request.url.params
-        limit = int(p["limit"])
-        if limit > self.max_limit:
-            return httpx.Response(
-                400,
-                text=f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {self.max_limit})",
-            )
-        start, end = int(p["start"]), int(p["end"])
-        chosen = [x for x in self.lines if start <= x[0] < end]
-        chosen.sort(key=lambda x: x[0], reverse=p["direction"] == "backward")
-        chosen = chosen[:limit]
-        by_stream: dict[str, list[list[Any]]] = {}
-        for ts, stream, line in chosen:
-            by_stream.setdefault(stream, []).append([str(ts), line, {}])
-        result = [{"stream": {"service_name": s}, "values": v} for s, v in by_stream.items()]
-        return httpx.Response(200, json={"status": "success", "data": {"resultType": "streams", "result": result}})
 
 
 @pytest.mark.parametrize("direction", ["backward", "forward"])
