@@ -220,3 +220,24 @@ def test_bodies_are_decoded_here_in_bounded_steps(router: respx.MockRouter) -> N
         http.get("/bomb")  # 8 KB on the wire
     with pytest.raises(BackendError, match=r"not what its Content-Encoding \(br\) says"):
         http.get("/br")
+
+
+def test_a_deadline_ends_a_concurrent_fetch_even_where_failures_are_skipped() -> None:
+    from tracectl.backends import fetch_traces
+    from tracectl.errors import BackendError, DeadlineExceeded
+
+    class Backend:
+        name = "fake"
+
+        def search(self, q: object) -> object:
+            raise NotImplementedError
+
+        def get_trace(self, trace_id: str) -> object:
+            if trace_id == "b":
+                raise BackendError("b is broken")
+            raise DeadlineExceeded("out of time")
+
+    skipped: list[str] = []
+    with pytest.raises(DeadlineExceeded, match="out of time"):
+        fetch_traces(Backend(), ["b", "c"], on_error=lambda tid, _exc: skipped.append(tid))  # type: ignore[arg-type]
+    assert skipped == []  # not "skipped c" and carry on: the command is out of time

@@ -42,6 +42,7 @@ class Env:
     started: float = field(default_factory=time.monotonic)  # when the command began: the deadline counts from here
     _pending: io.StringIO = field(default_factory=io.StringIO, repr=False)  # stdout, held until the result is whole
     _deadline: Deadline | None = field(default=None, repr=False)
+    _secrets: list[str] | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
     _loki: LokiClient | None = field(default=None, repr=False)
@@ -103,10 +104,11 @@ class Env:
         return self._err
 
     def warn(self, message: str) -> None:
+        """A warning on stderr (not with --quiet): scrubbed of credentials, control characters shown."""
         if not self.quiet:
             from rich.text import Text
 
-            self.err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+            self.err.print(Text.assemble(("warning: ", "yellow"), self.redact(message)), soft_wrap=True)
 
     def write(self, text: str) -> None:
         """Machine output (JSON, CSV, raw lines) for stdout, verbatim in a pipe; on a terminal, control characters
@@ -165,10 +167,11 @@ class Env:
         """``text`` without any configured credential (for messages and tracebacks)."""
         from tracectl.redact import header_secrets, redact
 
-        if self._settings is not None:
-            return redact(text, self._settings.secret_values())
-        # Settings not resolved (or not resolvable): at least the -H values given on the command line.
-        return redact(text, header_secrets(self.flags.get("headers") or {}))
+        if self._settings is None:  # not resolved (or not resolvable): at least the -H values given
+            return redact(text, header_secrets(self.flags.get("headers") or {}))
+        if self._secrets is None:
+            self._secrets = self._settings.secret_values()  # once: it reads the token files
+        return redact(text, self._secrets)
 
     def backend(self) -> Backend:
         if self._backend is None:
