@@ -174,3 +174,18 @@ def test_loki_tls_skip_verify_is_warned_like_insecure(tmp_path: Path) -> None:
     env = {"TRACECTL_CONFIG": str(tmp_path / "none.toml"), "LOKI_TLS_SKIP_VERIFY": "true", "LOKI_ADDR": "https://l"}
     result = CliRunner().invoke(app, ["config", "show"], env=env)
     assert "TLS certificate verification is off for Loki (LOKI_TLS_SKIP_VERIFY)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("X-A=s3cret\nvalue", "the value of X-A holds a line break, a control character or a character outside ASCII"),
+        ("X-A=s3cretföö", "the value of X-A holds a line break"),
+        ("X A=v", "'X A' is not a valid header name"),
+    ],
+)
+def test_a_header_that_cannot_be_sent_is_bad_input_without_its_value(tmp_path: Path, header: str, message: str) -> None:
+    env = {"TRACECTL_CONFIG": str(tmp_path / "none.toml"), "TEMPO_ADDR": "http://127.0.0.1:9"}
+    result = CliRunner().invoke(app, ["-H", header, "search", "-s", "x"], env=env)
+    assert result.exit_code == 2 and message in result.stderr
+    assert "s3cret" not in result.stderr  # the value is never quoted: it may be a secret

@@ -241,3 +241,12 @@ def test_a_deadline_ends_a_concurrent_fetch_even_where_failures_are_skipped() ->
     with pytest.raises(DeadlineExceeded, match="out of time"):
         fetch_traces(Backend(), ["b", "c"], on_error=lambda tid, _exc: skipped.append(tid))  # type: ignore[arg-type]
     assert skipped == []  # not "skipped c" and carry on: the command is out of time
+
+
+def test_a_token_or_tenant_that_cannot_be_a_header_is_bad_input() -> None:
+    from tracectl.errors import InputError
+
+    with pytest.raises(InputError, match="Tempo: the value of Authorization holds a line break"):
+        HttpClient(HttpConfig(BASE, "Tempo", bearer_token="abc\ndef"))
+    with pytest.raises(InputError, match="the value of X-Scope-OrgID holds"):
+        HttpClient(HttpConfig(BASE, "Tempo", headers={"X-Scope-OrgID": "a\rb"}))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -272,12 +273,29 @@ def resolve_settings(
         raise InputError("log_strategy 'template' needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
     if settings.backend is not None and settings.backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
+    for header, value in settings.headers.items():
+        problem = header_problem(header, value)
+        if problem:
+            raise InputError(f"headers ({settings.origin.get('headers')}): {problem}")
     for name in URL_SETTINGS:
         url = getattr(settings, name)
         if url and not url.startswith(("http://", "https://")):
             came_from = settings.origin.get(name)
             raise InputError(f"{name} ({came_from}): {mask_url(url)!r} must start with http:// or https://")
     return settings
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP field name (RFC 9110)
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, spaces and tabs: what every server reads alike
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent (never quoting the value: it may be a secret), or None."""
+    if not _TOKEN.fullmatch(name):
+        return f"{name!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+    if not _FIELD_VALUE.fullmatch(value):
+        return f"the value of {name} holds a line break, a control character or a character outside ASCII"
+    return None
 
 
 def parse_header_flags(values: list[str]) -> dict[str, str]:

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from tracectl.backends.body import ACCEPT_ENCODING, OutOfTime, OverBudget, Undecodable, read_body
+from tracectl.config import header_problem
 from tracectl.errors import BackendError, BackendUnreachable, DeadlineExceeded, InputError, ResponseTooLarge
 from tracectl.redact import basic_forms, header_secrets, redact, url_secrets
 
@@ -129,6 +130,10 @@ class HttpClient:
             self._credentials["Authorization"] = "Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
         elif config.bearer_token:
             self._credentials["Authorization"] = f"Bearer {config.bearer_token}"
+        for name, value in self._credentials.items():  # a token or tenant with a line break cannot be sent
+            problem = header_problem(name, value)
+            if problem:
+                raise InputError(f"{config.name}: {problem}")
         self._secrets = [
             *header_secrets(self._credentials, config.safe_headers),
             *(basic_forms(*basic) if basic else ()),
