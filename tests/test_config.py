@@ -73,6 +73,12 @@ def test_profile_selection_by_flag_and_env(config_file: Path) -> None:
         ("[profiles.prod]\n", {"profile": "dev"}, "no profile 'dev' (profiles: prod)"),
         ('[profiles.p]\ntempo_url = "tempo:3200"\n', {"profile": "p"}, "must start with http:// or https://"),
         ('[profiles.p]\nbackend = "zipkin"\n', {"profile": "p"}, "backend must be one of tempo, jaeger, file"),
+        ("[profiles.p]\n", {"profile": "p", "deadline": "nan"}, "--deadline: deadline must be a finite number"),
+        ("[profiles.p]\n", {"profile": "p", "max_response_mb": "inf"}, "max_response_mb must be a finite number"),
+        ("[profiles.p]\n", {"profile": "p", "tempo_url": "http://[::1"}, "is not a URL (Invalid IPv6 URL)"),
+        ("[profiles.p]\n", {"profile": "p", "tempo_url": "http://t:99999"}, "is not a URL (Port out of range"),
+        ("[profiles.p]\n", {"profile": "p", "loki_url": "http://"}, "loki_url (flag): 'http://' has no host"),
+        ('[profiles.p]\ntempo_url = "http://u:pw@t :1"\n', {"profile": "p"}, "'http://u:********@t :1' holds a space"),
     ],
 )
 def test_config_errors_name_the_file_and_the_key(

@@ -21,6 +21,7 @@ userinfo and the value of every header from ``headers``/``-H``, unless the heade
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import tomllib
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracectl.errors import InputError
 from tracectl.redact import basic_forms, header_secrets, mask_url, url_secrets
@@ -209,6 +211,8 @@ def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
         out = kind(value)
     except (TypeError, ValueError):
         raise InputError(f"{where}: {name} must be a {kind.__name__}, not {value!r}") from None
+    if kind is float and not math.isfinite(out):
+        raise InputError(f"{where}: {name} must be a finite number, not {value!r}")
     if kind in (int, float) and out <= 0 and name != "retries":
         raise InputError(f"{where}: {name} must be positive, not {value!r}")
     if kind is int and out < 0:
@@ -279,10 +283,24 @@ def resolve_settings(
             raise InputError(f"headers ({settings.origin.get('headers')}): {problem}")
     for name in URL_SETTINGS:
         url = getattr(settings, name)
-        if url and not url.startswith(("http://", "https://")):
-            came_from = settings.origin.get(name)
-            raise InputError(f"{name} ({came_from}): {mask_url(url)!r} must start with http:// or https://")
+        problem = _url_problem(url) if url else None
+        if problem:
+            raise InputError(f"{name} ({settings.origin.get(name)}): {mask_url(url)!r} {problem}")
     return settings
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a backend's base URL, or None."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "holds a space or a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check: out of range or not a number raises
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    return None if parts.hostname else "has no host"
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP field name (RFC 9110)
