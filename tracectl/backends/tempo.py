@@ -77,7 +77,7 @@ class TempoClient:
         if response.status_code != 200:
             raise self.http.error(response, f"the search {shown!r}")
         doc = _json(response, "search")
-        if not isinstance(doc, dict) or not isinstance(doc.get("traces", []), list):
+        if not isinstance(doc, dict) or not isinstance(doc.get("traces") or [], list):
             raise BackendError(f"Tempo search answered with an unexpected shape (keys: {_keys(doc)})")
         try:
             hits = read_list(doc.get("traces"), "traces", _summary)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +24,22 @@ if TYPE_CHECKING:
     from tracectl.backends.loki import LogQueryOptions, LokiClient
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
+
+
+class HeldOutput(io.TextIOBase):
+    """A text stream that keeps what is written (the strings themselves, not a copy of a 100 MB document)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[str] = []
+
+    def write(self, text: str) -> int:
+        self._chunks.append(text)
+        return len(text)
+
+    def take(self) -> list[str]:
+        chunks, self._chunks = self._chunks, []
+        return chunks
 
 
 @dataclass
@@ -40,7 +56,7 @@ class Env:
     environ: dict[str, str] | None = None  # None = os.environ (tests pass their own)
     transport: Any = None  # an httpx transport for tests (respx or a mock), else real network
     started: float = field(default_factory=time.monotonic)  # when the command began: the deadline counts from here
-    _pending: io.StringIO = field(default_factory=io.StringIO, repr=False)  # stdout, held until the result is whole
+    _pending: HeldOutput = field(default_factory=HeldOutput, repr=False)  # stdout, until the result is whole
     _deadline: Deadline | None = field(default=None, repr=False)
     _secrets: list[str] | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
@@ -93,7 +109,7 @@ class Env:
         """Console for data on stdout (colour only on a terminal). What it prints is held until the command has
         succeeded (``flush_output``): a failure half-way leaves stdout empty."""
         if self._out is None:
-            self._out = self._console(self._pending, self.stdout_is_tty)
+            self._out = self._console(cast("IO[str]", self._pending), self.stdout_is_tty)
         return self._out
 
     @property
@@ -122,11 +138,10 @@ class Env:
     def flush_output(self) -> None:
         """Write what the command has produced so far to stdout. The CLI calls it once the command has succeeded;
         long-running commands (``sandbox serve``) call it themselves to show what they have."""
-        text = self._pending.getvalue()
-        self._pending.seek(0)
-        self._pending.truncate()
-        if text:
-            self.stdout.write(text)
+        chunks = self._pending.take()
+        for chunk in chunks:
+            self.stdout.write(chunk)
+        if chunks:
             self.stdout.flush()
 
     @contextmanager
