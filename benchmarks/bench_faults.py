@@ -1,6 +1,6 @@
 """The fault matrix (issue 11): tracectl against a server for every way a backend can misbehave.
 
-    python benchmarks/bench_faults.py                 # 1 GB bodies, --deadline 10 (about two minutes)
+    python benchmarks/bench_faults.py                 # 1 GB bodies, --deadline 10 (about a minute)
     python benchmarks/bench_faults.py --size-mb 256   # smaller bodies
 
 Each cell runs ``tracectl`` as a fresh process against ``tests/hostile_server.py`` (a stdlib ThreadingHTTPServer on

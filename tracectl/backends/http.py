@@ -124,7 +124,7 @@ class HttpClient:
             basic = basic or (base.username, base.password)
             base = base.copy_with(username=None, password=None)
         self._origin = _origin(base)
-        # Sent only to the configured origin (see _headers_for); never in a message.
+        # Sent only to the configured origin (see _attempt); never in a message.
         self._credentials = dict(config.headers)
         if basic:
             self._credentials["Authorization"] = "Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
