@@ -157,9 +157,19 @@ def test_internal_errors_exit_1_without_traceback_unless_debug(monkeypatch: pyte
     result = run("show", ML)
     assert result.exit_code == 1
     assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr
-    debug = run("--debug", "show", ML)  # the traceback is added; the exit code stays
-    assert debug.exit_code == 1
-    assert "internal error: RuntimeError: kaboom" in debug.stderr and "Traceback" in debug.stderr
+    debug = run("--debug", "show", ML)
+    assert debug.exit_code == 1 and debug.stdout == ""  # --debug adds the traceback, never changes the code
+    assert "Traceback (most recent call last)" in debug.stderr and 'raise RuntimeError("kaboom")' in debug.stderr
+    assert debug.stderr.rstrip().endswith("please report it)")
+
+
+def test_debug_keeps_every_exit_code_and_scrubs_credentials() -> None:
+    bad = run("--debug", "-H", "X-Secret=hunter22", "show", str(FIXTURES / "bad/invalid.json"))
+    assert bad.exit_code == 2 and "Traceback" in bad.stderr and "FormatError" in bad.stderr
+    missing = run("--debug", "-H", "X-Secret=hunter22", "show", "no-such-file-hunter22.json")
+    assert (
+        missing.exit_code == 2 and "hunter22" not in missing.stderr and "no-such-file-********.json" in missing.stderr
+    )
 
 
 def test_export_converts_losslessly_between_jaeger_and_otlp() -> None:

@@ -73,6 +73,12 @@ def test_profile_selection_by_flag_and_env(config_file: Path) -> None:
         ("[profiles.prod]\n", {"profile": "dev"}, "no profile 'dev' (profiles: prod)"),
         ('[profiles.p]\ntempo_url = "tempo:3200"\n', {"profile": "p"}, "must start with http:// or https://"),
         ('[profiles.p]\nbackend = "zipkin"\n', {"profile": "p"}, "backend must be one of tempo, jaeger, file"),
+        ("[profiles.p]\n", {"profile": "p", "timeout": "nan"}, "--timeout: timeout must be a finite number"),
+        ("[profiles.p]\n", {"profile": "p", "max_response_mb": "inf"}, "max_response_mb must be a finite number"),
+        ("[profiles.p]\n", {"profile": "p", "tempo_url": "http://[::1"}, "is not a URL (Invalid IPv6 URL)"),
+        ("[profiles.p]\n", {"profile": "p", "tempo_url": "http://t:99999"}, "is not a URL (Port out of range"),
+        ("[profiles.p]\n", {"profile": "p", "loki_url": "http://"}, "loki_url (flag): 'http://' has no host"),
+        ('[profiles.p]\ntempo_url = "http://u:pw@t :1"\n', {"profile": "p"}, "'http://u:********@t :1' holds a space"),
     ],
 )
 def test_config_errors_name_the_file_and_the_key(
@@ -118,3 +124,74 @@ def test_config_show_command(config_file: Path) -> None:
     assert "s3cret" not in result.stdout
     table = CliRunner().invoke(app, ["config", "show"], env=env).stdout
     assert "https://tempo.prod.example" in table and "s3cret" not in table
+
+
+def test_config_show_prints_no_planted_secret(tmp_path: Path) -> None:
+    planted = ["urlpa55", "hdr-s3cret-1", "hdr-s3cret-2", "bearer-t0ken", "basic-pa55", "loki-pa55", "file-t0ken",
+               "loki-bearer-t0ken", "lokiurl-pa55", "auth-hdr-val"]  # fmt: skip
+    (tmp_path / "token").write_text("file-t0ken\n")
+    (tmp_path / "config.toml").write_text(
+        'default_profile = "p"\n[profiles.p]\n'
+        'tempo_url = "https://me:urlpa55@tempo.example"\n'
+        'loki_url = "https://loki:lokiurl-pa55@loki.example"\n'
+        f'token_file = "{tmp_path / "token"}"\n'
+        'headers = { "X-Api-Key" = "hdr-s3cret-1", "X-Team" = "inference" }\n'
+        'safe_headers = ["x-team"]\n'
+    )
+    env = {
+        "TRACECTL_CONFIG": str(tmp_path / "config.toml"), "TRACECTL_BEARER_TOKEN": "bearer-t0ken",
+        "TRACECTL_USERNAME": "me", "TRACECTL_PASSWORD": "basic-pa55", "LOKI_PASSWORD": "loki-pa55",
+        "LOKI_BEARER_TOKEN": "loki-bearer-t0ken", "TEMPO_ADDR": "", "LOKI_ADDR": "",
+    }  # fmt: skip
+    runs = [[], ["-H", "X-Secret=hdr-s3cret-2", "-H", "Authorization: auth-hdr-val"]]  # -H replaces the profile's
+    for flags in runs:
+        for output in ("table", "json", "csv"):
+            result = CliRunner().invoke(app, [*flags, "config", "show", "-o", output], env=env)
+            assert result.exit_code == 0, result.output
+            assert [s for s in planted if s in result.stdout + result.stderr] == []
+    shown = {
+        " ".join(flags): orjson.loads(CliRunner().invoke(app, [*flags, "config", "show", "-o", "json"], env=env).stdout)
+        for flags in runs
+    }
+    doc = shown[""]["settings"]
+    assert doc["tempo_url"]["value"] == "https://me:********@tempo.example"
+    assert doc["loki_url"]["value"] == "https://loki:********@loki.example"
+    assert doc["headers"]["value"] == "X-Api-Key: ********, X-Team: inference"  # X-Team is listed as safe
+    assert doc["safe_headers"] == {"value": "x-team", "origin": f"profile p ({tmp_path / 'config.toml'})"}
+    assert doc["max_response_mb"]["value"].startswith("per response: trace by ID and search 128")
+    flagged = shown[" ".join(runs[1])]["settings"]["headers"]
+    assert flagged == {"value": "X-Secret: ********, Authorization: ********", "origin": "flag"}
+
+
+def test_secret_values_cover_every_form_a_server_may_echo() -> None:
+    import base64
+
+    s = resolve_settings(
+        {"headers": {"X-Key": "k3y-value", "X-Team": "ml"}, "tempo_url": "http://u:p%40ss@t:1"},
+        {"TRACECTL_USERNAME": "bob", "TRACECTL_PASSWORD": "hunter22", "TRACECTL_SAFE_HEADERS": "X-Team"},
+        Path("/nonexistent/config.toml"),
+    )
+    secrets = set(s.secret_values())
+    assert {"k3y-value", "hunter22", "bob:hunter22", base64.b64encode(b"bob:hunter22").decode(), "p@ss"} <= secrets
+    assert "ml" not in secrets and s.safe_headers == ["X-Team"]
+
+
+def test_loki_tls_skip_verify_is_warned_like_insecure(tmp_path: Path) -> None:
+    env = {"LOKI_TLS_SKIP_VERIFY": "true", "LOKI_ADDR": "https://l"}
+    result = CliRunner().invoke(app, ["config", "show"], env=env)
+    assert "TLS certificate verification is off for Loki (LOKI_TLS_SKIP_VERIFY)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("X-A=s3cret\nvalue", "the value of X-A holds a line break, a control character or a character outside ASCII"),
+        ("X-A=s3cretföö", "the value of X-A holds a line break"),
+        ("X A=v", "'X A' is not a valid header name"),
+    ],
+)
+def test_a_header_that_cannot_be_sent_is_bad_input_without_its_value(tmp_path: Path, header: str, message: str) -> None:
+    env = {"TEMPO_ADDR": "http://127.0.0.1:9"}
+    result = CliRunner().invoke(app, ["-H", header, "search", "-s", "x"], env=env)
+    assert result.exit_code == 2 and message in result.stderr
+    assert "s3cret" not in result.stderr  # the value is never quoted: it may be a secret

@@ -248,7 +248,7 @@ def test_bad_files_name_the_file_and_the_problem(name: str, phrase: str) -> None
             b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "01", "spanId": "01", "kind": "WEIRD"}]}]}]}',
             "unknown span kind 'WEIRD'",
         ),
-        (b'{"resourceSpans": 5}', "'resourceSpans' is not a list"),
+        (b'{"resourceSpans": 5}', "payload: resourceSpans: expected a list, got a number"),
         (
             b'{"data": [{"spans": [{"traceID": "01", "spanID": "02", "processID": "p9"}], "processes": {}}]}',
             "data[0].spans[0]: processID 'p9' is not in 'processes'",

@@ -23,7 +23,7 @@ from tracectl.ids import (
         ("b1586c3c8c34d", "0000000000000000000b1586c3c8c34d"),  # Tempo search: zeros stripped, odd length
         ("d6e9329d67b6146a", "0000000000000000d6e9329d67b6146a"),  # 64-bit Jaeger ID
         ("AAAAAAAAAAABI0VniavN7w==", "00000000000000000123456789abcdef"),  # zero-padded 64-bit in base64
-        ("  W47_95gDgQPSabYzgT_HAA  ", "5b8efff798038103d269b633813fc700"),  # URL-safe, whitespace
+        ("W47_95gDgQPSabYzgT_HAA", "5b8efff798038103d269b633813fc700"),  # URL-safe, unpadded
     ],
 )
 def test_trace_ids_in_every_encoding(raw: str, expected: str) -> None:
@@ -38,9 +38,16 @@ def test_span_ids(raw: str, expected: str) -> None:
     assert normalize_span_id(raw) == expected
 
 
+BAD_TRACE_IDS = [
+    *("", "xyz", "5b8efff798038103d269b633813fc700aa", "0" * 32, "' OR 1=1", '}|= "x"', "W47/95gDgQPSabYzgT/H"),
+    *(" 5b8efff798038103d269b633813fc700", "5b8efff798038103d269b633813fc700\n", "5b8efff7 98038103d269b633813fc700"),
+    "  W47_95gDgQPSabYzgT_HAA  ",  # whitespace: a copy-paste slip, rejected rather than guessed at
+]
+
+
 @pytest.mark.parametrize(
     "bad",
-    ["", "xyz", "5b8efff798038103d269b633813fc700aa", "0" * 32, "' OR 1=1", '}|= "x"', "W47/95gDgQPSabYzgT/H"],
+    BAD_TRACE_IDS,
 )
 def test_bad_trace_ids_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidId):

@@ -13,6 +13,7 @@ import respx
 from typer.testing import CliRunner
 
 from tests.conftest import FIXTURES, SAMPLES, needs_samples
+from tests.fake_loki import FakeLoki
 from tracectl.analysis.logs import level_counts, match_logs
 from tracectl.analysis.tree import build_tree
 from tracectl.backends.http import HttpClient, HttpConfig
@@ -131,34 +132,6 @@ def test_request_has_the_exact_logql_window_direction_and_header(router: respx.M
     assert sent.headers["X-Loki-Response-Encoding-Flags"] == "categorize-labels"
 
 
-class FakeLoki:
-    """query_range with Loki's semantics: [start, end), newest or oldest `limit` lines across streams."""
-
-    def __init__(self, lines: list[tuple[int, str, str]], max_limit: int = 5000) -> None:
-        self.lines = lines  # (ts, stream, line)
-        self.max_limit = max_limit
-        self.requests = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        p = request.url.params
-        limit = int(p["limit"])
-        if limit > self.max_limit:
-            return httpx.Response(
-                400,
-                text=f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {self.max_limit})",
-            )
-        start, end = int(p["start"]), int(p["end"])
-        chosen = [x for x in self.lines if start <= x[0] < end]
-        chosen.sort(key=lambda x: x[0], reverse=p["direction"] == "backward")
-        chosen = chosen[:limit]
-        by_stream: dict[str, list[list[Any]]] = {}
-        for ts, stream, line in chosen:
-            by_stream.setdefault(stream, []).append([str(ts), line, {}])
-        result = [{"stream": {"service_name": s}, "values": v} for s, v in by_stream.items()]
-        return httpx.Response(200, json={"status": "success", "data": {"resultType": "streams", "result": result}})
-
-
 @pytest.mark.parametrize("direction", ["backward", "forward"])
 def test_paging_12000_lines_past_a_5000_limit_is_complete_ordered_and_without_duplicates(
     router: respx.MockRouter, direction: str
@@ -175,7 +148,7 @@ def test_paging_12000_lines_past_a_5000_limit_is_complete_ordered_and_without_du
     assert len(got) == len(set(got)) == 12_000
     times = [r.time_ns for r in result.records]
     assert times == sorted(times, reverse=direction == "backward")
-    assert fake.requests == 3 and not result.truncated
+    assert fake.requests == 5 and not result.truncated  # three pages, and the tie at each full page's end
 
 
 def test_paging_stops_at_the_limit_and_says_so(router: respx.MockRouter) -> None:
@@ -230,6 +203,36 @@ def test_loki_errors_are_one_clear_line(router: respx.MockRouter, response: http
     router.get("/loki/api/v1/query_range").mock(return_value=response)
     with pytest.raises(BackendError, match=message.replace("(", r"\(").replace(")", r"\)")):
         loki().query_range('{a="b"}', 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("result", "where"),
+    [
+        (
+            [{"stream": {"a": "b"}, "values": [["1", 5]]}],
+            "data.result[0].values[0][1]: expected a string, got a number",
+        ),
+        (
+            [{"stream": {"a": "b"}, "values": [["x1", "l"]]}],
+            "data.result[0].values[0][0]: expected an integer, got 'x1'",
+        ),
+        ([{"stream": {"a": 1}, "values": []}], "data.result[0].stream.a: expected a string, got a number"),
+        (
+            [{"stream": {}, "values": [["1"]]}],
+            "data.result[0].values[0]: expected [timestamp, line] (a list of two or three)",
+        ),
+        ([{"stream": {}, "values": [["1", "l", []]]}], "data.result[0].values[0][2]: expected an object, got a list"),
+        (["not a stream"], "data.result[0]: expected an object, got a string"),
+    ],
+)
+def test_the_right_envelope_with_wrong_inner_types_is_a_backend_error(
+    router: respx.MockRouter, result: list[Any], where: str
+) -> None:
+    body = {"status": "success", "data": {"resultType": "streams", "result": result}}
+    router.get("/loki/api/v1/query_range").mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(BackendError) as info:
+        loki().query_range('{a="b"}', 1, 2)
+    assert str(info.value) == f"Loki answered with an unexpected shape: {where}"
 
 
 # ------------------------------------------------------------------------------------- matching to spans

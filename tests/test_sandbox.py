@@ -201,7 +201,7 @@ def test_a_real_opentelemetry_sdk_sends_to_the_sandbox_and_tracectl_finds_the_sl
         provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{servers.tempo_url}/v1/traces")))
         tracer = provider.get_tracer("test")
         with tracer.start_as_current_span("run pipeline") as root:
-            for step, seconds in (("extract", 0.01), ("transform", 0.15), ("load", 0.02)):
+            for step, seconds in (("extract", 0.01), ("transform", 0.3), ("load", 0.02)):
                 with tracer.start_as_current_span(step):
                     time.sleep(seconds)
         provider.shutdown()

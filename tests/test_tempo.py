@@ -94,6 +94,15 @@ def test_before_2_2_flags_become_a_tags_search(router: respx.MockRouter) -> None
     assert params["minDuration"] == "2s" and "q" not in params
 
 
+@pytest.mark.parametrize("key", ["x error", "a=b", 'q"', "tab\there", ""])
+def test_before_2_2_a_key_logfmt_cannot_hold_is_refused_not_sent(router: respx.MockRouter, key: str) -> None:
+    from tracectl.errors import InputError
+
+    buildinfo(router, "2.1.0")  # no search route: a search sent would fail the test
+    with pytest.raises(InputError, match=r"cannot be searched on Tempo before 2\.2"):
+        tempo().search(query(attributes=((key, "true"),)))
+
+
 def test_raw_traceql_is_sent_as_is_without_asking_the_version(router: respx.MockRouter) -> None:
     # No buildinfo route: asking for it would fail the test (every request must match a route).
     route = router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": []}))

@@ -19,22 +19,30 @@ names (which must then exist)::
 
 Secrets are never flags and never in the file: a bearer token comes from ``--token-file``/``token_file`` or the
 environment (``TRACECTL_BEARER_TOKEN``), basic auth from ``TRACECTL_USERNAME``/``TRACECTL_PASSWORD``. They are
-masked by ``tracectl config show`` and never printed elsewhere.
+masked by ``tracectl config show`` and scrubbed from every message (``tracectl.redact``), and so are the password
+of a URL's userinfo and the value of every header from ``headers``/``-H``, unless the header is listed in
+``safe_headers``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracectl.errors import InputError
+from tracectl.redact import basic_forms, header_secrets, mask_url, url_secrets
 
 BACKENDS = ("tempo", "jaeger", "file")
 LOG_STRATEGIES = ("line", "metadata", "json", "template")
+URL_SETTINGS = ("tempo_url", "jaeger_url", "loki_url")
 CONNECTION = "Connection (flags > env > config profile; see `tracectl config show`)"
 MASK = "******** (set)"
 
@@ -43,7 +51,7 @@ MASK = "******** (set)"
 class Spec:
     """How one setting is given: its type, flag, environment variables, and whether it is a secret."""
 
-    kind: type  # str, bool, int, float or dict
+    kind: type  # str, bool, int, float, dict or list
     flag: str | None = None  # the global option; None: environment and config file only
     short: str | None = None
     env: tuple[str, ...] = ()  # in order of preference
@@ -51,7 +59,8 @@ class Spec:
     secret: bool = False  # masked in `config show`, refused in config files
     in_file: bool = True  # may appear in a config-file profile
     choices: tuple[str, ...] = ()
-    repeatable: bool = False  # a flag given several times (--header), parsed by `parse_flag`
+    repeatable: bool = False  # a flag given several times (--header), parsed by `REPEATABLE_PARSERS`
+    unset_means: str = ""  # what an unset value means, for `config show`
 
     @property
     def env_help(self) -> str:
@@ -62,8 +71,8 @@ def setting(default: Any, kind: type | None = None, **spec: Any) -> Any:
     """A ``Settings`` field with its ``Spec`` in the field's metadata."""
     resolved = kind or (type(default) if default is not None else str)
     meta = {"spec": Spec(resolved, **spec)}
-    if isinstance(default, dict):
-        return field(default_factory=lambda: dict(default), metadata=meta)
+    if isinstance(default, dict | list):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -80,7 +89,9 @@ class Settings:
     loki_url: str | None = setting(None, flag="--loki-url", env=("LOKI_ADDR",), help="Loki base URL.")
     org_id: str | None = setting(None, flag="--org-id", env=("TRACECTL_ORG_ID",), help="Tenant, sent as X-Scope-OrgID.")
     headers: dict[str, str] = setting({}, kind=dict, flag="--header", short="-H", repeatable=True,
-                                      help="Extra header NAME=VALUE (repeatable).")  # fmt: skip
+                                      help="Extra header NAME=VALUE (repeatable); its value is treated as a secret "
+                                           "unless listed in safe_headers.")  # fmt: skip
+    safe_headers: list[str] = setting([], kind=list, env=("TRACECTL_SAFE_HEADERS",))  # header names that are not secret
     token_file: str | None = setting(
         None, flag="--token-file", env=("TRACECTL_BEARER_TOKEN_FILE",), help="File holding a bearer token."
     )
@@ -95,6 +106,12 @@ class Settings:
                              help="Seconds the whole command may wait on backends: every request, retry and "
                                   "wait counts (default 120).")  # fmt: skip
     request_timeout: float = setting(30.0, env=("TRACECTL_REQUEST_TIMEOUT",))  # one attempt of one request
+    max_response_mb: float | None = setting(
+        None, kind=float, flag="--max-response-mb", env=("TRACECTL_MAX_RESPONSE_MB",),
+        help="Largest response body to read, in MB (default per kind: trace by ID and search 128, Loki page 64, "
+             "other endpoints 1).",
+        unset_means="per response: trace by ID and search 128, Loki page 64, other endpoints 1",
+    )  # fmt: skip
     retries: int = setting(4, env=("TRACECTL_RETRIES",))
     concurrency: int = setting(
         8, flag="--concurrency", env=("TRACECTL_CONCURRENCY",), help="Traces fetched in parallel (default 8)."
@@ -139,17 +156,40 @@ class Settings:
         return self.bearer_token
 
     def rows(self) -> list[tuple[str, str, str]]:
-        """(setting, value, origin) for ``config show``; secrets masked."""
+        """(setting, value, origin) for ``config show``: secrets, URL passwords and header values masked."""
         out = []
+        safe = {h.lower() for h in self.safe_headers}
         for name, spec in specs():
             value = getattr(self, name)
             if spec.secret and value:
                 shown = MASK
+            elif name == "headers":
+                shown = ", ".join(f"{k}: {v if k.lower() in safe else '********'}" for k, v in value.items())
             elif isinstance(value, dict):
-                shown = ", ".join(f"{k}: {'********' if _sensitive_header(k) else v}" for k, v in value.items())
+                shown = ", ".join(f"{k}: {v}" for k, v in value.items())
+            elif isinstance(value, list):
+                shown = ", ".join(value)
+            elif name in URL_SETTINGS and value:
+                shown = mask_url(value)
             else:
-                shown = "" if value is None else str(value)
+                shown = spec.unset_means if value is None else str(value)
             out.append((name, shown, self.origin.get(name, "default" if _has_default(name) else "unset")))
+        return out
+
+    def secret_values(self) -> list[str]:
+        """Every configured credential, in the forms a message could carry it (for ``tracectl.redact``)."""
+        out: list[str] = [v for v in (self.bearer_token, self.loki_bearer_token) if v]
+        for user, password in ((self.username, self.password), (self.loki_username, self.loki_password)):
+            if password:
+                out.extend(basic_forms(user or "", password))
+        for name in ("token_file", "loki_token_file"):
+            path = getattr(self, name)
+            if path:
+                with contextlib.suppress(OSError, UnicodeDecodeError):  # reported where the token is used
+                    out.append(Path(path).expanduser().read_text().strip())
+        for name in URL_SETTINGS:
+            out.extend(url_secrets(getattr(self, name)))
+        out.extend(header_secrets(self.headers, self.safe_headers))
         return out
 
 
@@ -166,7 +206,7 @@ def spec_of(name: str) -> Spec:
 
 
 def _has_default(name: str) -> bool:
-    return getattr(_DEFAULT, name) not in (None, {}, ())
+    return getattr(_DEFAULT, name) not in (None, {}, (), [])
 
 
 _DEFAULT = Settings()
@@ -180,11 +220,6 @@ def _read_token(name: str) -> str | None:
         raise InputError(f"token file {path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def _sensitive_header(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in ("authorization", "proxy-authorization", "cookie") or "token" in lowered or "key" in lowered
-
-
 def default_config_path(environ: Mapping[str, str]) -> tuple[Path, bool]:
     """The config file and whether the user named it (``TRACECTL_CONFIG``): a named file must exist."""
     if environ.get("TRACECTL_CONFIG"):
@@ -193,25 +228,46 @@ def default_config_path(environ: Mapping[str, str]) -> tuple[Path, bool]:
     return Path(base) / "tracectl" / "config.toml", False
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _as_bool(name: str, value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise InputError(f"{where}: {name} must be true or false, not {value!r}")
+
+
+def _as_dict(name: str, value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InputError(f'{where}: {name} must be a table of strings, like {{ "X-Team" = "ml" }}')
+    return dict(value)
+
+
+def _as_list(name: str, value: Any, where: str) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise InputError(f'{where}: {name} must be a list of strings, like ["X-Team"]')
+    return [v.strip() for v in items if v.strip()]
+
+
+_STRUCTURED: dict[type, Callable[[str, Any, str], Any]] = {bool: _as_bool, dict: _as_dict, list: _as_list}
+
+
 def _coerce(name: str, value: Any, spec: Spec, where: str) -> Any:
     kind = spec.kind
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
-            return value.lower() in ("1", "true", "yes", "on")
-        raise InputError(f"{where}: {name} must be true or false, not {value!r}")
-    if kind is dict:
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise InputError(f'{where}: {name} must be a table of strings, like {{ "X-Team" = "ml" }}')
-        return dict(value)
+    if kind in _STRUCTURED:
+        return _STRUCTURED[kind](name, value, where)
     if kind in (int, float) and isinstance(value, bool):
         raise InputError(f"{where}: {name} must be a {kind.__name__}, not {value!r}")
     try:
         out = kind(value)
     except (TypeError, ValueError, OverflowError):
         raise InputError(f"{where}: {name} must be a {kind.__name__}, not {value!r}") from None
-    if kind in (int, float) and not out > 0 and name != "retries":  # `not >` also refuses NaN
+    if kind is float and not math.isfinite(out):
+        raise InputError(f"{where}: {name} must be a finite number, not {value!r}")
+    if kind in (int, float) and not out > 0 and name != "retries":
         raise InputError(f"{where}: {name} must be positive, not {value!r}")
     if kind is int and out < 0:
         raise InputError(f"{where}: {name} must not be negative")
@@ -292,10 +348,42 @@ def resolve_settings(
 def _check(settings: Settings) -> None:
     if settings.log_strategy == "template" and not settings.log_query_template:
         raise InputError("log_strategy 'template' needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
-    for name in ("tempo_url", "jaeger_url", "loki_url"):
+    for header, value in settings.headers.items():
+        problem = header_problem(header, value)
+        if problem:
+            raise InputError(f"headers ({settings.origin.get('headers')}): {problem}")
+    for name in URL_SETTINGS:
         url = getattr(settings, name)
-        if url and not url.startswith(("http://", "https://")):
-            raise InputError(f"{name} ({settings.origin.get(name)}): {url!r} must start with http:// or https://")
+        problem = _url_problem(url) if url else None
+        if problem:
+            raise InputError(f"{name} ({settings.origin.get(name)}): {mask_url(url)!r} {problem}")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a backend's base URL, or None."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "holds a space or a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check: out of range or not a number raises
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    return None if parts.hostname else "has no host"
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP field name (RFC 9110)
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, spaces and tabs: what every server reads alike
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent (never quoting the value: it may be a secret), or None."""
+    if not _TOKEN.fullmatch(name):
+        return f"{name!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+    if not _FIELD_VALUE.fullmatch(value):
+        return f"the value of {name} holds a line break, a control character or a character outside ASCII"
+    return None
 
 
 def parse_header_flags(values: list[str]) -> dict[str, str]:

@@ -25,6 +25,7 @@ class TracectlError(Exception):
     """Base of every error tracectl reports to a user. ``str(e)`` is the one-line message."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    keeps_output: bool = False  # True when the result was whole and printed before this was raised
 
 
 class InputError(TracectlError):
@@ -46,6 +47,10 @@ class BackendUnreachable(TracectlError):
     exit_code = ExitCode.UNREACHABLE
 
 
+class DeadlineExceeded(BackendUnreachable):
+    """The command's network deadline ran out (``--timeout``): slow servers, retries and waits all count."""
+
+
 class TraceNotFound(TracectlError):
     exit_code = ExitCode.NOT_FOUND
 
@@ -54,5 +59,10 @@ class BackendError(TracectlError):
     exit_code = ExitCode.BACKEND_ERROR
 
 
+class ResponseTooLarge(BackendError):
+    """A response went over its byte budget (``--max-response-mb``): reading stopped there."""
+
+
 class ThresholdCrossed(TracectlError):
     exit_code = ExitCode.THRESHOLD
+    keeps_output = True

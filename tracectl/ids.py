@@ -37,9 +37,11 @@ def _normalise(value: str, width: int, what: str, allow_short_bytes: tuple[int, 
             pass
         else:
             return value.lower()
-    text = value.strip()
+    text = value
     if not text:
         raise InvalidId(f"empty {what}")
+    if any(c.isspace() for c in text):  # " abc" or "abc\n" is a copy-paste slip, or data that is not an ID
+        raise InvalidId(f"{what} {value!r} holds whitespace")
     if _HEX.fullmatch(text):
         if len(text) > width:
             raise InvalidId(f"{what} {value!r} is longer than {width} hex characters")
@@ -80,7 +82,7 @@ def normalize_span_id(value: str) -> str:
 
 def normalize_parent_id(value: str | None) -> str:
     """Like ``normalize_span_id`` but empty, missing or all-zero means "no parent" (returns "")."""
-    if not value or not value.strip():
+    if not value:
         return ""
     out = _normalise(value, SPAN_ID_HEX_LEN, "parent span ID", allow_short_bytes=())
     return "" if out == "0" * SPAN_ID_HEX_LEN else out

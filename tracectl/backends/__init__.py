@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Protocol
 
-from tracectl.errors import InputError, TracectlError
+from tracectl.errors import DeadlineExceeded, InputError, TracectlError
 
 if TYPE_CHECKING:
     import httpx
 
-    from tracectl.backends.http import HttpConfig
+    from tracectl.backends.http import Deadline, HttpConfig
+    from tracectl.backends.loki import LokiClient
     from tracectl.backends.query import SearchQuery, SearchResult
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
@@ -54,26 +55,43 @@ def http_config(settings: Settings, which: str) -> HttpConfig:
         deadline_s=settings.timeout,
         retries=settings.retries,
         max_connections=max(settings.concurrency, 1),
+        max_response_mb=settings.max_response_mb,
+        safe_headers=tuple(settings.safe_headers),
     )
 
 
 def open_backend(
-    settings: Settings, transport: httpx.BaseTransport | None = None, observer: Callable[[str], None] | None = None
-) -> Backend:
-    """A client for the configured trace backend (``tempo`` or ``jaeger``). ``observer`` hears what each request
-    waits on and each retry (the CLI shows it on a terminal)."""
+    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
+    observer: Callable[[str], None] | None = None,
+) -> Backend:  # fmt: skip
+    """A client for the configured trace backend (``tempo`` or ``jaeger``). ``deadline``: the command's, shared
+    with every other client it opens; ``observer`` hears what each request waits on and each retry."""
     from tracectl.backends.http import HttpClient
 
     kind = settings.effective_backend
-    if kind == "tempo":
-        from tracectl.backends.tempo import TempoClient
+    if kind in ("tempo", "jaeger"):
+        http = HttpClient(http_config(settings, kind), transport=transport, deadline=deadline, observer=observer)
+        if kind == "tempo":
+            from tracectl.backends.tempo import TempoClient
 
-        return TempoClient(HttpClient(http_config(settings, "tempo"), transport=transport, observer=observer))
-    if kind == "jaeger":
+            return TempoClient(http)
         from tracectl.backends.jaeger import JaegerClient
 
-        return JaegerClient(HttpClient(http_config(settings, "jaeger"), transport=transport, observer=observer))
+        return JaegerClient(http)
     raise InputError("no trace backend configured: set --tempo-url/TEMPO_ADDR or --jaeger-url/JAEGER_ADDR")
+
+
+def open_loki(
+    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
+    observer: Callable[[str], None] | None = None,
+) -> LokiClient:  # fmt: skip
+    """A client for the configured Loki, sharing the command's ``deadline``."""
+    from tracectl.backends.http import HttpClient
+    from tracectl.backends.loki import LokiClient
+
+    return LokiClient(
+        HttpClient(http_config(settings, "loki"), transport=transport, deadline=deadline, observer=observer)
+    )
 
 
 def fetch_traces(
@@ -86,7 +104,8 @@ def fetch_traces(
     """Fetch traces concurrently (at most ``concurrency`` in flight), results in input order.
 
     Without ``on_error`` the first failure (in input order) is raised once the others have finished; with it,
-    each failure is reported there and its slot is None.
+    each failure is reported there and its slot is None. The deadline running out ends the whole fetch: it is
+    raised, never skipped.
     """
     results: list[LoadResult | None] = [None] * len(trace_ids)
     errors: list[tuple[int, TracectlError]] = []
@@ -103,6 +122,9 @@ def fetch_traces(
             if on_done is not None:
                 on_done(done, len(trace_ids))
     if errors:
+        out_of_time = [e for e in errors if isinstance(e[1], DeadlineExceeded)]
+        if out_of_time:
+            raise out_of_time[0][1]
         if on_error is None:
             raise min(errors, key=lambda e: e[0])[1]
         for i, error in sorted(errors, key=lambda e: e[0]):

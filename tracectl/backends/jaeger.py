@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from tracectl.backends.http import HttpClient, body_excerpt
+from tracectl.backends.http import HttpClient
 from tracectl.backends.query import (
     SearchQuery,
     SearchResult,
@@ -31,6 +31,7 @@ from tracectl.backends.query import (
 )
 from tracectl.errors import BackendError, FormatError, InputError, TraceNotFound
 from tracectl.formats.detect import LoadResult, read_bytes
+from tracectl.formats.typed import INT64_MAX, Malformed, integer, read_list, text
 from tracectl.ids import InvalidId, normalize_trace_id
 from tracectl.timerange import go_duration, rfc3339
 
@@ -72,17 +73,17 @@ class JaegerClient:
             raise InputError("Jaeger needs --service to search (its API requires a service name)")
         v3 = self._v3_params(q)
         if not q.attributes:  # summaries carry no attributes: with --attr, whole traces are fetched and checked
-            response = self.http.get("/api/v3/trace-summaries", params=v3)
+            response = self.http.get("/api/v3/trace-summaries", params=v3, kind="search")
             doc = _json_or_none(response)
             if _is_v3(doc):
                 if response.status_code == 200 and isinstance(doc.get("summaries"), list):
-                    hits = [_summary(s) for s in doc["summaries"]]
+                    hits = _summaries(doc["summaries"])
                     kept = [h for h in hits if h.error_count or not q.errors]
                     return self._result(q, "v3 trace-summaries", kept, len(hits))
                 if _no_traces(doc):
                     return self._result(q, "v3 trace-summaries", [], 0)
                 raise self._error(response, doc, "the search")
-        response = self.http.get("/api/v3/traces", params=v3)
+        response = self.http.get("/api/v3/traces", params=v3, kind="search")
         doc = _json_or_none(response)
         if _is_v3(doc):
             if response.status_code == 200:
@@ -126,7 +127,7 @@ class JaegerClient:
             params["minDuration"] = go_duration(q.min_duration_ns)  # filters spans, not traces: re-checked below
         if q.max_duration_ns is not None:
             params["maxDuration"] = go_duration(q.max_duration_ns)
-        response = self.http.get("/api/traces", params=params)
+        response = self.http.get("/api/traces", params=params, kind="search")
         doc = _json_or_none(response)
         if response.status_code != 200 or not isinstance(doc, dict) or doc.get("errors"):
             raise self._error(response, doc, "the search")
@@ -135,14 +136,21 @@ class JaegerClient:
         return self._result(q, "v1 /api/traces", hits, len(traces))
 
     def _result(self, q: SearchQuery, endpoint: str, hits: list[TraceSummary], returned: int) -> SearchResult:
-        """``returned`` is how many traces the server sent before the client-side check kept ``hits``."""
+        """``returned`` is how many traces the server sent before the client-side check kept ``hits``; a server
+        that sent more than ``--limit`` is cut to the slowest ``--limit``, and the result says so."""
         shown = " ".join(
             [f"{endpoint} service={q.service}"]
             + ([f"operation={q.operation}"] if q.operation else [])
             + ([f"attributes={_tag_map(q)}"] if q.attributes else [])
             + (["errors anywhere (checked here)"] if q.errors else [])
         )
-        result = SearchResult(self.name, shown, slowest_first(hits))
+        ranked = slowest_first(hits)
+        result = SearchResult(self.name, shown, ranked[: q.limit])
+        if len(ranked) > q.limit:
+            result.warnings.append(
+                f"Jaeger returned {len(ranked)} traces for --limit {q.limit}: kept the {q.limit} slowest"
+            )
+            result.limit_said = True
         if returned >= q.limit and len(hits) < returned:
             checks = {
                 "errors in any span": q.errors,
@@ -161,7 +169,7 @@ class JaegerClient:
 
     def get_trace(self, trace_id: str) -> LoadResult:
         tid = normalize_trace_id(trace_id)
-        response = self.http.get(f"/api/v3/traces/{tid}")
+        response = self.http.get(f"/api/v3/traces/{tid}", kind="trace")
         doc = _json_or_none(response)
         if _is_v3(doc):
             if response.status_code == 200:
@@ -169,7 +177,7 @@ class JaegerClient:
             if _no_traces(doc) or response.status_code == 404:
                 raise TraceNotFound(f"trace {tid} not found in Jaeger")
             raise self._error(response, doc, f"trace {tid}")
-        response = self.http.get(f"/api/traces/{tid}")
+        response = self.http.get(f"/api/traces/{tid}", kind="trace")
         doc = _json_or_none(response)
         if response.status_code == 404 or (isinstance(doc, dict) and _v1_code(doc) == 404):
             raise TraceNotFound(f"trace {tid} not found in Jaeger")
@@ -190,7 +198,7 @@ class JaegerClient:
             raise BackendError(f"Jaeger sent an unreadable answer: {exc.problem}") from None
 
     def _error(self, response: httpx.Response, doc: Any, what: str) -> BackendError:
-        message = _envelope_message(doc) or body_excerpt(response)
+        message = self.http.redact(_envelope_message(doc)[:200]) or self.http.excerpt(response)
         return BackendError(f"Jaeger answered {response.status_code} to {what}" + (f": {message}" if message else ""))
 
 
@@ -220,20 +228,28 @@ def _envelope_message(doc: Any) -> str:
     return ""
 
 
+def _summaries(items: list[Any]) -> list[TraceSummary]:
+    try:
+        return read_list(items, "summaries", _summary)
+    except Malformed as exc:
+        raise BackendError(f"Jaeger trace-summaries answered with an unexpected shape: {exc}") from None
+
+
 def _summary(raw: dict[str, Any]) -> TraceSummary:
     try:
-        trace_id = normalize_trace_id(str(raw["traceId"]))
-    except (KeyError, InvalidId) as exc:
-        raise BackendError(f"Jaeger trace summary without a valid traceId ({exc})") from None
-    start = int(raw.get("minStartTimeUnixNano") or 0)
-    end = int(raw.get("maxEndTimeUnixNano") or start)
+        trace_id = normalize_trace_id(text(raw.get("traceId"), "traceId"))
+    except InvalidId as exc:
+        raise Malformed("traceId", f"not a valid trace ID ({exc})") from None
+    start = integer(raw.get("minStartTimeUnixNano"), "minStartTimeUnixNano", 0)
+    end = integer(raw.get("maxEndTimeUnixNano"), "maxEndTimeUnixNano", 0) or start
+    services = read_list(raw.get("services"), "services", lambda s: text(s.get("name"), "name"))
     return TraceSummary(
         trace_id=trace_id,
-        root_service=raw.get("rootServiceName") or "",
-        root_name=raw.get("rootOperationName") or "",
+        root_service=text(raw.get("rootServiceName"), "rootServiceName"),
+        root_name=text(raw.get("rootOperationName"), "rootOperationName"),
         start_ns=start,
         duration_ns=end - start,
-        span_count=int(raw.get("spanCount") or 0),
-        error_count=int(raw.get("errorSpanCount") or 0),
-        services=tuple(sorted(s.get("name", "") for s in raw.get("services") or [])),
+        span_count=integer(raw.get("spanCount"), "spanCount", 0, INT64_MAX),
+        error_count=integer(raw.get("errorSpanCount"), "errorSpanCount", 0, INT64_MAX),
+        services=tuple(sorted(services)),
     )

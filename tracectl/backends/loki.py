@@ -1,15 +1,22 @@
-"""Grafana Loki: ``query_range`` over a time window, paged past the server's limit the way logcli does it.
+"""Grafana Loki: ``query_range`` over a time window, paged past the server's limit without losing a line.
 
-Times are nanoseconds; ``start`` is inclusive and ``end`` exclusive. Paging backward re-queries with
-``end = oldest timestamp + 1 ns`` (forward: ``start = newest timestamp``) and drops the lines already seen at
-that boundary timestamp, counted per (stream, line) so that real duplicate lines survive. Responses in both
-forms are read: plain (structured metadata merged into stream labels) and ``categorize-labels`` (a third
-element per value with ``structuredMetadata`` and ``parsed``), which tracectl asks for.
+Times are nanoseconds; ``start`` is inclusive and ``end`` exclusive; a request returns the first ``limit`` lines
+in its direction (Loki refuses a ``limit`` above ``max_entries_limit_per_query``, 5,000 by default).
+
+Paging: a full page is complete up to its last timestamp, but the lines *at* that timestamp may be cut anywhere,
+and any number of lines can share one timestamp. So the lines before it are kept, the lines at it (the tie) are
+read on their own from the one-nanosecond window ``[t, t+1)``, and the next page starts past ``t``. A tie larger
+than one request is split by content: at the first position where the lines seen differ, a regex line filter
+and its negation (``|~`` / ``!~``) divide the tie into two disjoint parts, each read the same way. No line is
+read twice, none is skipped, identical lines in different streams are all kept, and nothing depends on the
+order Loki gives equal timestamps.
+
+Responses in both forms are read: plain (structured metadata merged into stream labels) and ``categorize-labels``
+(a third element per value with ``structuredMetadata`` and ``parsed``), which tracectl asks for.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +24,17 @@ import httpx
 import orjson
 
 from tracectl.backends.http import HttpClient
-from tracectl.backends.logql import log_mentions_trace, trace_log_query
+from tracectl.backends.logql import log_mentions_trace, regex_literal, trace_log_query
 from tracectl.errors import BackendError, InputError
+from tracectl.formats.typed import INT64_MAX, Malformed, integer, lst, obj, read_list, text
 from tracectl.model import LogRecord, Trace
+from tracectl.quoting import go_quote
 
 CATEGORIZE = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
-DEFAULT_BATCH = 1000  # lines per request; Loki's max_entries_limit_per_query is usually 5000
-MAX_PAGES = 10_000
+DEFAULT_BATCH = 1000  # lines per request; Loki's max_entries_limit_per_query is 5000 by default
+MAX_REQUESTS = 10_000  # a guard against a server that never runs out; the deadline bounds the time anyway
+
+Filter = tuple[str, str]  # (LogQL line-filter operator, RE2 regex)
 
 
 @dataclass(slots=True)
@@ -32,10 +43,7 @@ class LogResult:
     records: list[LogRecord]
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False  # stopped at the limit with more lines available
-
-
-def _key(record: LogRecord) -> tuple[Any, ...]:
-    return (tuple(sorted(record.labels.items())), tuple(sorted(record.metadata.items())), record.line)
+    requests: int = 0
 
 
 class LokiClient:
@@ -54,53 +62,113 @@ class LokiClient:
         batch: int = DEFAULT_BATCH,
     ) -> LogResult:
         """Up to ``limit`` lines matching ``query`` in ``[start_ns, end_ns)``, newest first (``backward``) or
-        oldest first (``forward``), fetched ``batch`` lines at a time."""
+        oldest first (``forward``), fetched ``batch`` lines a request (see the module's docstring)."""
         if direction not in ("backward", "forward"):
             raise InputError(f"direction must be backward or forward, not {direction!r}")
         if start_ns >= end_ns:
             raise InputError("impossible time range for Loki: start must be before end")
         result = LogResult(query, [])
-        seen_at_boundary: Counter[tuple[Any, ...]] = Counter()
         lo, hi = start_ns, end_ns
-        for _ in range(MAX_PAGES):
-            remaining = limit - len(result.records)
-            if remaining <= 0:
-                result.truncated = True
+        while lo < hi:
+            need = limit - len(result.records)
+            if need <= 0:
+                result.truncated = bool(self._page(query, lo, hi, 1, direction, result))
                 break
-            # The boundary timestamp is asked again: ask for the lines already seen there on top of the rest.
-            want = min(batch, remaining + sum(seen_at_boundary.values()))
-            page, warnings = self._page(query, lo, hi, want, direction)
-            result.warnings.extend(w for w in warnings if w not in result.warnings)
-            fresh = []
-            budget = Counter(seen_at_boundary)
-            for record in page:
-                k = (record.time_ns, *_key(record))
-                if budget[k] > 0:  # already returned by the previous page at the boundary timestamp
-                    budget[k] -= 1
-                    continue
-                fresh.append(record)
-            result.records.extend(fresh[: limit - len(result.records)])
-            if len(page) < want:
-                break  # the server had no more
-            if not fresh:
-                result.warnings.append(
-                    f"more than {want} lines share one timestamp: raise the batch size to read past it"
-                )
+            want = min(batch, need)
+            page = self._page(query, lo, hi, want, direction, result)
+            if len(page) < want:  # the window held no more
+                result.records.extend(page)
                 break
             boundary = page[-1].time_ns
-            seen_at_boundary = Counter((r.time_ns, *_key(r)) for r in page if r.time_ns == boundary)
-            if direction == "backward":
-                hi = boundary + 1  # end is exclusive: the boundary timestamp is asked again
-            else:
-                lo = boundary
+            result.records.extend(r for r in page if r.time_ns != boundary)
+            tie = self._read_tie(query, boundary, batch, result)
+            room = limit - len(result.records)
+            result.records.extend(tie[:room])
+            if len(tie) > room:
+                result.truncated = True
+                break
+            lo, hi = (boundary + 1, hi) if direction == "forward" else (lo, boundary)
         return result
 
-    def _page(self, query: str, start: int, end: int, limit: int, direction: str) -> tuple[list[LogRecord], list[str]]:
+    def _read_tie(self, query: str, ts: int, batch: int, result: LogResult) -> list[LogRecord]:
+        """Every line at timestamp ``ts``, split by content until each part fits one request."""
+        out: list[LogRecord] = []
+        parts: list[tuple[Filter, ...]] = [()]
+        while parts:
+            filters = parts.pop()
+            page = self._page(query + _logql_filters(filters), ts, ts + 1, batch, "forward", result)
+            if len(page) < batch:
+                out.extend(page)
+                continue
+            split = _split_filters([r.line for r in page], filters)
+            if split is None:  # `batch` identical lines, each in its own stream: no filter tells them apart
+                out.extend(page)
+                result.warnings.append(
+                    f"{batch} or more identical lines share timestamp {ts} ({page[0].line[:60]!r}): only {batch} "
+                    "of them were read"
+                )
+                continue
+            parts.extend(reversed([filters + extra for extra in split]))
+        return out
+
+    def _page(self, query: str, start: int, end: int, limit: int, direction: str, result: LogResult) -> list[LogRecord]:
+        result.requests += 1
+        if result.requests > MAX_REQUESTS:
+            raise BackendError(f"Loki kept answering after {MAX_REQUESTS} requests for one query: stopped")
         params = {"query": query, "start": start, "end": end, "limit": limit, "direction": direction}
-        response = self.http.get("/loki/api/v1/query_range", params=params, headers=CATEGORIZE)
+        response = self.http.get("/loki/api/v1/query_range", params=params, headers=CATEGORIZE, kind="logs")
         if response.status_code != 200:
             raise self.http.error(response, "the log query")
-        return parse_query_range(response, direction)
+        records, warnings = parse_query_range(response, direction)
+        result.warnings.extend(w for w in warnings if w not in result.warnings)
+        return records[:limit]  # a server that answers with more than asked for is held to what was asked
+
+
+def _logql_filters(filters: tuple[Filter, ...]) -> str:
+    return "".join(f" {op} {_literal(regex)}" for op, regex in filters)
+
+
+def _literal(regex: str) -> str:
+    return f"`{regex}`" if "`" not in regex else go_quote(regex)
+
+
+def _class_up_to(c: str) -> str:
+    """An RE2 character class of every character up to ``c`` (Python's ``re`` reads it the same way)."""
+    if c.isascii() and c.isalnum():
+        top = c
+    elif ord(c) < 0x20 or c == "\x7f":
+        top = f"\\x{ord(c):02x}"
+    elif c.isascii():
+        top = "\\" + c  # punctuation, escaped: literal in both syntaxes
+    else:
+        top = c
+    return f"[\\x00-{top}]"
+
+
+def _at(position: int) -> str:
+    """A regex prefix that skips ``position`` characters (RE2 repeats at most 1,000 at a time)."""
+    if position == 0:
+        return "^"
+    return "^(?s:" + ".{1000}" * (position // 1000) + (f".{{{position % 1000}}}" if position % 1000 else "") + ")"
+
+
+def _split_filters(lines: list[str], filters: tuple[Filter, ...]) -> list[tuple[Filter, ...]] | None:
+    """Filters that divide the lines matching ``filters`` into disjoint parts covering them all, each holding
+    some of ``lines`` (so each is smaller than the whole); None when ``lines`` are identical and already
+    isolated (nothing left to split them by)."""
+    distinct = sorted(set(lines))
+    first, last = distinct[0], distinct[-1]
+    if len(distinct) == 1:  # the same line again and again: isolate it, and read what is not it apart
+        exact = (("|~", _at(0) + regex_literal(first)), ("!~", _at(len(first) + 1)))
+        if exact[0] in filters and exact[1] in filters:
+            return None
+        return [exact, (("!~", exact[0][1]),), (exact[0], ("|~", exact[1][1]))]
+    i = next((k for k, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    chars = sorted({line[i] for line in distinct if len(line) > i})
+    # A line that ends at i sorts first: "a character up to the largest seen" then splits it from the rest.
+    pivot = chars[-1] if len(first) == i else chars[(len(chars) - 1) // 2]
+    regex = _at(i) + _class_up_to(pivot)
+    return [(("|~", regex),), (("!~", regex),)]
 
 
 def parse_query_range(
@@ -119,31 +187,40 @@ def parse_query_range(
         )
     if data.get("resultType") != "streams":
         raise BackendError(f"Loki answered {data.get('resultType')!r}, not log streams: the query is a metric query")
-    records = []
-    for stream in data.get("result") or []:
-        labels = {str(k): str(v) for k, v in (stream.get("stream") or {}).items()}
-        for value in stream.get("values") or []:
-            extra = value[2] if len(value) > 2 and isinstance(value[2], dict) else {}
-            records.append(
-                LogRecord(
-                    time_ns=int(value[0]),
-                    line=str(value[1]),
-                    labels=labels,
-                    metadata=_pairs(extra.get("structuredMetadata")),
-                    parsed=_pairs(extra.get("parsed")),
-                )
-            )
+    try:
+        streams = read_list(data.get("result"), "data.result", _stream)
+        warnings = [text(w, "warnings") for w in lst(doc.get("warnings"), "warnings")]
+    except Malformed as exc:
+        raise BackendError(f"Loki answered with an unexpected shape: {exc}") from None
+    records = [record for stream in streams for record in stream]
     records.sort(key=lambda r: r.time_ns, reverse=direction == "backward")
-    warnings = [str(w) for w in doc.get("warnings") or []]
     return records, warnings
 
 
-def _pairs(value: Any) -> dict[str, str]:
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    if isinstance(value, list):  # some versions: [{"name": ..., "value": ...}]
-        return {str(p.get("name")): str(p.get("value")) for p in value if isinstance(p, dict)}
-    return {}
+def _stream(stream: dict[str, Any]) -> list[LogRecord]:
+    labels = _pairs(stream.get("stream"), "stream")
+    return [_value(value, labels, f"values[{i}]") for i, value in enumerate(lst(stream.get("values"), "values"))]
+
+
+def _value(value: Any, labels: dict[str, str], path: str) -> LogRecord:
+    """One ``[ts, line]`` or ``[ts, line, {structuredMetadata, parsed}]``."""
+    if not isinstance(value, list) or len(value) < 2:
+        raise Malformed(path, "expected [timestamp, line] (a list of two or three)")
+    extra = obj(value[2], f"{path}[2]") if len(value) > 2 else {}
+    return LogRecord(
+        time_ns=integer(value[0], f"{path}[0]", 0, INT64_MAX),
+        line=text(value[1], f"{path}[1]"),
+        labels=labels,
+        metadata=_pairs(extra.get("structuredMetadata"), f"{path}[2].structuredMetadata"),
+        parsed=_pairs(extra.get("parsed"), f"{path}[2].parsed"),
+    )
+
+
+def _pairs(value: Any, path: str) -> dict[str, str]:
+    """Labels as an object of strings, or (some versions) a list of ``{"name", "value"}``."""
+    if isinstance(value, list):
+        return dict(read_list(value, path, lambda p: (text(p.get("name"), "name"), text(p.get("value"), "value"))))
+    return {str(k): text(v, f"{path}.{k}") for k, v in obj(value, path).items()}
 
 
 @dataclass(frozen=True, slots=True)

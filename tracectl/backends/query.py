@@ -101,6 +101,17 @@ def slowest_first(traces: Iterable[TraceSummary]) -> list[TraceSummary]:
     return sorted(traces, key=lambda t: (-t.duration_ns, t.trace_id))
 
 
+def capped_result(backend: str, query: str, hits: Iterable[TraceSummary], limit: int) -> SearchResult:
+    """At most ``limit`` hits, slowest first: a server that answers with more than it was asked for is cut to
+    the slowest ``limit``, and the result says so."""
+    ranked = slowest_first(hits)
+    result = SearchResult(backend, query, ranked[:limit])
+    if len(ranked) > limit:
+        result.warnings.append(f"{backend} returned {len(ranked)} traces for --limit {limit}: kept the {limit} slowest")
+        result.limit_said = True
+    return result
+
+
 def parse_attr_value(text: str) -> ScalarValue:
     """``200`` → 200, ``0.5`` → 0.5, ``true`` → True, ``"200"`` → "200" (quotes force a string), else the text."""
     if len(text) >= 2 and text[0] == text[-1] == '"':
@@ -214,6 +225,12 @@ def build_tags(q: SearchQuery) -> str:
     if q.errors:
         pairs.append(("error", "true"))
     pairs.extend((k, attr_text(v)) for k, v in q.attributes)
+    for key, _ in pairs:
+        if not key or any(c in '="' or c <= " " for c in key):
+            raise InputError(
+                f"--attr: the key {key!r} cannot be searched on Tempo before 2.2: its tags search cannot hold a key "
+                "with spaces, '=', quotes or control characters"
+            )
     return " ".join(f"{k}={_logfmt_value(v)}" for k, v in pairs)
 
 

@@ -22,11 +22,12 @@ from tracectl.backends.query import (
     TraceSummary,
     build_tags,
     build_traceql,
-    slowest_first,
+    capped_result,
 )
 from tracectl.backends.traceql_metrics import MetricsResult, read_metrics
 from tracectl.errors import BackendError, FormatError, TraceNotFound
 from tracectl.formats.detect import LoadResult, read_bytes
+from tracectl.formats.typed import INT64_MAX, Malformed, integer, lst, obj, read_list, text
 from tracectl.ids import InvalidId, normalize_trace_id
 from tracectl.timerange import TimeRange, go_duration
 
@@ -49,13 +50,13 @@ class TempoClient:
         if self._version is False:
             self._version = None
             try:
-                response = self.http.get("/api/status/buildinfo")
+                response = self.http.get("/api/status/buildinfo", kind="metadata")
                 if response.status_code == 200:
-                    match = _VERSION.match(str(orjson.loads(response.content).get("version", "")))
+                    match = _VERSION.match(text(obj(orjson.loads(response.content)).get("version")))
                     if match:
                         self._version = (int(match.group(1)), int(match.group(2)))
-            except (orjson.JSONDecodeError, AttributeError):
-                self._version = None
+            except (orjson.JSONDecodeError, Malformed):
+                self._version = None  # an odd buildinfo is no reason to fail: the newest API is assumed
         return self._version if isinstance(self._version, tuple) else None
 
     # ------------------------------------------------------------------------------------------- search
@@ -75,15 +76,20 @@ class TempoClient:
         else:
             intrinsic = "traceDuration" if version is not None and version < (2, 5) else "trace:duration"
             params["q"] = shown = build_traceql(q, intrinsic)
-        response = self.http.get("/api/search", params=params)
+        response = self.http.get("/api/search", params=params, kind="search")
         if response.status_code != 200:
             raise self.http.error(response, f"the search {shown!r}")
         doc = _json(response, "search")
-        if not isinstance(doc, dict) or not isinstance(doc.get("traces", []), list):
+        if not isinstance(doc, dict) or not isinstance(doc.get("traces") or [], list):
             raise BackendError(f"Tempo search answered with an unexpected shape (keys: {_keys(doc)})")
-        result = SearchResult(self.name, shown, slowest_first(_summary(t) for t in doc.get("traces") or []))
-        result.warnings.extend(_search_warnings(doc.get("metrics") or {}, len(result.traces), q.limit))
-        result.limit_said = any("raise --limit" in w for w in result.warnings)
+        try:
+            hits = read_list(doc.get("traces"), "traces", _summary)
+            metrics = obj(doc.get("metrics"), "metrics")
+        except Malformed as exc:
+            raise BackendError(f"Tempo search answered with an unexpected shape: {exc}") from None
+        result = capped_result(self.name, shown, hits, q.limit)
+        result.warnings.extend(_search_warnings(metrics, len(hits), q.limit))
+        result.limit_said = result.limit_said or any("raise --limit" in w for w in result.warnings)
         return result
 
     # ---------------------------------------------------------------------------------- TraceQL metrics
@@ -115,13 +121,14 @@ class TempoClient:
         """``/api/v2/traces`` (protobuf, JSON if that is what comes back), else v1 for servers before 2.6."""
         tid = normalize_trace_id(trace_id)
         source = f"Tempo trace {tid}"
-        response = self.http.get(f"/api/v2/traces/{tid}", accept=PROTOBUF)
+        response = self.http.get(f"/api/v2/traces/{tid}", accept=PROTOBUF, kind="trace")
         if response.status_code == 404:  # no v2 endpoint: Tempo < 2.6
-            response = self.http.get(f"/api/traces/{tid}", accept=PROTOBUF)
+            response = self.http.get(f"/api/traces/{tid}", accept=PROTOBUF, kind="trace")
             if response.status_code == 404:
                 raise TraceNotFound(f"trace {tid} not found in Tempo")
-        if response.status_code in (422, 413) or (response.status_code == 500 and "too large" in response.text):
-            raise BackendError(f"Tempo refused trace {tid}: too large ({response.status_code}: {response.text[:120]})")
+        excerpt = self.http.excerpt(response, 120)
+        if response.status_code in (422, 413) or (response.status_code == 500 and "too large" in excerpt):
+            raise BackendError(f"Tempo refused trace {tid}: too large ({response.status_code}: {excerpt})")
         if response.status_code != 200:
             raise self.http.error(response, f"trace {tid}")
         result = _decode_trace(response, source)
@@ -173,23 +180,23 @@ def _keys(doc: Any) -> str:
 
 def _summary(raw: dict[str, Any]) -> TraceSummary:
     try:
-        trace_id = normalize_trace_id(str(raw["traceID"]))  # hex with leading zeros stripped
-    except (KeyError, InvalidId) as exc:
-        raise BackendError(f"Tempo search returned a trace without a valid traceID ({exc})") from None
-    root_service = raw.get("rootServiceName") or ""
-    spansets = raw.get("spanSets") or ([raw["spanSet"]] if raw.get("spanSet") else [])
-    matched = sum(int(s.get("matched") or 0) for s in spansets) if spansets else None
-    stats = raw.get("serviceStats")  # Tempo ≥ 2.4: spans and errors per service ({} fields omitted when 0)
-    stats = stats if isinstance(stats, dict) and all(isinstance(v, dict) for v in stats.values()) else None
+        trace_id = normalize_trace_id(text(raw.get("traceID"), "traceID"))  # hex with leading zeros stripped
+    except InvalidId as exc:
+        raise Malformed("traceID", f"not a valid trace ID ({exc})") from None
+    root_service = text(raw.get("rootServiceName"), "rootServiceName")
+    spansets = lst(raw.get("spanSets"), "spanSets") or ([raw["spanSet"]] if raw.get("spanSet") else [])
+    matched = sum(integer(obj(s, "spanSets").get("matched"), "spanSets.matched", 0) for s in spansets)
+    # Tempo ≥ 2.4: spans and errors per service (fields omitted when 0)
+    stats = {str(k): obj(v, f"serviceStats.{k}") for k, v in obj(raw.get("serviceStats"), "serviceStats").items()}
     return TraceSummary(
         trace_id=trace_id,
         root_service="" if root_service == ROOT_NOT_RECEIVED else root_service,
-        root_name=raw.get("rootTraceName") or "",
-        start_ns=int(raw.get("startTimeUnixNano") or 0),
-        duration_ns=int(raw.get("durationMs") or 0) * MS,  # whole ms, truncated; absent when 0
-        span_count=sum(int(v.get("spanCount") or 0) for v in stats.values()) if stats else None,
-        error_count=sum(int(v.get("errorCount") or 0) for v in stats.values()) if stats else None,
-        services=tuple(sorted(stats)) if stats else (),
-        matched=matched,
+        root_name=text(raw.get("rootTraceName"), "rootTraceName"),
+        start_ns=integer(raw.get("startTimeUnixNano"), "startTimeUnixNano", 0),
+        duration_ns=integer(raw.get("durationMs"), "durationMs", 0, INT64_MAX // MS) * MS,  # whole ms; absent: 0
+        span_count=sum(integer(v.get("spanCount"), "spanCount", 0) for v in stats.values()) if stats else None,
+        error_count=sum(integer(v.get("errorCount"), "errorCount", 0) for v in stats.values()) if stats else None,
+        services=tuple(sorted(stats)),
+        matched=matched if spansets else None,
         duration_precision_ns=MS,
     )

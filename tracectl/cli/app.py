@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import inspect
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -59,19 +60,31 @@ class CliState:
     flags: dict[str, Any] = field(default_factory=dict)
     environ: Mapping[str, str] | None = None  # None: os.environ
     transport: Any = None  # an httpx transport (tests)
+    started: float = field(default_factory=time.monotonic)  # the command's start: --timeout counts from here
     _session: Any = None
 
     def session(self) -> Any:
+        """The session for this run, built on first use; from then on messages are scrubbed of its credentials."""
         if self._session is None:
             from tracectl.config import resolve_settings
+            from tracectl.redact import header_secrets, redact
             from tracectl.workflows.session import Session
 
-            settings = resolve_settings(self.flags, self.environ)
             env = self.env
+            given = header_secrets(
+                self.flags.get("headers") or {}
+            )  # at least the -H values, even if what follows fails
+            env.redact = lambda text: redact(text, given)
+            settings = resolve_settings(self.flags, self.environ)
+            secrets = settings.secret_values()  # once: it reads the token files
+            env.redact = lambda text: redact(text, secrets)
             self._session = Session(settings, warn=env.warn, progress=env.progress, status=env.status,
-                                    transport=self.transport)  # fmt: skip
+                                    transport=self.transport, started=self.started)  # fmt: skip
             if settings.insecure:
                 env.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
+            elif settings.loki_insecure and settings.loki_url:
+                env.warn("TLS certificate verification is off for Loki (LOKI_TLS_SKIP_VERIFY): use only on a "
+                         "trusted network")  # fmt: skip
         return self._session
 
     def close(self) -> None:
@@ -81,22 +94,35 @@ class CliState:
 
 
 def report_error(env: Env, exc: BaseException) -> int:
-    """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping."""
-    from rich.markup import escape
+    """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping.
+
+    The line is scrubbed of the configured credentials and its control characters are shown, not executed."""
+    from rich.text import Text
+
+    from tracectl.render.safe_text import visible
 
     env.stop_status()
     if isinstance(exc, TracectlError):
-        env.err.print(f"[red]tracectl: error:[/red] {escape(str(exc))}", soft_wrap=True)
-        return int(exc.exit_code)
-    if isinstance(exc, KeyboardInterrupt):
+        message, label, code = str(exc), "tracectl: error: ", int(exc.exit_code)
+    elif isinstance(exc, KeyboardInterrupt):
         env.err.print("tracectl: interrupted", soft_wrap=True)
         return 130
-    env.err.print(
-        f"[red]tracectl: internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
-        "(run again with --debug for the traceback, and please report it)",
-        soft_wrap=True,
-    )
-    return int(ExitCode.INTERNAL)
+    else:
+        message = f"{type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)"
+        label, code = "tracectl: internal error: ", int(ExitCode.INTERNAL)
+    line = visible(env.redact(message), one_line=True)
+    env.err.print(Text.assemble((label, "red"), line), soft_wrap=True)
+    return code
+
+
+def report_traceback(env: Env, exc: BaseException) -> None:
+    """``--debug``: the traceback on stderr (credentials scrubbed, control characters shown), before the error."""
+    import traceback
+
+    from rich.text import Text
+
+    env.stop_status()
+    env.err.print(Text(env.redact("".join(traceback.format_exception(exc)))), soft_wrap=True)
 
 
 _DISPLAY_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet"})
@@ -179,12 +205,9 @@ class TracectlGroup(TyperGroup):
             if _is_click_signal(exc):
                 raise
             state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
-            code = report_error(state.env, exc)
             if state.env.debug:
-                import traceback
-
-                traceback.print_exception(exc, file=state.env.stderr)
-            raise typer.Exit(code) from None
+                report_traceback(state.env, exc)
+            raise typer.Exit(report_error(state.env, exc)) from None
         except KeyboardInterrupt as exc:
             state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
             raise typer.Exit(report_error(state.env, exc)) from None

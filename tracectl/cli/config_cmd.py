@@ -16,6 +16,12 @@ def config_show(ctx: typer.Context, output: Output = "table") -> None:
 
     Precedence: flags > environment > config profile > defaults. The config file is
     $XDG_CONFIG_HOME/tracectl/config.toml (or the file TRACECTL_CONFIG names); pick a profile with --profile.
+
+    Masked: tokens, passwords (also in a URL: https://me:********@host), and the value of every header from
+    headers or -H, unless the header's name is in safe_headers (TRACECTL_SAFE_HEADERS=X-Team). Examples:
+
+      tracectl config show
+      tracectl --profile prod config show -o json | jq .settings.tempo_url
     """
     from tracectl.workflows.settings_report import SettingsReport
 

@@ -22,15 +22,20 @@ if TYPE_CHECKING:
 
 
 def _console_class() -> type[Console]:
-    from rich.console import Console
+    from tracectl.render.safe_text import SafeConsole
 
-    class QuietPipeConsole(Console):
-        """A console that lets a closed pipe surface as BrokenPipeError (rich itself exits 1 on it)."""
+    class TerminalConsole(SafeConsole):
+        """Shows control characters instead of executing them (``SafeConsole``), and lets a closed pipe surface as
+        BrokenPipeError (rich itself exits 1 on it)."""
 
         def on_broken_pipe(self) -> None:
             raise BrokenPipeError
 
-    return QuietPipeConsole
+    return TerminalConsole
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Env:
     tz: tzinfo | None = None  # None = local
     force_terminal: bool | None = None  # None = detect
     width: int | None = None
+    redact: Callable[[str], str] = _unchanged  # scrubs the configured credentials from messages (set with the session)
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
     _live: Any = field(default=None, repr=False)  # the active rich Progress or Status on stderr
@@ -105,19 +111,26 @@ class Env:
         )  # fmt: skip
 
     def warn(self, message: str) -> None:
+        """A warning on stderr (not with --quiet): scrubbed of credentials, control characters shown."""
         if not self.quiet:
             from rich.text import Text
 
-            self.err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+            self.err.print(Text.assemble(("warning: ", "yellow"), self.redact(message)), soft_wrap=True)
 
     def info(self, message: str) -> None:
         """A note for the user on stderr (a file written, …); silent with --quiet."""
         if not self.quiet:
             self.err.print(message, soft_wrap=True, markup=False)
 
-    def write(self, text: str) -> None:
-        """Write a whole answer verbatim to stdout (after clearing any "waiting for …" line)."""
+    def write(self, text: str, styled: bool = False) -> None:
+        """Write a whole answer to stdout (after clearing any "waiting for …" line): verbatim in a pipe; on a
+        terminal, control characters from the data are shown, not executed. ``styled``: drawn by this ``Env``'s
+        own consoles, which already show the data's control characters and whose escapes are colours."""
         self.stop_status()
+        if self.stdout_is_tty and not styled:
+            from tracectl.render.safe_text import visible
+
+            text = visible(text)
         self.stdout.write(text)
         self.stdout.flush()
 
@@ -159,6 +172,7 @@ class Env:
 
         with self._lock:
             live = self._live
+            message = self.redact(message)
             if "retry" in message:
                 (live.console if live is not None else self.err).print(Text(message, style="dim"), soft_wrap=True)
             if live is None:

@@ -24,6 +24,13 @@ for _s in StatusCode:
     STATUSES[_s.name] = _s
 
 
+def enum_value(table: dict[Any, Any], raw: Any) -> Any:
+    """The enum member ``raw`` names (an integer or a name), or None; never confused by a boolean or a list."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        return None
+    return table.get(raw)
+
+
 def freeze(value: Any) -> Any:
     """A hashable stand-in for an attribute value, to compare resources by value."""
     if isinstance(value, dict):

@@ -16,14 +16,25 @@ back as a FOLLOWS_FROM parent. Times are whole microseconds.
 from __future__ import annotations
 
 import base64
-import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
 
 from tracectl.errors import FormatError
 from tracectl.formats._common import KINDS, REF_TYPE_KEY, freeze
+from tracectl.formats.typed import (
+    INT64_MAX,
+    Malformed,
+    b64bytes,
+    boolean,
+    integer,
+    number,
+    obj,
+    read_list,
+    text,
+    within,
+)
 from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
 from tracectl.model import (
     AttrValue,
@@ -39,6 +50,7 @@ from tracectl.model import (
 )
 
 US = 1000  # nanoseconds per microsecond
+MAX_US = INT64_MAX // US  # a time in microseconds that still fits 64 bits in nanoseconds
 
 _KIND_TAG = "span.kind"
 _ERROR_TAG = "error"
@@ -52,22 +64,30 @@ _EVENT_NAME_FIELD = "event"
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _tag_value(tag: Mapping[str, Any]) -> AttrValue:
-    kind = (tag.get("type") or "string").lower()
+def _tag_value(tag: dict[str, Any]) -> AttrValue:
+    kind = text(tag.get("type"), "type").lower() or "string"
     value = tag.get("value")
     if kind == "bool":
-        return value if isinstance(value, bool) else str(value).lower() == "true"
+        return boolean(value, "value")
     if kind == "int64":
-        return int(value)  # type: ignore[arg-type]
+        return integer(value, "value")
     if kind == "float64":
-        return float(value)  # type: ignore[arg-type]
+        return number(value, "value")
     if kind == "binary":
-        return base64.b64decode(value) if isinstance(value, str) else bytes(value or b"")
-    return "" if value is None else str(value)
+        return b64bytes(value, "value")
+    if kind == "string":
+        return text(value, "value")
+    raise Malformed("type", f"unknown tag type {kind!r}")
 
 
-def _tags(items: Iterable[Mapping[str, Any]] | None) -> dict[str, AttrValue]:
-    return {t["key"]: _tag_value(t) for t in items or ()}
+def _tag(tag: dict[str, Any]) -> tuple[str, AttrValue]:
+    if "key" not in tag:
+        raise Malformed("", "missing field 'key'")
+    return text(tag["key"], "key"), _tag_value(tag)
+
+
+def _tags(items: Any, path: str) -> dict[str, AttrValue]:
+    return dict(read_list(items, path, _tag))
 
 
 def read_traces(traces: list[Any], source: str, where: str = "data") -> list[Trace]:
@@ -76,77 +96,100 @@ def read_traces(traces: list[Any], source: str, where: str = "data") -> list[Tra
     for ti, raw in enumerate(traces):
         if not isinstance(raw, dict) or not isinstance(raw.get("spans"), list):
             raise FormatError(source, f"{where}[{ti}] is not a Jaeger trace (no 'spans' list)")
-        spans.extend(_trace_spans(raw, source, f"{where}[{ti}]"))
+        try:
+            spans.extend(_trace_spans(raw))
+        except Malformed as exc:
+            raise FormatError(source, str(exc.under(f"{where}[{ti}]"))) from None
     return group_traces(spans)
 
 
-def _trace_spans(raw: Mapping[str, Any], source: str, where: str) -> list[Span]:
-    processes: dict[str, Resource] = {}
-    for pid, proc in (raw.get("processes") or {}).items():
-        processes[pid] = _resource(proc)
-    present = {s.get("spanID") for s in raw["spans"] if isinstance(s, dict)}
-    out = []
-    for si, s in enumerate(raw["spans"]):
-        try:
-            out.append(_span(s, processes, present))
-        except (KeyError, TypeError, ValueError, InvalidId, binascii.Error) as exc:
-            problem = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
-            raise FormatError(source, f"{where}.spans[{si}]: {problem}") from None
-    return out
+def _trace_spans(raw: dict[str, Any]) -> list[Span]:
+    processes = {
+        str(pid): within(f"processes.{pid}", _resource, proc)
+        for pid, proc in obj(raw.get("processes"), "processes").items()
+    }
+    present = {_present_id(s) for s in raw["spans"]}
+    return read_list(raw["spans"], "spans", lambda s: _span(s, processes, present))
 
 
-def _resource(proc: Mapping[str, Any]) -> Resource:
-    attrs: dict[str, AttrValue] = {"service.name": proc.get("serviceName") or ""}
-    attrs.update(_tags(proc.get("tags")))
+def _present_id(span: Any) -> str:
+    """The normalised ID of a span, to tell which references point inside the trace ("" when it has none)."""
+    raw = span.get("spanID") if isinstance(span, dict) else None
+    try:
+        return normalize_span_id(raw) if isinstance(raw, str) else ""
+    except InvalidId:
+        return ""  # reported when the span itself is read
+
+
+def _resource(proc: Any) -> Resource:
+    proc = obj(proc)
+    attrs: dict[str, AttrValue] = {"service.name": text(proc.get("serviceName"), "serviceName")}
+    attrs.update(_tags(proc.get("tags"), "tags"))
     return Resource(attrs)
 
 
-def _span(raw: Mapping[str, Any], processes: dict[str, Resource], present: set[Any]) -> Span:
-    if not isinstance(raw, dict):
-        raise ValueError("span is not an object")
+def _span(raw: dict[str, Any], processes: dict[str, Resource], present: set[Any]) -> Span:
     if not raw.get("traceID"):
-        raise ValueError("span has no traceID")
+        raise Malformed("", "span has no traceID")
     if not raw.get("spanID"):
-        raise ValueError("span has no spanID")
-    trace_id = normalize_trace_id(raw["traceID"])
-    span_id = normalize_span_id(raw["spanID"])
-    if "process" in raw and isinstance(raw["process"], dict):
-        resource = _resource(raw["process"])
+        raise Malformed("", "span has no spanID")
+    trace_id = _id(raw["traceID"], "traceID", normalize_trace_id)
+    span_id = _id(raw["spanID"], "spanID", normalize_span_id)
+    if isinstance(raw.get("process"), dict):
+        resource = within("process", _resource, raw["process"])
     else:
         pid = raw.get("processID")
-        if pid not in processes:
-            raise ValueError(f"processID {pid!r} is not in 'processes'")
+        if not isinstance(pid, str) or pid not in processes:
+            raise Malformed("", f"processID {pid!r} is not in 'processes'")
         resource = processes[pid]
 
-    tags = _tags(raw.get("tags"))
+    tags = _tags(raw.get("tags"), "tags")
     kind = KINDS.get(str(tags.pop(_KIND_TAG, "unspecified")).lower(), SpanKind.UNSPECIFIED)
     status, message = _status(tags)
     scope = Scope(str(tags.pop(_SCOPE_NAME_TAG, "")), str(tags.pop(_SCOPE_VERSION_TAG, "")))
 
-    parent, follows_from, links = _parent_and_links(raw.get("references") or (), trace_id, present)
-    start = int(raw.get("startTime") or 0) * US
-    events = []
-    for log in raw.get("logs") or ():
-        fields = _tags(log.get("fields"))
-        name = fields.pop(_EVENT_NAME_FIELD, "")
-        events.append(Event(int(log.get("timestamp") or 0) * US, str(name), fields))
+    refs = read_list(raw.get("references"), "references", lambda ref: _reference(ref, trace_id))
+    parent, follows_from, links = _parent_and_links(refs, trace_id, present)
+    start = integer(raw.get("startTime"), "startTime", 0, MAX_US) * US
+    duration = integer(raw.get("duration"), "duration", -start // US, MAX_US - start // US) * US
     return Span(
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=parent,
-        name=raw.get("operationName") or "",
+        name=text(raw.get("operationName"), "operationName"),
         start_ns=start,
-        end_ns=start + int(raw.get("duration") or 0) * US,
+        end_ns=start + duration,
         kind=kind,
         status=status,
         status_message=message,
         attributes=tags,
         resource=resource,
         scope=scope,
-        events=tuple(events),
+        events=tuple(read_list(raw.get("logs"), "logs", _event)),
         links=links,
         follows_from=follows_from,
     )
+
+
+def _event(log: dict[str, Any]) -> Event:
+    fields = _tags(log.get("fields"), "fields")
+    name = fields.pop(_EVENT_NAME_FIELD, "")
+    return Event(integer(log.get("timestamp"), "timestamp", 0, MAX_US) * US, str(name), fields)
+
+
+def _id(value: Any, path: str, normalise: Callable[[str], str]) -> str:
+    try:
+        return normalise(text(value, path))
+    except InvalidId as exc:
+        raise Malformed(path, str(exc)) from None
+
+
+def _reference(ref: dict[str, Any], trace_id: str) -> tuple[str, str, str]:
+    ref_trace = _id(ref["traceID"], "traceID", normalize_trace_id) if ref.get("traceID") else trace_id
+    ref_type = text(ref.get("refType"), "refType").upper() or "CHILD_OF"
+    if "spanID" not in ref:
+        raise Malformed("", "missing field 'spanID'")
+    return ref_type, ref_trace, _id(ref["spanID"], "spanID", normalize_span_id)
 
 
 def _status(tags: dict[str, AttrValue]) -> tuple[StatusCode, str]:
@@ -164,12 +207,8 @@ def _status(tags: dict[str, AttrValue]) -> tuple[StatusCode, str]:
 
 
 def _parent_and_links(
-    refs: Iterable[Mapping[str, Any]], trace_id: str, present: set[Any]
+    parsed: list[tuple[str, str, str]], trace_id: str, present: set[Any]
 ) -> tuple[str, bool, tuple[Link, ...]]:
-    parsed = []
-    for ref in refs:
-        ref_trace = normalize_trace_id(ref.get("traceID") or trace_id)
-        parsed.append((str(ref.get("refType") or "CHILD_OF").upper(), ref_trace, ref["spanID"]))
     chosen = None
     for wanted in ("CHILD_OF", "FOLLOWS_FROM"):
         chosen = next(
@@ -183,9 +222,9 @@ def _parent_and_links(
     links = []
     for i, (rt, tid, sid) in enumerate(parsed):
         if i == chosen:
-            parent, follows_from = normalize_span_id(sid), rt == "FOLLOWS_FROM"
+            parent, follows_from = sid, rt == "FOLLOWS_FROM"
         else:
-            links.append(Link(tid, normalize_span_id(sid), {REF_TYPE_KEY: rt.lower()}))
+            links.append(Link(tid, sid, {REF_TYPE_KEY: rt.lower()}))
     return parent, follows_from, tuple(links)
 
 

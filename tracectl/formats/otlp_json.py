@@ -9,12 +9,25 @@ base64 IDs; int64 as strings or numbers; kind and status code as enum names or i
 from __future__ import annotations
 
 import base64
-import binascii
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from tracectl.errors import FormatError
-from tracectl.formats._common import KINDS, STATUSES, group_for_writing, links_for_otlp, split_async_parent
+from tracectl.formats._common import KINDS, STATUSES, enum_value, group_for_writing, links_for_otlp, split_async_parent
+from tracectl.formats.typed import (
+    MAX_DEPTH,
+    Malformed,
+    b64bytes,
+    boolean,
+    integer,
+    kind_of,
+    lst,
+    number,
+    obj,
+    read_list,
+    text,
+    within,
+)
 from tracectl.ids import InvalidId, id_to_base64, normalize_parent_id, normalize_span_id, normalize_trace_id
 from tracectl.model import (
     AttrValue,
@@ -31,102 +44,132 @@ from tracectl.model import (
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def any_value(value: Mapping[str, Any]) -> AttrValue:
-    """Convert an OTLP JSON ``AnyValue`` to a Python value."""
+def any_value(value: Any, depth: int = 0) -> AttrValue:
+    """Convert an OTLP JSON ``AnyValue`` to a Python value. Raises ``Malformed`` (path relative to the value)."""
+    value = obj(value)
+    if depth > MAX_DEPTH:
+        raise Malformed("", f"attribute value nested deeper than {MAX_DEPTH} levels")
     if "stringValue" in value:
-        return str(value["stringValue"])
+        return text(value["stringValue"], "stringValue")
     if "intValue" in value:
-        return int(value["intValue"])
+        return integer(value["intValue"], "intValue")
     if "boolValue" in value:
-        return bool(value["boolValue"])
+        return boolean(value["boolValue"], "boolValue")
     if "doubleValue" in value:
-        return float(value["doubleValue"])
+        return number(value["doubleValue"], "doubleValue")
     if "bytesValue" in value:
-        return base64.b64decode(value["bytesValue"])
+        return b64bytes(value["bytesValue"], "bytesValue")
     if "arrayValue" in value:
-        return tuple(any_value(v) for v in (value["arrayValue"] or {}).get("values") or ())
+        items = obj(value["arrayValue"], "arrayValue").get("values")
+        out = []
+        for i, item in enumerate(lst(items, "arrayValue.values")):
+            out.append(within(f"arrayValue.values[{i}]", lambda v: any_value(v, depth + 1), item))
+        return tuple(out)
     if "kvlistValue" in value:
-        return attributes((value["kvlistValue"] or {}).get("values"))
+        items = obj(value["kvlistValue"], "kvlistValue").get("values")
+        return within("kvlistValue.values", lambda v: attributes(v, depth + 1), items)
     return ""  # an empty AnyValue
 
 
-def attributes(items: Iterable[Mapping[str, Any]] | None) -> dict[str, AttrValue]:
-    if not items:
-        return {}
-    return {kv["key"]: any_value(kv.get("value") or {}) for kv in items}
+def attributes(items: Any, depth: int = 0) -> dict[str, AttrValue]:
+    """A list of OTLP ``KeyValue`` as a dict. Raises ``Malformed`` (path relative to the list)."""
+    out: dict[str, AttrValue] = {}
+    for i, kv in enumerate(lst(items)):
+        key = kv.get("key") if isinstance(kv, dict) else None
+        if not isinstance(key, str):
+            raise _bad_key(kv).under(f"[{i}]")
+        try:
+            out[key] = any_value(kv.get("value"), depth)
+        except Malformed as exc:
+            raise exc.under(f"[{i}].value") from None
+    return out
 
 
-def read_resource_spans(
-    resource_spans: Iterable[Mapping[str, Any]], source: str, top_key: str = "resourceSpans"
-) -> list[Span]:
-    """Read the spans of a list of OTLP ``ResourceSpans`` (a.k.a. Tempo ``batches``)."""
-    spans: list[Span] = []
-    if not isinstance(resource_spans, list):
-        raise FormatError(source, f"'{top_key}' is not a list")
-    for ri, rs in enumerate(resource_spans):
-        if not isinstance(rs, dict):
-            raise FormatError(source, f"{top_key}[{ri}] is not an object")
-        resource = Resource(attributes((rs.get("resource") or {}).get("attributes")))
-        inner_key = "scopeSpans" if "scopeSpans" in rs else "instrumentationLibrarySpans"
-        for si, ss in enumerate(rs.get(inner_key) or ()):
-            raw_scope = ss.get("scope") or ss.get("instrumentationLibrary") or {}
-            scope = Scope(raw_scope.get("name") or "", raw_scope.get("version") or "")
-            for pi, raw in enumerate(ss.get("spans") or ()):
-                try:
-                    spans.append(_span(raw, resource, scope))
-                except (KeyError, TypeError, ValueError, InvalidId, binascii.Error) as exc:
-                    where = f"{top_key}[{ri}].{inner_key}[{si}].spans[{pi}]"
-                    raise FormatError(source, f"{where}: {_describe(exc)}") from None
-    return spans
+def _bad_key(kv: Any) -> Malformed:
+    if not isinstance(kv, dict):
+        return Malformed("", f"expected an object, got {kind_of(kv)}")
+    if kv.get("key") is None:
+        return Malformed("", "missing field 'key'")
+    return Malformed("key", f"expected a string, got {kind_of(kv['key'])}")
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc) or type(exc).__name__
+def read_resource_spans(resource_spans: Any, source: str, top_key: str = "resourceSpans") -> list[Span]:
+    """Read the spans of a list of OTLP ``ResourceSpans`` (a.k.a. Tempo ``batches``). Raises ``FormatError``
+    naming the JSON path of the first thing that is not what OTLP says it is."""
+    try:
+        groups = read_list(resource_spans, top_key, _one_resource)
+    except Malformed as exc:
+        raise FormatError(source, str(exc)) from None
+    return [span for group in groups for span in group]
 
 
-def _span(raw: Mapping[str, Any], resource: Resource, scope: Scope) -> Span:
-    trace_id = raw.get("traceId")
-    span_id = raw.get("spanId")
-    if not trace_id:
-        raise ValueError("span has no traceId")
-    if not span_id:
-        raise ValueError("span has no spanId")
-    trace_id = normalize_trace_id(trace_id)
-    parent = normalize_parent_id(raw.get("parentSpanId"))
-    kind = KINDS.get(raw.get("kind", 0))
+def _one_resource(rs: dict[str, Any]) -> list[Span]:
+    raw_resource = obj(rs.get("resource"), "resource")
+    resource = Resource(within("resource.attributes", attributes, raw_resource.get("attributes")))
+    inner_key = "scopeSpans" if "scopeSpans" in rs else "instrumentationLibrarySpans"
+    groups = read_list(rs.get(inner_key), inner_key, lambda ss: _scope_spans(ss, resource))
+    return [span for group in groups for span in group]
+
+
+def _scope_spans(ss: dict[str, Any], resource: Resource) -> list[Span]:
+    key = "scope" if ss.get("scope") is not None else "instrumentationLibrary"
+    raw_scope = obj(ss.get(key), key)
+    scope = Scope(text(raw_scope.get("name"), f"{key}.name"), text(raw_scope.get("version"), f"{key}.version"))
+    return read_list(ss.get("spans"), "spans", lambda raw: _span(raw, resource, scope))
+
+
+def _id(value: Any, path: str, normalise: Callable[[str], str]) -> str:
+    try:
+        return normalise(text(value, path))
+    except InvalidId as exc:
+        raise Malformed(path, str(exc)) from None
+
+
+def _span(raw: dict[str, Any], resource: Resource, scope: Scope) -> Span:
+    if not raw.get("traceId"):
+        raise Malformed("", "span has no traceId")
+    if not raw.get("spanId"):
+        raise Malformed("", "span has no spanId")
+    trace_id = _id(raw["traceId"], "traceId", normalize_trace_id)
+    parent = _id(raw.get("parentSpanId"), "parentSpanId", normalize_parent_id)
+    kind = enum_value(KINDS, raw.get("kind", 0))
     if kind is None:
-        raise ValueError(f"unknown span kind {raw.get('kind')!r}")
-    status_raw = raw.get("status") or {}
-    status = STATUSES.get(status_raw.get("code", 0))
+        raise Malformed("kind", f"unknown span kind {raw.get('kind')!r}")
+    status_raw = obj(raw.get("status"), "status")
+    status = enum_value(STATUSES, status_raw.get("code", 0))
     if status is None:
-        raise ValueError(f"unknown status code {status_raw.get('code')!r}")
-    links = tuple(
-        Link(normalize_trace_id(link["traceId"]), normalize_span_id(link["spanId"]), attributes(link.get("attributes")))
-        for link in raw.get("links") or ()
-    )
+        raise Malformed("status.code", f"unknown status code {status_raw.get('code')!r}")
+    attrs = within("attributes", attributes, raw.get("attributes"))
+    links = tuple(read_list(raw["links"], "links", _link)) if raw.get("links") else ()
     follows_from, links = split_async_parent(trace_id, parent, links)
     return Span(
         trace_id=trace_id,
-        span_id=normalize_span_id(span_id),
+        span_id=_id(raw["spanId"], "spanId", normalize_span_id),
         parent_span_id=parent,
-        name=raw.get("name") or "",
-        start_ns=int(raw.get("startTimeUnixNano") or 0),
-        end_ns=int(raw.get("endTimeUnixNano") or 0),
+        name=text(raw.get("name"), "name"),
+        start_ns=integer(raw.get("startTimeUnixNano"), "startTimeUnixNano", 0),
+        end_ns=integer(raw.get("endTimeUnixNano"), "endTimeUnixNano", 0),
         kind=kind,
         status=status,
-        status_message=status_raw.get("message") or "",
-        attributes=attributes(raw.get("attributes")),
+        status_message=text(status_raw.get("message"), "status.message"),
+        attributes=attrs,
         resource=resource,
         scope=scope,
-        events=tuple(
-            Event(int(ev.get("timeUnixNano") or 0), ev.get("name") or "", attributes(ev.get("attributes")))
-            for ev in raw.get("events") or ()
-        ),
+        events=tuple(read_list(raw.get("events"), "events", _event)) if raw.get("events") else (),
         links=links,
         follows_from=follows_from,
     )
+
+
+def _event(ev: dict[str, Any]) -> Event:
+    attrs = within("attributes", attributes, ev.get("attributes"))
+    return Event(integer(ev.get("timeUnixNano"), "timeUnixNano", 0), text(ev.get("name"), "name"), attrs)
+
+
+def _link(link: dict[str, Any]) -> Link:
+    attrs = within("attributes", attributes, link.get("attributes"))
+    trace_id = _id(link.get("traceId"), "traceId", normalize_trace_id)
+    return Link(trace_id, _id(link.get("spanId"), "spanId", normalize_span_id), attrs)
 
 
 # ---------------------------------------------------------------------------------------------- writing

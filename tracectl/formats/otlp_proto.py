@@ -13,6 +13,7 @@ from typing import Any
 
 from tracectl.errors import FormatError
 from tracectl.formats._common import KINDS, STATUSES, group_for_writing, links_for_otlp, split_async_parent
+from tracectl.formats.typed import INT64_MAX
 from tracectl.ids import SPAN_ID_HEX_LEN, TRACE_ID_HEX_LEN, id_from_bytes, id_to_bytes
 from tracectl.model import AttrValue, Event, Link, Resource, Scope, Span, StatusCode, Trace, group_traces
 
@@ -126,18 +127,28 @@ def _span(s: Any, resource: Resource, scope: Scope, source: str, where: str) -> 
         span_id=id_from_bytes(s.span_id, SPAN_ID_HEX_LEN),
         parent_span_id=parent,
         name=s.name,
-        start_ns=int(s.start_time_unix_nano),
-        end_ns=int(s.end_time_unix_nano),
+        start_ns=_time(s.start_time_unix_nano, source, f"{where}.start_time_unix_nano"),
+        end_ns=_time(s.end_time_unix_nano, source, f"{where}.end_time_unix_nano"),
         kind=KINDS.get(int(s.kind), KINDS[0]),
         status=STATUSES.get(int(s.status.code), StatusCode.UNSET),
         status_message=s.status.message,
         attributes=_attrs(s.attributes),
         resource=resource,
         scope=scope,
-        events=tuple(Event(int(e.time_unix_nano), e.name, _attrs(e.attributes)) for e in s.events),
+        events=tuple(
+            Event(_time(e.time_unix_nano, source, f"{where}.events[{i}]"), e.name, _attrs(e.attributes))
+            for i, e in enumerate(s.events)
+        ),
         links=links,
         follows_from=follows_from,
     )
+
+
+def _time(value: int, source: str, where: str) -> int:
+    """A fixed64 time, which must also fit int64 (every later computation is in signed 64-bit nanoseconds)."""
+    if value > INT64_MAX:
+        raise FormatError(source, f"{where}: {value} is out of range (0 to {INT64_MAX})")
+    return int(value)
 
 
 def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> tuple[list[Trace], str]:

@@ -45,7 +45,7 @@ class Target(Protocol):
 
     def buffer_console(self, buffer: io.StringIO) -> Console: ...
 
-    def write(self, text: str) -> None: ...
+    def write(self, text: str, styled: bool = False) -> None: ...
 
 
 def render(result: Emittable, fmt: str, target: Target, opts: RenderOptions) -> str:
@@ -68,7 +68,7 @@ def render(result: Emittable, fmt: str, target: Target, opts: RenderOptions) -> 
 
 def emit(result: Emittable, fmt: str, target: Target, opts: RenderOptions | None = None) -> None:
     """Render ``result`` as ``fmt`` (table, json, jsonl, csv, or one of its own) and write it to ``target``."""
-    target.write(render(result, fmt, target, opts or RenderOptions()))
+    target.write(render(result, fmt, target, opts or RenderOptions()), styled=fmt == "table")
 
 
 def keep(rows: Sequence[Any], top: int) -> Sequence[Any]:

@@ -131,10 +131,27 @@ class FittedTable:
                 yield Segment.line()
 
 
+def _shown(cell: Any) -> Any:
+    """A cell with its control characters made visible (same length): the table writes segments itself, past
+    ``SafeConsole``'s own check."""
+    from rich.text import Text
+
+    from tracectl.render.safe_text import is_safe, visible
+
+    if isinstance(cell, str):
+        return visible(cell)
+    if isinstance(cell, Text) and not is_safe(cell.plain):
+        safe = cell.copy()
+        safe.plain = visible(cell.plain)
+        return safe
+    return cell
+
+
 def fitted_table(
     console: Console, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]], title: str | None = None
 ) -> FittedTable:
     """A table of ``rows`` with the columns that fit ``console.width`` (see the module's docstring)."""
+    rows = [tuple(_shown(cell) for cell in row) for row in rows]
     sizes = [tuple(_cell_len(cell) for cell in row) for row in rows]
     natural = [max([_cell_len(c.header)] + [s[i] for s in sizes]) for i, c in enumerate(columns)]
     widths = fit_widths(columns, natural, console.width)

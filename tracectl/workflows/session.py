@@ -8,6 +8,7 @@ results, which carry every warning that affects them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
     from tracectl.backends import Backend
+    from tracectl.backends.http import Deadline
     from tracectl.backends.loki import LogQueryOptions, LokiClient
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
@@ -43,6 +45,8 @@ class Session:
     progress: Progress = no_progress  # a progress bar for long work
     status: Callable[[str], None] = _ignore  # what is being waited on right now (requests, retries)
     transport: httpx.BaseTransport | None = None  # tests: respx or a mock transport
+    started: float = field(default_factory=time.monotonic)  # `timeout` counts from here, for every request
+    _deadline: Deadline | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
     _loki: LokiClient | None = field(default=None, repr=False)
 
@@ -61,22 +65,28 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def deadline(self) -> Deadline:
+        """One deadline (``timeout`` seconds from ``started``) shared by every request of every client."""
+        if self._deadline is None:
+            from tracectl.backends.http import Deadline
+
+            self._deadline = Deadline(self.settings.timeout, started=self.started)
+        return self._deadline
+
     def backend(self) -> Backend:
         """The configured trace backend (Tempo or Jaeger); an error says how to configure one."""
         if self._backend is None:
             from tracectl.backends import open_backend
 
-            self._backend = open_backend(self.settings, transport=self.transport, observer=self.status)
+            self._backend = open_backend(self.settings, self.transport, self.deadline, observer=self.status)
         return self._backend
 
     def loki(self) -> LokiClient:
         if self._loki is None:
-            from tracectl.backends import http_config
-            from tracectl.backends.http import HttpClient
-            from tracectl.backends.loki import LokiClient
+            from tracectl.backends import open_loki
 
-            config = http_config(self.settings, "loki")
-            self._loki = LokiClient(HttpClient(config, transport=self.transport, observer=self.status))
+            self._loki = open_loki(self.settings, self.transport, self.deadline, observer=self.status)
         return self._loki
 
     def fetch(self, trace_id: str) -> LoadResult:
