@@ -112,6 +112,11 @@ def parse_query_range(
         doc = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         raise BackendError(f"Loki answered with invalid JSON ({exc.msg})") from None
+    return streams_document(doc, direction)
+
+
+def streams_document(doc: Any, direction: str = "backward") -> tuple[list[LogRecord], list[str]]:
+    """Records from a parsed ``query_range`` streams document (either encoding), sorted in ``direction`` order."""
     data = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(data, dict) or doc.get("status") not in (None, "success"):
         raise BackendError(

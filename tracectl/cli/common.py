@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from tracectl.errors import InputError
 from tracectl.ids import InvalidId, normalize_trace_id
 
 if TYPE_CHECKING:
     from tracectl.formats.detect import LoadResult
-    from tracectl.model import Trace
+    from tracectl.model import LogRecord, Trace
+
+LogsFile = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--logs-file",
+        help="Log lines saved from Loki instead of a live Loki: a query_range response (either encoding) or "
+        "logcli -o jsonl output; .gz is read as such (repeatable).",
+    ),
+]
+
+
+def read_logs_files(paths: list[str] | None) -> list[LogRecord] | None:
+    """The records of every ``--logs-file``, or None when none was given."""
+    if not paths:
+        return None
+    from tracectl.backends.logfiles import read_log_files
+
+    return read_log_files(paths)
 
 
 def select_traces(loaded: LoadResult, trace_id: str | None) -> list[Trace]:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tracectl.cli.app import Output, OutputFormat, app, get_env
+from tracectl.cli.common import LogsFile, read_logs_files
 from tracectl.cli.sources import load_many
 
 
@@ -17,17 +18,21 @@ def diff(
     b: Annotated[str, typer.Argument(help="B: the same kinds as A; compared against A.")],
     by: Annotated[str, typer.Option("--by", "-b", help="Component key (as blame --by).")] = "service",
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Rows per table (0 = all).")] = 15,
+    logs_file: LogsFile = None,
     output: Output = OutputFormat.table,
 ) -> None:
-    """Compare two traces, or two sets: critical-path and self time per component (and edge) in A and B, calls
-    that appeared, vanished or multiplied (retries, N+1 loops, fallbacks), and error changes. Two single
-    traces are also shown side by side, span by span.
+    """Compare two traces, or two sets: what explains B's extra time (the same ranking as triage, B as the
+    suspects: growth like with like, edges charged to the side that owns them, new or silenced log lines),
+    then critical-path and self time per component (and edge) in A and B, what got faster, calls that
+    appeared, vanished or multiplied (retries, N+1 loops, fallbacks), and error changes. Two single traces are
+    also shown side by side, span by span. Files may be gzip-compressed.
 
       tracectl diff good.json slow.json
       tracectl diff 'yesterday/*.json' 'today/*.json' --by operation
+      tracectl diff baseline.json.gz incident.json.gz --logs-file baseline.logs.json --logs-file incident.logs.json
     """
     from tracectl.analysis.analyse import analyse_trace
-    from tracectl.analysis.compare import align, compare
+    from tracectl.analysis.compare import align, diff_sets
     from tracectl.render import machine
     from tracectl.render.diff_view import (
         DIFF_CSV_COLUMNS,
@@ -45,13 +50,13 @@ def diff(
         return [analyse_trace(t, by) for r in loaded for t in r.traces]
 
     set_a, set_b = side(a), side(b)
-    cmp = compare(set_a, set_b)
+    result = diff_sets(set_a, set_b, read_logs_files(logs_file))
     aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if len(set_a) == len(set_b) == 1 else None
     if output is OutputFormat.json:
-        env.write(machine.to_json(diff_document(cmp, aligned), DIFF_SCHEMA))
+        env.write(machine.to_json(diff_document(result, aligned), DIFF_SCHEMA))
     elif output is OutputFormat.jsonl:
-        env.write(machine.to_jsonl(component_rows(cmp)))
+        env.write(machine.to_jsonl(component_rows(result.comparison)))
     elif output is OutputFormat.csv:
-        env.write(machine.to_csv(component_rows(cmp), DIFF_CSV_COLUMNS))
+        env.write(machine.to_csv(component_rows(result.comparison), DIFF_CSV_COLUMNS))
     else:
-        render_diff(cmp, env.out, top, aligned)
+        render_diff(result, env.out, top, aligned)

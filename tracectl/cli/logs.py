@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tracectl.cli.app import app, get_env
-from tracectl.cli.common import select_traces
+from tracectl.cli.common import LogsFile, read_logs_files, select_traces
 from tracectl.cli.sources import load_trace_arg
 from tracectl.errors import InputError
 
@@ -44,6 +44,7 @@ def logs(
         int, typer.Option("--limit", min=1, help="At most this many lines (paged past Loki's limit).")
     ] = 5000,
     trace_id: Annotated[str | None, typer.Option("--trace-id", help="When a file holds several traces.")] = None,
+    logs_file: LogsFile = None,
     output: Annotated[
         LogOutput, typer.Option("--output", "-o", help="table, raw (lines only), json or jsonl.")
     ] = LogOutput.table,
@@ -57,10 +58,11 @@ def logs(
       tracectl logs 2f3e0cee77ae5dc9c17ade3689eb2e54
       tracectl logs trace.json --level warn --grep timeout
       tracectl logs $ID --strategy metadata -o jsonl | jq .line
+      tracectl logs trace.json --logs-file saved-loki-answer.json.gz --level error
     """
-    from tracectl.analysis.logs import match_logs
+    from tracectl.analysis.logs import match_logs, records_of
     from tracectl.analysis.tree import build_tree
-    from tracectl.backends.loki import fetch_trace_logs
+    from tracectl.backends.loki import LogResult, fetch_trace_logs
     from tracectl.render import machine
     from tracectl.render.logs_view import LOGS_SCHEMA, log_row, render_logs
 
@@ -71,7 +73,11 @@ def logs(
     options = env.log_options(strategy, margin, limit)
     (chosen, *_rest) = select_traces(load_trace_arg(trace, env.fetch), trace_id)
     tree = build_tree(chosen)
-    result = fetch_trace_logs(env.loki(), chosen, options)
+    saved = read_logs_files(logs_file)
+    if saved is not None:
+        result = LogResult(f"--logs-file {', '.join(logs_file or [])}", records_of(tree, saved))
+    else:
+        result = fetch_trace_logs(env.loki(), chosen, options)
     for warning in result.warnings:
         env.warn(f"Loki: {warning}")
     if result.truncated:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tracectl.cli.app import Output, OutputFormat, app, get_env
-from tracectl.cli.common import select_traces
+from tracectl.cli.common import LogsFile, read_logs_files, select_traces
 from tracectl.cli.sources import load_trace_arg
 
 if TYPE_CHECKING:
     from tracectl.cli.env import Env
+    from tracectl.model import LogRecord
     from tracectl.render.tree_rows import TreeView
 
 SPAN_CSV_COLUMNS = (
@@ -60,6 +61,7 @@ def show(
     logs: Annotated[
         bool, typer.Option("--logs", help="Interleave the trace's Loki log lines under their spans.")
     ] = False,
+    logs_file: LogsFile = None,
 ) -> None:
     """Show a trace as a tree with a waterfall, the critical path drawn solid.
 
@@ -72,6 +74,7 @@ def show(
       tracectl show trace.json --min-duration 1ms --max-depth 4
       tracectl show trace.json --critical
       tracectl show $TRACE_ID --logs
+      tracectl show trace.json.gz --logs-file loki-answer.json
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
     """
     from tracectl.analysis.analyse import analyse_trace
@@ -83,9 +86,10 @@ def show(
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     loaded = load_trace_arg(trace, env.fetch)
     views = [make_view(analyse_trace(t), min_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
-    if logs:
+    saved = read_logs_files(logs_file)
+    if logs or saved is not None:
         for view in views:
-            attach_logs(env, view)
+            attach_logs(env, view, saved)
 
     if output is OutputFormat.json:
         docs = [trace_document(v, loaded.source, loaded.notes) for v in views]
@@ -107,13 +111,18 @@ def show(
                 env.warn(f"trace {view.tree.trace_id}: {warning.message}")
 
 
-def attach_logs(env: Env, view: TreeView) -> None:
-    """Fetch and attach log lines; a Loki failure is a warning, never the end of `show`."""
-    from tracectl.analysis.logs import match_logs
+def attach_logs(env: Env, view: TreeView, saved: list[LogRecord] | None = None) -> None:
+    """Attach the trace's log lines, from saved files or fetched from Loki (a Loki failure is a warning, never the
+    end of `show`)."""
+    from tracectl.analysis.logs import match_logs, records_of
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.errors import TracectlError
     from tracectl.model import Trace
 
+    if saved is not None:
+        for m in match_logs(view.tree, records_of(view.tree, saved)):
+            view.logs.setdefault(m.node, []).append(m)
+        return
     try:
         trace = Trace(view.tree.trace_id, tuple(view.tree.spans))
         result = fetch_trace_logs(env.loki(), trace, env.log_options())

@@ -10,6 +10,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import OutputFormat, app, get_env
+from tracectl.cli.common import LogsFile
 from tracectl.errors import InputError, ThresholdCrossed
 
 _FAIL_ON = re.compile(r"\s*(share|score|ratio|p50|p95|p99|error-rate)\s*(>=|>)\s*([0-9.]+\s*[a-zµ]*%?)\s*")
@@ -84,8 +85,17 @@ def triage(
         str | None, typer.Option("--baseline-from", help="Baseline: an earlier window (RFC 3339 or now-2h) …")
     ] = None,
     baseline_to: Annotated[str | None, typer.Option("--baseline-to", help="… to this time.")] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--baseline",
+            help="Baseline: saved traces of a normal window (files or directories, .gz read as such; repeatable). "
+            "The whole suspect window is compared against it.",
+        ),
+    ] = None,
     by: Annotated[str, typer.Option("--by", "-b", help="Component key (as blame --by).")] = "service",
     logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
+    logs_file: LogsFile = None,
     fail_on: Annotated[
         list[str] | None,
         typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
@@ -98,11 +108,14 @@ def triage(
     log excerpts and the commands to dig further.
 
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
-    half of the same window (or the rest, or --baseline-from/--baseline-to). Examples:
+    half of the same window (or the rest). With a baseline window (--baseline-from/--baseline-to, or saved
+    traces with --baseline), the whole window is compared against it, like with like: a change in the mix of
+    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file). Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
+      tracectl triage --baseline monday/ today.json.gz --logs-file monday.logs.json --logs-file today.logs.json
     """
     from tracectl.backends.query import SearchQuery
     from tracectl.cli.triage_flow import TriageOptions, run_triage
@@ -117,6 +130,8 @@ def triage(
         raise InputError(f"--report: {report} must end in .md or .html")
     if errors and slo:
         raise InputError("--errors and --slo choose the suspects in two different ways: give one")
+    if baseline and baseline_from:
+        raise InputError("--baseline and --baseline-from both give a baseline window: give one")
     query = baseline_query = None
     if not traces:
         if not service:
@@ -130,11 +145,13 @@ def triage(
         query=query,
         files=list(traces or []),
         baseline_query=baseline_query,
+        baseline_files=list(baseline or []),
         mode="errors" if errors else ("latency" if slo else "auto"),
         slo_ns=parse_duration(slo, "--slo") if slo else None,
         percentile=percentile,
         by=by,
         logs=logs,
+        logs_files=list(logs_file or []),
     )
     result = run_triage(env, options)
     for warning in result.warnings:
@@ -197,7 +214,8 @@ def _render(env: Any, result: Any, commands: list[str]) -> None:
         for tid, m in result.log_excerpts:
             env.out.print(Text.assemble(log_line_text(m, env.tz, "  "), (f"  {tid[:8]}…", "dim")), soft_wrap=True)
     elif not result.logs_checked:
-        env.out.print(Text("\n(no log evidence: Loki not configured or unreachable)", style="dim"))
+        env.out.print(Text("\n(no log evidence: Loki not configured or unreachable; --logs-file reads saved lines)",
+                           style="dim"))  # fmt: skip
     env.out.print(
         Text(
             f"\n{len(result.analyses)} traces analysed in {result.seconds:.1f} s." + (" Next:" if commands else ""),

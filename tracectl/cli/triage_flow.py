@@ -1,13 +1,13 @@
 """The triage workflow as an on-call engineer would do it by hand, shared by `triage` and `demo`.
 
-Gather the window's traces (a backend search, or files), split suspects from baseline, rank the components
-that explain the difference, then read the culprit's log lines in the worst traces.
+Gather the window's traces (a backend search, or files), split suspects from baseline (or take a second window
+as the baseline: a search, or files), rank the components that explain the difference, with the log lines of
+both sets as evidence (from saved files, or from Loki for a sample of traces), then show the culprit's lines.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from tracectl.analysis.triage import Verdict
     from tracectl.backends.query import SearchQuery
     from tracectl.cli.env import Env
-    from tracectl.model import Trace
+    from tracectl.model import LogRecord, Trace
 
-LOG_SAMPLE = 5  # traces per set whose logs are read
+LOG_SAMPLE = 5  # traces per set whose logs are read from Loki (saved files: every trace)
 
 
 @dataclass(slots=True)
@@ -29,11 +29,13 @@ class TriageOptions:
     query: SearchQuery | None  # None: traces come from files
     files: list[str] = field(default_factory=list)
     baseline_query: SearchQuery | None = None  # an earlier window as the baseline
+    baseline_files: list[str] = field(default_factory=list)  # … or saved traces
     mode: str = "auto"  # auto | latency | errors
     slo_ns: int | None = None
     percentile: float = 90.0
     by: str = "service"
     logs: bool = True
+    logs_files: list[str] = field(default_factory=list)  # saved log lines instead of Loki
 
 
 @dataclass(slots=True)
@@ -63,18 +65,23 @@ def _fetch_window(env: Env, query: SearchQuery) -> list[Trace]:
     return [t for r in loaded if r is not None for t in r.traces]
 
 
+def _load_files(env: Env, files: list[str]) -> list[Trace]:
+    from tracectl.cli.sources import load_many
+
+    loaded = load_many(files, env.fetch, None, skip_bad=True, warn=env.warn)
+    return [t for r in loaded for t in r.traces]
+
+
 def run_triage(env: Env, options: TriageOptions) -> TriageResult:
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.triage import split_errors, split_latency, triage, verdict_for
-    from tracectl.cli.sources import load_many
 
     started = time.perf_counter()
     if options.query is not None:
         traces = _fetch_window(env, options.query)
         source = f"{env.backend().name} search"
     else:
-        loaded = load_many(options.files, env.fetch, None, skip_bad=True, warn=env.warn)
-        traces = [t for r in loaded for t in r.traces]
+        traces = _load_files(env, options.files)
         source = f"{len(options.files)} input(s)"
     if not traces:
         raise InputError("no traces to triage: widen --since or check --service")
@@ -84,8 +91,13 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
             analyses.append(analyse_trace(t, options.by))
             update(n, len(traces))
     baseline_given = None
-    if options.baseline_query is not None:
-        baseline_given = [analyse_trace(t, options.by) for t in _fetch_window(env, options.baseline_query)]
+    if options.baseline_query is not None or options.baseline_files:
+        found = _load_files(env, options.baseline_files) if options.baseline_files else []
+        if options.baseline_query is not None:
+            found += _fetch_window(env, options.baseline_query)
+        if not found:
+            raise InputError("no baseline traces: check --baseline (or --baseline-from/--baseline-to)")
+        baseline_given = [analyse_trace(t, options.by) for t in found]
 
     mode = options.mode
     if mode == "auto" and options.slo_ns is None and baseline_given is None:
@@ -98,53 +110,68 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
         suspects, baseline = split_latency(analyses, options.slo_ns, options.percentile)
     if baseline_given is not None:
         baseline = baseline_given
-        suspects = suspects if options.slo_ns is not None or mode == "errors" else analyses
+        if options.slo_ns is None and mode != "errors":
+            suspects, mode = analyses, "windows"  # the whole suspect window against the baseline window
     result = TriageResult(verdict_for(mode, suspects, baseline), mode, analyses, suspects, baseline, source=source)
-    if options.logs:
+    if options.logs or options.logs_files:
         _log_evidence(env, options, result)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _log_evidence(env: Env, options: TriageOptions, result: TriageResult) -> None:
-    """Warn/error lines per trace in a sample of suspects and baseline; the culprit's lines as excerpts."""
-    from tracectl.analysis.logs import level_counts, match_logs
-    from tracectl.analysis.triage import verdict_for
+def _loki_records(env: Env, result: TriageResult) -> list[LogRecord]:
+    """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki."""
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
 
-    try:
-        client = env.loki()
-        log_options = env.log_options()
-    except TracectlError as exc:
-        result.warnings.append(f"no log evidence: {exc}")
-        return
+    client = env.loki()
+    log_options = env.log_options()
+    chosen = sorted(result.suspects, key=lambda a: -a.tree.duration_ns)[:LOG_SAMPLE]
+    chosen += sorted(result.baseline[len(result.baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
+    records: list[LogRecord] = []
+    for a in chosen:
+        records.extend(fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options).records)
+    return records
 
-    def sample_counts(
-        group: list[TraceAnalysis], worst_first: bool
-    ) -> tuple[dict[tuple[str, str], float], list[tuple[TraceAnalysis, MatchedLog]]]:
-        chosen = sorted(group, key=lambda a: -a.tree.duration_ns if worst_first else a.tree.duration_ns)[:LOG_SAMPLE]
-        total: Counter[tuple[str, str]] = Counter()
-        matched_all: list[tuple[TraceAnalysis, MatchedLog]] = []
-        for a in chosen:
-            logs = fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options)
-            matched = match_logs(a.tree, logs.records)
-            total.update(level_counts(matched, a.tree))
-            matched_all.extend((a, m) for m in matched)
-        return {k: v / max(len(chosen), 1) for k, v in total.items()}, matched_all
+
+def _log_evidence(env: Env, options: TriageOptions, result: TriageResult) -> None:
+    """Log lines of both sets as evidence for the ranking; the culprit's serious lines as excerpts."""
+    from tracectl.analysis.logevidence import evidence_from_records
+    from tracectl.analysis.triage import verdict_for
+    from tracectl.cli.common import read_logs_files
 
     try:
-        s_counts, s_lines = sample_counts(result.suspects, True)
-        b_counts, _ = sample_counts(result.baseline[len(result.baseline) // 2 :], False)
+        records = read_logs_files(options.logs_files) if options.logs_files else _loki_records(env, result)
     except TracectlError as exc:
+        if options.logs_files:
+            raise
         result.warnings.append(f"no log evidence: {exc}")
         return
     result.logs_checked = True
-    result.verdict = verdict_for(result.mode, result.suspects, result.baseline, s_counts, b_counts)
+    evidence = evidence_from_records(result.suspects, result.baseline, records or [])
+    result.verdict = verdict_for(result.mode, result.suspects, result.baseline, evidence)
+    result.log_excerpts = _excerpts(result, records or [])
+
+
+def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str, MatchedLog]]:
+    """Warning-or-worse lines of the slowest suspects: the culprit's own, else whatever failed."""
+    from collections import defaultdict
+
+    from tracectl.analysis.logs import match_logs, trace_events
+
     culprit = (result.verdict.culprit or "").split(" → ")[-1].split(" | ")[0]
     severity = {"fatal": 0, "error": 1, "warn": 2}
-    serious = [(a, m) for a, m in s_lines if m.level in severity]
-    mine = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service == culprit]
-    picked = [(a.tree.trace_id, m) for a, m in (mine or serious)]  # the culprit's own lines, else what failed
-    picked.sort(key=lambda tm: (severity[tm[1].level], tm[1].record.time_ns))
-    result.log_excerpts = picked[:8]
+    by_trace: dict[str, list[LogRecord]] = defaultdict(list)
+    for e in trace_events(records, [a.tree for a in result.suspects]):
+        if e.trace_id is not None and e.level in severity:
+            by_trace[e.trace_id].append(e.record)
+    serious = [
+        (a, m)
+        for a in sorted(result.suspects, key=lambda a: -a.tree.duration_ns)
+        if a.tree.trace_id in by_trace
+        for m in match_logs(a.tree, by_trace[a.tree.trace_id])
+    ]
+    own = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service == culprit]
+    picked = [(a.tree.trace_id, m) for a, m in (own or serious)]
+    picked.sort(key=lambda tm: (severity.get(tm[1].level, 3), tm[1].record.time_ns))
+    return picked[:8]

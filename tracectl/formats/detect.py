@@ -78,9 +78,9 @@ def _read_proto(data: bytes, source: str, allow_empty: bool) -> LoadResult:
 
 
 def read_source(name: str) -> LoadResult:
-    """Read a file path, or standard input for ``-``."""
+    """Read a file path, or standard input for ``-``; gzip-compressed input (any name) is read transparently."""
     if name == "-":
-        return read_bytes(sys.stdin.buffer.read(), "<stdin>")
+        return read_bytes(gunzip_if_needed(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
     path = Path(name)
     try:
         data = path.read_bytes()
@@ -90,7 +90,23 @@ def read_source(name: str) -> LoadResult:
         raise InputError(f"{name}: is a directory, expected a trace file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    return read_bytes(data, name)
+    return read_bytes(gunzip_if_needed(data, name), name)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip_if_needed(data: bytes, source: str) -> bytes:
+    """``data`` decompressed when it is gzip (recognised by its magic bytes, not the file name)."""
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError(source, f"gzip data that does not decompress ({exc})") from None
 
 
 def _looks_like_text(data: bytes) -> bool:

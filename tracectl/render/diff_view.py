@@ -1,4 +1,5 @@
-"""``tracectl diff``: component deltas, operations that changed, and (for two traces) the aligned trees."""
+"""``tracectl diff``: what explains B's extra time (the triage ranking), component deltas with the components that
+got faster apart, operations that changed, and (for two traces) the aligned trees."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
-from tracectl.analysis.compare import AlignedRow, Comparison
+from tracectl.analysis.compare import AlignedRow, Comparison, ComponentDelta, SetDiff
+from tracectl.render.verdict_view import faster_document, render_suspects, suspect_document
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
 DIFF_SCHEMA = "tracectl.diff/v1"
@@ -33,10 +36,14 @@ def component_rows(cmp: Comparison) -> list[dict[str, Any]]:
     return [{**asdict(c), "cp_delta": c.cp_delta} for c in cmp.components]
 
 
-def diff_document(cmp: Comparison, aligned: list[dict[str, Any]] | None) -> dict[str, Any]:
+def diff_document(result: SetDiff, aligned: list[dict[str, Any]] | None) -> dict[str, Any]:
+    cmp = result.comparison
     return {
         "a": {"traces": cmp.traces_a, "mean_duration_ns": cmp.duration_a},
         "b": {"traces": cmp.traces_b, "mean_duration_ns": cmp.duration_b},
+        "suspects": [suspect_document(s, n) for n, s in enumerate(result.ranking.suspects, 1) if s.score > 0],
+        "faster": faster_document(result.ranking.faster),
+        "logs_checked": result.logs is not None,
         "components": component_rows(cmp),
         "operations": [{**asdict(o), "change": o.change} for o in cmp.operations],
         "aligned": aligned,
@@ -60,11 +67,10 @@ def aligned_rows(rows: list[AlignedRow], a: TraceAnalysis, b: TraceAnalysis) -> 
     ]
 
 
-def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[str, Any]] | None) -> None:
-    from rich import box
-    from rich.table import Table
+def render_diff(result: SetDiff, console: Console, top: int, aligned: list[dict[str, Any]] | None) -> None:
     from rich.text import Text
 
+    cmp = result.comparison
     what = "trace" if cmp.traces_a == cmp.traces_b == 1 else "traces"
     console.print(
         Text.assemble(
@@ -77,12 +83,32 @@ def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[
         ),
         soft_wrap=True,
     )
-    table = Table(
-        box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="critical-path time per trace", title_justify="left"
-    )
+    render_suspects(result.ranking.suspects, console, min(top, 5) or 5, "what explains B against A")
+    grew = [c for c in cmp.components if c.cp_delta >= 0]
+    faster = sorted((c for c in cmp.components if c.cp_delta < 0), key=lambda c: (c.cp_delta, c.key))
+    _component_table(grew, console, top, "critical-path time per trace")
+    if faster:
+        _component_table(faster, console, top, "got faster (never a suspect)")
+    if cmp.operations:
+        _operations_table(cmp, console, top)
+    if aligned:
+        _aligned_table(aligned, console)
+
+
+def _table(title: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title=title, title_justify="left")
+
+
+def _component_table(rows: list[ComponentDelta], console: Console, top: int, title: str) -> None:
+    from rich.text import Text
+
+    table = _table(title)
     for name in ("component", "A", "B", "Δ", "self A", "self B", "errors A→B"):
         table.add_column(name, justify="left" if name == "component" else "right", no_wrap=True)
-    for c in cmp.components[: top or None]:
+    for c in rows[: top or None]:
         errors = f"{c.errors_a:.2g}→{c.errors_b:.2g}" if c.errors_a or c.errors_b else ""
         table.add_row(
             Text(c.key, style="italic magenta" if c.edge else ""),
@@ -94,32 +120,32 @@ def render_diff(cmp: Comparison, console: Console, top: int, aligned: list[dict[
             Text(errors, style="red" if c.errors_b > c.errors_a else ""),
         )
     console.print(table)
-    if cmp.operations:
-        ops = Table(
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            show_edge=False,
-            title="calls per trace that changed",
-            title_justify="left",
+
+
+def _operations_table(cmp: Comparison, console: Console, top: int) -> None:
+    from rich.text import Text
+
+    ops = _table("calls per trace that changed")
+    for name in ("operation", "A", "B", "change"):
+        ops.add_column(name, justify="left" if name in ("operation", "change") else "right", no_wrap=True)
+    for o in cmp.operations[: top or None]:
+        ops.add_row(o.operation, f"{o.calls_a:.2g}", f"{o.calls_b:.2g}", Text(o.change, style="yellow"))
+    console.print(ops)
+
+
+def _aligned_table(aligned: list[dict[str, Any]], console: Console) -> None:
+    from rich.text import Text
+
+    side = _table("the two traces, aligned")
+    for name in ("span", "A", "B", "Δ"):
+        side.add_column(name, justify="left" if name == "span" else "right", no_wrap=True, overflow="ellipsis")
+    for r in aligned:
+        a, b = r["duration_a_ns"], r["duration_b_ns"]
+        mark = " (only in B)" if a is None else " (only in A)" if b is None else ""
+        side.add_row(
+            Text("  " * r["depth"] + r["span"] + mark, style="yellow" if mark else ""),
+            _d(a) if a is not None else "",
+            _d(b) if b is not None else "",
+            _signed(b - a) if a is not None and b is not None else Text(""),
         )
-        for name in ("operation", "A", "B", "change"):
-            ops.add_column(name, justify="left" if name in ("operation", "change") else "right", no_wrap=True)
-        for o in cmp.operations[: top or None]:
-            ops.add_row(o.operation, f"{o.calls_a:.2g}", f"{o.calls_b:.2g}", Text(o.change, style="yellow"))
-        console.print(ops)
-    if aligned:
-        side = Table(
-            box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="the two traces, aligned", title_justify="left"
-        )
-        for name in ("span", "A", "B", "Δ"):
-            side.add_column(name, justify="left" if name == "span" else "right", no_wrap=True, overflow="ellipsis")
-        for r in aligned:
-            a, b = r["duration_a_ns"], r["duration_b_ns"]
-            mark = " (only in B)" if a is None else " (only in A)" if b is None else ""
-            side.add_row(
-                Text("  " * r["depth"] + r["span"] + mark, style="yellow" if mark else ""),
-                _d(a) if a is not None else "",
-                _d(b) if b is not None else "",
-                _signed(b - a) if a is not None and b is not None else Text(""),
-            )
-        console.print(side)
+    console.print(side)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
+from tracectl.render.verdict_view import faster_document, suspect_document
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
@@ -33,34 +34,8 @@ def triage_document(result: TriageResult, commands: list[str]) -> dict[str, Any]
             "ratio": v.numbers.get("ratio", 0.0),
             **_percentiles(result.analyses),
         },
-        "suspects": [
-            {
-                "rank": n,
-                "component": s.component,
-                "edge": s.edge,
-                "score": s.score,
-                "sentence": s.sentence,
-                "excess_cp_ns": s.excess_ns,
-                "share_of_excess": s.share_of_excess,
-                "suspect_cp_mean_ns": s.suspect_cp_ns,
-                "baseline_cp_mean_ns": s.baseline_cp_ns,
-                "errors_on_path": {"suspects": s.errors_on_path_suspect, "baseline": s.errors_on_path_baseline},
-                "new_operations": s.new_operations,
-                "grown_operations": [{"operation": o, "suspects": a, "baseline": b} for o, a, b in s.grown_operations],
-                "attributes": [
-                    {
-                        "service": a.service,
-                        "key": a.key,
-                        "value": a.value,
-                        "suspects": a.in_suspects,
-                        "baseline": a.in_baseline,
-                    }
-                    for a in s.attributes
-                ],
-                "log_lines_per_trace": {lvl: {"suspects": a, "baseline": b} for lvl, (a, b) in s.log_lines.items()},
-            }
-            for n, s in enumerate(v.suspects, 1)
-        ],
+        "suspects": [suspect_document(s, n) for n, s in enumerate(v.suspects, 1)],
+        "faster": faster_document(v.faster),
         "logs": {
             "checked": result.logs_checked,
             "excerpts": [

@@ -1,0 +1,166 @@
+"""Excess latency per component, suspects against baseline, like with like (ANALYSIS.md section 5). Pure.
+
+Three rules turn per-trace attribution rows into the latency evidence the ranking uses:
+
+1. **Like with like.** A component's excess is its mean critical-path time in the suspect traces that contain
+   it minus the same mean over the baseline traces that contain it, weighted by the share of suspect traces
+   that contain it. A change in the traffic mix between two windows (more of one endpoint, fewer of another)
+   therefore moves no component; a call that appears only in suspects counts in full.
+2. **Who owns an edge.** An edge ``A → X`` that grew is network or queueing into ``X`` (its ingress), unless
+   the caller shows more growth elsewhere than the callee does: a caller whose own time and other calls grew
+   too (a CPU-starved or paused caller is slow to send and to read every response) owns the growth of its
+   calls. Growth elsewhere = the positive excess of every other row that touches the service (its own time,
+   its other edges in and out). Ties go to the callee. A caller's owned edges fold into its own row; the
+   edges a callee owns fold into one ingress row, ``A → X`` (one caller) or ``* → X`` (several).
+3. **Growth must be real.** A row's growth counts only when the suspect values are larger than the baseline's
+   by a one-sided Mann-Whitney test at 1% (scipy), or when there are too few traces for any test to reach 1%.
+
+Rows that got faster carry a negative excess; the ranking lists them apart and never as suspects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.analysis.attribution import EDGE_ARROW
+
+ALPHA = 0.01
+ANY_CALLER = "*"
+
+RowKey = tuple[str, bool]  # (attribution row key, is an edge)
+
+
+@dataclass(slots=True)
+class LatencyRow:
+    """One ranked latency row: a component's own time (with the calls it owns) or a callee's ingress."""
+
+    component: str
+    edge: bool  # an ingress row (network or queueing into the callee)
+    service: str  # the component it is about: the callee for an ingress row
+    excess_ns: float  # per suspect trace, like with like (rule 1)
+    suspect_ns: float  # mean critical-path time per suspect trace containing it
+    baseline_ns: float  # … per baseline trace containing it
+    presence: float  # share of suspect traces containing it
+    significant: bool
+    members: list[tuple[str, float]] = field(default_factory=list)  # folded rows: (row key, its excess)
+    own_ns: float = 0.0  # excess of the component's own time, without folded edges
+    suspect_duration_ns: float = 0.0  # mean duration of the suspect traces containing it
+    baseline_duration_ns: float = 0.0  # … of the baseline traces containing it
+    share: float = 0.0  # of the total positive excess
+
+
+def _split_edge(key: str) -> tuple[str, str]:
+    caller, _, callee = key.partition(EDGE_ARROW)
+    return caller, callee
+
+
+Rows = list[tuple[dict[RowKey, int], int]]  # per trace: critical-path time per row, and the trace's duration
+
+
+def _per_trace(group: Sequence[TraceAnalysis]) -> Rows:
+    out = []
+    for a in group:
+        rows: dict[RowKey, int] = defaultdict(int)
+        for r in a.attribution.rows:
+            rows[(r.key, r.edge)] += r.cp_ns
+        out.append((rows, a.tree.duration_ns))
+    return out
+
+
+def _values(traces: Rows, members: Sequence[RowKey]) -> list[float]:
+    """Per trace containing any member: the members' summed critical-path time."""
+    out = []
+    for rows, _ in traces:
+        present = [rows[m] for m in members if m in rows]
+        if present:
+            out.append(float(sum(present)))
+    return out
+
+
+def _durations(traces: Rows, members: Sequence[RowKey]) -> float:
+    """Mean duration of the traces containing any member (0 when none does)."""
+    found = [d for rows, d in traces if any(m in rows for m in members)]
+    return sum(found) / len(found) if found else 0.0
+
+
+def _like_with_like(s: list[float], b: list[float], n_suspects: int) -> tuple[float, float, float, float]:
+    """(excess, suspect mean when present, baseline mean when present, presence among suspects)."""
+    if not s or not n_suspects:
+        return 0.0, 0.0, (sum(b) / len(b) if b else 0.0), 0.0
+    ms = sum(s) / len(s)
+    mb = sum(b) / len(b) if b else 0.0
+    presence = len(s) / n_suspects
+    return presence * (ms - mb), ms, mb, presence
+
+
+def grew(suspect: Sequence[float], baseline: Sequence[float]) -> bool:
+    """Are the suspect values larger (rule 3)? Too few traces for a 1% test: taken at face value."""
+    if not suspect:
+        return False
+    if not baseline:
+        return True  # new in the suspects: its share says how much it matters
+    if 1 / math.comb(len(suspect) + len(baseline), len(suspect)) > ALPHA:
+        return sum(suspect) / len(suspect) > sum(baseline) / len(baseline)
+    if min(suspect) == max(suspect) == min(baseline) == max(baseline):
+        return False
+    from scipy.stats import mannwhitneyu  # deferred: scipy takes half a second to import
+
+    return bool(mannwhitneyu(suspect, baseline, alternative="greater").pvalue < ALPHA)
+
+
+def _owners(excess: dict[RowKey, float]) -> dict[str, str]:
+    """Edge key → the service that owns its growth (rule 2), for edges that grew."""
+    touching: dict[str, float] = defaultdict(float)
+    for (key, edge), value in excess.items():
+        if value <= 0:
+            continue
+        for service in _split_edge(key) if edge else (key,):
+            touching[service] += value
+    owners = {}
+    for (key, edge), value in excess.items():
+        if edge and value > 0:
+            caller, callee = _split_edge(key)
+            owners[key] = caller if touching[caller] - value > touching[callee] - value else callee
+    return owners
+
+
+def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis]) -> list[LatencyRow]:
+    """Every latency row, largest excess first (ties by name); shares filled in."""
+    s_rows, b_rows = _per_trace(suspects), _per_trace(baseline)
+    keys = sorted({k for rows, _ in (*s_rows, *b_rows) for k in rows})
+    raw = {k: _like_with_like(_values(s_rows, [k]), _values(b_rows, [k]), len(suspects))[0] for k in keys}
+    owners = _owners(raw)
+    groups: dict[tuple[str, bool], list[RowKey]] = defaultdict(list)  # (service, ingress?) -> members
+    for key, edge in keys:
+        if not edge:
+            groups[(key, False)].append((key, False))
+        elif key in owners:
+            caller, callee = _split_edge(key)
+            groups[(callee, True) if owners[key] == callee else (caller, False)].append((key, True))
+        else:
+            groups[(key, True)].append((key, True))  # an edge that did not grow stays on its own
+    out = []
+    for (name, ingress), members in groups.items():
+        s_vals, b_vals = _values(s_rows, members), _values(b_rows, members)
+        excess, ms, mb, presence = _like_with_like(s_vals, b_vals, len(suspects))
+        component = service = name
+        if ingress:
+            callers = {_split_edge(k)[0] for k, _ in members}
+            grown = any(k in owners for k, _ in members)
+            service = _split_edge(members[0][0])[1]
+            component = members[0][0] if not grown or len(callers) == 1 else f"{ANY_CALLER}{EDGE_ARROW}{service}"
+        row = LatencyRow(component, ingress, service, excess, ms, mb, presence, excess > 0 and grew(s_vals, b_vals))
+        row.members = sorted(((k, raw[(k, e)]) for k, e in members), key=lambda m: (-m[1], m[0]))
+        row.own_ns = raw.get((service, False), 0.0) if not ingress else 0.0
+        row.suspect_duration_ns = _durations(s_rows, members)
+        row.baseline_duration_ns = _durations(b_rows, members)
+        out.append(row)
+    total = sum(r.excess_ns for r in out if r.excess_ns > 0)
+    for r in out:
+        r.share = max(r.excess_ns, 0.0) / total if total > 0 else 0.0
+    out.sort(key=lambda r: (-r.excess_ns, r.component))
+    return out
