@@ -7,11 +7,12 @@ Three rules turn per-trace attribution rows into the latency evidence the rankin
    that contain it. A change in the traffic mix between two windows (more of one endpoint, fewer of another)
    therefore moves no component; a call that appears only in suspects counts in full.
 2. **Who owns an edge.** An edge ``A → X`` that grew is network or queueing into ``X`` (its ingress), unless
-   the caller shows more growth elsewhere than the callee does: a caller whose own time and other calls grew
-   too (a CPU-starved or paused caller is slow to send and to read every response) owns the growth of its
-   calls. Growth elsewhere = the positive excess of every other row that touches the service (its own time,
-   its other edges in and out). Ties go to the callee. A caller's owned edges fold into its own row; the
-   edges a callee owns fold into one ingress row, ``A → X`` (one caller) or ``* → X`` (several).
+   the caller shows more growth elsewhere than the callee does, and at least half as much as the edge's own: a
+   caller whose own time and other calls grew too (a CPU-starved or paused caller is slow to send and to read
+   every response) owns the growth of its calls. Growth elsewhere = the real (rule 3) positive excess of every
+   other row that touches the service (its own time, its other edges in and out). Ties go to the callee. A
+   caller's owned edges fold into its own row; the edges a callee owns fold into one ingress row, ``A → X``
+   (one caller) or ``* → X`` (several).
 3. **Growth must be real.** A row's growth counts only when the suspect values are larger than the baseline's
    by a one-sided Mann-Whitney test at 1% (scipy), or when there are too few traces for any test to reach 1%.
 
@@ -29,6 +30,7 @@ from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.attribution import EDGE_ARROW
 
 ALPHA = 0.01
+CALLER_OWNS = 0.5  # a caller owns a call's growth only with at least half as much real growth elsewhere
 ANY_CALLER = "*"
 
 RowKey = tuple[str, bool]  # (attribution row key, is an edge)
@@ -112,11 +114,11 @@ def grew(suspect: Sequence[float], baseline: Sequence[float]) -> bool:
     return bool(mannwhitneyu(suspect, baseline, alternative="greater").pvalue < ALPHA)
 
 
-def _owners(excess: dict[RowKey, float]) -> dict[str, str]:
+def _owners(excess: dict[RowKey, float], real: set[RowKey]) -> dict[str, str]:
     """Edge key → the service that owns its growth (rule 2), for edges that grew."""
     touching: dict[str, float] = defaultdict(float)
     for (key, edge), value in excess.items():
-        if value <= 0:
+        if value <= 0 or (key, edge) not in real:
             continue
         for service in _split_edge(key) if edge else (key,):
             touching[service] += value
@@ -124,7 +126,10 @@ def _owners(excess: dict[RowKey, float]) -> dict[str, str]:
     for (key, edge), value in excess.items():
         if edge and value > 0:
             caller, callee = _split_edge(key)
-            owners[key] = caller if touching[caller] - value > touching[callee] - value else callee
+            mine = value if (key, edge) in real else 0.0
+            elsewhere_caller, elsewhere_callee = touching[caller] - mine, touching[callee] - mine
+            caller_owns = elsewhere_caller > elsewhere_callee and elsewhere_caller >= CALLER_OWNS * value
+            owners[key] = caller if caller_owns else callee
     return owners
 
 
@@ -132,8 +137,13 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
     """Every latency row, largest excess first (ties by name); shares filled in."""
     s_rows, b_rows = _per_trace(suspects), _per_trace(baseline)
     keys = sorted({k for rows, _ in (*s_rows, *b_rows) for k in rows})
-    raw = {k: _like_with_like(_values(s_rows, [k]), _values(b_rows, [k]), len(suspects))[0] for k in keys}
-    owners = _owners(raw)
+    raw, real = {}, set()
+    for k in keys:
+        s_vals, b_vals = _values(s_rows, [k]), _values(b_rows, [k])
+        raw[k] = _like_with_like(s_vals, b_vals, len(suspects))[0]
+        if raw[k] > 0 and grew(s_vals, b_vals):
+            real.add(k)
+    owners = _owners(raw, real)
     groups: dict[tuple[str, bool], list[RowKey]] = defaultdict(list)  # (service, ingress?) -> members
     for key, edge in keys:
         if not edge:
@@ -164,3 +174,29 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
         r.share = max(r.excess_ns, 0.0) / total if total > 0 else 0.0
     out.sort(key=lambda r: (-r.excess_ns, r.component))
     return out
+
+
+def top_operation(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], component: str) -> str | None:
+    """The span name inside ``component`` (a row of its own time) that carries most of its excess, like with
+    like, when it carries at least half of it; None otherwise."""
+    from tracectl.analysis.attribution import edge_callee, parse_key
+
+    def per_name(group: Sequence[TraceAnalysis]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = defaultdict(list)
+        for a in group:
+            key = parse_key(a.attribution.by)
+            here: dict[str, float] = defaultdict(float)
+            for i, span in enumerate(a.tree.spans):
+                if key(span) == component and edge_callee(a.tree, i) < 0:
+                    here[span.name] += a.cp_ns[i]
+            for name, value in here.items():
+                out[name].append(value)
+        return out
+
+    s, b = per_name(suspects), per_name(baseline)
+    excess = {name: _like_with_like(v, b.get(name, []), len(suspects))[0] for name, v in s.items()}
+    if not excess:
+        return None
+    name = max(sorted(excess), key=lambda n: excess[n])
+    total = sum(v for v in excess.values() if v > 0)
+    return name if total > 0 and excess[name] >= 0.5 * total else None

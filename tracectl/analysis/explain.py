@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tracectl.analysis.attribution import EDGE_ARROW
+from tracectl.analysis.logevidence import display_message
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ def _latency_part(s: Suspect) -> str:
         between = _listed([f"{c} {_signed(v)}" for c, v in links])
         return f"{share} is network or queueing into {callee}, from all its callers ({between}; {numbers})"
     calls = [(k.partition(EDGE_ARROW)[2], v) for k, v in row.members if EDGE_ARROW in k and v > 0]
-    own = f"its own time (CPU, locks, GC or slow code; {numbers})"
+    where = f", mostly in {s.operation}" if s.operation else ""
+    own = f"its own time{where} (CPU, locks, GC or slow code; {numbers})"
     if not calls:
         return f"{share} is {own}"
     outgoing = _listed([f"{c} {_signed(v)}" for c, v in calls])
@@ -58,13 +60,16 @@ def _log_part(s: Suspect) -> str:
     parts = []
     if s.log_templates:
         top = s.log_templates[0]
-        n = top.traces
-        parts.append(f"new error logs in {n} suspect request{'s' if n != 1 else ''}, never in the baseline: "
-                     f"“{top.template}”")  # fmt: skip
+        n, level = top.traces, "warning" if top.example.level == "warn" else top.example.level
+        parts.append(f"new {level} logs in {n} suspect request{'s' if n != 1 else ''}, never in the baseline: "
+                     f"“{display_message(top.example.message)}”")  # fmt: skip
     if s.log_silenced:
         x = s.log_silenced[0]
         parts.append(f"{x.operation} no longer logs “{x.template}” ({x.suspect_rate:.0%} of its {x.suspect_calls} "
                      f"calls, {x.baseline_rate:.0%} in the baseline): its code path changed")  # fmt: skip
+    if s.log_named_by:
+        e = s.log_named_by[0]
+        parts.append(f"named by new errors of {e.service or 'another service'}: “{display_message(e.message)}”")
     origin = f" (the deepest service whose logs changed, in {s.log_share:.0%} of those requests)" if s.log_share else ""
     return "; ".join(parts) + origin
 
@@ -92,7 +97,7 @@ def describe(s: Suspect, latency_top: float) -> None:
     if others["errors"] >= 0.1:
         parts.append(("errors", f"errors on the critical path in {s.errors_on_path_suspect:.0%} of suspect requests "
                                 f"vs {s.errors_on_path_baseline:.0%}"))  # fmt: skip
-    if (s.log_templates or s.log_silenced) and (s.log_share > 0 or s.evidence == "logs"):
+    if (s.log_templates or s.log_silenced or s.log_named_by) and (s.log_share > 0 or s.evidence == "logs"):
         parts.append(("logs", _log_part(s)))
     if s.new_operations:
         parts.append(("structure", "new operations: " + ", ".join(op.split(" | ")[1] for op in s.new_operations[:3])))

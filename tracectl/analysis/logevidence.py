@@ -13,7 +13,9 @@ Log *events* (``logs.trace_events``: a stack trace is one event) are tied to tra
 
 Faults that move no latency (an exception, a wrong return value) show up here. Errors propagate (a caller logs
 its callee's failure too, or skips its own statements), so each suspect trace with a log anomaly credits one
-service only: the deepest in the call tree, the earliest event breaking a tie (``origin``). A service's log
+service only: the deepest in the call tree, the earliest event breaking a tie (``origin``). A new error that
+names exactly one other service of the traces (``No instances available for X``, ``connection refused to X``)
+is about that service, its failing dependency: it is credited to X, as one level deeper than the caller. A service's log
 share is its credited traces over all credited traces, counted only with support: at least ``MIN_TRACES`` and
 ``MIN_SHARE`` of the suspect traces with logs. New templates need a baseline window with log lines at all.
 """
@@ -55,6 +57,20 @@ def template_of(message: str) -> str:
     return re.sub(r"\s+", " ", text)[:TEMPLATE_CHARS]
 
 
+_NOISE = re.compile(
+    r"^\s*\d{1,4}[-:/]\d{2}[-:/]\d{2}[T ]?(?:\d{2}:\d{2}(?::\d{2})?)?(?:[.,]\d+)?Z?\s*|"
+    r"\b(?:trace|span)[ _.-]?id\s*[:=]\s*[0-9a-fA-F]+\s*",
+    re.IGNORECASE,
+)
+DISPLAY_CHARS = 140
+
+
+def display_message(message: str) -> str:
+    """A message for a sentence: without a leading timestamp or trace/span ID mentions, cut to a line."""
+    text = re.sub(r"\s+", " ", _NOISE.sub("", message)).strip()
+    return text if len(text) <= DISPLAY_CHARS else text[: DISPLAY_CHARS - 1] + "…"
+
+
 @dataclass(slots=True)
 class NewTemplate:
     template: str
@@ -77,6 +93,7 @@ class ServiceLogs:
     per_trace: dict[str, tuple[float, float]] = field(default_factory=dict)  # level -> (suspects, baseline)
     new_templates: list[NewTemplate] = field(default_factory=list)  # most traces first
     silenced: list[Silenced] = field(default_factory=list)  # most calls first
+    named_by: list[Event] = field(default_factory=list)  # new errors of other services that name this one
     anomaly_traces: int = 0  # suspect traces where its logs changed (new templates or silenced statements)
     origin_traces: int = 0  # … in which it is the deepest such service
     share: float = 0.0  # of all suspect traces with an origin (0 without support)
@@ -155,19 +172,32 @@ def log_evidence(
             entry.per_trace[level] = (pair[0], pair[1])
     anomalies: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # trace -> (-depth, time, service)
     if b_all or b_placed:
-        _new_templates(evidence, s_placed, seen, anomalies)
+        known = {s.service for a in (*suspects, *baseline) for s in a.tree.spans}
+        _new_templates(evidence, s_placed, seen, anomalies, known)
     _silenced(evidence, s_placed, b_placed, s_map, b_map, anomalies)
     _origins(evidence, anomalies)
     return evidence
 
 
+def _named(message: str, service: str, services: list[tuple[str, re.Pattern[str]]]) -> str | None:
+    """Another known service that an error message names (its failing dependency), if exactly one."""
+    found = {name for name, pattern in services if name != service and pattern.search(message)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _new_templates(evidence: LogEvidence, placed: list[_Placed], seen: dict[str, set[str]],
-                   anomalies: dict[str, list[tuple[int, int, str]]]) -> None:  # fmt: skip
+                   anomalies: dict[str, list[tuple[int, int, str]]], known: set[str]) -> None:  # fmt: skip
+    services = [(name, re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")) for name in sorted(known)]
     by_template: dict[tuple[str, str], list[_Placed]] = defaultdict(list)
     for p in placed:
         if p.event.level in SERIOUS and p.template not in seen.get(p.service, ()):
             by_template[(p.service, p.template)].append(p)
-            anomalies[p.event.trace_id or ""].append((-p.depth, p.event.record.time_ns, p.service))
+            named = _named(p.event.message, p.service, services)
+            # An error naming another service (no instances of X, connection refused to X) is about X: a callee.
+            credit, depth = (named, p.depth + 1) if named else (p.service, p.depth)
+            anomalies[p.event.trace_id or ""].append((-depth, p.event.record.time_ns, credit))
+            if named:
+                evidence.services.setdefault(named, ServiceLogs(named)).named_by.append(p.event)
     for (service, template), group in by_template.items():
         traces = len({p.event.trace_id for p in group})
         entry = evidence.services.setdefault(service, ServiceLogs(service))

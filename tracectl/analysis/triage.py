@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.attributes import MIN_CONTRAST, AttributeSignal, rank_attributes
-from tracectl.analysis.excess import LatencyRow, latency_rows
+from tracectl.analysis.excess import LatencyRow, latency_rows, top_operation
 from tracectl.analysis.logevidence import LogEvidence, NewTemplate, Silenced
+from tracectl.analysis.logs import Event
 
 ATTRIBUTE_WEIGHT = 1.5
 CLEAR = 0.5  # a culprit is named only from this score up
 WINDOW_SLOW_RATIO = 1.2  # two windows: the traces through the culprit must be this much slower
+NAMED_OPERATIONS = 3  # the first suspects whose sentence names the operation that carries their excess
 
 
 @dataclass(slots=True)
@@ -55,9 +57,11 @@ class Suspect:
     log_lines: dict[str, tuple[float, float]] = field(default_factory=dict)  # level -> (suspect, baseline) per trace
     log_templates: list[NewTemplate] = field(default_factory=list)  # new warning-or-worse templates
     log_silenced: list[Silenced] = field(default_factory=list)  # statements its operations no longer log
+    log_named_by: list[Event] = field(default_factory=list)  # other services' new errors that name it
     log_share: float = 0.0  # of the suspect traces whose log anomalies originate here
     evidence: str = "none"  # what the sentence leads with: edge | self | errors | logs | attributes | structure
     latency: LatencyRow | None = None
+    operation: str | None = None  # the span name inside it that carries most of its excess
     significant: bool = False  # its latency growth is real (not noise)
 
 
@@ -155,6 +159,7 @@ def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context) 
     if entry is not None:
         r.log_lines = {lvl: entry.per_trace[lvl] for lvl in ("fatal", "error", "warn") if lvl in entry.per_trace}
         r.log_templates, r.log_silenced, r.log_share = entry.new_templates[:3], entry.silenced[:3], entry.share
+        r.log_named_by = entry.named_by[:3]
     return r
 
 
@@ -162,7 +167,7 @@ def rank_all(
     suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], logs: LogEvidence | None = None
 ) -> Ranking:
     """Every component, ranked by how much it explains the difference between the two sets (module docstring)."""
-    from tracectl.analysis.explain import describe
+    from tracectl.analysis.explain import MINOR_SHARE, describe
 
     ctx = _Context(_errors_on_path(suspects), _errors_on_path(baseline), _operations(suspects), _operations(baseline),
                    rank_attributes(suspects, baseline), logs, max(len(suspects), 1), max(len(baseline), 1))  # fmt: skip
@@ -183,6 +188,10 @@ def rank_all(
         describe(s, lat_top)
         out.append(s)
     out.sort(key=lambda s: (-s.score, -_other(s, cap=False), -_supporting(s), -s.excess_ns, s.component, s.edge))
+    for s in out[:NAMED_OPERATIONS]:
+        if s.evidence == "self" and s.share_of_excess >= MINOR_SHARE:
+            s.operation = top_operation(suspects, baseline, s.component)
+            describe(s, lat_top)
     faster.sort(key=lambda r: (r.excess_ns, r.component))
     return Ranking(out, faster, lat_top)
 
