@@ -2,10 +2,12 @@
 
 Three rules turn per-trace attribution rows into the latency evidence the ranking uses:
 
-1. **Like with like.** A component's excess is its mean critical-path time in the suspect traces that contain
-   it minus the same mean over the baseline traces that contain it, weighted by the share of suspect traces
-   that contain it. A change in the traffic mix between two windows (more of one endpoint, fewer of another)
-   therefore moves no component; a call that appears only in suspects counts in full.
+1. **Like with like.** A component's excess is, over the suspect traces that contain it, its critical-path
+   time minus the baseline's mean for the same endpoint (the root span: what kind of request it is), summed
+   and divided by the number of suspect traces. A change in the traffic mix between two windows (more of one
+   endpoint, fewer of another, a call made by fewer requests) therefore moves no component; a call that
+   appears only in suspects counts in full; an endpoint new in the suspects is compared with the component's
+   mean over the whole baseline.
 2. **Who owns an edge.** An edge ``A → X`` that grew is network or queueing into ``X`` (its ingress), unless
    the caller shows more growth elsewhere than the callee does, and at least half as much as the edge's own: a
    caller whose own time and other calls grew too (a CPU-starved or paused caller is slow to send and to read
@@ -13,8 +15,9 @@ Three rules turn per-trace attribution rows into the latency evidence the rankin
    other row that touches the service (its own time, its other edges in and out). Ties go to the callee. A
    caller's owned edges fold into its own row; the edges a callee owns fold into one ingress row, ``A → X``
    (one caller) or ``* → X`` (several).
-3. **Growth must be real.** A row's growth counts only when the suspect values are larger than the baseline's
-   by a one-sided Mann-Whitney test at 1% (scipy), or when there are too few traces for any test to reach 1%.
+3. **Growth must be real.** A row's growth counts only when its suspect values (each less its endpoint's
+   baseline mean) are larger than the baseline's (the same way) by a one-sided Mann-Whitney test at 1% (scipy),
+   or, when there are too few traces for any test to reach 1%, larger on average.
 
 Rows that got faster carry a negative excess; the ranking lists them apart and never as suspects.
 """
@@ -60,32 +63,76 @@ def _split_edge(key: str) -> tuple[str, str]:
     return caller, callee
 
 
-Rows = list[tuple[dict[RowKey, int], int]]  # per trace: critical-path time per row, and the trace's duration
+@dataclass(slots=True)
+class _Trace:
+    rows: dict[RowKey, int]  # critical-path time per attribution row
+    duration: int
+    endpoint: str  # the root span's service and name: what kind of request it is
 
 
-def _per_trace(group: Sequence[TraceAnalysis]) -> Rows:
+def _endpoint(a: TraceAnalysis) -> str:
+    tree = a.tree
+    if not tree.roots:
+        return ""
+    root = tree.spans[tree.roots[0]]
+    return f"{root.service} {root.name}"
+
+
+def _per_trace(group: Sequence[TraceAnalysis]) -> list[_Trace]:
     out = []
     for a in group:
         rows: dict[RowKey, int] = defaultdict(int)
         for r in a.attribution.rows:
             rows[(r.key, r.edge)] += r.cp_ns
-        out.append((rows, a.tree.duration_ns))
+        out.append(_Trace(rows, a.tree.duration_ns, _endpoint(a)))
     return out
 
 
-def _values(traces: Rows, members: Sequence[RowKey]) -> list[float]:
-    """Per trace containing any member: the members' summed critical-path time."""
-    out = []
-    for rows, _ in traces:
-        present = [rows[m] for m in members if m in rows]
-        if present:
-            out.append(float(sum(present)))
-    return out
+def _value(t: _Trace, members: Sequence[RowKey]) -> float | None:
+    present = [t.rows[m] for m in members if m in t.rows]
+    return float(sum(present)) if present else None
 
 
-def _durations(traces: Rows, members: Sequence[RowKey]) -> float:
+@dataclass(slots=True)
+class _Sample:
+    """A row's values, like with like: each compared with the baseline's mean for the same endpoint."""
+
+    suspect: list[float]  # suspect traces containing it: value − the baseline mean of their endpoint
+    baseline: list[float]  # baseline traces containing it: value − the mean of their endpoint
+    suspect_mean: float  # raw mean over the suspect traces containing it
+    expected: float  # the baseline's mean for the same mix of endpoints
+    presence: float  # share of suspect traces containing it
+
+    @property
+    def excess(self) -> float:
+        return self.presence * (sum(self.suspect) / len(self.suspect)) if self.suspect else 0.0
+
+
+def _sample(s_rows: list[_Trace], b_rows: list[_Trace], members: Sequence[RowKey], n_suspects: int) -> _Sample:
+    by_endpoint: dict[str, list[float]] = defaultdict(list)
+    for t in b_rows:
+        v = _value(t, members)
+        if v is not None:
+            by_endpoint[t.endpoint].append(v)
+    every = [v for vs in by_endpoint.values() for v in vs]
+    overall = sum(every) / len(every) if every else 0.0  # an endpoint new in the suspects: the row's mean
+    means = {e: sum(vs) / len(vs) for e, vs in by_endpoint.items()}
+    raw, expected = [], []
+    for t in s_rows:
+        v = _value(t, members)
+        if v is not None:
+            raw.append(v)
+            expected.append(means.get(t.endpoint, overall))
+    suspect = [v - e for v, e in zip(raw, expected, strict=True)]
+    baseline = [v - means[e] for e, vs in by_endpoint.items() for v in vs]
+    if not raw:
+        return _Sample([], baseline, 0.0, overall, 0.0)
+    return _Sample(suspect, baseline, sum(raw) / len(raw), sum(expected) / len(expected), len(raw) / n_suspects)
+
+
+def _durations(traces: list[_Trace], members: Sequence[RowKey]) -> float:
     """Mean duration of the traces containing any member (0 when none does)."""
-    found = [d for rows, d in traces if any(m in rows for m in members)]
+    found = [t.duration for t in traces if any(m in t.rows for m in members)]
     return sum(found) / len(found) if found else 0.0
 
 
@@ -136,12 +183,12 @@ def _owners(excess: dict[RowKey, float], real: set[RowKey]) -> dict[str, str]:
 def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis]) -> list[LatencyRow]:
     """Every latency row, largest excess first (ties by name); shares filled in."""
     s_rows, b_rows = _per_trace(suspects), _per_trace(baseline)
-    keys = sorted({k for rows, _ in (*s_rows, *b_rows) for k in rows})
+    keys = sorted({k for t in (*s_rows, *b_rows) for k in t.rows})
     raw, real = {}, set()
     for k in keys:
-        s_vals, b_vals = _values(s_rows, [k]), _values(b_rows, [k])
-        raw[k] = _like_with_like(s_vals, b_vals, len(suspects))[0]
-        if raw[k] > 0 and grew(s_vals, b_vals):
+        sample = _sample(s_rows, b_rows, [k], len(suspects))
+        raw[k] = sample.excess
+        if raw[k] > 0 and grew(sample.suspect, sample.baseline):
             real.add(k)
     owners = _owners(raw, real)
     groups: dict[tuple[str, bool], list[RowKey]] = defaultdict(list)  # (service, ingress?) -> members
@@ -155,15 +202,16 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
             groups[(key, True)].append((key, True))  # an edge that did not grow stays on its own
     out = []
     for (name, ingress), members in groups.items():
-        s_vals, b_vals = _values(s_rows, members), _values(b_rows, members)
-        excess, ms, mb, presence = _like_with_like(s_vals, b_vals, len(suspects))
+        sample = _sample(s_rows, b_rows, members, len(suspects))
+        excess, ms, mb, presence = sample.excess, sample.suspect_mean, sample.expected, sample.presence
         component = service = name
         if ingress:
             callers = {_split_edge(k)[0] for k, _ in members}
             grown = any(k in owners for k, _ in members)
             service = _split_edge(members[0][0])[1]
             component = members[0][0] if not grown or len(callers) == 1 else f"{ANY_CALLER}{EDGE_ARROW}{service}"
-        row = LatencyRow(component, ingress, service, excess, ms, mb, presence, excess > 0 and grew(s_vals, b_vals))
+        real_growth = excess > 0 and grew(sample.suspect, sample.baseline)
+        row = LatencyRow(component, ingress, service, excess, ms, mb, presence, real_growth)
         row.members = sorted(((k, raw[(k, e)]) for k, e in members), key=lambda m: (-m[1], m[0]))
         row.own_ns = raw.get((service, False), 0.0) if not ingress else 0.0
         row.suspect_duration_ns = _durations(s_rows, members)
