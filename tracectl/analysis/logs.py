@@ -230,22 +230,28 @@ def trace_events(records: Iterable[LogRecord], trees: Sequence[SpanTree]) -> lis
                 continue
             message = message_of(record, body)
             service = service_of(record, body)
-            last = Event(record, level_of(record, body), message, service, _trace_of(record, body, message, known))
-            if last.trace_id is None:
+            trace_id, carries_id = _trace_of(record, body, message, known)
+            last = Event(record, level_of(record, body), message, service, trace_id)
+            if trace_id is None and not carries_id:  # a line naming some other trace is not ours by time
                 last.trace_id = times.find(service, record.time_ns)
             events.append(last)
     events.sort(key=lambda e: e.record.time_ns)
     return events
 
 
-def _trace_of(record: LogRecord, body: Mapping[str, object], message: str, known: dict[str, str]) -> str | None:
+def _trace_of(
+    record: LogRecord, body: Mapping[str, object], message: str, known: dict[str, str]
+) -> tuple[str | None, bool]:
+    """(the known trace the line names, whether it names a trace ID at all: a field, or a 32-hex token)."""
     raw = _field(record, body, _TRACE_FIELDS)
     if raw:
         try:
-            return known.get(normalize_trace_id(raw).lstrip("0"))
+            return known.get(normalize_trace_id(raw).lstrip("0")), True
         except InvalidId:
             pass
-    return next((known[t] for t in _hex_tokens(message) if t in known), None)
+    tokens = _HEX_TOKEN.findall(message)
+    found = next((known[t] for t in (x.lower().lstrip("0") for x in tokens) if t in known), None)
+    return found, found is not None or any(len(t) == 32 for t in tokens)
 
 
 def records_of(tree: SpanTree, records: Iterable[LogRecord]) -> list[LogRecord]:
