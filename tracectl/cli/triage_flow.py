@@ -112,45 +112,49 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
         baseline = baseline_given
         if options.slo_ns is None and mode != "errors":
             suspects, mode = analyses, "windows"  # the whole suspect window against the baseline window
-    result = TriageResult(verdict_for(mode, suspects, baseline), mode, analyses, suspects, baseline, source=source)
-    if options.logs or options.logs_files:
-        _log_evidence(env, options, result)
+    warnings: list[str] = []
+    records = _log_records(env, options, suspects, baseline, warnings) if options.logs or options.logs_files else None
+    evidence = None
+    if records is not None:
+        from tracectl.analysis.logevidence import evidence_from_records
+
+        evidence = evidence_from_records(suspects, baseline, records)
+    verdict = verdict_for(mode, suspects, baseline, evidence)
+    result = TriageResult(verdict, mode, analyses, suspects, baseline, source=source, warnings=warnings)
+    if records is not None:
+        result.logs_checked = True
+        result.log_excerpts = _excerpts(result, records)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _loki_records(env: Env, result: TriageResult) -> list[LogRecord]:
+def _loki_records(env: Env, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis]) -> list[LogRecord]:
     """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki."""
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
 
     client = env.loki()
     log_options = env.log_options()
-    chosen = sorted(result.suspects, key=lambda a: -a.tree.duration_ns)[:LOG_SAMPLE]
-    chosen += sorted(result.baseline[len(result.baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
+    chosen = sorted(suspects, key=lambda a: -a.tree.duration_ns)[:LOG_SAMPLE]
+    chosen += sorted(baseline[len(baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
     records: list[LogRecord] = []
     for a in chosen:
         records.extend(fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options).records)
     return records
 
 
-def _log_evidence(env: Env, options: TriageOptions, result: TriageResult) -> None:
-    """Log lines of both sets as evidence for the ranking; the culprit's serious lines as excerpts."""
-    from tracectl.analysis.logevidence import evidence_from_records
-    from tracectl.analysis.triage import verdict_for
+def _log_records(env: Env, options: TriageOptions, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis],
+                 warnings: list[str]) -> list[LogRecord] | None:  # fmt: skip
+    """Saved lines (``--logs-file``: a bad file is the user's error), else Loki's (unreachable: a warning)."""
     from tracectl.cli.common import read_logs_files
 
+    if options.logs_files:
+        return read_logs_files(options.logs_files)
     try:
-        records = read_logs_files(options.logs_files) if options.logs_files else _loki_records(env, result)
+        return _loki_records(env, suspects, baseline)
     except TracectlError as exc:
-        if options.logs_files:
-            raise
-        result.warnings.append(f"no log evidence: {exc}")
-        return
-    result.logs_checked = True
-    evidence = evidence_from_records(result.suspects, result.baseline, records or [])
-    result.verdict = verdict_for(result.mode, result.suspects, result.baseline, evidence)
-    result.log_excerpts = _excerpts(result, records or [])
+        warnings.append(f"no log evidence: {exc}")
+        return None
 
 
 def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str, MatchedLog]]:
