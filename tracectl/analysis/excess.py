@@ -53,6 +53,7 @@ class LatencyRow:
     significant: bool
     members: list[tuple[str, float]] = field(default_factory=list)  # folded rows: (row key, its excess)
     own_ns: float = 0.0  # excess of the component's own time, without folded edges
+    new: bool = False  # no baseline trace contains it
     suspect_duration_ns: float = 0.0  # mean duration of the suspect traces containing it
     baseline_duration_ns: float = 0.0  # … of the baseline traces containing it
     share: float = 0.0  # of the total positive excess
@@ -214,6 +215,7 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
         row = LatencyRow(component, ingress, service, excess, ms, mb, presence, real_growth)
         row.members = sorted(((k, raw[(k, e)]) for k, e in members), key=lambda m: (-m[1], m[0]))
         row.own_ns = raw.get((service, False), 0.0) if not ingress else 0.0
+        row.new = not sample.baseline
         row.suspect_duration_ns = _durations(s_rows, members)
         row.baseline_duration_ns = _durations(b_rows, members)
         out.append(row)

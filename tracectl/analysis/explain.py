@@ -35,6 +35,8 @@ def _latency_part(s: Suspect) -> str:
         return ""
     share = f"{s.share_of_excess:.0%} of the extra latency"
     numbers = f"{_d(row.suspect_ns)} per request through it vs {_d(row.baseline_ns)}"
+    if row.new:
+        return f"{share}: new in the suspect requests, never in the baseline ({_d(row.suspect_ns)} per request)"
     if s.share_of_excess < MINOR_SHARE:
         return f"{share} ({numbers})"
     if s.edge:
@@ -65,7 +67,8 @@ def _log_part(s: Suspect) -> str:
                      f"“{display_message(top.example.message)}”")  # fmt: skip
     if s.log_silenced:
         x = s.log_silenced[0]
-        parts.append(f"{x.operation} no longer logs “{x.template}” ({x.suspect_rate:.0%} of its {x.suspect_calls} "
+        parts.append(f"{x.operation} no longer logs “{display_message(x.example)}” ({x.suspect_rate:.0%} of its "
+                     f"{x.suspect_calls} "
                      f"calls, {x.baseline_rate:.0%} in the baseline): its code path changed")  # fmt: skip
     if s.log_named_by:
         e = s.log_named_by[0]

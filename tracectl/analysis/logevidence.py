@@ -85,6 +85,7 @@ class Silenced:
     baseline_rate: float  # share of the operation's calls that logged it
     suspect_rate: float
     suspect_calls: int
+    example: str = ""  # the message as the baseline logged it
 
 
 @dataclass(slots=True)
@@ -96,6 +97,7 @@ class ServiceLogs:
     named_by: list[Event] = field(default_factory=list)  # new errors of other services that name this one
     anomaly_traces: int = 0  # suspect traces where its logs changed (new templates or silenced statements)
     origin_traces: int = 0  # … in which it is the deepest such service
+    origin_ids: list[str] = field(default_factory=list)  # those traces
     share: float = 0.0  # of all suspect traces with an origin (0 without support)
 
 
@@ -220,13 +222,16 @@ def _calls(group: dict[str, TraceAnalysis], services: set[str]) -> dict[tuple[st
     return out
 
 
-def _logged(placed: list[_Placed], group: dict[str, TraceAnalysis]) -> dict[tuple[str, str, str], set[Instance]]:
-    """(service, entry operation, quiet template) → the calls that logged it."""
+def _logged(placed: list[_Placed], group: dict[str, TraceAnalysis], examples: dict[str, str] | None = None,
+            ) -> dict[tuple[str, str, str], set[Instance]]:  # fmt: skip
+    """(service, entry operation, quiet template) → the calls that logged it; ``examples``: template → message."""
     out: dict[tuple[str, str, str], set[Instance]] = defaultdict(set)
     for p in placed:
         if p.entry >= 0 and p.event.level in QUIET:
             tree = group[p.event.trace_id or ""].tree
             out[(p.service, tree.spans[p.entry].name, p.template)].add((p.event.trace_id or "", p.entry))
+            if examples is not None:
+                examples.setdefault(p.template, p.event.message)
     return out
 
 
@@ -235,7 +240,8 @@ def _silenced(evidence: LogEvidence, s_placed: list[_Placed], b_placed: list[_Pl
               anomalies: dict[str, list[tuple[int, int, str]]]) -> None:  # fmt: skip
     logging_now = {p.service for p in s_placed}  # a service with no lines at all is unlogged, not silenced
     b_calls, s_calls = _calls(b_map, logging_now), _calls(s_map, logging_now)
-    b_logged, s_logged = _logged(b_placed, b_map), _logged(s_placed, s_map)
+    examples: dict[str, str] = {}
+    b_logged, s_logged = _logged(b_placed, b_map, examples), _logged(s_placed, s_map)
     for (service, op, template), instances in sorted(b_logged.items()):
         usual = len(instances) / max(len(b_calls[(service, op)]), 1)
         now_calls = s_calls.get((service, op), set())
@@ -246,7 +252,7 @@ def _silenced(evidence: LogEvidence, s_placed: list[_Placed], b_placed: list[_Pl
         if rate > usual / 10:
             continue
         entry = evidence.services.setdefault(service, ServiceLogs(service))
-        entry.silenced.append(Silenced(op, template, usual, rate, len(now_calls)))
+        entry.silenced.append(Silenced(op, template, usual, rate, len(now_calls), examples.get(template, template)))
         for trace_id, node in quiet:
             tree = s_map[trace_id].tree
             anomalies[trace_id].append((-tree.depth[node], tree.start[node], service))
@@ -258,7 +264,11 @@ def _origins(evidence: LogEvidence, anomalies: dict[str, list[tuple[int, int, st
     for candidates in anomalies.values():
         for service in {c[2] for c in candidates}:
             evidence.services[service].anomaly_traces += 1
-    origins = Counter(min(candidates)[2] for candidates in anomalies.values())
+    origins: Counter[str] = Counter()
+    for trace_id, candidates in sorted(anomalies.items()):
+        origin = min(candidates)[2]
+        origins[origin] += 1
+        evidence.services[origin].origin_ids.append(trace_id)
     floor = max(MIN_TRACES, MIN_SHARE * evidence.suspect_traces)
     total = sum(c for c in origins.values() if c >= floor)
     for service, count in origins.items():

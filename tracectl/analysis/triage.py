@@ -58,6 +58,7 @@ class Suspect:
     log_templates: list[NewTemplate] = field(default_factory=list)  # new warning-or-worse templates
     log_silenced: list[Silenced] = field(default_factory=list)  # statements its operations no longer log
     log_named_by: list[Event] = field(default_factory=list)  # other services' new errors that name it
+    log_traces: list[str] = field(default_factory=list)  # suspect traces whose log anomalies originate here
     log_share: float = 0.0  # of the suspect traces whose log anomalies originate here
     evidence: str = "none"  # what the sentence leads with: edge | self | errors | logs | attributes | structure
     latency: LatencyRow | None = None
@@ -159,7 +160,7 @@ def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context) 
     if entry is not None:
         r.log_lines = {lvl: entry.per_trace[lvl] for lvl in ("fatal", "error", "warn") if lvl in entry.per_trace}
         r.log_templates, r.log_silenced, r.log_share = entry.new_templates[:3], entry.silenced[:3], entry.share
-        r.log_named_by = entry.named_by[:3]
+        r.log_named_by, r.log_traces = entry.named_by[:3], entry.origin_ids
     return r
 
 
@@ -282,6 +283,9 @@ def _examples(suspects: Sequence[TraceAnalysis], top: Suspect | None) -> list[st
     if top is not None and top.latency is not None and top.evidence in ("edge", "self"):
         names = {m for m, _ in top.latency.members}
         pool = [a for a in suspects if any(r.key in names for r in a.attribution.rows)] or pool
+    elif top is not None and top.evidence == "logs" and top.log_traces:
+        ids = set(top.log_traces)
+        pool = [a for a in suspects if a.tree.trace_id in ids] or pool
     return [a.tree.trace_id for a in sorted(pool, key=lambda a: (-a.tree.duration_ns, a.tree.trace_id))[:3]]
 
 

@@ -156,7 +156,7 @@ def triage(
     result = run_triage(env, options)
     for warning in result.warnings:
         env.warn(warning)
-    commands = _next_commands(result, service, since or "1h")
+    commands = _next_commands(result, service, since or "1h", logs_file)
     doc = triage_document(result, commands)
     failing = sum(1 for a in result.analyses if any(s.is_error for s in a.tree.spans))
     doc["error_rate"] = failing / len(result.analyses) if result.analyses else 0.0
@@ -181,10 +181,18 @@ def triage(
         raise ThresholdCrossed("threshold crossed: " + "; ".join(crossed))
 
 
-def _next_commands(result: Any, service: str | None, since: str) -> list[str]:
+def _next_commands(result: Any, service: str | None, since: str, logs_files: list[str] | None = None) -> list[str]:
+    import shlex
+
     v = result.verdict
     example = v.examples[0] if v.examples else None
     cmds = []
+    source = result.sources.get(example) if example else None
+    if example and source is not None:  # from a file: name the file, and the saved log lines
+        saved = "".join(f" --logs-file {shlex.quote(f)}" for f in logs_files or [])
+        where = f"{shlex.quote(source)} --trace-id {example}"
+        return [f"tracectl show {where} --critical{saved}", f"tracectl path {where}",
+                *([f"tracectl logs {where}{saved} --level warn"] if saved else [])]  # fmt: skip
     if example:
         cmds += [f"tracectl show {example} --critical --logs", f"tracectl path {example}"]
     if service:

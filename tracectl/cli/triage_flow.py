@@ -50,6 +50,7 @@ class TriageResult:
     source: str = ""
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # trace ID -> the file it came from
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -65,10 +66,12 @@ def _fetch_window(env: Env, query: SearchQuery) -> list[Trace]:
     return [t for r in loaded if r is not None for t in r.traces]
 
 
-def _load_files(env: Env, files: list[str]) -> list[Trace]:
+def _load_files(env: Env, files: list[str], sources: dict[str, str] | None = None) -> list[Trace]:
     from tracectl.cli.sources import load_many
 
     loaded = load_many(files, env.fetch, None, skip_bad=True, warn=env.warn)
+    if sources is not None:
+        sources.update({t.trace_id: r.source for r in loaded for t in r.traces})
     return [t for r in loaded for t in r.traces]
 
 
@@ -77,11 +80,12 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
     from tracectl.analysis.triage import split_errors, split_latency, triage, verdict_for
 
     started = time.perf_counter()
+    sources: dict[str, str] = {}
     if options.query is not None:
         traces = _fetch_window(env, options.query)
         source = f"{env.backend().name} search"
     else:
-        traces = _load_files(env, options.files)
+        traces = _load_files(env, options.files, sources)
         source = f"{len(options.files)} input(s)"
     if not traces:
         raise InputError("no traces to triage: widen --since or check --service")
@@ -120,7 +124,8 @@ def run_triage(env: Env, options: TriageOptions) -> TriageResult:
 
         evidence = evidence_from_records(suspects, baseline, records)
     verdict = verdict_for(mode, suspects, baseline, evidence)
-    result = TriageResult(verdict, mode, analyses, suspects, baseline, source=source, warnings=warnings)
+    result = TriageResult(verdict, mode, analyses, suspects, baseline, source=source, warnings=warnings,
+                          sources=sources)  # fmt: skip
     if records is not None:
         result.logs_checked = True
         result.log_excerpts = _excerpts(result, records)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
-from tracectl.render.verdict_view import faster_document, suspect_document
+from tracectl.render.verdict_view import faster_document, faster_text, suspect_document
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ def to_markdown(result: TriageResult, commands: list[str], tz: tzinfo | None) ->
             f"| `{s.component}` | {format_duration(round(s.suspect_cp_ns))} | "
             f"{format_duration(round(s.baseline_cp_ns))} | {format_duration(round(s.excess_ns))} |"
         )
+    if v.faster:
+        out += ["", faster_text(v.faster, limit=10) + "."]
     worst = result.worst()
     if worst is not None:
         out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
@@ -179,6 +181,8 @@ def to_html(result: TriageResult, commands: list[str], tz: tzinfo | None) -> str
         "<h2>Critical-path time per component (mean per trace)</h2><table><tr><th>component</th>"
         f"<th>suspects</th><th>baseline</th><th>excess</th></tr>{cp_rows}</table>"
     )
+    if v.faster:
+        parts.append(f"<p class=dim>{e(faster_text(v.faster, limit=10))}.</p>")
     if logs:
         parts.append(f"<h2>Log excerpts</h2><pre>{logs}</pre>")
     if v.examples:
