@@ -29,7 +29,7 @@ def diff(
 
       tracectl diff good.json slow.json
       tracectl diff 'yesterday/*.json' 'today/*.json' --by operation
-      tracectl diff baseline.json.gz incident.json.gz --logs-file baseline.logs.json --logs-file incident.logs.json
+      tracectl diff monday.json.gz today.json.gz --logs-file today.logs.json.gz
     """
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.compare import align, diff_sets

@@ -107,15 +107,17 @@ def triage(
     and read the culprit's log lines. Prints the culprit, one sentence of why, the numbers, example traces,
     log excerpts and the commands to dig further.
 
-    Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
-    half of the same window (or the rest). With a baseline window (--baseline-from/--baseline-to, or saved
-    traces with --baseline), the whole window is compared against it, like with like: a change in the mix of
-    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file). Examples:
+    Suspects are the slowest tenth (or --percentile, or above --slo, or --errors);
+    the baseline is the faster half of the same window (or the rest). With a
+    baseline window (--baseline-from/--baseline-to, or saved traces with
+    --baseline), the whole window is compared against it, like with like: a
+    change in the mix of requests is not a slowdown. Log lines come from Loki,
+    or from files saved from it (--logs-file). Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
-      tracectl triage --baseline monday/ today.json.gz --logs-file monday.logs.json --logs-file today.logs.json
+      tracectl triage --baseline monday/ today.json.gz --logs-file today.logs.gz
     """
     from tracectl.backends.query import SearchQuery
     from tracectl.cli.triage_flow import TriageOptions, run_triage

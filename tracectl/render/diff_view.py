@@ -103,22 +103,25 @@ def _table(title: str) -> Table:
 
 
 def _component_table(rows: list[ComponentDelta], console: Console, top: int, title: str) -> None:
+    """Per component in A and B; on a narrow terminal the self-time columns go first, then names are cut."""
     from rich.text import Text
 
+    wide = console.width >= 110
+    errors = any(c.errors_a or c.errors_b for c in rows)
+    names = ["A", "B", "Δ", *(["self A", "self B"] if wide else []), *(["errors A→B"] if errors else [])]
     table = _table(title)
-    for name in ("component", "A", "B", "Δ", "self A", "self B", "errors A→B"):
-        table.add_column(name, justify="left" if name == "component" else "right", no_wrap=True)
+    table.add_column("component", no_wrap=True, overflow="ellipsis", ratio=1)
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True, min_width=9 if name == "Δ" else 8)
     for c in rows[: top or None]:
-        errors = f"{c.errors_a:.2g}→{c.errors_b:.2g}" if c.errors_a or c.errors_b else ""
-        table.add_row(
-            Text(c.key, style="italic magenta" if c.edge else ""),
-            _d(c.cp_a),
-            _d(c.cp_b),
-            _signed(c.cp_delta),
-            Text(_d(c.self_a), style="dim"),
-            Text(_d(c.self_b), style="dim"),
-            Text(errors, style="red" if c.errors_b > c.errors_a else ""),
-        )
+        cells: list[Text | str] = [Text(c.key, style="italic magenta" if c.edge else ""), _d(c.cp_a), _d(c.cp_b),
+                                   _signed(c.cp_delta)]  # fmt: skip
+        if wide:
+            cells += [Text(_d(c.self_a), style="dim"), Text(_d(c.self_b), style="dim")]
+        if errors:
+            changed = f"{c.errors_a:.2g}→{c.errors_b:.2g}" if c.errors_a or c.errors_b else ""
+            cells.append(Text(changed, style="red" if c.errors_b > c.errors_a else ""))
+        table.add_row(*cells)
     console.print(table)
 
 
