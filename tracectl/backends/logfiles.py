@@ -11,14 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from tracectl.backends.loki import streams_document
-from tracectl.errors import BackendError, FormatError, InputError
-from tracectl.formats.detect import gunzip_if_needed
+from tracectl.errors import BackendError, FormatError
+from tracectl.formats.detect import read_file
 from tracectl.model import LogRecord
 
 _FRACTION = re.compile(r"\.(\d+)")
@@ -35,15 +34,7 @@ def read_log_files(paths: Iterable[str]) -> list[LogRecord]:
 
 
 def read_log_file(path: str) -> list[LogRecord]:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"--logs-file {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"--logs-file {path}: is a directory, expected a log file") from None
-    except OSError as exc:
-        raise InputError(f"--logs-file {path}: cannot read: {exc.strerror or exc}") from None
-    return read_log_bytes(gunzip_if_needed(data, path), path)
+    return read_log_bytes(read_file(path, "--logs-file", "a log file"), path)
 
 
 def read_log_bytes(data: bytes, source: str) -> list[LogRecord]:
