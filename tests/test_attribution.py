@@ -50,6 +50,42 @@ def test_client_without_a_remote_server_child_is_the_callers_own_time() -> None:
     assert rows(t) == {"feature-store": (2, 100, 100)}
 
 
+def kindless(*spans: tuple[str, float, float, str, str]) -> Trace:
+    """Spans as Nezha-style converted data carries them: no kind at all."""
+    return trace(*(span(n, a, b, p, service=svc, kind=SpanKind.UNSPECIFIED) for n, a, b, p, svc in spans))
+
+
+def test_without_kinds_a_span_whose_children_are_all_another_service_is_a_client() -> None:
+    t = kindless(
+        ("root", 0, 100, "", "frontend"),
+        ("GetCart", 10, 60, "root", "frontend"),  # the client side: its only child is cart's handler
+        ("cart.GetCart", 30, 40, "GetCart", "cart"),
+        ("render", 60, 90, "root", "frontend"),
+    )
+    assert rows(t) == {"frontend": (2, 50, 50), "frontend → cart": (1, 40, 40), "cart": (1, 10, 10)}
+
+
+def test_without_kinds_a_handler_with_its_own_children_too_is_not_an_edge() -> None:
+    t = kindless(
+        ("root", 0, 100, "", "frontend"),
+        ("handler", 0, 100, "root", "checkout"),
+        ("db", 10, 20, "handler", "checkout"),  # the handler does its own work between calls...
+        ("pay", 30, 50, "handler", "payment"),  # ...and calls another service directly
+    )
+    assert rows(t) == {"frontend → checkout": (1, 0, 0), "checkout": (2, 80, 80), "payment": (1, 20, 20)}
+    mixed = kindless(("root", 0, 100, "", "api"), ("a", 10, 20, "root", "model"), ("b", 30, 40, "root", "cache"))
+    assert not any(" → " in k for k in rows(mixed))  # children of two other services: no single callee
+
+
+def test_with_kinds_only_client_spans_make_edges() -> None:
+    t = trace(
+        span("root", 0, 100, service="router", kind=SERVER),
+        span("work", 10, 60, "root", service="router", kind=SpanKind.INTERNAL),
+        span("remote", 20, 30, "work", service="model", kind=SERVER),
+    )
+    assert not any(" → " in k for k in rows(t))  # an INTERNAL span says it is not a call
+
+
 def test_keys_operation_attributes_and_combinations() -> None:
     t = trace(
         span("root", 0, 100, service="router", kind=SERVER),
@@ -107,7 +143,7 @@ def test_property_attribution_sums_to_the_path_length(t: Trace) -> None:
     tree = build_tree(t)
     path = critical_path(tree)
     selfs = self_times(tree)
-    for by in ("service", "operation", "kind,service"):
+    for by in ("service", "operation", "kind,service"):  # random_tree mixes kind-less spans in
         a = attribute(path, parse_key(by), selfs)
         assert sum(r.cp_ns for r in a.rows) == path.length_ns
         assert sum(r.self_ns for r in a.rows) == sum(selfs)

@@ -136,7 +136,7 @@ def random_tree(draw: st.DrawFn) -> Trace:
         elif i and draw(st.booleans()):
             parent = "00000000deadbeef"  # an orphan
         kind = draw(st.sampled_from([SpanKind.INTERNAL, SpanKind.CLIENT, SpanKind.SERVER, SpanKind.PRODUCER,
-                                     SpanKind.CONSUMER]))  # fmt: skip
+                                     SpanKind.CONSUMER, SpanKind.UNSPECIFIED]))  # fmt: skip
         service = draw(st.sampled_from(["a", "b", "c"]))
         spans.append(Span("7" * 32, f"{i + 1:016x}", parent, f"op{i % 5}", T0 + start * 1000,
                           T0 + (start + length) * 1000, kind=kind,

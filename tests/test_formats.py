@@ -183,7 +183,11 @@ def random_trace(draw: st.DrawFn) -> Trace:
                 attributes=draw(_attrs),
                 resource=resources[draw(st.integers(0, 1))],
                 scope=Scope(draw(st.text(max_size=4)), draw(st.text(max_size=4))),
-                events=tuple(Event(start + k * 1000, f"e{k}", draw(_attrs)) for k in range(draw(st.integers(0, 2)))),
+                # An event attribute named "event" is Jaeger's field for the event's name (a documented limit).
+                events=tuple(
+                    Event(start + k * 1000, f"e{k}", {a: v for a, v in draw(_attrs).items() if a != "event"})
+                    for k in range(draw(st.integers(0, 2)))
+                ),
                 # Links into another trace: Jaeger has no link type, and a root's link into its own trace would
                 # read back as a FOLLOWS_FROM parent (the documented parent rule), so only these are lossless.
                 links=tuple(

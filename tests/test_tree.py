@@ -90,6 +90,49 @@ def test_clock_skew_is_clipped_for_the_path_and_data_is_not_shifted() -> None:
     assert kinds(tree)["outside-parent"] == ("0000000000000004",)
 
 
+def _rpc(server_start_ms: float, server_end_ms: float, same_process: bool = False) -> SpanTree:
+    """A client span 2–22 ms under a 0–30 ms root, with its server child at the given times."""
+    from tests.builders import span, trace
+
+    callee = "api" if same_process else "model"
+    return build_tree(
+        trace(
+            span("root", 0, 30, service="api", kind=SpanKind.SERVER),
+            span("call", 2, 22, "root", service="api", kind=SpanKind.CLIENT),
+            span("handle", server_start_ms, server_end_ms, "call", service=callee, kind=SpanKind.SERVER),
+        )
+    )
+
+
+def test_a_server_ending_a_few_microseconds_after_its_client_is_not_skew() -> None:
+    tree = _rpc(2.5, 22.005)  # real SDKs end the server span after the client has read the response
+    assert tree.warnings == []
+    server = tree.index_of(tree.keys[2])
+    assert tree.cp_end[server] == tree.end[1]  # still clipped for the path
+
+
+def test_a_late_end_of_any_size_is_not_skew_but_a_start_before_the_caller_is() -> None:
+    assert _rpc(3, 60).warnings == []  # the caller timed out, or the server kept working: ordinary
+    assert _rpc(1.5, 20).warnings == []  # within the 1 ms tolerance (millisecond-rounded tracers)
+    assert kinds(_rpc(0.5, 20)) == {"clock-skew": (_rpc(0.5, 20).keys[2],)}
+
+
+def test_wholly_outside_is_judged_against_the_parents_received_window() -> None:
+    from tests.builders import span, trace
+
+    tree = build_tree(
+        trace(
+            span("root", 0, 30, service="api", kind=SpanKind.SERVER),
+            span("call", 2, 22, "root", service="api", kind=SpanKind.CLIENT),
+            span("handle", 3, 24, "call", service="model", kind=SpanKind.SERVER),  # ends after the client
+            span("send", 23, 23.5, "handle", service="model"),  # inside its parent, after the client's end
+        )
+    )
+    send = tree.index_of(tree.keys[3])
+    assert tree.warnings == []
+    assert not tree.on_path_eligible[send]  # beyond the clipped window, so off the path as before
+
+
 def test_bad_times_are_repaired_and_reported() -> None:
     tree = tree_of("messy/bad-times.otlp.json")
     root = tree.roots[0]

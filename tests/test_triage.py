@@ -69,11 +69,12 @@ def test_injected_cause_ranks_first_with_its_evidence(scenario_run: tuple[str, d
         assert "cv-model | load_weights" in top["new_operations"]
 
 
-CONTRACT_KEYS = {"schema", "verdict", "mode", "source", "counts", "durations_ns", "suspects", "logs", "warnings",
-                 "next_commands", "seconds", "error_rate"}  # fmt: skip
-SUSPECT_KEYS = {"rank", "component", "edge", "score", "sentence", "excess_cp_ns", "share_of_excess",
-                "suspect_cp_mean_ns", "baseline_cp_mean_ns", "errors_on_path", "new_operations", "grown_operations",
-                "attributes", "log_lines_per_trace"}  # fmt: skip
+CONTRACT_KEYS = {"schema", "verdict", "mode", "source", "counts", "durations_ns", "suspects", "faster", "logs",
+                 "warnings", "next_commands", "seconds", "error_rate"}  # fmt: skip
+SUSPECT_KEYS = {"rank", "component", "edge", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
+                "suspect_cp_mean_ns", "baseline_cp_mean_ns", "rows", "errors_on_path", "new_operations",
+                "grown_operations", "attributes", "log_lines_per_trace", "log_share", "new_log_templates",
+                "silenced_log_statements"}  # fmt: skip
 
 
 def test_json_contract(scenario_run: tuple[str, dict[str, Any]]) -> None:

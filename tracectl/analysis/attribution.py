@@ -10,7 +10,8 @@ joined with commas (``service,attr:ml.model.name``). A missing attribute is ``(n
 The edge rule: a CLIENT span whose child is a SERVER span of another service spends its time outside that
 child on the network, connection set-up, load balancer or the callee's queue. That time is neither the
 caller's code nor the callee's handler, so it goes to an edge row ``caller → callee`` (keys of the client and
-of the server span), not to the caller. Invariant (property-tested): critical-path time over all rows,
+of the server span), not to the caller. Without span kinds, a span whose children all belong to one other
+service is that call's client side (``edge_callee``). Invariant (property-tested): critical-path time over all rows,
 edges included, sums to the trace's critical-path length.
 """
 
@@ -118,15 +119,35 @@ class Attribution:
 
 
 def edge_callee(tree: SpanTree, node: int) -> int:
-    """The SERVER child of another service that makes ``node`` (a CLIENT span) an edge, or -1."""
+    """The child that makes ``node`` the caller's side of a call to another service (an edge), or -1.
+
+    With span kinds: a CLIENT span whose child is a SERVER span of another service. Without (UNSPECIFIED, as
+    many converted datasets and older exporters send): a span whose children *all* belong to one other service
+    (and are themselves kind-less or SERVER) is a client span waiting on that service. A kind-less span with
+    children of its own service too is a handler doing its own work between calls, not an edge: its time
+    outside its children stays its own.
+    """
     span = tree.spans[node]
-    if span.kind is not SpanKind.CLIENT:
+    kids = tree.children[node]
+    if span.kind is SpanKind.CLIENT:
+        for child in kids:
+            c = tree.spans[child]
+            if c.kind is SpanKind.SERVER and c.service != span.service:
+                return child
         return -1
-    for child in tree.children[node]:
+    if span.kind is not SpanKind.UNSPECIFIED or not kids:
+        return -1
+    callee = tree.spans[kids[0]].service
+    if callee == span.service:
+        return -1
+    for child in kids:
         c = tree.spans[child]
-        if c.kind is SpanKind.SERVER and c.service != span.service:
-            return child
-    return -1
+        if c.service != callee or c.kind not in _CALLEE_KINDS:
+            return -1
+    return kids[0]
+
+
+_CALLEE_KINDS = frozenset({SpanKind.UNSPECIFIED, SpanKind.SERVER})
 
 
 def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Sequence[int] | None = None) -> Attribution:

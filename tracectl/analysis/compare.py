@@ -1,6 +1,9 @@
 """What changed between two traces or two sets of traces (``tracectl diff``). Pure.
 
-Per component (edges included): mean critical-path and self time per trace in A and in B, and the delta.
+``diff_sets`` is what ``tracectl diff`` computes: the ranking of ``triage`` (B as the suspects, A as the baseline:
+``triage.rank_all``, the one ranking), plus the tables below. Per component (edges included): mean
+critical-path and self time per trace in A and in B, and the delta, growth first; components that got faster
+come last (the renderers show them apart).
 Per operation (``service | name``): mean calls per trace in A and B: operations that appear, vanish or are
 called more often (retries, N+1 loops, fallbacks). Per service: error spans per trace. For one trace against
 one trace, the two trees aligned span by span: a span is matched by its path of (service, name, n-th such
@@ -10,10 +13,13 @@ sibling) from the root, so repeated calls line up in order.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.analysis.logevidence import LogEvidence, evidence_from_records
+from tracectl.analysis.triage import Ranking, rank_all
+from tracectl.model import LogRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ class Comparison:
     traces_b: int
     duration_a: float  # mean wall time
     duration_b: float
-    components: tuple[ComponentDelta, ...]  # largest |critical-path delta| first
+    components: tuple[ComponentDelta, ...]  # largest critical-path growth first, those that got faster last
     operations: tuple[OperationDelta, ...]  # only those that changed by at least half a call per trace
 
 
@@ -88,7 +94,7 @@ def compare(a: Sequence[TraceAnalysis], b: Sequence[TraceAnalysis]) -> Compariso
         )
         for k in set(ma) | set(mb)
     ]
-    comps.sort(key=lambda c: (-abs(c.cp_delta), c.key, c.edge))
+    comps.sort(key=lambda c: (-c.cp_delta, c.key, c.edge))
     ops = [OperationDelta(op, oa.get(op, 0.0), ob.get(op, 0.0)) for op in set(oa) | set(ob)]
     ops = [o for o in ops if abs(o.calls_b - o.calls_a) >= 0.5]
     ops.sort(key=lambda o: (-abs(o.calls_b - o.calls_a), o.operation))
@@ -97,6 +103,20 @@ def compare(a: Sequence[TraceAnalysis], b: Sequence[TraceAnalysis]) -> Compariso
         return sum(x.tree.duration_ns for x in group) / len(group) if group else 0.0
 
     return Comparison(len(a), len(b), mean_duration(a), mean_duration(b), tuple(comps), tuple(ops))
+
+
+@dataclass(frozen=True, slots=True)
+class SetDiff:
+    comparison: Comparison
+    ranking: Ranking  # B's suspects against A
+    logs: LogEvidence | None
+
+
+def diff_sets(a: Sequence[TraceAnalysis], b: Sequence[TraceAnalysis], records: Iterable[LogRecord] | None = None
+              ) -> SetDiff:  # fmt: skip
+    """B against A: the ranking (with log evidence when ``records`` are given) and the tables."""
+    logs = evidence_from_records(b, a, records) if records is not None else None
+    return SetDiff(compare(a, b), rank_all(b, a, logs), logs)
 
 
 @dataclass(frozen=True, slots=True)

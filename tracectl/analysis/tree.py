@@ -15,7 +15,12 @@ Rules, in the order they apply:
    start (or the trace's earliest valid time); an end before its start is clamped to the start.
 4. Clock skew: a child sticking out of its parent's window is clipped to it for critical-path purposes
    (``cp_start``/``cp_end``); a child wholly outside is off the path. Asynchronous children (a CONSUMER
-   under a PRODUCER, or a FOLLOWS_FROM reference) are off the path by design, not skew.
+   under a PRODUCER, or a FOLLOWS_FROM reference) are off the path by design, not skew. Only a child that
+   *starts* before its parent (by more than ``SKEW_TOLERANCE_NS``) is reported as clock skew: a callee cannot
+   start before its caller unless the clocks disagree. A child that starts inside its parent and ends after it
+   is ordinary (a server finishing its own work after the response is on the wire, a caller that timed out,
+   async work in the same process): clipped for the path, not reported. "Wholly outside" is judged against
+   the parent's window as received, not the window it was clipped to inside the grandparent.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from tracectl.model import Span, SpanKind, Trace
 
 MIN_VALID_NS = 315_532_800 * 10**9  # 1980-01-01T00:00:00Z
 MAX_VALID_NS = 7_258_118_400 * 10**9  # 2200-01-01T00:00:00Z
+# A child starting less than this before its parent is not called skew: tracers that round to the millisecond
+# and NTP on a LAN disagree by that much. (A child *ending* after its parent is never skew; see rule 4.)
+SKEW_TOLERANCE_NS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,11 @@ def _is_async(child: Span, parent: Span) -> bool:
     return child.follows_from or (child.kind is SpanKind.CONSUMER and parent.kind is SpanKind.PRODUCER)
 
 
+def _outside(s: int, e: int, lo: int, hi: int) -> bool:
+    """``[s, e]`` lies wholly outside ``[lo, hi]``; a zero-length span may sit on an edge."""
+    return (s > hi or e < lo) if s == e else (s >= hi or e <= lo)
+
+
 def _valid_time(ns: int) -> bool:
     return MIN_VALID_NS <= ns <= MAX_VALID_NS
 
@@ -114,7 +127,7 @@ class _Warnings:
         "bad-time": "{n} span{s} with a missing or absurd timestamp; placed at the parent's start with zero length",
         "negative-duration": "{n} span{s} ending before {it} start{s}; clamped to zero length",
         "zero-duration": "{n} span{s} with zero duration",
-        "clock-skew": "{n} span{s} extending outside {its} parent's window (clock skew?); clipped for the path",
+        "clock-skew": "{n} span{s} starting before {its} parent (clock skew?); clipped for the path",
         "outside-parent": "{n} span{s} wholly outside {its} parent's window; left off the critical path",
     }
 
@@ -307,10 +320,14 @@ def _place(
         ps, pe = cp_start[p], cp_end[p]
         if not eligible[p] or _is_async(span, spans[p]):
             eligible[i] = False
-        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # a zero-length child may sit on an edge
+        elif _outside(s, e, ps, pe):
             eligible[i] = False
-            warn.add("outside-parent", keys[i])
-        elif s < ps or e > pe:
+            # Said only when it is outside the parent as received, not merely outside a window clipped upstream.
+            if _outside(s, e, start[p], end[p]):
+                warn.add("outside-parent", keys[i])
+            elif s < start[p] - SKEW_TOLERANCE_NS:
+                warn.add("clock-skew", keys[i])
+        elif s < start[p] - SKEW_TOLERANCE_NS:
             warn.add("clock-skew", keys[i])
         cp_start[i] = min(max(s, ps), pe)
         cp_end[i] = max(min(e, pe), cp_start[i])

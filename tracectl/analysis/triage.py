@@ -1,45 +1,42 @@
 """Root cause as a comparison: a suspect set against a baseline set (ANALYSIS.md section 5). Pure.
 
-Per component (edges ``caller → callee`` included) the evidence is:
-- latency: mean critical-path time per suspect trace minus per baseline trace, and its share of the total excess;
-- errors: the share of suspect traces with an error span of the component on the critical path (errors
-  retried away or off the path count for less) against the baseline's;
-- structure: operations whose count per trace grows, or that appear only in suspects (retries, fallbacks,
-  cold starts, N+1 loops);
-- attributes: span attribute values over-represented among suspects (BubbleUp-style: pod, model version…);
-- logs: error and warning lines per trace against the baseline's (faults that move no latency show here).
+Per component the evidence is:
+- **latency** (``excess.latency_rows``): its share of the excess critical-path time, like with like, edges
+  folded into the service that owns their growth (a callee's ingress, or a caller slow on all its calls), and
+  counted only when the growth is real;
+- **errors**: the share of suspect traces with an error span of it on the critical path, against the baseline's;
+- **logs** (``logevidence``): its share of the suspect traces whose log anomalies (new warning-or-worse
+  templates, statements its operations no longer log) originate in it (deepest in the call tree), and error and
+  warning events per trace;
+- **attributes** (``attributes.rank_attributes``): values carried by far more suspects than baseline traces;
+- **structure**: operations that appear in suspects only, or run more often per request (retries, loops).
 
-Score = max(latency share, error delta, 1.5 × attribute contrast) + 0.25 × (structure or log evidence). Errors
-propagate to callers and validators, so where a failure surfaces is often a symptom; an attribute value carried
-by nearly all suspects and few baseline traces names *which* thing differs, the more specific explanation, hence
-a weight above any error site's score with its supporting evidence (1.0 + 0.25). A verdict names a culprit
-only when the suspects are markedly slower (latency mode) or fail (error mode) and the top score is clear;
-otherwise it says nothing stands out.
-Ranking is deterministic: ties break on the component name.
+Score = max(latency share, (1 − L) × other), where L is the largest latency share of any component and other =
+max(error delta, log share, 1.5 × attribute contrast), capped at 1. One component that explains most of the
+extra latency (L > 0.5) therefore always ranks first: other evidence can raise a suspect, never bury it; when
+the latency is spread (no component explains much), the other evidence decides. Ties break on the uncapped
+other evidence (1.5 × an attribute contrast of 1 outweighs errors in every request: a value says which thing
+differs, while where a failure surfaces is often a symptom), then on supporting evidence (structure, more error
+lines), the excess and the name. A component that got faster and has no other evidence is never a suspect: it is
+listed apart (``Ranking.faster``). The verdict's culprit is always the first suspect of the same ranking.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tracectl.analysis.analyse import TraceAnalysis
-from tracectl.analysis.attribution import EDGE_ARROW
-from tracectl.units import format_duration
+from tracectl.analysis.attributes import MIN_CONTRAST, AttributeSignal, rank_attributes
+from tracectl.analysis.excess import LatencyRow, latency_rows, top_operation
+from tracectl.analysis.logevidence import LogEvidence, NewTemplate, Silenced
+from tracectl.analysis.logs import Event
 
 ATTRIBUTE_WEIGHT = 1.5
-SKIP_ATTRIBUTES = frozenset({"k8s.pod.name", "service.instance.id", "host.name", "http.request.id"})
-LogCounts = Mapping[tuple[str, str], float]  # (service, level) -> lines per trace
-
-
-@dataclass(frozen=True, slots=True)
-class AttributeSignal:
-    service: str
-    key: str
-    value: str
-    in_suspects: float  # share of suspect traces that carry it
-    in_baseline: float
+CLEAR = 0.5  # a culprit is named only from this score up
+WINDOW_SLOW_RATIO = 1.2  # two windows: the traces through the culprit must be this much slower
+NAMED_OPERATIONS = 3  # the first suspects whose sentence names the operation that carries their excess
 
 
 @dataclass(slots=True)
@@ -58,6 +55,22 @@ class Suspect:
     grown_operations: list[tuple[str, float, float]] = field(default_factory=list)  # (op, suspect, baseline) per trace
     attributes: list[AttributeSignal] = field(default_factory=list)
     log_lines: dict[str, tuple[float, float]] = field(default_factory=dict)  # level -> (suspect, baseline) per trace
+    log_templates: list[NewTemplate] = field(default_factory=list)  # new warning-or-worse templates
+    log_silenced: list[Silenced] = field(default_factory=list)  # statements its operations no longer log
+    log_named_by: list[Event] = field(default_factory=list)  # other services' new errors that name it
+    log_traces: list[str] = field(default_factory=list)  # suspect traces whose log anomalies originate here
+    log_share: float = 0.0  # of the suspect traces whose log anomalies originate here
+    evidence: str = "none"  # what the sentence leads with: edge | self | errors | logs | attributes | structure
+    latency: LatencyRow | None = None
+    operation: str | None = None  # the span name inside it that carries most of its excess
+    significant: bool = False  # its latency growth is real (not noise)
+
+
+@dataclass(slots=True)
+class Ranking:
+    suspects: list[Suspect]  # best first
+    faster: list[LatencyRow]  # components that got faster (and have no other evidence)
+    latency_top: float  # L: the largest latency share
 
 
 @dataclass(slots=True)
@@ -68,6 +81,7 @@ class Verdict:
     suspects: list[Suspect] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     numbers: dict[str, float] = field(default_factory=dict)
+    faster: list[LatencyRow] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------ sets
@@ -93,14 +107,6 @@ def split_errors(analyses: Sequence[TraceAnalysis]) -> tuple[list[TraceAnalysis]
 # -------------------------------------------------------------------------------------------- evidence
 
 
-def _mean_cp(group: Sequence[TraceAnalysis]) -> dict[tuple[str, bool], float]:
-    totals: Counter[tuple[str, bool]] = Counter()
-    for a in group:
-        for row in a.attribution.rows:
-            totals[(row.key, row.edge)] += row.cp_ns
-    return {k: v / len(group) for k, v in totals.items()} if group else {}
-
-
 def _errors_on_path(group: Sequence[TraceAnalysis]) -> Counter[str]:
     """Service → number of traces with an error span of that service on the critical path."""
     out: Counter[str] = Counter()
@@ -118,106 +124,111 @@ def _operations(group: Sequence[TraceAnalysis]) -> Counter[str]:
     return Counter({k: v / len(group) for k, v in counts.items()}) if group else Counter()
 
 
-def rank_attributes(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis]) -> list[AttributeSignal]:
-    """(service, attribute, value) by how much more often suspect traces carry them than baseline ones."""
-
-    def presence(group: Sequence[TraceAnalysis]) -> Counter[tuple[str, str, str]]:
-        seen: Counter[tuple[str, str, str]] = Counter()
-        for a in group:
-            seen.update({(s.service, k, str(v)) for s in a.tree.spans for k, v in s.attributes.items()
-                         if k not in SKIP_ATTRIBUTES and isinstance(v, str | int | bool)})  # fmt: skip
-        return seen
-
-    bad, good = presence(suspects), presence(baseline)
-    signals = [
-        AttributeSignal(svc, key, value, count / len(suspects), good.get((svc, key, value), 0) / max(len(baseline), 1))
-        for (svc, key, value), count in bad.items()
-    ]
-    signals.sort(key=lambda s: (-(s.in_suspects - s.in_baseline), s.service, s.key, s.value))
-    return signals
-
-
 def _service_of(component: str) -> str:
-    """The service a component row is about: the callee for an edge, the first key part otherwise."""
-    part = component.rsplit(EDGE_ARROW, maxsplit=1)[-1]
-    return part.split(" | ")[0]
+    return component.split(" | ", 1)[0]
+
+
+@dataclass(slots=True)
+class _Context:
+    s_err: Counter[str]
+    b_err: Counter[str]
+    s_ops: Counter[str]
+    b_ops: Counter[str]
+    attributes: list[AttributeSignal]
+    logs: LogEvidence | None
+    ns: int
+    nb: int
+
+
+def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context) -> Suspect:
+    """A suspect with every piece of evidence about it (scored later)."""
+    r = Suspect(component, edge, 0.0, "", latency=row)
+    if row is not None:
+        r.excess_ns, r.share_of_excess = row.excess_ns, row.share
+        r.suspect_cp_ns, r.baseline_cp_ns, r.significant = row.suspect_ns, row.baseline_ns, row.significant
+    if edge:
+        return r
+    service = _service_of(component)
+    r.errors_on_path_suspect, r.errors_on_path_baseline = ctx.s_err[service] / ctx.ns, ctx.b_err[service] / ctx.nb
+    mine = [op for op in ctx.s_ops if op.split(" | ")[0] == service]
+    r.new_operations = sorted(op for op in mine if op not in ctx.b_ops and ctx.s_ops[op] >= 0.5)
+    r.grown_operations = sorted(
+        (op, ctx.s_ops[op], ctx.b_ops[op]) for op in mine if op in ctx.b_ops and ctx.s_ops[op] >= ctx.b_ops[op] + 0.5
+    )
+    r.attributes = [a for a in ctx.attributes if a.service == service and a.contrast >= MIN_CONTRAST][:3]
+    entry = ctx.logs.for_service(service) if ctx.logs is not None else None
+    if entry is not None:
+        r.log_lines = {lvl: entry.per_trace[lvl] for lvl in ("fatal", "error", "warn") if lvl in entry.per_trace}
+        r.log_templates, r.log_silenced, r.log_share = entry.new_templates[:3], entry.silenced[:3], entry.share
+        r.log_named_by, r.log_traces = entry.named_by[:3], entry.origin_ids
+    return r
+
+
+def rank_all(
+    suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], logs: LogEvidence | None = None
+) -> Ranking:
+    """Every component, ranked by how much it explains the difference between the two sets (module docstring)."""
+    from tracectl.analysis.sentences import MINOR_SHARE, describe
+
+    ctx = _Context(_errors_on_path(suspects), _errors_on_path(baseline), _operations(suspects), _operations(baseline),
+                   rank_attributes(suspects, baseline), logs, max(len(suspects), 1), max(len(baseline), 1))  # fmt: skip
+    rows = latency_rows(suspects, baseline)
+    found = [_suspect(row, row.component, row.edge, ctx) for row in rows]
+    known = {_service_of(s.component) for s in found if not s.edge}
+    for service, entry in sorted((logs.services if logs else {}).items()):
+        if service not in known and entry.share > 0:  # logs from a service with no spans here
+            found.append(_suspect(None, service, False, ctx))
+    lat_top = max((_latency(s) for s in found), default=0.0)
+    out, faster = [], []
+    for s in found:
+        other = _other(s)
+        s.score = round(max(_latency(s), (1 - lat_top) * other), 6)
+        if s.latency is not None and s.excess_ns < 0 and other == 0:
+            faster.append(s.latency)
+            continue
+        describe(s, lat_top)
+        out.append(s)
+    out.sort(key=lambda s: (-s.score, -_other(s, cap=False), -_supporting(s), -s.excess_ns, s.component, s.edge))
+    for s in out[:NAMED_OPERATIONS]:
+        if s.evidence == "self" and s.share_of_excess >= MINOR_SHARE:
+            s.operation = top_operation(suspects, baseline, s.component)
+            describe(s, lat_top)
+    faster.sort(key=lambda r: (r.excess_ns, r.component))
+    return Ranking(out, faster, lat_top)
 
 
 def rank(
-    suspects: Sequence[TraceAnalysis],
-    baseline: Sequence[TraceAnalysis],
-    suspect_logs: LogCounts | None = None,
-    baseline_logs: LogCounts | None = None,
+    suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], logs: LogEvidence | None = None
 ) -> list[Suspect]:
-    """Every component, ranked by how much it explains the difference between the two sets."""
-    s_cp, b_cp = _mean_cp(suspects), _mean_cp(baseline)
-    keys = set(s_cp) | set(b_cp)
-    excess = {k: s_cp.get(k, 0.0) - b_cp.get(k, 0.0) for k in keys}
-    total_excess = sum(v for v in excess.values() if v > 0) or 1.0
-    s_err, b_err = _errors_on_path(suspects), _errors_on_path(baseline)
-    s_ops, b_ops = _operations(suspects), _operations(baseline)
-    attributes = rank_attributes(suspects, baseline)
-    ns, nb = max(len(suspects), 1), max(len(baseline), 1)
-    numbers = _numbers(suspects, baseline)
-    slower = numbers["ratio"] >= 1.2  # otherwise excess latency is noise (error-only faults): it does not count
-    out = []
-    for key, edge in keys:
-        service = _service_of(key)
-        r = Suspect(key, edge, 0.0, "", excess[(key, edge)], max(excess[(key, edge)], 0.0) / total_excess,
-                    s_cp.get((key, edge), 0.0), b_cp.get((key, edge), 0.0))  # fmt: skip
-        if not edge:
-            r.errors_on_path_suspect, r.errors_on_path_baseline = s_err[service] / ns, b_err[service] / nb
-            mine = [op for op in s_ops if op.split(" | ")[0] == service]
-            r.new_operations = sorted(op for op in mine if op not in b_ops and s_ops[op] >= 0.5)
-            r.grown_operations = sorted(
-                (op, s_ops[op], b_ops[op]) for op in mine if op in b_ops and s_ops[op] >= b_ops[op] + 0.5
-            )
-            r.attributes = [a for a in attributes if a.service == service and a.in_suspects - a.in_baseline >= 0.5][:3]
-            for level in ("error", "warn"):
-                sv = (suspect_logs or {}).get((service, level), 0.0)
-                bv = (baseline_logs or {}).get((service, level), 0.0)
-                if sv or bv:
-                    r.log_lines[level] = (sv, bv)
-        if not slower:
-            r.share_of_excess = 0.0
-        _score(r)
-        out.append(r)
-    out.sort(key=lambda r: (-r.score, -r.excess_ns, r.component, r.edge))
-    return out
+    """The suspects of ``rank_all``, best first."""
+    return rank_all(suspects, baseline, logs).suspects
 
 
-def _score(r: Suspect) -> None:
-    error_delta = max(0.0, r.errors_on_path_suspect - r.errors_on_path_baseline)
-    attr = max((a.in_suspects - a.in_baseline for a in r.attributes), default=0.0)
-    log_growth = sum(max(0.0, s - b) for s, b in r.log_lines.values())
-    supporting = 0.25 if (r.new_operations or r.grown_operations or log_growth >= 0.5) else 0.0
-    main = max(r.share_of_excess, error_delta, ATTRIBUTE_WEIGHT * attr)
-    r.score = round(main + supporting * (1 if main > 0.1 else 0), 6)
-    r.sentence = _sentence(r, error_delta, attr, log_growth)
+def _latency(s: Suspect) -> float:
+    return s.share_of_excess if s.significant and s.excess_ns > 0 else 0.0
 
 
-def _sentence(r: Suspect, error_delta: float, attr: float, log_growth: float) -> str:
-    parts = []
-    if ATTRIBUTE_WEIGHT * attr >= max(r.share_of_excess, error_delta) and r.attributes:
-        a = r.attributes[0]
-        parts.append(f"{a.in_suspects:.0%} of the suspect requests carry {a.key}={a.value} on {a.service} "
-                     f"({a.in_baseline:.0%} of the baseline)")  # fmt: skip
-    if r.share_of_excess >= 0.1:
-        what = "network, connection set-up or the callee's queue" if r.edge else "its own time"
-        parts.append(f"{r.share_of_excess:.0%} of the extra latency ({format_duration(round(r.suspect_cp_ns))} on the "
-                     f"critical path vs {format_duration(round(r.baseline_cp_ns))}; {what})")  # fmt: skip
-    if error_delta >= 0.1:
-        parts.append(f"errors on the critical path in {r.errors_on_path_suspect:.0%} of suspect requests "
-                     f"vs {r.errors_on_path_baseline:.0%}")  # fmt: skip
-    if r.new_operations:
-        parts.append("new operations: " + ", ".join(op.split(" | ")[1] for op in r.new_operations[:3]))
-    if r.grown_operations:
-        op, s, b = r.grown_operations[0]
-        parts.append(f"{op.split(' | ')[1]} runs {s:.1f}x per request (vs {b:.1f}x): retries or a loop")
-    if log_growth >= 0.5:
-        lv = ", ".join(f"{s:.1f} {lvl} lines per request vs {b:.1f}" for lvl, (s, b) in r.log_lines.items())
-        parts.append(lv)
-    return f"{r.component}: " + ("; ".join(parts) if parts else "no difference worth a sentence")
+def error_delta(s: Suspect) -> float:
+    return max(0.0, s.errors_on_path_suspect - s.errors_on_path_baseline)
+
+
+def attribute_contrast(s: Suspect) -> float:
+    return max((a.contrast for a in s.attributes), default=0.0)
+
+
+def log_growth(s: Suspect) -> float:
+    return sum(max(0.0, a - b) for a, b in s.log_lines.values())
+
+
+def _other(s: Suspect, cap: bool = True) -> float:
+    """Non-latency evidence; capped at 1 in the score, uncapped to break ties (an attribute value outweighs the
+    errors it causes: where a failure surfaces is often a symptom, the value says which thing differs)."""
+    value = max(error_delta(s), s.log_share, ATTRIBUTE_WEIGHT * attribute_contrast(s))
+    return min(1.0, value) if cap else value
+
+
+def _supporting(s: Suspect) -> int:
+    return int(bool(s.new_operations or s.grown_operations)) + int(log_growth(s) >= 0.5)
 
 
 # --------------------------------------------------------------------------------------------- verdict
@@ -227,26 +238,55 @@ def verdict_for(
     mode: str,
     suspects: Sequence[TraceAnalysis],
     baseline: Sequence[TraceAnalysis],
-    suspect_logs: LogCounts | None = None,
-    baseline_logs: LogCounts | None = None,
+    logs: LogEvidence | None = None,
     slow_ratio: float = 2.0,
 ) -> Verdict:
-    """The verdict for one comparison. ``mode`` is ``latency`` or ``errors``."""
+    """The verdict for one comparison. ``mode``: ``latency`` (suspects picked by latency in one window; a culprit
+    needs them ``slow_ratio`` times slower), ``errors`` (failing against healthy), or ``windows`` (a suspect
+    window against a baseline window: the culprit's own evidence decides, latency needing the traces through
+    it to be markedly slower)."""
     numbers = _numbers(suspects, baseline)
     if not suspects or not baseline:
         which = "suspect" if not suspects else "baseline"
         return Verdict("none", None, f"no {which} traces to compare: nothing stands out", [], [], numbers)
-    ranked = rank(suspects, baseline, suspect_logs, baseline_logs)
-    top = ranked[0]
-    examples = [a.tree.trace_id for a in sorted(suspects, key=lambda a: (-a.tree.duration_ns, a.tree.trace_id))[:3]]
-    clear = top.score >= 0.5
-    if mode == "latency" and numbers["ratio"] >= slow_ratio and clear:
-        return Verdict("latency", top.component, top.sentence, ranked[:5], examples, numbers)
-    if mode == "errors" and clear:
-        return Verdict("errors", top.component, top.sentence, ranked[:5], examples, numbers)
+    ranking = rank_all(suspects, baseline, logs)
+    ranked = ranking.suspects
+    examples = _examples(suspects, ranked[0] if ranked else None)
+    top = ranked[0] if ranked else None
+    kind = _kind(mode, top, numbers["ratio"], slow_ratio) if top is not None else "none"
+    if top is not None and kind != "none":
+        return Verdict(kind, top.component, top.sentence, ranked[:5], examples, numbers, ranking.faster)
     sentence = (f"nothing stands out: the suspect requests take {numbers['ratio']:.2f}x the baseline's time, "
                 f"spread over the usual components")  # fmt: skip
-    return Verdict("none", None, sentence, ranked[:5], [], numbers)
+    return Verdict("none", None, sentence, ranked[:5], [], numbers, ranking.faster)
+
+
+def _kind(mode: str, top: Suspect, ratio: float, slow_ratio: float) -> str:
+    """What the verdict says of the first suspect: latency, errors, or none (not clear enough)."""
+    if top.score < CLEAR:
+        return "none"
+    if mode == "latency":
+        return "latency" if ratio >= slow_ratio else "none"
+    if mode == "errors" or top.evidence not in ("edge", "self"):
+        return "errors"
+    slower = top.latency is not None and _affected_ratio(top.latency) >= WINDOW_SLOW_RATIO
+    return "latency" if slower else "none"
+
+
+def _affected_ratio(row: LatencyRow) -> float:
+    return row.suspect_duration_ns / row.baseline_duration_ns if row.baseline_duration_ns else float("inf")
+
+
+def _examples(suspects: Sequence[TraceAnalysis], top: Suspect | None) -> list[str]:
+    """The slowest suspects, preferring those that contain the top suspect's spans."""
+    pool = list(suspects)
+    if top is not None and top.latency is not None and top.evidence in ("edge", "self"):
+        names = {m for m, _ in top.latency.members}
+        pool = [a for a in suspects if any(r.key in names for r in a.attribution.rows)] or pool
+    elif top is not None and top.evidence == "logs" and top.log_traces:
+        ids = set(top.log_traces)
+        pool = [a for a in suspects if a.tree.trace_id in ids] or pool
+    return [a.tree.trace_id for a in sorted(pool, key=lambda a: (-a.tree.duration_ns, a.tree.trace_id))[:3]]
 
 
 def _numbers(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis]) -> dict[str, float]:

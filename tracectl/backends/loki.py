@@ -180,6 +180,11 @@ def parse_query_range(
         doc = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         raise BackendError(f"Loki answered with invalid JSON ({exc.msg})") from None
+    return streams_document(doc, direction)
+
+
+def streams_document(doc: Any, direction: str = "backward") -> tuple[list[LogRecord], list[str]]:
+    """Records from a parsed ``query_range`` streams document (either encoding), sorted in ``direction`` order."""
     data = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(data, dict) or doc.get("status") not in (None, "success"):
         raise BackendError(
@@ -192,23 +197,30 @@ def parse_query_range(
         warnings = [text(w, "warnings") for w in lst(doc.get("warnings"), "warnings")]
     except Malformed as exc:
         raise BackendError(f"Loki answered with an unexpected shape: {exc}") from None
-    records = [record for stream in streams for record in stream]
+    records = [record for stream in streams for record in stream if record is not None]
+    skipped = sum(record is None for stream in streams for record in stream)
+    if skipped:  # one corrupt timestamp (seen in real exports) should not cost every other line
+        warnings.append(f"{skipped} log line(s) with a negative timestamp skipped")
     records.sort(key=lambda r: r.time_ns, reverse=direction == "backward")
     return records, warnings
 
 
-def _stream(stream: dict[str, Any]) -> list[LogRecord]:
+def _stream(stream: dict[str, Any]) -> list[LogRecord | None]:
     labels = _pairs(stream.get("stream"), "stream")
     return [_value(value, labels, f"values[{i}]") for i, value in enumerate(lst(stream.get("values"), "values"))]
 
 
-def _value(value: Any, labels: dict[str, str], path: str) -> LogRecord:
-    """One ``[ts, line]`` or ``[ts, line, {structuredMetadata, parsed}]``."""
+def _value(value: Any, labels: dict[str, str], path: str) -> LogRecord | None:
+    """One ``[ts, line]`` or ``[ts, line, {structuredMetadata, parsed}]``; None for a line whose timestamp is an
+    integer before the epoch (it cannot be placed, and it says nothing about the others)."""
     if not isinstance(value, list) or len(value) < 2:
         raise Malformed(path, "expected [timestamp, line] (a list of two or three)")
     extra = obj(value[2], f"{path}[2]") if len(value) > 2 else {}
+    time_ns = integer(value[0], f"{path}[0]", -INT64_MAX - 1, INT64_MAX)
+    if time_ns < 0:
+        return None
     return LogRecord(
-        time_ns=integer(value[0], f"{path}[0]", 0, INT64_MAX),
+        time_ns=time_ns,
         line=text(value[1], f"{path}[1]"),
         labels=labels,
         metadata=_pairs(extra.get("structuredMetadata"), f"{path}[2].structuredMetadata"),

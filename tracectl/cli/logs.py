@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tracectl.cli.app import app, emit_result, get_session, output_option
-from tracectl.cli.show import Trace, TraceIdOption
+from tracectl.cli.show import LogsFile, Trace, TraceIdOption
 
 
 @app.command(rich_help_panel="Inspect a trace")
@@ -30,6 +30,7 @@ def logs(
         int, typer.Option("--limit", min=1, help="At most this many lines (paged past Loki's limit).")
     ] = 5000,
     trace_id: TraceIdOption = None,
+    logs_file: LogsFile = None,
     output: output_option("table", "raw", "json", "jsonl", "csv") = "table",  # type: ignore[valid-type]
 ) -> None:
     """Loki log lines correlated to a trace, matched to spans by span ID or by service and time.
@@ -41,9 +42,10 @@ def logs(
       tracectl logs 2f3e0cee77ae5dc9c17ade3689eb2e54
       tracectl logs trace.json --level warn --grep timeout
       tracectl logs $ID --strategy metadata -o jsonl | jq .line
+      tracectl logs trace.json --logs-file saved-loki-answer.json.gz --level error
     """
     from tracectl.workflows.logs import trace_logs
 
     result = trace_logs(get_session(ctx), trace, trace_id=trace_id, span=span, level=level, grep=grep,
-                        strategy=strategy, margin=margin, limit=limit)  # fmt: skip
+                        strategy=strategy, margin=margin, limit=limit, logs_files=logs_file)  # fmt: skip
     emit_result(ctx, result, output)

@@ -15,6 +15,14 @@ Trace = Annotated[
 TraceIdOption = Annotated[
     str | None, typer.Option("--trace-id", help="When the file holds several traces, only this one.")
 ]
+LogsFile = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--logs-file",
+        help="Log lines saved from Loki instead of a live Loki: a query_range response (either encoding) or "
+        "logcli -o jsonl output; .gz is read as such (repeatable).",
+    ),
+]
 
 
 @app.command(rich_help_panel="Inspect a trace")
@@ -38,6 +46,7 @@ def show(
     logs: Annotated[
         bool, typer.Option("--logs", help="Interleave the trace's Loki log lines under their spans.")
     ] = False,
+    logs_file: LogsFile = None,
 ) -> None:
     """Show a trace as a tree with a waterfall, the critical path drawn solid.
 
@@ -50,6 +59,7 @@ def show(
       tracectl show trace.json --min-duration 1ms --max-depth 4
       tracectl show trace.json --critical
       tracectl show $TRACE_ID --logs
+      tracectl show trace.json.gz --logs-file loki-answer.json
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
     """
     from tracectl.units import parse_duration
@@ -57,7 +67,7 @@ def show(
 
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     shown = run(get_session(ctx), trace, trace_id=trace_id, min_duration_ns=min_ns, max_depth=max_depth,
-                critical=critical, logs=logs)  # fmt: skip
+                critical=critical, logs=logs, logs_files=logs_file)  # fmt: skip
     emit_result(ctx, shown, output, limit=limit, full_rows=output != "csv")
 
 

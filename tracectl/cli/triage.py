@@ -10,6 +10,7 @@ import typer
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_env, get_session
 from tracectl.cli.blame import By
+from tracectl.cli.show import LogsFile
 from tracectl.errors import ThresholdCrossed
 
 
@@ -44,8 +45,17 @@ def triage(
     baseline_to: Annotated[
         str | None, typer.Option("--baseline-to", help="… to this one (default: where the suspect window starts).")
     ] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--baseline",
+            help="Baseline: saved traces of a normal window (files or directories, .gz read as such; repeatable). "
+            "The whole suspect window is compared against it.",
+        ),
+    ] = None,
     by: By = "service",
     logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
+    logs_file: LogsFile = None,
     fail_on: Annotated[
         list[str] | None,
         typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
@@ -60,12 +70,15 @@ def triage(
     log excerpts and the commands to dig further (-o jsonl/csv: the ranked suspects, one per row).
 
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
-    half of the same window (or the rest, or --baseline-from/--baseline-to). Examples:
+    half of the same window (or the rest). With a baseline window (--baseline-from/--baseline-to, or saved
+    traces with --baseline), the whole window is compared against it, like with like: a change in the mix of
+    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file). Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
       tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h45m
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
+      tracectl triage --baseline monday/ today.json.gz --logs-file today.logs.gz
     """
     from tracectl.cli.triage_options import triage_options
     from tracectl.render.report import report_kind, write_report
@@ -76,7 +89,7 @@ def triage(
     if report is not None:
         report_kind(report)
     options = triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
-                             baseline_from, baseline_to, by, logs)  # fmt: skip
+                             baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
     result = run(get_session(ctx), options)
     if report is not None:
         write_report(result, report, get_env(ctx).tz)

@@ -15,7 +15,8 @@ from tracectl.workflows.triage import TriageOptions
 def triage_options(
     ctx: typer.Context, traces: list[str] | None, service: str | None, operation: str | None, since: str | None,
     start: str | None, end: str | None, limit: int, slo: str | None, percentile: float, errors: bool,
-    baseline_from: str | None, baseline_to: str | None, by: str, logs: bool,
+    baseline_from: str | None, baseline_to: str | None, baseline: list[str] | None, by: str, logs: bool,
+    logs_file: list[str] | None,
 ) -> TriageOptions:  # fmt: skip
     from tracectl.cli.app import get_env
 
@@ -23,6 +24,8 @@ def triage_options(
         raise InputError("--errors and --slo choose the suspects in two different ways: give one")
     if baseline_to and not baseline_from:
         raise InputError("--baseline-to needs --baseline-from")
+    if baseline and baseline_from:
+        raise InputError("--baseline and --baseline-from both give a baseline window: give one")
     query = baseline_query = None
     if not traces:
         if not service:
@@ -35,7 +38,8 @@ def triage_options(
     elif baseline_from:
         raise InputError("--baseline-from works with a backend search (--service), not with trace files")
     return TriageOptions(
-        query=query, files=list(traces or []), baseline_query=baseline_query,
+        query=query, files=list(traces or []), baseline_query=baseline_query, baseline_files=list(baseline or []),
+        logs_files=list(logs_file or []),
         mode="errors" if errors else ("latency" if slo else "auto"),
         slo_ns=parse_duration(slo, "--slo") if slo else None, percentile=percentile, by=by, logs=logs,
     )  # fmt: skip

@@ -78,19 +78,41 @@ def _read_proto(data: bytes, source: str, allow_empty: bool) -> LoadResult:
 
 
 def read_source(name: str) -> LoadResult:
-    """Read a file path, or standard input for ``-``."""
+    """Read a file path, or standard input for ``-``; gzip-compressed input (any name) is read transparently."""
     if name == "-":
-        return read_bytes(sys.stdin.buffer.read(), "<stdin>")
-    path = Path(name)
+        return read_bytes(gunzip_if_needed(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+    return read_bytes(read_file(name), name)
+
+
+def read_file(name: str, label: str = "", expected: str = "a trace file") -> bytes:
+    """A file's bytes, decompressed when gzip; a missing or unreadable file is one ``InputError`` line, prefixed
+    with ``label`` (the flag that named it)."""
+    where = f"{label} {name}" if label else name
     try:
-        data = path.read_bytes()
+        data = Path(name).read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
+        raise InputError(f"{where}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, expected a trace file") from None
+        raise InputError(f"{where}: is a directory, expected {expected}") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    return read_bytes(data, name)
+        raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    return gunzip_if_needed(data, name)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip_if_needed(data: bytes, source: str) -> bytes:
+    """``data`` decompressed when it is gzip (recognised by its magic bytes, not the file name)."""
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError(source, f"gzip data that does not decompress ({exc})") from None
 
 
 def _looks_like_text(data: bytes) -> bool:

@@ -45,6 +45,8 @@ def display_line(line: str) -> str:
         doc = orjson.loads(line)
     except orjson.JSONDecodeError:
         return line
+    if isinstance(doc, dict) and isinstance(doc.get("log"), str) and not any(k in doc for k in ("msg", "message")):
+        return str(doc["log"]).rstrip("\n")  # a container runtime's wrapper: the application's own line
     if not isinstance(doc, dict) or not any(k in doc for k in ("msg", "message")):
         return line
     rest = " ".join(f"{k}={v}" for k, v in doc.items() if k not in _SHOWN_ELSEWHERE)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
+from tracectl.render.verdict_view import faster_document, faster_text, suspect_document
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
@@ -70,34 +71,8 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
             "ratio": v.numbers.get("ratio", 0.0),
             **_percentiles(result.analyses),
         },
-        "suspects": [
-            {
-                "rank": n,
-                "component": s.component,
-                "edge": s.edge,
-                "score": s.score,
-                "sentence": s.sentence,
-                "excess_cp_ns": s.excess_ns,
-                "share_of_excess": s.share_of_excess,
-                "suspect_cp_mean_ns": s.suspect_cp_ns,
-                "baseline_cp_mean_ns": s.baseline_cp_ns,
-                "errors_on_path": {"suspects": s.errors_on_path_suspect, "baseline": s.errors_on_path_baseline},
-                "new_operations": s.new_operations,
-                "grown_operations": [{"operation": o, "suspects": a, "baseline": b} for o, a, b in s.grown_operations],
-                "attributes": [
-                    {
-                        "service": a.service,
-                        "key": a.key,
-                        "value": a.value,
-                        "suspects": a.in_suspects,
-                        "baseline": a.in_baseline,
-                    }
-                    for a in s.attributes
-                ],
-                "log_lines_per_trace": {lvl: {"suspects": a, "baseline": b} for lvl, (a, b) in s.log_lines.items()},
-            }
-            for n, s in enumerate(v.suspects, 1)
-        ],
+        "suspects": [suspect_document(s, n) for n, s in enumerate(v.suspects, 1)],
+        "faster": faster_document(v.faster),
         "logs": {
             "checked": result.logs_checked,
             "excerpts": [
@@ -157,6 +132,8 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
             f"| `{s.component}` | {format_duration(round(s.suspect_cp_ns))} | "
             f"{format_duration(round(s.baseline_cp_ns))} | {format_duration(round(s.excess_ns))} |"
         )
+    if v.faster:
+        out += ["", faster_text(v.faster, limit=10) + "."]
     worst = result.worst()
     if worst is not None:
         out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
@@ -248,6 +225,8 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         "<h2>Critical-path time per component (mean per trace)</h2><table><tr><th>component</th>"
         f"<th>suspects</th><th>baseline</th><th>excess</th></tr>{cp_rows}</table>"
     )
+    if v.faster:
+        parts.append(f"<p class=dim>{e(faster_text(v.faster, limit=10))}.</p>")
     if logs:
         parts.append(f"<h2>Log excerpts</h2><pre>{logs}</pre>")
     if v.examples:

@@ -1,17 +1,71 @@
-"""The verdict panel: the culprit, one sentence of why, the numbers, example traces."""
+"""The verdict panel (culprit, one sentence of why, the numbers, examples), the ranked suspects as a table and
+as JSON (shared by ``triage`` and ``diff``), and the components that got faster."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from tracectl.analysis.triage import Verdict
+from tracectl.analysis.excess import LatencyRow
+from tracectl.analysis.logevidence import Silenced
+from tracectl.analysis.triage import Suspect, Verdict
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.render.report import TriageResult
+
+SHOWN_SCORE = 0.05  # runners-up below this explain nothing worth a line
+
+
+def suspect_document(s: Suspect, rank: int) -> dict[str, Any]:
+    """One ranked suspect for ``-o json`` (keys pinned by docs/triage.md; new keys may be added)."""
+    return {
+        "rank": rank,
+        "component": s.component,
+        "edge": s.edge,
+        "score": s.score,
+        "evidence": s.evidence,
+        "sentence": s.sentence,
+        "excess_cp_ns": s.excess_ns,
+        "share_of_excess": s.share_of_excess,
+        "suspect_cp_mean_ns": s.suspect_cp_ns,
+        "baseline_cp_mean_ns": s.baseline_cp_ns,
+        "rows": [{"component": k, "excess_cp_ns": v} for k, v in (s.latency.members if s.latency else [])],
+        "errors_on_path": {"suspects": s.errors_on_path_suspect, "baseline": s.errors_on_path_baseline},
+        "new_operations": s.new_operations,
+        "grown_operations": [{"operation": o, "suspects": a, "baseline": b} for o, a, b in s.grown_operations],
+        "attributes": [
+            {"service": a.service, "key": a.key, "value": a.value, "suspects": a.in_suspects, "baseline": a.in_baseline}
+            for a in s.attributes
+        ],
+        "log_lines_per_trace": {lvl: {"suspects": a, "baseline": b} for lvl, (a, b) in s.log_lines.items()},
+        "log_share": s.log_share,
+        "new_log_templates": [
+            {"template": t.template, "traces": t.traces, "example": t.example.record.line} for t in s.log_templates
+        ],
+        "silenced_log_statements": [_silenced(x) for x in s.log_silenced],
+    }
+
+
+def _silenced(x: Silenced) -> dict[str, Any]:
+    return {"operation": x.operation, "template": x.template, "baseline_rate": x.baseline_rate,
+            "suspect_rate": x.suspect_rate, "suspect_calls": x.suspect_calls}  # fmt: skip
+
+
+def faster_document(rows: list[LatencyRow]) -> list[dict[str, Any]]:
+    return [
+        {"component": r.component, "edge": r.edge, "excess_cp_ns": r.excess_ns, "suspect_cp_mean_ns": r.suspect_ns,
+         "baseline_cp_mean_ns": r.baseline_ns}
+        for r in rows
+    ]  # fmt: skip
+
+
+def faster_text(rows: list[LatencyRow], limit: int = 4) -> str:
+    shown = ", ".join(f"{r.component} −{format_duration(round(-r.excess_ns))}" for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"got faster (never a suspect): {shown}{more}"
 
 
 def render_verdict(verdict: Verdict, console: Console, truth: str | None = None, truth_known: bool = False) -> None:
@@ -35,8 +89,10 @@ def render_verdict(verdict: Verdict, console: Console, truth: str | None = None,
             style="dim",
         )
     runners_up = verdict.suspects[1:3] if verdict.culprit else verdict.suspects[:3]
-    for n, s in enumerate([s for s in runners_up if s.score >= 0.05], 2 if verdict.culprit else 1):
+    for n, s in enumerate([s for s in runners_up if s.score >= SHOWN_SCORE], 2 if verdict.culprit else 1):
         body.append(f"  {n}. {s.sentence}  (score {s.score:.2f})\n", style="dim")
+    if verdict.faster:
+        body.append(faster_text(verdict.faster) + "\n", style="dim green")
     if verdict.examples:
         body.append("examples: " + ", ".join(verdict.examples), style="dim")
     if truth_known:
@@ -70,8 +126,30 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
         for tid, m in result.log_excerpts:
             console.print(Text.assemble(log_line_text(m, tz, "  "), (f"  {tid[:8]}…", "dim")), soft_wrap=True)
     elif not result.logs_checked:
-        console.print(Text("\n(no log evidence: Loki not configured or unreachable)", style="dim"))
+        console.print(Text("\n(no log evidence: Loki not configured or unreachable; --logs-file reads saved lines)",
+                           style="dim"))  # fmt: skip
     tail = " Next:" if result.commands else ""
     console.print(Text(f"\n{len(result.analyses)} traces analysed in {result.seconds:.1f} s.{tail}", style="bold"))
     for cmd in result.commands:
         console.print(Text.assemble("  ", (cmd, "cyan")), soft_wrap=True)
+
+
+def render_suspects(suspects: list[Suspect], console: Console, top: int, title: str) -> None:
+    """The ranking as a table: rank, component, score, what leads, and the sentence (wrapped)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title=title, title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("component", no_wrap=True, max_width=40, overflow="ellipsis")
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("why", ratio=1)
+    shown = [s for n, s in enumerate(suspects) if s.score >= SHOWN_SCORE or (n == 0 and s.score > 0)]
+    for n, s in enumerate(shown[: top or None], 1):
+        why = s.sentence.split(": ", 1)[-1]
+        table.add_row(str(n), Text(s.component, style="italic magenta" if s.edge else "bold"), f"{s.score:.2f}", why)
+    if not table.row_count:
+        console.print(Text(f"{title}: nothing explains the difference", style="dim"))
+        return
+    console.print(table)

@@ -19,37 +19,41 @@ from tracectl.workflows.sources import load_many
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracectl.analysis.compare import Comparison
+    from tracectl.analysis.compare import SetDiff
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
 
 
 @dataclass(slots=True)
 class Difference:
-    """Per component (and edge) critical-path and self time in A and B; calls that changed; for two single
-    traces, the two trees aligned span by span."""
+    """What explains B's extra time (the triage ranking, B as the suspects), what got faster, per component (and
+    edge) critical-path and self time in A and B, calls that changed; for two single traces, the two trees
+    aligned span by span."""
 
     schema: ClassVar[str] = DIFF_SCHEMA
     columns: ClassVar[tuple[str, ...]] = DIFF_CSV_COLUMNS
 
-    comparison: Comparison
+    result: SetDiff
     aligned: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {**diff_document(self.comparison, self.aligned), "warnings": self.warnings}
+        return {**diff_document(self.result, self.aligned), "warnings": self.warnings}
 
     def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return component_rows(self.comparison)
+        return component_rows(self.result.comparison)
 
     def table(self, console: Console, opts: RenderOptions) -> None:
-        render_diff(self.comparison, console, opts.top, self.aligned)
+        render_diff(self.result, console, opts.top, self.aligned)
 
 
-def diff(session: Session | None, a: str, b: str, *, by: str = "service") -> Difference:
-    """Compare A with B: each a trace (file or ID), a directory, or a glob."""
+def diff(
+    session: Session | None, a: str, b: str, *, by: str = "service", logs_files: list[str] | None = None
+) -> Difference:
+    """Compare B with A: each a trace (file or ID), a directory, or a glob; ``logs_files``: saved log lines."""
     from tracectl.analysis.analyse import analyse_trace
-    from tracectl.analysis.compare import align, compare
+    from tracectl.analysis.compare import align, diff_sets
+    from tracectl.backends.logfiles import read_log_files
 
     warnings: list[str] = []
 
@@ -59,7 +63,7 @@ def diff(session: Session | None, a: str, b: str, *, by: str = "service") -> Dif
         return [analyse_trace(t, by) for t in loaded.traces]
 
     set_a, set_b = side(a), side(b)
-    cmp = compare(set_a, set_b)
+    result = diff_sets(set_a, set_b, read_log_files(logs_files) if logs_files else None)
     single = len(set_a) == len(set_b) == 1
     aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if single else None
-    return Difference(cmp, aligned, warnings)
+    return Difference(result, aligned, warnings)

@@ -49,9 +49,10 @@ class Shown:
 
 def show(
     session: Session | None, trace: str, *, trace_id: str | None = None, min_duration_ns: int = 0,
-    max_depth: int | None = None, critical: bool = False, logs: bool = False,
+    max_depth: int | None = None, critical: bool = False, logs: bool = False, logs_files: list[str] | None = None,
 ) -> Shown:  # fmt: skip
-    """Rebuild and analyse the traces of ``trace`` (a file or an ID); with ``logs``, attach their Loki lines."""
+    """Rebuild and analyse the traces of ``trace`` (a file or an ID); with ``logs``, attach their Loki lines (or
+    the lines saved in ``logs_files``)."""
     from tracectl.analysis.analyse import analyse_trace
 
     loaded = load_trace_arg(trace, session)
@@ -60,7 +61,11 @@ def show(
     for note in loaded.notes:
         shown.warnings.append(f"{loaded.source}: {note}")
         session_warn(session, shown.warnings[-1])
-    if logs and session is not None:
+    if logs_files:
+        from tracectl.workflows.logs import attach_saved_logs
+
+        attach_saved_logs(views, logs_files)
+    elif logs and session is not None:
         from tracectl.workflows.logs import attach_logs
 
         for view in views:

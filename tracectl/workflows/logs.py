@@ -52,9 +52,10 @@ class TraceLogs:
 def trace_logs(
     session: Session, trace: str, *, trace_id: str | None = None, span: str | None = None, level: str | None = None,
     grep: str | None = None, strategy: str | None = None, margin: str | None = None, limit: int = 5000,
+    logs_files: list[str] | None = None,
 ) -> TraceLogs:  # fmt: skip
-    """Loki's lines for one trace (a file holding several needs ``trace_id``, else the first is used and said),
-    filtered by span, minimum level and a regular expression."""
+    """Loki's lines for one trace (a file holding several needs ``trace_id``, else the first is used and said), or
+    the lines saved in ``logs_files``, filtered by span, minimum level and a regular expression."""
     from tracectl.analysis.logs import match_logs
     from tracectl.analysis.tree import build_tree
     from tracectl.backends.loki import fetch_trace_logs
@@ -71,7 +72,14 @@ def trace_logs(
         warnings.append(f"{loaded.source} holds {len(rest) + 1} traces; these are the lines of the first, "
                         f"{chosen.trace_id} (--trace-id picks another)")  # fmt: skip
     tree = build_tree(chosen)
-    result = fetch_trace_logs(session.loki(), chosen, options)
+    if logs_files:
+        from tracectl.analysis.logs import records_of
+        from tracectl.backends.logfiles import read_log_files
+        from tracectl.backends.loki import LogResult
+
+        result = LogResult(f"--logs-file {', '.join(logs_files)}", records_of(tree, read_log_files(logs_files)))
+    else:
+        result = fetch_trace_logs(session.loki(), chosen, options)
     warnings.extend(f"Loki: {w}" for w in result.warnings)
     if result.truncated:
         warnings.append(f"stopped at --limit {limit} lines; there are more (raise --limit)")
@@ -106,6 +114,17 @@ def attach_logs(session: Session, view: TreeView) -> list[str]:
     for warning in warnings:
         session.warn(warning)
     return warnings
+
+
+def attach_saved_logs(views: list[TreeView], logs_files: list[str]) -> None:
+    """Attach to each view the lines of its trace found in saved log files."""
+    from tracectl.analysis.logs import match_logs, records_of
+    from tracectl.backends.logfiles import read_log_files
+
+    records = read_log_files(logs_files)
+    for view in views:
+        for m in match_logs(view.tree, records_of(view.tree, records)):
+            view.logs.setdefault(m.node, []).append(m)
 
 
 def _compile(grep: str | None) -> re.Pattern[str] | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,11 +22,11 @@ if TYPE_CHECKING:
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.backends.query import SearchQuery
-    from tracectl.model import Trace
+    from tracectl.model import LogRecord, Trace
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
 
-LOG_SAMPLE = 5  # traces per set whose logs are read
+LOG_SAMPLE = 5  # traces per set whose logs are read from Loki (saved files: every trace)
 
 
 @dataclass(slots=True)
@@ -35,11 +34,13 @@ class TriageOptions:
     query: SearchQuery | None  # None: traces come from files
     files: list[str] = field(default_factory=list)
     baseline_query: SearchQuery | None = None  # an earlier window as the baseline
+    baseline_files: list[str] = field(default_factory=list)  # … or saved traces
     mode: str = "auto"  # auto | latency | errors
     slo_ns: int | None = None
     percentile: float = 90.0
     by: str = "service"
     logs: bool = True
+    logs_files: list[str] = field(default_factory=list)  # saved log lines instead of Loki
 
 
 @dataclass(slots=True)
@@ -60,6 +61,7 @@ class TriageResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # what to run next
+    sources: dict[str, str] = field(default_factory=dict)  # trace ID -> the file it came from
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -93,38 +95,65 @@ def _fetch_window(session: Session, query: SearchQuery, warnings: list[str]) -> 
     return [t for r in loaded if r is not None for t in r.traces]
 
 
-def triage(session: Session | None, options: TriageOptions) -> TriageResult:
-    """Split, rank and gather evidence; ``session`` may be None when every input is a file and logs are off."""
+def _load_files(session: Session | None, files: list[str], warnings: list[str],
+                sources: dict[str, str] | None = None) -> list[Trace]:  # fmt: skip
+    from tracectl.workflows.sources import load_many
+
+    loaded = load_many(files, session, skip_bad=True)
+    warnings.extend(loaded.warnings)
+    if sources is not None:
+        sources.update({t.trace_id: r.source for r in loaded.results for t in r.traces})
+    return loaded.traces
+
+
+def _analyse(session: Session | None, traces: list[Trace], by: str) -> list[TraceAnalysis]:
     from tracectl.analysis.analyse import analyse_trace
+    from tracectl.workflows.session import no_progress
+
+    with (session.progress if session is not None else no_progress)("analysing") as update:
+        analyses = []
+        for n, t in enumerate(traces, 1):
+            analyses.append(analyse_trace(t, by))
+            update(n, len(traces))
+    return analyses
+
+
+def _baseline_window(session: Session | None, options: TriageOptions, warnings: list[str]) -> list[Trace] | None:
+    """The traces of a separate baseline window (saved files and/or a search), or None when there is none."""
+    if options.baseline_query is None and not options.baseline_files:
+        return None
+    found = _load_files(session, options.baseline_files, warnings) if options.baseline_files else []
+    if options.baseline_query is not None:
+        if session is None:
+            raise InputError("searching a baseline window needs a backend")
+        found += _fetch_window(session, options.baseline_query, warnings)
+    if not found:
+        raise InputError("no baseline traces: check --baseline (or --baseline-from/--baseline-to)")
+    return found
+
+
+def triage(session: Session | None, options: TriageOptions) -> TriageResult:
+    """Split (or take the baseline window), rank and gather evidence; ``session`` may be None when every input
+    is a file and log lines come from files (or not at all)."""
     from tracectl.analysis.triage import split_errors, split_latency, verdict_for
     from tracectl.analysis.triage import triage as auto_verdict
-    from tracectl.workflows.session import no_progress
-    from tracectl.workflows.sources import load_many
 
     started = time.perf_counter()
     warnings: list[str] = []
-    progress = session.progress if session is not None else no_progress
+    sources: dict[str, str] = {}
     if options.query is not None:
         if session is None:
             raise InputError("searching a window needs a backend")
         traces = _fetch_window(session, options.query, warnings)
         source = f"{session.backend().name} search"
     else:
-        loaded = load_many(options.files, session, skip_bad=True)
-        warnings.extend(loaded.warnings)
-        traces = loaded.traces
+        traces = _load_files(session, options.files, warnings, sources)
         source = f"{len(options.files)} input(s)"
     if not traces:
         raise InputError("no traces to triage: widen --since or check --service")
-    with progress("analysing") as update:
-        analyses = []
-        for n, t in enumerate(traces, 1):
-            analyses.append(analyse_trace(t, options.by))
-            update(n, len(traces))
-    baseline_given = None
-    if options.baseline_query is not None and session is not None:
-        earlier = _fetch_window(session, options.baseline_query, warnings)
-        baseline_given = [analyse_trace(t, options.by) for t in earlier]
+    analyses = _analyse(session, traces, options.by)
+    earlier = _baseline_window(session, options, warnings)
+    baseline_given = _analyse(session, earlier, options.by) if earlier is not None else None
 
     mode = options.mode
     if mode == "auto" and options.slo_ns is None and baseline_given is None:
@@ -137,70 +166,99 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
         suspects, baseline = split_latency(analyses, options.slo_ns, options.percentile)
     if baseline_given is not None:
         baseline = baseline_given
-        suspects = suspects if options.slo_ns is not None or mode == "errors" else analyses
-    result = TriageResult(verdict_for(mode, suspects, baseline), mode, analyses, suspects, baseline, source=source)
-    result.warnings = warnings
-    if options.logs and session is not None:
-        _log_evidence(session, result)
-    elif options.logs:
-        result.warnings.append("no log evidence: no Loki configured")
+        if options.slo_ns is None and mode != "errors":
+            suspects, mode = analyses, "windows"  # the whole suspect window against the baseline window
+    records = _log_records(session, options, suspects, baseline, warnings)
+    evidence = None
+    if records is not None:
+        from tracectl.analysis.logevidence import evidence_from_records
+
+        evidence = evidence_from_records(suspects, baseline, records)
+    verdict = verdict_for(mode, suspects, baseline, evidence)
+    result = TriageResult(verdict, mode, analyses, suspects, baseline, source=source, warnings=warnings,
+                          sources=sources)  # fmt: skip
+    if records is not None:
+        result.logs_checked = True
+        result.log_excerpts = _excerpts(result, records)
     result.seconds = time.perf_counter() - started
-    service = options.query.service if options.query is not None else None
-    result.commands = next_commands(result, service, options.query)
+    result.commands = next_commands(result, options)
     return result
 
 
-def _log_evidence(session: Session, result: TriageResult) -> None:
-    """Warn/error lines per trace in a sample of suspects and baseline; the culprit's lines as excerpts."""
-    from tracectl.analysis.logs import level_counts, match_logs
-    from tracectl.analysis.triage import verdict_for
+def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis]) -> list[LogRecord]:
+    """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki."""
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
 
-    try:
-        client = session.loki()
-        log_options = session.log_options()
-    except TracectlError as exc:
-        result.warnings.append(f"no log evidence: {exc}")
-        return
+    client = session.loki()
+    log_options = session.log_options()
+    chosen = sorted(suspects, key=lambda a: -a.tree.duration_ns)[:LOG_SAMPLE]
+    chosen += sorted(baseline[len(baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
+    records: list[LogRecord] = []
+    for a in chosen:
+        records.extend(fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options).records)
+    return records
 
-    def sample_counts(
-        group: list[TraceAnalysis], worst_first: bool
-    ) -> tuple[dict[tuple[str, str], float], list[tuple[TraceAnalysis, MatchedLog]]]:
-        chosen = sorted(group, key=lambda a: -a.tree.duration_ns if worst_first else a.tree.duration_ns)[:LOG_SAMPLE]
-        total: Counter[tuple[str, str]] = Counter()
-        matched_all: list[tuple[TraceAnalysis, MatchedLog]] = []
-        for a in chosen:
-            logs = fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options)
-            matched = match_logs(a.tree, logs.records)
-            total.update(level_counts(matched, a.tree))
-            matched_all.extend((a, m) for m in matched)
-        return {k: v / max(len(chosen), 1) for k, v in total.items()}, matched_all
 
+def _log_records(session: Session | None, options: TriageOptions, suspects: list[TraceAnalysis],
+                 baseline: list[TraceAnalysis], warnings: list[str]) -> list[LogRecord] | None:  # fmt: skip
+    """Saved lines (``--logs-file``: a bad file is the user's error), else Loki's (unreachable: a warning)."""
+    from tracectl.backends.logfiles import read_log_files
+
+    if options.logs_files:
+        return read_log_files(options.logs_files)
+    if not options.logs:
+        return None
+    if session is None:
+        warnings.append("no log evidence: no Loki configured (--logs-file reads saved lines)")
+        return None
     try:
-        s_counts, s_lines = sample_counts(result.suspects, True)
-        b_counts, _ = sample_counts(result.baseline[len(result.baseline) // 2 :], False)
+        return _loki_records(session, suspects, baseline)
     except TracectlError as exc:
-        result.warnings.append(f"no log evidence: {exc}")
-        return
-    result.logs_checked = True
-    result.verdict = verdict_for(result.mode, result.suspects, result.baseline, s_counts, b_counts)
+        warnings.append(f"no log evidence: {exc}")
+        session.warn(warnings[-1])
+        return None
+
+
+def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str, MatchedLog]]:
+    """Warning-or-worse lines of the slowest suspects: the culprit's own, else whatever failed."""
+    from collections import defaultdict
+
+    from tracectl.analysis.logs import match_logs, trace_events
+
     culprit = (result.verdict.culprit or "").split(" → ")[-1].split(" | ")[0]
     severity = {"fatal": 0, "error": 1, "warn": 2}
-    serious = [(a, m) for a, m in s_lines if m.level in severity]
-    mine = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service == culprit]
-    picked = [(a.tree.trace_id, m) for a, m in (mine or serious)]  # the culprit's own lines, else what failed
-    picked.sort(key=lambda tm: (severity[tm[1].level], tm[1].record.time_ns))
-    result.log_excerpts = picked[:8]
+    by_trace: dict[str, list[LogRecord]] = defaultdict(list)
+    for e in trace_events(records, [a.tree for a in result.suspects]):
+        if e.trace_id is not None and e.level in severity:
+            by_trace[e.trace_id].append(e.record)
+    serious = [
+        (a, m)
+        for a in sorted(result.suspects, key=lambda a: -a.tree.duration_ns)
+        if a.tree.trace_id in by_trace
+        for m in match_logs(a.tree, by_trace[a.tree.trace_id])
+    ]
+    own = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service == culprit]
+    picked = [(a.tree.trace_id, m) for a, m in (own or serious)]
+    picked.sort(key=lambda tm: (severity.get(tm[1].level, 3), tm[1].record.time_ns))
+    return picked[:8]
 
 
-def next_commands(result: TriageResult, service: str | None, query: SearchQuery | None) -> list[str]:
-    """What to run next to dig into the verdict."""
+def next_commands(result: TriageResult, options: TriageOptions) -> list[str]:
+    """What to run next to dig into the verdict: for a trace from a file, the file (and the saved log lines)."""
+    import shlex
+
     v = result.verdict
     example = v.examples[0] if v.examples else None
-    since = ""
-    if query is not None:
-        since = f" --since {max(1, round(query.time.duration_ns / 60e9))}m"
+    source = result.sources.get(example) if example else None
+    if example and source is not None:
+        saved = "".join(f" --logs-file {shlex.quote(f)}" for f in options.logs_files)
+        where = f"{shlex.quote(source)} --trace-id {example}"
+        return [f"tracectl show {where} --critical{saved}", f"tracectl path {where}",
+                *([f"tracectl logs {where}{saved} --level warn"] if saved else [])]  # fmt: skip
+    query = options.query
+    service = query.service if query is not None else None
+    since = f" --since {max(1, round(query.time.duration_ns / 60e9))}m" if query is not None else ""
     cmds = []
     if example:
         cmds += [f"tracectl show {example} --critical --logs", f"tracectl path {example}"]
