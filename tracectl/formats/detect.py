@@ -78,9 +78,9 @@ def _read_proto(data: bytes, source: str, allow_empty: bool) -> LoadResult:
 
 
 def read_source(name: str) -> LoadResult:
-    """Read a file path, or standard input for ``-``."""
+    """Read a file path, or standard input for ``-``; gzip-compressed data (``.gz``) is decompressed first."""
     if name == "-":
-        return read_bytes(sys.stdin.buffer.read(), "<stdin>")
+        return read_bytes(_gunzip(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
     path = Path(name)
     try:
         data = path.read_bytes()
@@ -90,7 +90,19 @@ def read_source(name: str) -> LoadResult:
         raise InputError(f"{name}: is a directory, expected a trace file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    return read_bytes(data, name)
+    return read_bytes(_gunzip(data, name), name)
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    if data[:2] != b"\x1f\x8b":  # the gzip magic number
+        return data
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError(source, f"gzip data is corrupt or truncated ({exc})") from None
 
 
 def _looks_like_text(data: bytes) -> bool:
