@@ -265,6 +265,17 @@ def test_a_call_sent_without_trace_context_is_matched_to_the_trace_it_started() 
     assert result(report, "propagation", "feat") is None  # the callee's root is explained, not blamed
 
 
+def test_overlapping_calls_to_one_endpoint_are_each_matched_to_the_server_span_they_frame() -> None:
+    http = {"http.request.method": "GET", "url.full": "http://feat:8001/features/7"}
+    short_call = traced("1" * 32, span("GET", 10, 20, kind=CLIENT, service="api", **http))
+    long_call = traced("2" * 32, span("GET", 11, 60, kind=CLIENT, service="api", **http))
+    served = {"url.path": "/features/7", "server.port": 8001}
+    first = traced("3" * 32, span("GET /features/{zipcode}", 10.5, 19, kind=SERVER, service="feat", **served))
+    second = traced("4" * 32, span("GET /features/{zipcode}", 30, 59, kind=SERVER, service="feat", **served))
+    found = finding(check_traces([short_call, long_call, first, second]), "propagation")
+    assert found is not None and (found.failed, found.checked) == (2, 2)  # the latest-started call would strand one
+
+
 @pytest.mark.parametrize(("path", "port"), [("/features/8", 8001), ("/features/7", 9000)])
 def test_a_root_calling_something_else_is_not_matched(path: str, port: int) -> None:
     assert finding(check_traces(_header_pair(path, port)), "propagation") is None

@@ -335,20 +335,27 @@ class _Propagation:
         return None
 
     def _calling(self, root: Span, trace_id: str) -> Span | None:
-        """An unused childless client span of another trace, calling what ``root`` serves, running when it began."""
+        """The unused childless client span of another trace that calls what ``root`` serves and frames it most
+        tightly (closest start before it, closest end after it): under concurrency several calls to one endpoint
+        overlap, and the call that caused a server span starts just before it and ends just after it."""
         key = per_span.peer_key(root)
         if key is None:
             return None
-        at = root.start_ns + SKEW_TOLERANCE_NS
+        best: tuple[int, _Placed] | None = None
         for part in (f"port:{key[1]}" if key[1] else "", f"path:{key[2]}" if key[2] else ""):
-            for placed in self._candidates(self.leaf_calls.get(part, []), part, at) if part else ():
+            group = self.leaf_calls.get(part, []) if part else []
+            for placed in self._candidates(group, part, root.start_ns + SKEW_TOLERANCE_NS):
                 if placed.trace_id == trace_id or id(placed.span) in self.used:
                     continue
                 call_key = per_span.peer_key(placed.span)
                 if call_key and placed.end + SKEW_TOLERANCE_NS >= root.start_ns and _compatible(call_key, key):
-                    self.used.add(id(placed.span))
-                    return placed.span
-        return None
+                    gap = abs(root.start_ns - placed.start) + abs(placed.end - max(root.end_ns, root.start_ns))
+                    if best is None or gap < best[0]:
+                        best = (gap, placed)
+        if best is None:
+            return None
+        self.used.add(id(best[1].span))
+        return best[1].span
 
 
 def _remote_parent(tree: SpanTree, i: int) -> bool:

@@ -43,7 +43,7 @@ def check(
     since: so.Since = None,
     start: so.From = None,
     end: so.To = None,
-    limit: so.Limit = 200,
+    limit: so.Limit = 500,
 ) -> None:
     """Can these traces be trusted? Instrumentation rules per service, each with an impact level, and a 0–100
     score per service in the spirit of the OpenTelemetry Instrumentation Score.

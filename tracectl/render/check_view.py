@@ -80,7 +80,7 @@ def render_check(report: CheckReport, source: str, console: Console, top: int) -
     from rich.text import Text
 
     services = report.services
-    counts = f"  {report.traces} traces · {report.spans} spans · {len(services)} services"
+    counts = f"  {report.traces} traces · {report.spans} spans · {len(services)} service{'s' * (len(services) != 1)}"
     console.print(Text.assemble(("Instrumentation check", "bold"), counts))
     console.print(Text(source, style="dim"))
     columns = [Column("service", flex=12), Column("score", "right", keep=True), Column("", keep=True),
@@ -104,8 +104,7 @@ def render_check(report: CheckReport, source: str, console: Console, top: int) -
             _finding(r, console)
         if len(shown) < len(findings):
             console.print(Text(f"… {len(findings) - len(shown)} more findings (--top 0 shows all)", style="dim"))
-    console.print(Text("score: weighted share of spans passing each rule that applies (critical 40, important 30, "
-                       "normal 20, low 10) · docs/check.md", style="dim"), soft_wrap=False)  # fmt: skip
+    console.print(Text("score: the weighted pass rate of the rules that apply (docs/check.md)", style="dim"))
 
 
 def _finding(r: RuleResult, console: Console) -> None:

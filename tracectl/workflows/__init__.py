@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "Session",
     "blame",
+    "check",
     "critical_paths",
     "diff",
     "export",
+    "load_inputs",
     "load_many",
     "load_trace_arg",
+    "parse_traceparent",
     "search",
     "show",
     "trace_logs",
@@ -26,17 +29,19 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tracectl.workflows.blame import blame
+    from tracectl.workflows.check import check
     from tracectl.workflows.diff import diff
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.search import search
     from tracectl.workflows.session import Session
-    from tracectl.workflows.sources import load_many, load_trace_arg
+    from tracectl.workflows.sources import load_inputs, load_many, load_trace_arg, parse_traceparent
     from tracectl.workflows.triage import triage
 
 _WHERE = {
-    "Session": "session", "blame": "blame", "critical_paths": "inspect", "diff": "diff", "export": "inspect",
-    "load_many": "sources", "load_trace_arg": "sources", "search": "search", "show": "inspect",
+    "Session": "session", "blame": "blame", "check": "check", "critical_paths": "inspect", "diff": "diff",
+    "export": "inspect", "load_inputs": "sources", "load_many": "sources", "load_trace_arg": "sources",
+    "parse_traceparent": "sources", "search": "search", "show": "inspect",
     "trace_logs": "logs", "triage": "triage",
 }  # fmt: skip
 
