@@ -50,7 +50,7 @@ def setup(service_name: str, version: str = "1.4.0") -> Telemetry:
     """Install global tracer, meter and logger providers for ``service_name`` and return them."""
     resource = Resource.create(
         {
-            "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
+            "service.name": service_name,  # not OTEL_SERVICE_NAME: both services run with one environment
             "service.namespace": SERVICE_NAMESPACE,
             "service.version": version,
             "deployment.environment.name": os.environ.get("DEPLOYMENT_ENVIRONMENT", "dev"),

@@ -53,10 +53,12 @@ def check(
     semantic-convention attributes (http.route, http.response.status_code, db.system…), errors recorded without
     ERROR status or cause, parents that never arrived, clock skew between hosts, unended or zero-length spans.
     Each finding names the rule, its impact, how many spans fail, an example and the fix (docs/check.md).
-    Examples:
+
+    A split is found only when both halves are checked: with --search, leave out -s (the second half holds no
+    span of the caller) and allow for two traces per request in --limit. Examples:
 
       tracectl check traces/
-      tracectl check --search -s predict-api --since 15m --limit 500
+      tracectl check --search --since 15m --limit 1000
       tracectl check traces/ -o json --fail-on 'score<80' --fail-on 'critical>0'
     """
     from tracectl.workflows.check import check as run
