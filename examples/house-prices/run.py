@@ -61,12 +61,15 @@ class Services:
         return self.predict.url
 
 
-def _start(name: str, module: str, port: int, env: Mapping[str, str], logs: Path) -> Service:
+def _start(name: str, module: str, port: int, env: Mapping[str, str], logs: Path, own_otel: bool) -> Service:
+    """``own_otel``: the caller chose the endpoint, so the shell's OTEL_* variables (a signal-specific endpoint,
+    OTEL_SDK_DISABLED…) must not send the telemetry elsewhere."""
     log = logs / f"{name}.log"
     command = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning"]  # fmt: skip
+    inherited = {k: v for k, v in os.environ.items() if not (own_otel and k.startswith("OTEL_"))}
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=HERE, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=HERE, env={**inherited, **env}, stdout=out, stderr=subprocess.STDOUT)
     return Service(name, f"http://127.0.0.1:{port}", process, log)
 
 
@@ -113,8 +116,9 @@ def services(
         predict_env["OTEL_PROPAGATORS"] = "baggage"  # a real misconfiguration: baggage only, no trace context
     with tempfile.TemporaryDirectory(prefix="house-prices-") as tmp:
         logs = Path(tmp)
-        started = [_start("feature-service", "feature_service", feature_port, feature_env, logs),
-                   _start("predict-api", "predict_api", predict_port, predict_env, logs)]  # fmt: skip
+        own = endpoint is not None
+        started = [_start("feature-service", "feature_service", feature_port, feature_env, logs, own),
+                   _start("predict-api", "predict_api", predict_port, predict_env, logs, own)]  # fmt: skip
         try:
             deadline = time.monotonic() + ready_timeout
             for service in started:
@@ -174,7 +178,7 @@ def main() -> None:
             "no OTLP endpoint: run `tracectl sandbox serve` and export the OTEL_EXPORTER_OTLP_ENDPOINT it prints"
         )
     started = datetime.now(UTC)
-    with services(endpoint, slow_share=args.slow_share, slow_ms=args.slow_ms,
+    with services(args.endpoint, slow_share=args.slow_share, slow_ms=args.slow_ms,
                   break_propagation=args.break_propagation) as running:  # fmt: skip
         print(f"predict-api {running.predict.url} · feature-service {running.feature.url} · sending to {endpoint}")
         report = drive(running.predict_url, args.requests, args.concurrency)
