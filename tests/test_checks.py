@@ -279,6 +279,18 @@ def test_a_call_sent_without_trace_context_is_matched_to_the_trace_it_started() 
     assert result(report, "propagation", "feat") is None  # the callee's root is explained, not blamed
 
 
+@pytest.mark.parametrize(("server_service", "fires"), [("feature-store", True), ("cv-model", False)])
+def test_a_grpc_call_without_context_is_matched_by_method_and_target(server_service: str, fires: bool) -> None:
+    caller = traced("5" * 32, span("feature-store/GetFeatures", 10, 60, kind=CLIENT, service="orchestrator", **{
+        "rpc.system": "grpc", "rpc.service": "feature-store", "rpc.method": "GetFeatures"}))  # fmt: skip
+    callee = traced("6" * 32, span("GetFeatures", 11, 58, kind=SERVER, service=server_service,
+                                   **{"rpc.system": "grpc", "rpc.method": "GetFeatures"}))  # fmt: skip
+    found = finding(check_traces([caller, callee]), "propagation")
+    assert (found is not None) is fires  # the same method name on another service is not this call
+    if found is not None:
+        assert found.service == "orchestrator" and "calls to feature-store (GetFeatures)" in found.cause
+
+
 def test_overlapping_calls_to_one_endpoint_are_each_matched_to_the_server_span_they_frame() -> None:
     http = {"http.request.method": "GET", "url.full": "http://feat:8001/features/7"}
     short_call = traced("1" * 32, span("GET", 10, 20, kind=CLIENT, service="api", **http))

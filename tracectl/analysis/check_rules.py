@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tracectl.analysis.tree import MAX_VALID_NS, MIN_VALID_NS
@@ -180,24 +181,57 @@ def span_duration(span: Span) -> str | None:
 # ------------------------------------------------------------------------------------------------ peers
 
 
-def peer_key(span: Span) -> tuple[str, str, str] | None:
-    """What a client span calls, or what a server span serves, as (method, port, path); None when unknown.
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """What a client span calls, or what a server span serves. Empty fields are unknown."""
 
-    Client spans name it in ``url.full``/``http.url`` (or ``server.port``), server spans in ``url.path``/
-    ``http.target`` and ``server.port``/``net.host.port``; messaging spans by their destination."""
+    method: str = ""  # HTTP method
+    port: str = ""
+    path: str = ""  # an HTTP path, "rpc:<method>" or "queue:<destination>"
+    target: str = ""  # host, peer service or RPC service
+
+    def agrees_with(self, served: Peer, service: str) -> bool:
+        """This call can be the one that ``served`` (a server span of ``service``) handled: no field disagrees,
+        and the port agrees, or the path does (an RPC method only together with its target)."""
+        pairs = ((self.method, served.method), (self.port, served.port), (self.path, served.path))
+        if any(a and b and a != b for a, b in pairs):
+            return False
+        target_agrees = bool(self.target) and self.target in (served.target, service)
+        if self.target and served.target and not target_agrees:
+            return False
+        same_path = bool(self.path) and self.path == served.path
+        return bool(self.port and self.port == served.port) or (
+            same_path and (not self.path.startswith("rpc:") or target_agrees)
+        )
+
+
+_SERVER_PORT = ("server.port", "net.host.port")  # on a server span (old conventions) net.peer.port is the caller's
+_CLIENT_PORT = ("server.port", "net.peer.port")
+_SERVER_HOST = ("server.address", "net.host.name", "http.host", "http.server_name")
+_CLIENT_HOST = ("peer.service", "server.address", "net.peer.name")
+
+
+def peer_of(span: Span) -> Peer | None:
+    """The span's ``Peer``, from the HTTP, RPC or messaging attributes of either generation of the semantic
+    conventions; None when nothing says what it calls or serves."""
     attrs = span.attributes
+    serving = span.kind in (SpanKind.SERVER, SpanKind.CONSUMER)
     destination = _first(attrs, ("messaging.destination.name", "messaging.destination"))
     if destination is not None:
-        return ("", "", f"queue:{destination!s}")
-    method = str(_first(attrs, _METHOD) or "")
+        return Peer(path=f"queue:{destination!s}")
+    port = _first(attrs, _SERVER_PORT if serving else _CLIENT_PORT)
+    host = _first(attrs, _SERVER_HOST if serving else _CLIENT_HOST)
+    if "rpc.method" in attrs:
+        target = _first(attrs, ("rpc.service",)) or host
+        return Peer(port=str(port or ""), path=f"rpc:{attrs['rpc.method']!s}", target=str(target or ""))
     url = _first(attrs, ("url.full", "http.url"))
     parts = urlsplit(str(url)) if url is not None else None
     path = str(_first(attrs, ("url.path", "http.target")) or (parts.path if parts else "")).split("?")[0]
-    # On a server span (old conventions) net.peer.port is the caller's own port, not the one it called.
-    port = _first(attrs, ("server.port", "net.host.port") if span.kind is SpanKind.SERVER
-                  else ("server.port", "net.peer.port"))  # fmt: skip
     if port is None and parts is not None:
         port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    if host is None and parts is not None:
+        host = parts.hostname
     if not (path or port):
         return None
-    return method, str(port or ""), path
+    method = str(_first(attrs, _METHOD) or "")
+    return Peer(method, str(port or ""), path, str(host or "").split(":")[0])

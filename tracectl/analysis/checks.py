@@ -252,13 +252,6 @@ class _Placed:
     span: Span
 
 
-def _compatible(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
-    """Two peer keys (method, port, path) that can name the same call: no field disagrees, port or path agrees."""
-    if any(x and y and x != y for x, y in zip(a, b, strict=True)):
-        return False
-    return bool((a[1] and a[1] == b[1]) or (a[2] and a[2] == b[2]))
-
-
 class _Propagation:
     """Matches each trace's root to the span it continues in another trace, if any.
 
@@ -279,10 +272,9 @@ class _Propagation:
                 placed = _Placed(span.start_ns, max(span.end_ns, span.start_ns), tree.trace_id, span)
                 self.by_process[process_of(span)].append(placed)
                 p = tree.parent[i]
-                if span.kind in _CALLS and not tree.children[i] and (key := per_span.peer_key(span)):
-                    for part in (f"port:{key[1]}" if key[1] else "", f"path:{key[2]}" if key[2] else ""):
-                        if part:
-                            self.leaf_calls[part].append(placed)
+                if span.kind in _CALLS and not tree.children[i] and (peer := per_span.peer_of(span)):
+                    for part in _index_keys(peer):
+                        self.leaf_calls[part].append(placed)
                 if span.kind in _ENTRIES and _remote_parent(tree, i):
                     self.called_with_context.setdefault((span.service, span.name), tree.spans[p].service)
         for group in (*self.by_process.values(), *self.leaf_calls.values()):
@@ -343,17 +335,16 @@ class _Propagation:
         """The unused childless client span of another trace that calls what ``root`` serves and frames it most
         tightly (closest start before it, closest end after it): under concurrency several calls to one endpoint
         overlap, and the call that caused a server span starts just before it and ends just after it."""
-        key = per_span.peer_key(root)
-        if key is None:
+        served = per_span.peer_of(root)
+        if served is None:
             return None
         best: tuple[int, _Placed] | None = None
-        for part in (f"port:{key[1]}" if key[1] else "", f"path:{key[2]}" if key[2] else ""):
-            group = self.leaf_calls.get(part, []) if part else []
-            for placed in self._candidates(group, part, root.start_ns + SKEW_TOLERANCE_NS):
+        for part in _index_keys(served):
+            for placed in self._candidates(self.leaf_calls.get(part, []), part, root.start_ns + SKEW_TOLERANCE_NS):
                 if placed.trace_id == trace_id or id(placed.span) in self.used:
                     continue
-                call_key = per_span.peer_key(placed.span)
-                if call_key and placed.end + SKEW_TOLERANCE_NS >= root.start_ns and _compatible(call_key, key):
+                call = per_span.peer_of(placed.span)
+                if call and placed.end + SKEW_TOLERANCE_NS >= root.start_ns and call.agrees_with(served, root.service):
                     gap = abs(root.start_ns - placed.start) + abs(placed.end - max(root.end_ns, root.start_ns))
                     if best is None or gap < best[0]:
                         best = (gap, placed)
@@ -361,6 +352,11 @@ class _Propagation:
             return None
         self.used.add(id(best[1].span))
         return best[1].span
+
+
+def _index_keys(peer: per_span.Peer) -> list[str]:
+    """Where a leaf call is filed, and where a server span looks: by port and by path (or RPC method, queue)."""
+    return ([f"port:{peer.port}"] if peer.port else []) + ([f"path:{peer.path}"] if peer.path else [])
 
 
 def _remote_parent(tree: SpanTree, i: int) -> bool:
