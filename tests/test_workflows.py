@@ -79,6 +79,7 @@ def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str
         "diff": (["diff", ML, ML], ("table", "json", "jsonl", "csv")),
         "triage": (["triage", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "config show": (["config", "show"], ("table", "json", "jsonl", "csv")),
+        "check": (["check", "--search", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
     }
 
 

@@ -35,11 +35,14 @@ __all__ = [
     "analyse_trace",
     "blame",
     "build_tree",
+    "check",
+    "check_traces",
     "critical_paths",
     "diff",
     "emit",
     "export",
     "load",
+    "parse_traceparent",
     "read_bytes",
     "resolve_range",
     "search",
@@ -50,6 +53,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tracectl.analysis.analyse import TraceAnalysis, analyse_trace
+    from tracectl.analysis.checks import check_traces
     from tracectl.analysis.tree import SpanTree, build_tree
     from tracectl.backends.query import SearchQuery
     from tracectl.config import Settings
@@ -60,11 +64,13 @@ if TYPE_CHECKING:
     from tracectl.render.emit import emit
     from tracectl.timerange import resolve_range
     from tracectl.workflows.blame import blame
+    from tracectl.workflows.check import check
     from tracectl.workflows.diff import diff
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.search import search
     from tracectl.workflows.session import Session
+    from tracectl.workflows.sources import parse_traceparent
     from tracectl.workflows.triage import TriageOptions, triage
 
 _LAZY = {
@@ -72,6 +78,7 @@ _LAZY = {
     "analyse_trace": ("tracectl.analysis.analyse", "analyse_trace"),
     "SpanTree": ("tracectl.analysis.tree", "SpanTree"),
     "build_tree": ("tracectl.analysis.tree", "build_tree"),
+    "check_traces": ("tracectl.analysis.checks", "check_traces"),
     "TracectlError": ("tracectl.errors", "TracectlError"),
     "LoadResult": ("tracectl.formats.detect", "LoadResult"),
     "read_bytes": ("tracectl.formats.detect", "read_bytes"),
@@ -84,11 +91,13 @@ _LAZY = {
     "resolve_range": ("tracectl.timerange", "resolve_range"),
     "Session": ("tracectl.workflows.session", "Session"),
     "blame": ("tracectl.workflows.blame", "blame"),
+    "check": ("tracectl.workflows.check", "check"),
     "critical_paths": ("tracectl.workflows.inspect", "critical_paths"),
     "diff": ("tracectl.workflows.diff", "diff"),
     "export": ("tracectl.workflows.inspect", "export"),
     "search": ("tracectl.workflows.search", "search"),
     "show": ("tracectl.workflows.inspect", "show"),
+    "parse_traceparent": ("tracectl.workflows.sources", "parse_traceparent"),
     "trace_logs": ("tracectl.workflows.logs", "trace_logs"),
     "TriageOptions": ("tracectl.workflows.triage", "TriageOptions"),
     "triage": ("tracectl.workflows.triage", "triage"),

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from tracectl.cli import blame, config_cmd, demo, diff, export, logs, sandbox_cmd, search, show, triage  # noqa: F401
+from tracectl.cli import (  # noqa: F401
+    blame,
+    check,
+    config_cmd,
+    demo,
+    diff,
+    export,
+    logs,
+    sandbox_cmd,
+    search,
+    show,
+    triage,
+)
 from tracectl.cli.app import app, reflow_help
 
 reflow_help(app)

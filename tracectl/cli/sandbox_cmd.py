@@ -36,7 +36,9 @@ def serve(
     scenario: Annotated[
         str, typer.Option("--scenario", help="Injected fault (see `tracectl sandbox scenarios`).")
     ] = "healthy",
-    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests to simulate.")] = 300,
+    requests: Annotated[
+        int, typer.Option("--requests", min=0, help="Requests to simulate (0: start empty, for your own OTLP data).")
+    ] = 300,
     tempo_port: Annotated[int, Port("--tempo-port", "Tempo")] = 3200,
     jaeger_port: Annotated[int, Port("--jaeger-port", "Jaeger")] = 16686,
     loki_port: Annotated[int, Port("--loki-port", "Loki")] = 3100,
@@ -49,8 +51,13 @@ def serve(
 ) -> None:
     """Serve a scenario on 127.0.0.1 until Ctrl-C, and print the settings that point tracectl at it.
 
-    Requests are spread over the last 30 minutes. The Tempo server also accepts OTLP/HTTP on /v1/traces, so
-    an OpenTelemetry SDK can send its own traces.
+    Requests are spread over the last 30 minutes. The Tempo server is also an OTLP/HTTP receiver: traces on
+    /v1/traces, logs on /v1/logs (into the Loki store) and metrics on /v1/metrics, so an OpenTelemetry SDK
+    pointed at OTEL_EXPORTER_OTLP_ENDPOINT sends its own telemetry (see examples/house-prices). The Loki server
+    also takes /loki/api/v1/push and /otlp/v1/logs.
+
+      tracectl sandbox serve
+      tracectl sandbox serve --requests 0 --duration 600
     """
     from tracectl.sandbox import SCENARIOS, SandboxServers, Store, generate
 
@@ -68,9 +75,10 @@ def serve(
     try:
         env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · seed {seed} · {len(workload.traces)} traces, "
                       f"{len(workload.logs)} log lines", soft_wrap=True)  # fmt: skip
+        hint = "tracectl search -s api-gateway --min-duration 100ms" if requests else "send OTLP: examples/house-prices"
         for line in (f"export TEMPO_ADDR={servers.tempo_url}", f"export JAEGER_ADDR={servers.jaeger_url}",
-                     f"export LOKI_ADDR={servers.loki_url}", "tracectl search -s api-gateway --min-duration 100ms",
-                     f"OTLP/HTTP ingest: {servers.tempo_url}/v1/traces"):  # fmt: skip
+                     f"export LOKI_ADDR={servers.loki_url}", f"export OTEL_EXPORTER_OTLP_ENDPOINT={servers.tempo_url}",
+                     hint):  # fmt: skip
             env.out.print(line, soft_wrap=True, highlight=False)
         env.err.print("serving; Ctrl-C stops" if duration is None else f"serving for {duration:g} s")
         deadline = None if duration is None else time.monotonic() + duration

@@ -112,7 +112,7 @@ def gunzip_if_needed(data: bytes, source: str) -> bytes:
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:
-        raise FormatError(source, f"gzip data that does not decompress ({exc})") from None
+        raise FormatError(source, f"gzip data is corrupt or truncated ({exc})") from None
 
 
 def _looks_like_text(data: bytes) -> bool:

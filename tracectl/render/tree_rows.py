@@ -33,6 +33,7 @@ class TreeView:
     hidden_by: tuple[str, ...]  # the options that hid them, as the user typed them
     sections: dict[int, list[tuple[int, int]]]  # node -> its critical-path sections (start, end)
     logs: dict[int, list[MatchedLog]] = field(default_factory=dict)  # node (-1: no span) -> its log lines
+    selected: int = -1  # the node a traceparent named (-1: none); always visible, marked in every view
 
     def sections_of(self, node: int) -> list[tuple[int, int]]:
         return self.sections.get(node, [])
@@ -62,17 +63,24 @@ def on_path_nodes(analysis: TraceAnalysis) -> list[bool]:
 
 
 def make_view(
-    analysis: TraceAnalysis, min_duration_ns: int = 0, max_depth: int | None = None, critical_only: bool = False
-) -> TreeView:
+    analysis: TraceAnalysis, min_duration_ns: int = 0, max_depth: int | None = None, critical_only: bool = False,
+    selected: int = -1,
+) -> TreeView:  # fmt: skip
     """Select the nodes to show: a node shorter than ``min_duration_ns``, deeper than ``max_depth`` or (with
-    ``critical_only``) off the critical path is hidden with its whole subtree (roots are always shown)."""
+    ``critical_only``) off the critical path is hidden with its whole subtree (roots are always shown, and so are
+    the ``selected`` node and its ancestors)."""
     tree = analysis.tree
     on_path = on_path_nodes(analysis) if critical_only else None
+    keep = set()
+    node = selected
+    while node >= 0:
+        keep.add(node)
+        node = tree.parent[node]
     visible: list[int] = []
     stack = list(reversed(tree.roots))
     while stack:
         node = stack.pop()
-        if tree.parent[node] != -1:
+        if tree.parent[node] != -1 and node not in keep:
             too_short = tree.end[node] - tree.start[node] < min_duration_ns
             too_deep = max_depth is not None and tree.depth[node] > max_depth
             if too_short or too_deep or (on_path is not None and not on_path[node]):
@@ -86,7 +94,7 @@ def make_view(
     given = (("--min-duration", min_duration_ns > 0), ("--max-depth", max_depth is not None),
              ("--critical", critical_only))  # fmt: skip
     by = tuple(name for name, on in given if on)
-    return TreeView(analysis, visible, len(tree) - len(visible), by, sections)
+    return TreeView(analysis, visible, len(tree) - len(visible), by, sections, selected=selected)
 
 
 def jsonable(value: AttrValue) -> Any:
@@ -125,6 +133,8 @@ def span_row(view: TreeView, i: int, full: bool) -> dict[str, Any]:
         "cp_ns": view.cp_ns[i],
         "orphan": tree.orphan[i],
     }
+    if i == view.selected:
+        row["selected"] = True
     if tree.start[i] != span.start_ns or tree.end[i] != span.end_ns:
         row["received"] = {"start_ns": span.start_ns, "end_ns": span.end_ns}
     if full:
@@ -151,6 +161,7 @@ def trace_document(view: TreeView, source: str, notes: list[str]) -> dict[str, A
         "span_count": len(tree),
         "services": sorted({s.service for s in tree.spans}),
         "roots": [tree.keys[r] for r in tree.roots],
+        "selected_span_id": tree.keys[view.selected] if view.selected >= 0 else None,
         "notes": notes,
         "warnings": [{"kind": w.kind, "message": w.message, "span_ids": list(w.span_ids)} for w in tree.warnings],
         "hidden": view.hidden,

@@ -136,6 +136,8 @@ def _cells(view: TreeView, node: int, guide: str, styles: dict[str, str]) -> lis
         parts.append((" (parent missing)", "yellow"))
     if not tree.on_path_eligible[node] and tree.parent[node] != -1:
         parts.append((" ↷", "dim"))
+    if node == view.selected:
+        parts.append((" ◀ traceparent", "bold reverse"))
     spans, pos = [], 0
     for text, style in parts:
         if style and text:
@@ -183,6 +185,8 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
     legend = f"█ critical path ({format_duration(view.analysis.path.length_ns)}) · ░ rest of the span"
     if any(not view.tree.on_path_eligible[n] and view.tree.parent[n] != -1 for n in view.order):
         legend += " · ↷ async or outside its parent: cannot be on the parent's path"
+    if view.selected >= 0:
+        legend += f" · ◀ the span the traceparent names ({view.tree.keys[view.selected]})"
     console.print(Text(legend, style="dim"), soft_wrap=True)
     unmatched = view.logs.get(-1, [])
     if unmatched:

@@ -4,7 +4,9 @@ Three servers on three ephemeral ports of 127.0.0.1, as the real ones run (Tempo
 ``/api/traces/{id}`` would collide on one). Wire facts follow BACKENDS.md and the recorded Tempo 3.0.3 answers:
 Tempo (``tempo_api.py``) as strict as the real server; Jaeger v3 (RFC 3339, Go durations, ``{"result"}``/
 ``{"error"}``) and v1 (microseconds, ``{"data", "errors"}``); Loki ``query_range`` with both response encodings
-and the 5,000-line limit. Tempo's server also accepts OTLP/HTTP ingest (``POST /v1/traces``, protobuf or JSON).
+and the 5,000-line limit. Tempo's server is also the OTLP/HTTP receiver (``POST /v1/traces``, ``/v1/logs``,
+``/v1/metrics``, protobuf or JSON, gzip or not), and the Loki server takes pushes (``/loki/api/v1/push``,
+``/otlp/v1/logs``): see ``ingest``.
 
 Faults can be injected per path prefix: added latency, an error rate, 429 with ``Retry-After``, truncated
 bodies and dropped connections. Every server sets TCP_NODELAY, as Go servers do.
@@ -12,15 +14,17 @@ bodies and dropped connections. Every server sets TCP_NODELAY, as Go servers do.
 
 from __future__ import annotations
 
+import gzip
 import random
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tracectl.sandbox import apis, tempo_api
+from tracectl.sandbox import apis, ingest, tempo_api
 from tracectl.sandbox.apis import Reply
 from tracectl.sandbox.store import Store
 
@@ -60,6 +64,12 @@ def _handler(
             path = unquote(parts.path)
             params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else b""
+            if body and (self.headers.get("Content-Encoding") or "").lower() == "gzip":
+                try:
+                    body = gzip.decompress(body)
+                except (OSError, EOFError, zlib.error):
+                    self._send(Reply(400, b"request body is not valid gzip", "text/plain"))
+                    return
             fault = next((f for prefix, f in faults.items() if path.startswith(prefix)), None)
             if fault is not None:
                 if fault.latency_s:
@@ -121,7 +131,9 @@ class SandboxServers:
         rng, lock = random.Random(seed), threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        for port, routes in zip(ports, (tempo_api.TEMPO_ROUTES, apis.JAEGER_ROUTES, apis.LOKI_ROUTES), strict=True):
+        tables = (tempo_api.TEMPO_ROUTES + ingest.COLLECTOR_ROUTES, apis.JAEGER_ROUTES,
+                  apis.LOKI_ROUTES + ingest.LOKI_INGEST_ROUTES)  # fmt: skip
+        for port, routes in zip(ports, tables, strict=True):
             server = ThreadingHTTPServer((host, port), _handler(store, routes, self.faults, rng, lock))
             server.daemon_threads = True
             self._servers.append(server)

@@ -1,12 +1,17 @@
-"""The sandbox's in-memory data: traces (mergeable, as OTLP ingest sends them in pieces) and log lines."""
+"""The sandbox's in-memory data: traces (mergeable, as OTLP ingest sends them in pieces), log lines and metric
+points."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tracectl.model import LogRecord, Span, Trace
+
+if TYPE_CHECKING:
+    from tracectl.sandbox.metrics import MetricPoint
 
 ROOT_NOT_RECEIVED = "<root span not yet received>"
 
@@ -40,6 +45,7 @@ class Store:
         self._traces: dict[str, Trace] = {}
         self._summaries: dict[str, Summary] = {}
         self._logs: list[LogRecord] = []
+        self._metrics: list[MetricPoint] = []
 
     def add_traces(self, traces: Iterable[Trace]) -> None:
         with self._lock:
@@ -53,6 +59,15 @@ class Store:
         with self._lock:
             self._logs.extend(records)
             self._logs.sort(key=lambda r: r.time_ns)
+
+    def add_metrics(self, points: Iterable[MetricPoint]) -> None:
+        with self._lock:
+            self._metrics.extend(points)
+
+    def metrics(self, name: str | None = None) -> list[MetricPoint]:
+        """Metric points in the order they arrived; only those of metric ``name`` when given."""
+        with self._lock:
+            return [p for p in self._metrics if name is None or p.name == name]
 
     def trace(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)

@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tracectl.errors import InputError
 from tracectl.render import blame_view as view
-from tracectl.workflows.sources import load_many
+from tracectl.workflows.sources import load_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -101,29 +100,12 @@ def blame(
     """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds."""
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.attribution import parse_key
-
-    key = parse_key(by)
-    warnings: list[str] = []
-    if query is not None:
-        if traces:
-            raise InputError("give trace files/IDs or --search, not both")
-        if session is None:
-            raise InputError("--search needs a backend")
-        from tracectl.workflows.search import search
-
-        found = search(session, query)
-        warnings.extend(found.warnings)
-        if not found.trace_ids:
-            raise InputError(f"the search found no traces ({found.result.query}); widen --since or relax the filters")
-        traces = found.trace_ids
-    elif not traces:
-        raise InputError("give trace files, directories, trace IDs, or --search with search options")
     from tracectl.workflows.session import no_progress
 
+    key = parse_key(by)
+    loaded = load_inputs(session, traces, query, skip_bad)
+    warnings = list(loaded.warnings)
     progress = session.progress if session is not None else no_progress
-    with progress("loading traces") as update:
-        loaded = load_many(traces, session, update, skip_bad=skip_bad)
-    warnings.extend(loaded.warnings)
     all_traces = loaded.traces
     with progress("analysing") as update:
         attributions = []

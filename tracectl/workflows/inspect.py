@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.render.path_view import PATH_CSV_COLUMNS, PATH_SCHEMA, path_document, path_rows, render_path
 from tracectl.render.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view, span_row, trace_document
-from tracectl.workflows.sources import load_trace_arg, select_traces
+from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -56,8 +56,16 @@ def show(
     from tracectl.analysis.analyse import analyse_trace
 
     loaded = load_trace_arg(trace, session)
-    views = [make_view(analyse_trace(t), min_duration_ns, max_depth, critical) for t in select_traces(loaded, trace_id)]
+    span_id = selected_span(trace, trace_id)
+    views = []
+    for t in select_traces(loaded, trace_id):
+        analysis = analyse_trace(t)
+        node = analysis.tree.keys.index(span_id) if span_id in analysis.tree.keys else -1
+        views.append(make_view(analysis, min_duration_ns, max_depth, critical, selected=node))
     shown = Shown(loaded.source, views, list(loaded.notes))
+    if span_id is not None and all(v.selected < 0 for v in views):
+        shown.warnings.append(f"span {span_id} of the traceparent is not in the trace (not received, or not exported)")
+        session_warn(session, shown.warnings[-1])
     for note in loaded.notes:
         shown.warnings.append(f"{loaded.source}: {note}")
         session_warn(session, shown.warnings[-1])

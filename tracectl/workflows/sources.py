@@ -1,13 +1,16 @@
 """Where a ``TRACE`` argument comes from: a file, standard input, or (with a backend) a trace ID.
 
-Every command that takes traces goes through ``load_trace_arg`` (one) or ``load_many`` (many): files are read
-(``.gz`` transparently), directories and quoted globs expanded, and anything else must be a valid trace ID,
-checked before it can reach a URL, then fetched through the session's backend.
+Every command that takes traces goes through ``load_trace_arg`` (one), ``load_many`` (many) or ``load_inputs``
+(many, or what a search finds): files are read (``.gz`` transparently), directories and quoted globs expanded,
+and anything else must be a valid trace ID, checked before it can reach a URL, then fetched through the
+session's backend. A W3C ``traceparent`` (``00-<trace ID>-<span ID>-<flags>``) works wherever a trace ID does,
+and names a span too (``selected_span``).
 """
 
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,20 +19,96 @@ from tracectl.errors import FormatError, InputError
 from tracectl.ids import InvalidId, normalize_trace_id
 
 if TYPE_CHECKING:
+    from tracectl.backends.query import SearchQuery
     from tracectl.formats.detect import LoadResult
     from tracectl.model import Trace
     from tracectl.workflows.session import Session, Update
+
+# Four dash-separated fields, the first two hex characters: what a traceparent looks like, well-formed or not.
+_TRACEPARENT_SHAPE = re.compile(
+    r"(?:traceparent\s*[:=]\s*)?([0-9a-f]{2})-([^-\s]*)-([^-\s]*)-([^-\s]*)(-.*)?", re.IGNORECASE
+)
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceParent:
+    """A W3C Trace Context ``traceparent``: the trace, the span that sent it, and the sampled flag."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool
+
+    @property
+    def header(self) -> str:
+        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
+
+
+def parse_traceparent(text: str) -> TraceParent | None:
+    """``text`` as a traceparent (``00-<32 hex>-<16 hex>-<2 hex>``, optionally after ``traceparent:``), None when
+    it does not look like one; one that looks like one but breaks the W3C rules is an ``InputError`` (exit 2)."""
+    m = _TRACEPARENT_SHAPE.fullmatch(text.strip())
+    if m is None:
+        return None
+    version, trace_id, span_id, flags, rest = (g.lower() if g else g for g in m.groups())
+    problem = None
+    if version == "ff":
+        problem = "version ff is invalid"
+    elif not (len(trace_id) == 32 and _HEX.fullmatch(trace_id)):
+        problem = f"the trace ID must be 32 hex characters, not {trace_id!r}"
+    elif not (len(span_id) == 16 and _HEX.fullmatch(span_id)):
+        problem = f"the parent span ID must be 16 hex characters, not {span_id!r}"
+    elif not (len(flags) == 2 and _HEX.fullmatch(flags)):
+        problem = f"the flags must be 2 hex characters, not {flags!r}"
+    elif trace_id == "0" * 32:
+        problem = "the trace ID is all zeros"
+    elif span_id == "0" * 16:
+        problem = "the parent span ID is all zeros"
+    elif version == "00" and rest:
+        problem = "version 00 has exactly four fields"
+    if problem:
+        raise InputError(f"{text.strip()}: not a valid traceparent: {problem} (expected 00-<32 hex>-<16 hex>-<2 hex>)")
+    return TraceParent(trace_id, span_id, bool(int(flags, 16) & 1))
 
 
 def is_file_arg(arg: str) -> bool:
     return arg == "-" or Path(arg).exists()
 
 
+def trace_id_of(arg: str) -> str:
+    """The trace ID ``arg`` names: a traceparent's, or ``arg`` itself in any ID encoding. Raises ``InvalidId``, or
+    ``InputError`` saying what is wrong with a malformed traceparent."""
+    try:
+        parent = parse_traceparent(arg)
+    except InputError as bad_traceparent:
+        try:
+            return normalize_trace_id(arg)  # URL-safe base64 may look like a broken traceparent
+        except InvalidId:
+            raise bad_traceparent from None
+    return parent.trace_id if parent is not None else normalize_trace_id(arg)
+
+
 def normalize_or_fail(arg: str) -> str:
     try:
-        return normalize_trace_id(arg)  # validated before it can reach a URL
+        return trace_id_of(arg)  # validated before it can reach a URL
     except InvalidId:
-        raise InputError(f"{arg}: no such file, and not a trace ID (32 hex characters, or base64)") from None
+        raise InputError(
+            f"{arg}: no such file, and not a trace ID (32 hex characters, or base64) nor a traceparent"
+        ) from None
+
+
+def selected_span(*args: str | None) -> str | None:
+    """The span ID a traceparent among ``args`` names (the ``TRACE`` argument, ``--trace-id``), if any."""
+    for arg in args:
+        if not arg or is_file_arg(arg):
+            continue
+        try:
+            parent = parse_traceparent(arg)
+        except InputError:  # a trace ID in URL-safe base64 that merely looks like one
+            continue
+        if parent is not None:
+            return parent.span_id
+    return None
 
 
 def load_trace_arg(arg: str, session: Session | None = None) -> LoadResult:
@@ -83,6 +162,35 @@ class Loaded:
         return [t for r in self.results for t in r.traces]
 
 
+def load_inputs(
+    session: Session | None, traces: list[str] | None, query: SearchQuery | None = None, skip_bad: bool = False
+) -> Loaded:
+    """The traces ``traces`` names (files, directories, globs, IDs), or those a backend search for ``query`` finds,
+    loaded with a progress bar; the search's warnings come first in the result's."""
+    from tracectl.workflows.session import no_progress
+
+    warnings: list[str] = []
+    if query is not None:
+        if traces:
+            raise InputError("give trace files/IDs or --search, not both")
+        if session is None:
+            raise InputError("--search needs a backend")
+        from tracectl.workflows.search import search
+
+        found = search(session, query)
+        warnings.extend(found.warnings)
+        if not found.trace_ids:
+            raise InputError(f"the search found no traces ({found.result.query}); widen --since or relax the filters")
+        traces = found.trace_ids
+    elif not traces:
+        raise InputError("give trace files, directories, trace IDs, or --search with search options")
+    progress = session.progress if session is not None else no_progress
+    with progress("loading traces") as update:
+        loaded = load_many(traces, session, update, skip_bad=skip_bad)
+    loaded.warnings[:0] = warnings
+    return loaded
+
+
 def load_many(
     args: list[str], session: Session | None = None, progress: Update | None = None, skip_bad: bool = False
 ) -> Loaded:
@@ -127,11 +235,11 @@ def _no_backend(arg: str) -> Loaded:
 
 
 def select_traces(loaded: LoadResult, trace_id: str | None) -> list[Trace]:
-    """All traces of a source, or the one ``--trace-id`` names (in any ID encoding)."""
+    """All traces of a source, or the one ``--trace-id`` names (in any ID encoding, or as a traceparent)."""
     if trace_id is None:
         return loaded.traces
     try:
-        wanted = normalize_trace_id(trace_id)
+        wanted = trace_id_of(trace_id)
     except InvalidId as exc:
         raise InputError(f"--trace-id: {exc}") from None
     chosen = [t for t in loaded.traces if t.trace_id == wanted]

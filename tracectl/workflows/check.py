@@ -1,0 +1,99 @@
+"""``tracectl check``: how far the instrumentation behind some traces can be trusted, per service."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tracectl.errors import InputError
+from tracectl.render import check_view as view
+from tracectl.workflows.sources import load_inputs
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tracectl.analysis.checks import CheckReport
+    from tracectl.backends.query import SearchQuery
+    from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.session import Session
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """Per service a 0–100 score, and the findings: rule, impact, spans failing, an example, the fix."""
+
+    schema: ClassVar[str] = view.CHECK_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = view.CHECK_CSV_COLUMNS
+
+    report: CheckReport
+    source: str
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        return {**view.check_document(self.report, self.source), "warnings": self.warnings}
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return view.check_rows(self.report)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        view.render_check(self.report, self.source, console, opts.top)
+
+
+def check(
+    session: Session | None, traces: list[str] | None = None, *, query: SearchQuery | None = None,
+    skip_bad: bool = False,
+) -> CheckResult:  # fmt: skip
+    """Judge the instrumentation behind ``traces`` (files, directories, globs, IDs) or what ``query`` finds."""
+    from tracectl.analysis.checks import check_traces
+    from tracectl.workflows.session import no_progress
+
+    loaded = load_inputs(session, traces, query, skip_bad)
+    progress = session.progress if session is not None else no_progress
+    with progress("checking") as update:
+        report = check_traces(loaded.traces)
+        update(1, 1)
+    if query is not None and session is not None:
+        source = f"{session.backend().name} search: {len(loaded.results)} traces fetched"
+    else:
+        source = loaded.results[0].source if len(loaded.results) == 1 else f"{len(loaded.results)} sources"
+    return CheckResult(report, source, list(loaded.warnings))
+
+
+# ------------------------------------------------------------------------------------------------ --fail-on
+
+_FAIL_ON = re.compile(r"\s*(score|findings|critical|important)\s*(<=|<|>=|>)\s*([0-9.]+)\s*")
+_LOWER_IS_WORSE = {"score"}
+
+
+def parse_fail_on(expr: str) -> tuple[str, str, float]:
+    """``score<80`` (any service below), ``findings>0``, ``critical>0``, ``important>=2``: (metric, op, value)."""
+    m = _FAIL_ON.fullmatch(expr)
+    if not m:
+        raise InputError(f"--fail-on: {expr!r} is not score<N, findings>N, critical>N or important>N")
+    metric, op, raw = m.groups()
+    if (metric in _LOWER_IS_WORSE) != op.startswith("<"):
+        want = "<" if metric in _LOWER_IS_WORSE else ">"
+        raise InputError(f"--fail-on: {metric} fails when it is too {'low' if want == '<' else 'high'}: use {want}")
+    try:
+        return metric, op, float(raw)
+    except ValueError:
+        raise InputError(f"--fail-on: {raw!r} is not a number") from None
+
+
+def crossed_thresholds(result: CheckResult, rules: list[tuple[str, str, float]]) -> list[str]:
+    """The crossed ``--fail-on`` rules, as sentences naming the services that crossed them."""
+    report = result.report
+    findings = report.findings
+    counts = {"findings": len(findings), "critical": sum(f.rule.impact == "critical" for f in findings),
+              "important": sum(f.rule.impact == "important" for f in findings)}  # fmt: skip
+    crossed: list[str] = []
+    for metric, op, limit in rules:
+        if metric == "score":
+            low = [s for s in report.services if s.score < limit or (op == "<=" and s.score == limit)]
+            crossed.extend(f"{s.service} scores {s.score:.1f} {op} {limit:g}" for s in low)
+        elif counts[metric] > limit or (op == ">=" and counts[metric] == limit):
+            what = metric if metric == "findings" else f"{metric} findings"
+            crossed.append(f"{counts[metric]} {what} {op} {limit:g}")
+    return crossed
