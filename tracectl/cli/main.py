@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracectl.cli import blame, config_cmd, demo, diff, export, logs, sandbox_cmd, search, show, triage  # noqa: F401
+from tracectl.cli import blame, config_cmd, demo, diff, drift, export, logs, sandbox_cmd, search, show, triage  # noqa: F401
 from tracectl.cli.app import app
 
 

@@ -83,14 +83,9 @@ class TriageResult:
 
 
 def _fetch_window(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
-    from tracectl.workflows.search import search
+    from tracectl.workflows.search import fetch_window
 
-    found = search(session, query)
-    warnings.extend(found.warnings)
-    with session.progress(f"fetching {len(found.trace_ids)} traces") as update:
-        loaded, skipped = session.fetch_many(found.trace_ids, update, skip_failed=True)
-    warnings.extend(skipped)
-    return [t for r in loaded if r is not None for t in r.traces]
+    return fetch_window(session, query, warnings)
 
 
 def triage(session: Session | None, options: TriageOptions) -> TriageResult:
