@@ -360,6 +360,23 @@ def _times(before: float, after: float) -> str:
     return f" ({short_number(ratio)}x)" if ratio >= 3 or 0 < ratio <= 1 / 3 else ""
 
 
+def headline(f: FeatureDrift) -> str:
+    """The few words that say how a feature moved: ``36% outside the reference's range``, ``11% 'smart-tv' (new)``."""
+    if f.kind == CATEGORICAL and f.new_categories:
+        return f"{f.name} {f.out_of_range:.0%} {f.new_categories[0]!r}" + (" (new)" if len(f.new_categories) == 1 else
+                                                                         " and other new values")  # fmt: skip
+    ref, cur = f.reference, f.current
+    if f.kind == NUMERIC and ref.median is not None and cur.median is not None and _times(ref.median, cur.median):
+        return f"{f.name} median {short_number(ref.median)} → {short_number(cur.median)}"
+    if f.out_of_range >= 0.01:
+        return f"{f.name} {f.out_of_range:.0%} outside the reference's range"
+    if f.kind == NUMERIC and ref.median is not None and cur.median is not None:
+        return f"{f.name} median {short_number(ref.median)} → {short_number(cur.median)}"
+    if f.missing_current - f.missing_reference >= 0.05:
+        return f"{f.name} missing in {f.missing_current:.0%}"
+    return describe(f)
+
+
 def describe(f: FeatureDrift) -> str:
     """One sentence with the numbers: what moved, how much, and the test that says so."""
     parts: list[str] = []

@@ -22,12 +22,7 @@ def drift_options(
         raise InputError("--baseline-to needs --baseline-from")
     if reference and baseline_from:
         raise InputError("--reference and --baseline-from are two references: give one")
-    if reference:
-        from pathlib import Path
-
-        from tracectl.formats.table import table_kind
-
-        table_kind(Path(reference))  # a wrong file name fails before any search
+    checked_reference(reference)
     query = baseline_query = None
     if not traces:
         if not service:
@@ -43,3 +38,14 @@ def drift_options(
         service=service, operation=operation, query=query, files=list(traces or []), reference=reference,
         baseline_query=baseline_query, features=list(features or []), outputs=list(predictions or []), alpha=alpha,
     )  # fmt: skip
+
+
+def checked_reference(reference: str | None) -> str | None:
+    """``--reference``, whose name must say a table format: a wrong one fails before any search."""
+    if reference:
+        from pathlib import Path
+
+        from tracectl.formats.table import table_kind
+
+        table_kind(Path(reference))
+    return reference

@@ -46,6 +46,21 @@ def triage(
     ] = None,
     by: By = "service",
     logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            help="Compare models' inputs and outputs too (always done when nothing else explains the suspects).",
+        ),
+    ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Training data (FILE.parquet, .csv, .jsonl) for that comparison; "
+            "without it, suspects are compared with the baseline.",
+        ),
+    ] = None,
     fail_on: Annotated[
         list[str] | None,
         typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
@@ -58,13 +73,17 @@ def triage(
     log excerpts and the commands to dig further (-o jsonl/csv: the ranked suspects, one per row).
 
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
-    half of the same window (or the rest, or --baseline-from/--baseline-to). Examples:
+    half of the same window (or the rest, or --baseline-from/--baseline-to). When neither latency nor errors
+    explain them (or with --quality), the models' inputs and outputs read from span attributes are compared
+    too (`tracectl drift`), and a drifted input becomes the verdict. Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
       tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h45m
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
+      tracectl triage -s api-gateway --since 30m --reference train.parquet
     """
+    from tracectl.cli.drift_options import checked_reference
     from tracectl.cli.triage_options import triage_options
     from tracectl.render.report import report_kind, write_report
     from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
@@ -75,6 +94,7 @@ def triage(
         report_kind(report)
     options = triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, by, logs)  # fmt: skip
+    options.quality, options.reference = quality, checked_reference(reference)
     result = run(get_session(ctx), options)
     if report is not None:
         write_report(result, report, get_env(ctx).tz)

@@ -13,6 +13,7 @@ from tracectl.render.report import _CSS, report_kind
 
 if TYPE_CHECKING:
     from tracectl.workflows.drift import DriftResult
+    from tracectl.workflows.quality import InputCheck
 
 REF_COLOUR, CUR_COLOUR = "#1565c0", "#e65100"
 _EXTRA_CSS = (".drift{color:#c62828;font-weight:bold}.ok{color:#2e7d32}.key i{display:inline-block;width:10px;"
@@ -118,3 +119,32 @@ def write_drift_report(result: DriftResult, path: Path) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+# ------------------------------------------------------------------------------------ triage's input check
+
+
+def quality_markdown(check: InputCheck) -> list[str]:
+    """The ``## Inputs and outputs`` section of a triage report."""
+    out = ["## Inputs and outputs", "", check.sentence, ""]
+    for service, report in check.reports.items():
+        out += [f"`{service}`:", ""]
+        out += [f"- {'**drift** ' if f.drifted else ''}{describe(f)}" for f in report.features]
+        out.append("")
+    return out
+
+
+def quality_html(check: InputCheck) -> str:
+    """The same section in HTML, with each feature's histograms."""
+    e = html.escape
+    parts = [f"<h2>Inputs and outputs</h2><p>{e(check.sentence)}</p>"]
+    for service, report in check.reports.items():
+        rows = "".join(
+            f"<tr><td>{'<span class=drift>drift</span>' if f.drifted else '<span class=ok>ok</span>'}</td>"
+            f"<td><code>{e(f.name)}</code></td><td>{histogram_svg(f, 220, 64)}</td>"
+            f"<td>{e(describe(f).split(': ', 1)[-1])}</td></tr>"
+            for f in report.features
+        )
+        parts.append(f"<p><code>{e(service)}</code></p><table>{rows}</table>")
+    parts.append(f"<style>{_EXTRA_CSS}</style>")
+    return "".join(parts)

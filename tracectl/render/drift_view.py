@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.workflows.drift import DriftResult
+    from tracectl.workflows.quality import InputCheck
 
 DRIFT_SCHEMA = "tracectl.drift/v1"
 DRIFT_CSV_COLUMNS = (
@@ -155,3 +156,17 @@ def legend(result: DriftResult) -> str:
         f"Drift when: KS, χ² p < {short_number(per)}{shared}; W/σ (Wasserstein in reference std), "
         "JS (Jensen–Shannon) ≥ 0.1. PSI is shown, not used to decide."
     )
+
+
+def render_input_check(check: InputCheck, console: Console) -> None:
+    """Triage's view of the input check: the drifted features with their histograms, or one line saying none."""
+    from rich.text import Text
+
+    if check.culprit is None:
+        console.print(Text(check.sentence, style="dim"))
+        return
+    console.print(Text(f"\nInputs and outputs ({check.compared})", style="bold"))
+    for f in check.reports[check.culprit].drifted:
+        ref, cur = spark_pair(f)
+        console.print(Text.assemble(("  ✗ ", "red"), describe(f)))
+        console.print(Text.assemble("    reference ", (ref, "cyan"), "   current ", (cur, "magenta")))

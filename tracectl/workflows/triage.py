@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tracectl.backends.query import SearchQuery
     from tracectl.model import Trace
     from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
 
 LOG_SAMPLE = 5  # traces per set whose logs are read
@@ -40,6 +41,8 @@ class TriageOptions:
     percentile: float = 90.0
     by: str = "service"
     logs: bool = True
+    quality: bool = False  # compare models' inputs and outputs even when latency or errors explain the difference
+    reference: str | None = None  # training data for that comparison (else: suspects against the baseline)
 
 
 @dataclass(slots=True)
@@ -60,6 +63,7 @@ class TriageResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # what to run next
+    quality: InputCheck | None = None  # inputs and outputs against training data or the baseline
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -135,14 +139,46 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
         suspects = suspects if options.slo_ns is not None or mode == "errors" else analyses
     result = TriageResult(verdict_for(mode, suspects, baseline), mode, analyses, suspects, baseline, source=source)
     result.warnings = warnings
-    if options.logs and session is not None:
-        _log_evidence(session, result)
-    elif options.logs:
-        result.warnings.append("no log evidence: no Loki configured")
+    _evidence(session, result, options)
     result.seconds = time.perf_counter() - started
     service = options.query.service if options.query is not None else None
     result.commands = next_commands(result, service, options.query)
     return result
+
+
+def _evidence(session: Session | None, result: TriageResult, options: TriageOptions) -> None:
+    """Log lines of the suspects and the baseline; then, when nothing else explains them (or when asked), the
+    models' inputs and outputs."""
+    if options.logs and session is not None:
+        _log_evidence(session, result)
+    elif options.logs:
+        result.warnings.append("no log evidence: no Loki configured")
+    if options.quality or result.verdict.culprit is None:
+        _input_evidence(session, result, options)
+
+
+def _input_evidence(session: Session | None, result: TriageResult, options: TriageOptions) -> None:
+    """Compare the models' inputs and outputs; a drift explains what latency and errors did not."""
+    from tracectl.analysis.triage import Verdict
+    from tracectl.workflows.drift import open_reference
+    from tracectl.workflows.quality import check_inputs
+
+    table = open_reference(options.reference) if options.reference else None
+    if table is not None:
+        compared = f"every request against {table.path.name}"
+    else:
+        earlier = "the baseline window" if options.baseline_query is not None else "the baseline requests"
+        compared = f"{'the window' if options.baseline_query is not None else 'suspect requests'} against {earlier}"
+    notes: list[str] = []
+    check = check_inputs(result.analyses, result.suspects, result.baseline, table, compared, notes)
+    for note in notes:
+        result.warnings.append(note)
+        if session is not None:
+            session.warn(note)
+    result.quality = check
+    v = result.verdict
+    if v.culprit is None and check.culprit is not None:
+        result.verdict = Verdict("drift", check.culprit, check.sentence, v.suspects, check.examples, v.numbers)
 
 
 def _log_evidence(session: Session, result: TriageResult) -> None:
@@ -235,7 +271,11 @@ def crossed_thresholds(result: TriageResult, rules: list[tuple[str, str, float]]
     from tracectl.units import format_duration
 
     doc = triage_document(result)
-    top = doc["suspects"][0] if doc["suspects"] and doc["verdict"]["culprit"] else None
+    top = (
+        doc["suspects"][0]
+        if doc["suspects"] and doc["verdict"]["culprit"] and doc["verdict"]["kind"] != "drift"
+        else None
+    )
     values = {
         "share": top["share_of_excess"] if top else 0.0, "score": top["score"] if top else 0.0,
         "ratio": doc["durations_ns"]["ratio"], "p50": doc["durations_ns"]["p50"], "p95": doc["durations_ns"]["p95"],
