@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "DriftOptions",
     "LoadResult",
     "SearchQuery",
     "Session",
@@ -37,6 +38,7 @@ __all__ = [
     "build_tree",
     "critical_paths",
     "diff",
+    "drift",
     "emit",
     "export",
     "load",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from tracectl.timerange import resolve_range
     from tracectl.workflows.blame import blame
     from tracectl.workflows.diff import diff
+    from tracectl.workflows.drift import DriftOptions, drift
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.search import search
@@ -86,6 +89,8 @@ _LAZY = {
     "blame": ("tracectl.workflows.blame", "blame"),
     "critical_paths": ("tracectl.workflows.inspect", "critical_paths"),
     "diff": ("tracectl.workflows.diff", "diff"),
+    "DriftOptions": ("tracectl.workflows.drift", "DriftOptions"),
+    "drift": ("tracectl.workflows.drift", "drift"),
     "export": ("tracectl.workflows.inspect", "export"),
     "search": ("tracectl.workflows.search", "search"),
     "show": ("tracectl.workflows.inspect", "show"),

@@ -25,6 +25,7 @@ alone, about (bins - 1) x (1/n + 1/m), reported as ``psi_noise``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -223,7 +224,9 @@ def _numeric(name: str, ref: FloatArray, cur: FloatArray, ref_missing: int, cur_
         base.note = "no reference values" if n == 0 else "no current values"
         return base
     if min(n, m) <= SMALL_SAMPLE:
-        base.test, base.statistic = KS, float(stats.ks_2samp(ref, cur).pvalue)
+        with warnings.catch_warnings():  # scipy says when the exact p-value gives way to the asymptotic one
+            warnings.simplefilter("ignore", RuntimeWarning)
+            base.test, base.statistic = KS, float(stats.ks_2samp(ref, cur).pvalue)
     else:
         scale = max(float(np.std(ref)), STD_FLOOR)
         base.test, base.statistic = WASSERSTEIN, float(stats.wasserstein_distance(ref, cur)) / scale

@@ -77,5 +77,5 @@ def _read_json(path: Path, kind: str, nrows: int | None = None) -> pd.DataFrame:
     import pandas as pd
 
     if kind == "jsonl":
-        return pd.read_json(path, lines=True, nrows=nrows, convert_dates=False)
-    return pd.read_json(path, convert_dates=False)  # an array of records
+        return pd.read_json(path, lines=True, nrows=nrows, dtype=False)  # dtype=False: "login_time" stays a number
+    return pd.read_json(path, dtype=False)  # an array of records

@@ -81,7 +81,7 @@ def write_reference(path: Path, rows: int = 5000, seed: int = 7) -> int:
 
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise InputError(f"--out: {path} must end in {', '.join(FORMATS)}")
+        raise InputError(f"--out: {path} must end in .parquet, .csv or .jsonl")
     frame = reference_frame(rows, seed)
     try:
         if suffix == ".parquet":

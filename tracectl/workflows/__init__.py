@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "DriftOptions",
     "Session",
     "blame",
     "critical_paths",
     "diff",
+    "drift",
     "export",
     "load_many",
     "load_trace_arg",
@@ -27,6 +29,7 @@ __all__ = [
 if TYPE_CHECKING:
     from tracectl.workflows.blame import blame
     from tracectl.workflows.diff import diff
+    from tracectl.workflows.drift import DriftOptions, drift
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.search import search
@@ -35,9 +38,9 @@ if TYPE_CHECKING:
     from tracectl.workflows.triage import triage
 
 _WHERE = {
-    "Session": "session", "blame": "blame", "critical_paths": "inspect", "diff": "diff", "export": "inspect",
-    "load_many": "sources", "load_trace_arg": "sources", "search": "search", "show": "inspect",
-    "trace_logs": "logs", "triage": "triage",
+    "Session": "session", "blame": "blame", "critical_paths": "inspect", "diff": "diff", "drift": "drift",
+    "DriftOptions": "drift", "export": "inspect", "load_many": "sources", "load_trace_arg": "sources",
+    "search": "search", "show": "inspect", "trace_logs": "logs", "triage": "triage",
 }  # fmt: skip
 
 
