@@ -32,7 +32,7 @@ def run_demo(
             announce(servers.tempo_url if backend == "tempo" else servers.jaeger_url)
         query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
         with Session(settings, **callbacks) as session, tempfile.TemporaryDirectory(prefix="tracectl-demo-") as tmp:
-            reference = Path(tmp) / "train.parquet"  # the recommender's training data, as a user would pass it
+            reference = Path(tmp) / "train.csv"  # the recommender's training data, as a user would pass it
             write_reference(reference)
             result = triage(session, TriageOptions(query=query, reference=str(reference)))
     finally:
