@@ -5,8 +5,6 @@ reports (the HTML one in headless Chromium where installed), the table at 80 and
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import headless_dom
 from tracectl.cli.main import app
 from tracectl.formats import otlp_json
 from tracectl.sandbox import SandboxServers, Store, generate, start_sandbox
@@ -184,15 +183,7 @@ def test_reports_markdown_and_html_in_headless_chromium(
     assert "**2 of 4 features drifted**" in text and "| **drift** | `session_duration` |" in text
     html_text = page.read_text()
     assert "<script" not in html_text and "http" not in html_text.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed here (the check is documented in docs/drift.md)")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]  # fmt: skip
-    proc = subprocess.run([browser, *flags], capture_output=True, text=True, timeout=90, check=False)
-    assert proc.returncode == 0, proc.stderr[-500:]
-    dom = proc.stdout
+    dom = headless_dom(page, tmp_path, "docs/drift.md")
     assert "Drift report" in dom and dom.count("<svg") == 4 and dom.count("<rect") >= 4 * 2 * 3  # parsed SVG
     assert "smart-tv" in dom and "session_duration" in dom
 

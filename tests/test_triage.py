@@ -190,19 +190,10 @@ def test_splits_and_ranking_by_hand() -> None:
 
 
 def test_html_report_renders_in_headless_chromium_offline(slow_dir: Path, tmp_path: Path) -> None:
-    import shutil
-    import subprocess
+    from tests.conftest import headless_dom
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed here (the check is documented in docs/triage.md)")
     page = tmp_path / "r.html"
     assert runner.invoke(app, ["triage", str(slow_dir), "--no-logs", "--report", str(page), "-q"]).exit_code == 0
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]  # fmt: skip
-    proc = subprocess.run([browser, *flags], capture_output=True, text=True, timeout=90, check=False)
-    assert proc.returncode == 0, proc.stderr[-500:]
-    dom = proc.stdout
+    dom = headless_dom(page, tmp_path, "docs/triage.md")
     assert "Triage report" in dom and "<svg" in dom and dom.count("<rect") > 40  # the waterfall was parsed
     assert "cv-model" in dom

@@ -23,16 +23,12 @@ def drift(
     since: so.Since = None,
     start: so.From = None,
     end: so.To = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many traces per window.")] = 500,
+    limit: so.WindowLimit = 500,
     reference: Annotated[
         str | None, typer.Option("--reference", help="Training data: FILE.parquet, .csv or .jsonl.")
     ] = None,
-    baseline_from: Annotated[
-        str | None, typer.Option("--baseline-from", help="Or an earlier window as the reference, from this time …")
-    ] = None,
-    baseline_to: Annotated[
-        str | None, typer.Option("--baseline-to", help="… to this one (default: where the window starts).")
-    ] = None,
+    baseline_from: so.BaselineFrom = None,
+    baseline_to: so.BaselineTo = None,
     feature: Annotated[
         list[str] | None, typer.Option("--feature", help="Input attribute KEY or KEY=COLUMN (repeatable).")
     ] = None,

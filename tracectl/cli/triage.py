@@ -24,9 +24,7 @@ def triage(
     since: so.Since = None,
     start: so.From = None,
     end: so.To = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, help="At most this many traces per window (said when reached).")
-    ] = 500,
+    limit: so.WindowLimit = 500,
     slo: Annotated[
         str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")
     ] = None,
@@ -37,13 +35,8 @@ def triage(
     errors: Annotated[
         bool, typer.Option("--errors", help="Suspects: requests with an error (baseline: the rest).")
     ] = False,
-    baseline_from: Annotated[
-        str | None,
-        typer.Option("--baseline-from", help="Baseline: an earlier window, from this time (now-1d, RFC 3339) …"),
-    ] = None,
-    baseline_to: Annotated[
-        str | None, typer.Option("--baseline-to", help="… to this one (default: where the suspect window starts).")
-    ] = None,
+    baseline_from: so.BaselineFrom = None,
+    baseline_to: so.BaselineTo = None,
     by: By = "service",
     logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
     quality: Annotated[
