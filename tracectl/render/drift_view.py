@@ -117,20 +117,21 @@ def render_drift(result: DriftResult, console: Console, top: int = 0) -> None:
     r = result.report
     console.print(Text.assemble((f"{result.current}", "bold"), " against ", (result.reference, "bold")),
                   soft_wrap=True)  # fmt: skip
-    columns = [Column(""), Column("feature", flex=10), Column("role", drop=1), Column("test", keep=True),
-               Column("score", justify="right", keep=True), Column("psi", justify="right", drop=3),
-               Column("reference", drop=4, style="cyan"), Column("current", drop=4, style="magenta"),
+    columns = [Column(""), Column("feature", flex=18), Column("role", drop=1), Column("test", keep=True),
+               Column("score", justify="right", keep=True), Column("psi", justify="right", drop=5),
+               Column("reference │ current", drop=4),
                Column("n", justify="right", drop=1), Column("missing", justify="right", drop=2),
                Column("outside", justify="right", drop=2)]  # fmt: skip
     rows = []
     for f in keep(r.features, top):
         mark = Text("DRIFT", style="bold red") if f.drifted else Text("ok" if f.test != UNTESTED else "—", "green")
         ref_spark, cur_spark = spark_pair(f)
+        histograms = Text.assemble((f"{ref_spark:<{SPARK_WIDTH}}", "cyan"), " │ ", (cur_spark, "magenta"))
         missing = f"{f.missing_current:.0%}"
         if round(f.missing_reference, 2) != round(f.missing_current, 2):
             missing = f"{f.missing_reference:.0%}→{missing}"
         rows.append([mark, f.name, "out" if f.role == "output" else "in", SHORT_TEST[f.test], _score(f),
-                     "" if f.psi is None else f"{f.psi:.2f}", ref_spark, cur_spark, f"{f.n_current:,}", missing,
+                     "" if f.psi is None else f"{f.psi:.2f}", histograms, f"{f.n_current:,}", missing,
                      f"{f.out_of_range:.0%}"])  # fmt: skip
     console.print(fitted_table(console, columns, rows), crop=False)
     if top and len(r.features) > top:
