@@ -55,14 +55,16 @@ def drift(
     sample size (KS or Wasserstein for numbers, chi-square or Jensen-Shannon for categories), PSI, missing and
     out-of-range shares, and reference vs current histograms; drifted features first.
 
-    Features are the attributes matching a reference column (ml.feature.session_duration matches
-    session_duration), or with a window baseline those under ml.feature. or app.; ml.prediction.* attributes
-    are the model's outputs. Examples:
+    Features: attributes matching a reference column (ml.feature.x matches x).
+
+    With --baseline-from: attributes under ml.feature. or app.; ml.prediction.* are outputs.
+
+    Examples:
 
       tracectl drift -s recommender --since 1h --reference train.parquet
-      tracectl drift -s recommender --since 15m --baseline-from now-1d --baseline-to now-23h45m
-      tracectl drift -s recommender --reference train.csv --feature app.sess_len=session_duration
-      tracectl drift traces/ --reference train.parquet -o json --fail-on 'drift-share>0.3'
+      tracectl drift -s recommender --since 15m --baseline-from now-1d
+      tracectl drift -s reco --reference t.csv --feature app.len=session_duration
+      tracectl drift traces/ --reference t.parquet --fail-on 'drift-share>0.3'
     """
     from tracectl.cli.drift_options import drift_options
     from tracectl.render.report import report_kind

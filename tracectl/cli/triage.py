@@ -66,15 +66,18 @@ def triage(
     log excerpts and the commands to dig further (-o jsonl/csv: the ranked suspects, one per row).
 
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
-    half of the same window (or the rest, or --baseline-from/--baseline-to). When neither latency nor errors
-    explain them (or with --quality), the models' inputs and outputs read from span attributes are compared
-    too (`tracectl drift`), and a drifted input becomes the verdict. Examples:
+    half of the same window (or the rest, or --baseline-from/--baseline-to). Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
       tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h45m
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
       tracectl triage -s api-gateway --since 30m --reference train.parquet
+
+    When neither latency nor errors explain the suspects (or with --quality),
+    the models' inputs and outputs read from span attributes are compared with
+    --reference or the baseline (`tracectl drift`): a drifted input becomes the
+    verdict.
     """
     from tracectl.cli.drift_options import checked_reference
     from tracectl.cli.triage_options import triage_options

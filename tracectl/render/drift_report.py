@@ -40,9 +40,11 @@ def histogram_svg(f: FeatureDrift, width: int = 300, height: int = 84) -> str:
     out.append(f'<line x1="0" y1="{plot_h + 2}" x2="{width}" y2="{plot_h + 2}" stroke="#999"/>')
     if h.edges:
         scale = " (log)" if h.log else ""
-        out.append(f'<text x="0" y="{height - 4}" fill="#666">{e(short_number(h.edges[0]))}</text>'
+        whole = all(float(x + 0.5).is_integer() for x in h.edges)  # bins of whole numbers: name the first and last
+        low, high = (h.edges[0] + 0.5, h.edges[-1] - 0.5) if whole else (h.edges[0], h.edges[-1])
+        out.append(f'<text x="0" y="{height - 4}" fill="#666">{e(short_number(low))}</text>'
                    f'<text x="{width}" y="{height - 4}" text-anchor="end" fill="#666">'
-                   f"{e(short_number(h.edges[-1]))}{scale}</text>")  # fmt: skip
+                   f"{e(short_number(high))}{scale}</text>")  # fmt: skip
     else:
         for i, label in enumerate(h.labels[:8]):
             out.append(f'<text x="{(i + 0.5) * slot:.1f}" y="{height - 4}" text-anchor="middle" fill="#666">'

@@ -142,7 +142,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     _evidence(session, result, options)
     result.seconds = time.perf_counter() - started
     service = options.query.service if options.query is not None else None
-    result.commands = next_commands(result, service, options.query)
+    result.commands = next_commands(result, service, options.query, options.reference)
     return result
 
 
@@ -225,7 +225,9 @@ def _log_evidence(session: Session, result: TriageResult) -> None:
     result.log_excerpts = picked[:8]
 
 
-def next_commands(result: TriageResult, service: str | None, query: SearchQuery | None) -> list[str]:
+def next_commands(
+    result: TriageResult, service: str | None, query: SearchQuery | None, reference: str | None = None
+) -> list[str]:
     """What to run next to dig into the verdict."""
     v = result.verdict
     example = v.examples[0] if v.examples else None
@@ -233,6 +235,9 @@ def next_commands(result: TriageResult, service: str | None, query: SearchQuery 
     if query is not None:
         since = f" --since {max(1, round(query.time.duration_ns / 60e9))}m"
     cmds = []
+    if v.kind == "drift":  # every input and output of the model, with histograms
+        against = f"--reference {reference}" if reference else "--baseline-from now-1d --baseline-to now-23h"
+        cmds.append(f"tracectl drift -s {v.culprit}{since} {against}")
     if example:
         cmds += [f"tracectl show {example} --critical --logs", f"tracectl path {example}"]
     if service:
