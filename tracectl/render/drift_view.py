@@ -164,7 +164,8 @@ def render_input_check(check: InputCheck, console: Console) -> None:
     from rich.text import Text
 
     if check.culprit is None:
-        console.print(Text(check.sentence, style="dim"))
+        if check.reports:  # a system without model features on its spans hears nothing about them
+            console.print(Text(check.sentence, style="dim"))
         return
     console.print(Text(f"\nInputs and outputs ({check.compared})", style="bold"))
     for f in check.reports[check.culprit].drifted:

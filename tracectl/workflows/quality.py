@@ -27,8 +27,10 @@ class InputCheck:
 
     @property
     def sentence(self) -> str:
+        if not self.reports:
+            return "no model inputs or outputs on these spans (ml.feature.*, app.*, ml.prediction.* attributes)"
         if self.culprit is None:
-            checked = ", ".join(f"{len(r.tested)} of {s}" for s, r in self.reports.items()) or "none"
+            checked = ", ".join(f"{len(r.tested)} of {s}" for s, r in self.reports.items())
             return f"no input or output drift ({self.compared}; features checked: {checked})"
         report = self.reports[self.culprit]
         roles = {f.role for f in report.drifted}
