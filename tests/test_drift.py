@@ -23,10 +23,10 @@ from tracectl.analysis.drift import (
     WASSERSTEIN,
     Sample,
     compare_features,
-    describe,
     measure,
     psi,
 )
+from tracectl.analysis.drift_text import describe
 from tracectl.analysis.features import FeatureSpec, frame_sample, resolve_specs, span_sample
 from tracectl.errors import InputError
 

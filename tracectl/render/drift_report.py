@@ -7,7 +7,8 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracectl.analysis.drift import FeatureDrift, describe, short_number
+from tracectl.analysis.drift import FeatureDrift, short_number
+from tracectl.analysis.drift_text import describe
 from tracectl.render.drift_view import SHORT_TEST, legend, spark_pair
 from tracectl.render.report import _CSS, report_kind
 

@@ -14,9 +14,9 @@ from tracectl.analysis.drift import (
     UNTESTED,
     WASSERSTEIN,
     FeatureDrift,
-    describe,
     short_number,
 )
+from tracectl.analysis.drift_text import describe
 from tracectl.render.emit import keep
 
 if TYPE_CHECKING:

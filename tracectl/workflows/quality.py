@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tracectl.analysis.drift import ALPHA, headline
+from tracectl.analysis.drift import ALPHA
+from tracectl.analysis.drift_text import headline
 
 if TYPE_CHECKING:
     from tracectl.analysis.analyse import TraceAnalysis
