@@ -100,3 +100,19 @@ def tempo_client() -> TempoClient:
     from tracectl.backends.tempo import TempoClient
 
     return TempoClient(HttpClient(HttpConfig(TEMPO_BASE, "Tempo", retries=0), sleep=lambda _s: None))
+
+
+def headless_dom(page: Path, tmp_path: Path, documented_in: str) -> str:
+    """The DOM headless Chromium builds from ``page``, offline; skips the test where Chromium is not installed."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip(f"chromium is not installed here (the check is documented in {documented_in})")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]  # fmt: skip
+    proc = subprocess.run([browser, *flags], capture_output=True, text=True, timeout=90, check=False)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    return proc.stdout

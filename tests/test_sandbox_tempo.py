@@ -175,7 +175,8 @@ def test_search_answers_have_the_recorded_shape(sandbox: tuple[SandboxServers, W
     assert keys(hit) == keys(real_hit) and hit["spanSet"] == hit["spanSets"][0]
     assert keys(hit["spanSets"][0]["spans"][0]) == keys(real_hit["spanSets"][0]["spans"][0])  # no span name
     assert hit["spanSets"][0]["spans"][0]["attributes"] == real_hit["spanSets"][0]["spans"][0]["attributes"]
-    assert hit["serviceStats"].keys() == real_hit["serviceStats"].keys()  # the sandbox's services, as recorded
+    # the services recorded then are all still there (the sandbox has since gained a recommender)
+    assert real_hit["serviceStats"].keys() <= hit["serviceStats"].keys()
     assert hit["serviceStats"]["cv-model"] == real_hit["serviceStats"]["cv-model"] == {"spanCount": 3}
     assert doc["metrics"]["completedJobs"] < doc["metrics"]["totalJobs"] == 4  # the limit stopped it, as recorded
     errors = search(servers, "{ status = error }", limit=5).json()["traces"][0]
@@ -249,6 +250,9 @@ def test_trace_ids_differ_per_scenario_and_seed() -> None:
     assert sum(len(v) for v in ids.values()) == len(set().union(*ids.values()))  # no ID shared anywhere
     assert {t.trace_id for t in generate("healthy", 60, 42).traces} == ids["healthy", 42]  # and reproducible
     store = Store()
+    sizes = {}
     for sc in ("healthy", "feature-store-gc"):
-        store.add_traces(generate(sc, 60, 42).traces)
-    assert len(store.traces()) == 120 and all(len(t.spans) == 24 for t, _ in store.traces())  # nothing merged
+        generated = generate(sc, 60, 42).traces
+        sizes.update({t.trace_id: len(t.spans) for t in generated})
+        store.add_traces(generated)
+    assert len(store.traces()) == 120 and all(len(t.spans) == sizes[t.trace_id] for t, _ in store.traces())  # unmerged

@@ -68,6 +68,10 @@ def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str
     pair.mkdir(exist_ok=True)
     for name in ("a.json", "b.json"):
         (pair / name).write_bytes(Path(ML).read_bytes())
+    from tracectl.sandbox.recommender import write_reference
+
+    train = tmp / "train.parquet"
+    write_reference(train, rows=1000)
     return {
         "search": (["search", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "show": (["show", trace_id], ("table", "json", "jsonl", "csv")),
@@ -80,6 +84,10 @@ def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str
         "triage": (["triage", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "config show": (["config", "show"], ("table", "json", "jsonl", "csv")),
         "check": (["check", "--search", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
+        "drift": (
+            ["drift", "-s", "recommender", "--since", "40m", "--reference", str(train)],
+            ("table", "json", "jsonl", "csv"),
+        ),
     }
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "DriftOptions",
     "LoadResult",
     "SearchQuery",
     "Session",
@@ -39,6 +40,7 @@ __all__ = [
     "check_traces",
     "critical_paths",
     "diff",
+    "drift",
     "emit",
     "export",
     "load",
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from tracectl.workflows.blame import blame
     from tracectl.workflows.check import check
     from tracectl.workflows.diff import diff
+    from tracectl.workflows.drift import DriftOptions, drift
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.search import search
@@ -94,6 +97,8 @@ _LAZY = {
     "check": ("tracectl.workflows.check", "check"),
     "critical_paths": ("tracectl.workflows.inspect", "critical_paths"),
     "diff": ("tracectl.workflows.diff", "diff"),
+    "DriftOptions": ("tracectl.workflows.drift", "DriftOptions"),
+    "drift": ("tracectl.workflows.drift", "drift"),
     "export": ("tracectl.workflows.inspect", "export"),
     "search": ("tracectl.workflows.search", "search"),
     "show": ("tracectl.workflows.inspect", "show"),

@@ -43,7 +43,7 @@ def demo(
     def announce(url: str) -> None:
         env.out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {url}"))
         env.out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
-        env.out.print(Text("$ tracectl triage -s api-gateway --since 35m", style="bold"))
+        env.out.print(Text("$ tracectl triage -s api-gateway --since 35m --reference train.csv", style="bold"))
 
     result = run_demo(scenario, backend, requests, announce, warn=env.warn, progress=env.progress)
     emit_result(ctx, result, "table", truth=(SCENARIOS[scenario].culprit or "",))
@@ -53,6 +53,10 @@ def demo(
     steps = [(f"tracectl sandbox serve --scenario {scenario}", "keeps the sandbox running and prints its URLs"),
              ("tracectl triage -s api-gateway --since 35m --report incident.html", "the verdict, as a report"),
              ("tracectl blame --search -s api-gateway --limit 200 --bucket", "what grows in the tail")]  # fmt: skip
+    if result.verdict.kind == "drift":
+        steps += [("tracectl sandbox reference --out train.csv", "the model's training data"),
+                  (f"tracectl drift -s {result.verdict.culprit} --since 35m --reference train.csv",
+                   "every input and output against it")]  # fmt: skip
     if example:
         steps.append((f"tracectl show {example} --critical --logs", "one trace, its critical path and log lines"))
     for cmd, what in steps:

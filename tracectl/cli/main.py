@@ -8,6 +8,7 @@ from tracectl.cli import (  # noqa: F401
     config_cmd,
     demo,
     diff,
+    drift,
     export,
     logs,
     sandbox_cmd,

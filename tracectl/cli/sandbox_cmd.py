@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -88,3 +89,24 @@ def serve(
         pass
     finally:
         servers.stop()
+
+
+@sandbox_app.command("reference")
+def reference(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="File to write: .parquet, .csv or .jsonl.")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Training rows to write.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (the same seed writes the same rows).")] = 7,
+) -> None:
+    """Write the sandbox recommender's training data: the reference `tracectl drift` compares its inputs with.
+
+    Columns: session_duration (seconds), items_viewed, device.type and prediction.score, the names of the
+    recommender's span attributes without their ml.feature. / ml. prefix. Example:
+
+      tracectl sandbox reference --out train.parquet
+      tracectl drift -s recommender --since 35m --reference train.parquet
+    """
+    from tracectl.sandbox.recommender import write_reference
+
+    written = write_reference(out, rows, seed)
+    get_env(ctx).info(f"wrote {written} training rows to {out}")

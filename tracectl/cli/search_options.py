@@ -53,6 +53,17 @@ From = Annotated[
 ]
 To = Annotated[str | None, typer.Option("--to", help=f"End: {TIME_HELP} (default now).", rich_help_panel=PANEL)]
 Limit = Annotated[int, typer.Option("--limit", min=1, help="At most this many traces.", rich_help_panel=PANEL)]
+# Commands that compare two sets of traces (triage, drift): a window, and optionally an earlier one.
+WindowLimit = Annotated[
+    int, typer.Option("--limit", min=1, help="At most this many traces per window (said when reached).")
+]
+BaselineFrom = Annotated[
+    str | None,
+    typer.Option("--baseline-from", help="Baseline: an earlier window, from this time (now-1d, RFC 3339) …"),
+]
+BaselineTo = Annotated[
+    str | None, typer.Option("--baseline-to", help="… to this one (default: where the window starts).")
+]
 
 
 def time_range(ctx: typer.Context, since: str | None, start: str | None, end: str | None) -> TimeRange:
@@ -78,3 +89,30 @@ def build_query(
         traceql=traceql,
         limit=limit,
     )
+
+
+def windows(
+    ctx: typer.Context, traces: list[str] | None, service: str | None, operation: str | None, since: str | None,
+    start: str | None, end: str | None, limit: int, baseline_from: str | None, baseline_to: str | None,
+    service_is: str = "the service",
+) -> tuple[SearchQuery | None, SearchQuery | None]:  # fmt: skip
+    """The searched window and the earlier baseline window (None without --baseline-from); neither for trace
+    files, which take no baseline window."""
+    from tracectl.cli.app import get_env
+    from tracectl.errors import InputError
+    from tracectl.timerange import baseline_range
+
+    if baseline_to and not baseline_from:
+        raise InputError("--baseline-to needs --baseline-from")
+    if traces:
+        if baseline_from:
+            raise InputError("--baseline-from works with a backend search (--service), not with trace files")
+        return None, None
+    if not service:
+        raise InputError(f"give --service ({service_is}) or trace files/directories")
+    window = time_range(ctx, since, start, end)
+    query = SearchQuery(time=window, service=service, operation=operation, limit=limit)
+    if not baseline_from:
+        return query, None
+    earlier = baseline_range(baseline_from, baseline_to, window, tz=get_env(ctx).tz)
+    return query, SearchQuery(time=earlier, service=service, operation=operation, limit=limit)

@@ -25,9 +25,7 @@ def triage(
     since: so.Since = None,
     start: so.From = None,
     end: so.To = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, help="At most this many traces per window (said when reached).")
-    ] = 500,
+    limit: so.WindowLimit = 500,
     slo: Annotated[
         str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")
     ] = None,
@@ -38,13 +36,8 @@ def triage(
     errors: Annotated[
         bool, typer.Option("--errors", help="Suspects: requests with an error (baseline: the rest).")
     ] = False,
-    baseline_from: Annotated[
-        str | None,
-        typer.Option("--baseline-from", help="Baseline: an earlier window, from this time (now-1d, RFC 3339) …"),
-    ] = None,
-    baseline_to: Annotated[
-        str | None, typer.Option("--baseline-to", help="… to this one (default: where the suspect window starts).")
-    ] = None,
+    baseline_from: so.BaselineFrom = None,
+    baseline_to: so.BaselineTo = None,
     baseline: Annotated[
         list[str] | None,
         typer.Option(
@@ -56,6 +49,21 @@ def triage(
     by: By = "service",
     logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
     logs_file: LogsFile = None,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            help="Compare models' inputs and outputs too (always done when nothing else explains the suspects).",
+        ),
+    ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Training data (FILE.parquet, .csv, .jsonl) for that comparison; "
+            "without it, suspects are compared with the baseline.",
+        ),
+    ] = None,
     fail_on: Annotated[
         list[str] | None,
         typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
@@ -79,7 +87,13 @@ def triage(
       tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h45m
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
       tracectl triage --baseline monday/ today.json.gz --logs-file today.logs.gz
+      tracectl triage -s api-gateway --since 30m --reference train.parquet
+
+    When neither latency nor errors explain the suspects (or with --quality), the models' inputs and outputs read
+    from span attributes are compared with --reference or the baseline (`tracectl drift`): a drifted input
+    becomes the verdict.
     """
+    from tracectl.cli.drift_options import checked_reference
     from tracectl.cli.triage_options import triage_options
     from tracectl.render.report import report_kind, write_report
     from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
@@ -90,6 +104,7 @@ def triage(
         report_kind(report)
     options = triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
+    options.quality, options.reference = quality, checked_reference(reference)
     result = run(get_session(ctx), options)
     if report is not None:
         write_report(result, report, get_env(ctx).tz)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from tracectl.backends.query import SearchQuery
-from tracectl.cli.search_options import time_range
+from tracectl.cli.search_options import windows
 from tracectl.errors import InputError
-from tracectl.timerange import baseline_range
 from tracectl.units import parse_duration
 from tracectl.workflows.triage import TriageOptions
 
@@ -18,25 +16,12 @@ def triage_options(
     baseline_from: str | None, baseline_to: str | None, baseline: list[str] | None, by: str, logs: bool,
     logs_file: list[str] | None,
 ) -> TriageOptions:  # fmt: skip
-    from tracectl.cli.app import get_env
-
     if errors and slo:
         raise InputError("--errors and --slo choose the suspects in two different ways: give one")
-    if baseline_to and not baseline_from:
-        raise InputError("--baseline-to needs --baseline-from")
     if baseline and baseline_from:
         raise InputError("--baseline and --baseline-from both give a baseline window: give one")
-    query = baseline_query = None
-    if not traces:
-        if not service:
-            raise InputError("give --service (the endpoint's service) or trace files/directories")
-        window = time_range(ctx, since, start, end)
-        query = SearchQuery(time=window, service=service, operation=operation, limit=limit)
-        if baseline_from:
-            earlier = baseline_range(baseline_from, baseline_to, window, tz=get_env(ctx).tz)
-            baseline_query = SearchQuery(time=earlier, service=service, operation=operation, limit=limit)
-    elif baseline_from:
-        raise InputError("--baseline-from works with a backend search (--service), not with trace files")
+    query, baseline_query = windows(ctx, traces, service, operation, since, start, end, limit, baseline_from,
+                                    baseline_to, "the endpoint's service")  # fmt: skip
     return TriageOptions(
         query=query, files=list(traces or []), baseline_query=baseline_query, baseline_files=list(baseline or []),
         logs_files=list(logs_file or []),

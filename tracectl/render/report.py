@@ -18,6 +18,7 @@ from tracectl.units import format_duration, format_timestamp
 if TYPE_CHECKING:
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
+    from tracectl.workflows.quality import InputCheck
 
 TRIAGE_SCHEMA = "tracectl.triage/v1"
 TRIAGE_CSV_COLUMNS = (
@@ -40,6 +41,7 @@ class TriageResult(Protocol):
     logs_checked: bool
     warnings: list[str]
     commands: list[str]
+    quality: InputCheck | None
 
     @property
     def error_rate(self) -> float: ...
@@ -84,6 +86,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "next_commands": result.commands,
         "seconds": round(result.seconds, 3),
         "error_rate": result.error_rate,
+        "quality": result.quality.document() if result.quality is not None else None,
     }
 
 
@@ -134,6 +137,10 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
         )
     if v.faster:
         out += ["", faster_text(v.faster, limit=10) + "."]
+    if result.quality is not None:
+        from tracectl.render.drift_report import quality_markdown
+
+        out += ["", *quality_markdown(result.quality)]
     worst = result.worst()
     if worst is not None:
         out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
@@ -218,6 +225,10 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
     parts.append(
         f"<h2>Ranked suspects</h2><table><tr><th>#</th><th>component</th><th>score</th><th>why</th></tr>{rows}</table>"
     )
+    if result.quality is not None:
+        from tracectl.render.drift_report import quality_html
+
+        parts.append(quality_html(result.quality))
     if worst is not None:
         parts.append(f"<h2>Worst trace <code>{e(worst.tree.trace_id)}</code></h2>{waterfall_svg(worst)}")
         parts.append("<p class=dim>Dark: the critical path. Light: the rest of each span.</p>")

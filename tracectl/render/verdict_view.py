@@ -117,8 +117,12 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     known = truth is not None
     expected = truth[0] if isinstance(truth, tuple) else truth
     render_verdict(result.verdict, console, str(expected) if expected else None, truth_known=known)
+    if result.quality is not None:
+        from tracectl.render.drift_view import render_input_check
+
+        render_input_check(result.quality, console)
     worst = result.worst()
-    if worst is not None and result.verdict.culprit:
+    if worst is not None and result.verdict.culprit and result.verdict.kind != "drift":
         console.print(Text("\nThe worst suspect's critical path", style="bold"))
         render_tree(make_view(worst, critical_only=True), console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
     if result.log_excerpts:

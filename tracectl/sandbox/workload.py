@@ -1,8 +1,9 @@
 """A simulated ML serving system: requests through the stack, with faults injected by named scenarios.
 
 api-gateway → inference-orchestrator → feature-store (cache, online store) → model-router → nlp-model ∥
-cv-model → postprocess, plus an async producer/consumer hop to audit-logger. Every span writes JSON log
-lines carrying ``trace_id`` and ``span_id`` (in the line and as OTLP structured metadata). Everything is
+cv-model → postprocess, plus an async producer/consumer hop to audit-logger, and a recommender called beside
+the model router (its spans carry the model's inputs and score: ``tracectl.sandbox.recommender``). Every span
+writes JSON log lines carrying ``trace_id`` and ``span_id`` (in the line and as OTLP structured metadata). Everything is
 seeded: the same scenario and seed give the same traces, logs and ground truth.
 """
 
@@ -14,9 +15,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from tracectl.model import LogRecord, Span, SpanKind, Trace
+from tracectl.sandbox.recommender import recommend
 from tracectl.synth import MS, US, TraceBuilder, _stretch
 
-FAULTS = ("feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version")
+FAULTS = (
+    "feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version",
+    "recommender_input_drift",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +31,7 @@ class Scenario:
     fault: str | None  # one of FAULTS, or None for a healthy system
     affected: float  # share of requests that meet the fault
     culprit: str | None  # ground truth: the component (or "caller → callee" edge) to blame
-    symptom: str  # "latency", "errors" or "none"
+    symptom: str  # "latency", "errors", "drift" (inputs unlike the training data) or "none"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -74,6 +79,16 @@ SCENARIOS: dict[str, Scenario] = {
             0.3,
             "nlp-model",
             "errors",
+        ),
+        Scenario(
+            "recommender-input-drift",
+            "A client release sends session_duration in milliseconds instead of seconds, and a new device type "
+            "appears: the recommender's inputs no longer look like its training data. Latency and errors are "
+            "unchanged.",
+            "recommender_input_drift",
+            0.35,
+            "recommender",
+            "drift",
         ),
     )
 }
@@ -215,6 +230,8 @@ def simulate_request(
     )
     logger.log(consumer, consumer.end_ns, "info", "prediction audited")
     logger.log(gw, gw_end, "info", "request served", status=200, duration_ms=(gw_end - start_ns) // MS)
+    # Last: the recommender's draws must not shift the random numbers behind the other services' timings.
+    recommend(b, logger, orch, router.start_ns, fault == "recommender_input_drift", seed)
     return b.build()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tracectl.workflows.triage import TriageOptions, TriageResult
@@ -17,6 +19,7 @@ def run_demo(
     from tracectl.backends.query import SearchQuery
     from tracectl.config import Settings
     from tracectl.sandbox import start_sandbox
+    from tracectl.sandbox.recommender import write_reference
     from tracectl.timerange import resolve_range
     from tracectl.workflows.session import Session
     from tracectl.workflows.triage import triage
@@ -28,8 +31,10 @@ def run_demo(
         if announce is not None:
             announce(servers.tempo_url if backend == "tempo" else servers.jaeger_url)
         query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
-        with Session(settings, **callbacks) as session:
-            result = triage(session, TriageOptions(query=query))
+        with Session(settings, **callbacks) as session, tempfile.TemporaryDirectory(prefix="tracectl-demo-") as tmp:
+            reference = Path(tmp) / "train.csv"  # the recommender's training data, as a user would pass it
+            write_reference(reference)
+            result = triage(session, TriageOptions(query=query, reference=str(reference)))
     finally:
         servers.stop()
     result.commands = []

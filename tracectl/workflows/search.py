@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.backends.query import SearchQuery, SearchResult
+    from tracectl.model import Trace
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
 
@@ -62,3 +63,13 @@ def search(session: Session, query: SearchQuery) -> Found:
     for warning in found.warnings:
         session.warn(warning)
     return found
+
+
+def fetch_window(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
+    """Every trace a search finds, fetched in parallel; failures and cuts are appended to ``warnings``."""
+    found = search(session, query)
+    warnings.extend(found.warnings)
+    with session.progress(f"fetching {len(found.trace_ids)} traces") as update:
+        loaded, skipped = session.fetch_many(found.trace_ids, update, skip_failed=True)
+    warnings.extend(skipped)
+    return [t for r in loaded if r is not None for t in r.traces]

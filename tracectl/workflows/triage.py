@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tracectl.backends.query import SearchQuery
     from tracectl.model import LogRecord, Trace
     from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
 
 LOG_SAMPLE = 5  # traces per set whose logs are read from Loki (saved files: every trace)
@@ -41,6 +42,8 @@ class TriageOptions:
     by: str = "service"
     logs: bool = True
     logs_files: list[str] = field(default_factory=list)  # saved log lines instead of Loki
+    quality: bool = False  # compare models' inputs and outputs even when latency or errors explain the difference
+    reference: str | None = None  # training data for that comparison (else: suspects against the baseline)
 
 
 @dataclass(slots=True)
@@ -62,6 +65,7 @@ class TriageResult:
     warnings: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # what to run next
     sources: dict[str, str] = field(default_factory=dict)  # trace ID -> the file it came from
+    quality: InputCheck | None = None  # inputs and outputs against training data or the baseline
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -85,14 +89,9 @@ class TriageResult:
 
 
 def _fetch_window(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
-    from tracectl.workflows.search import search
+    from tracectl.workflows.search import fetch_window
 
-    found = search(session, query)
-    warnings.extend(found.warnings)
-    with session.progress(f"fetching {len(found.trace_ids)} traces") as update:
-        loaded, skipped = session.fetch_many(found.trace_ids, update, skip_failed=True)
-    warnings.extend(skipped)
-    return [t for r in loaded if r is not None for t in r.traces]
+    return fetch_window(session, query, warnings)
 
 
 def _load_files(session: Session | None, files: list[str], warnings: list[str],
@@ -180,9 +179,39 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     if records is not None:
         result.logs_checked = True
         result.log_excerpts = _excerpts(result, records)
+    # Nothing else explains the suspects: did the models' inputs drift? That takes something to drift from, a
+    # training file or an earlier window; slow against fast requests of one window differ in whatever goes with
+    # latency, which is no drift (--quality asks for that comparison anyway).
+    drift_reference = options.reference is not None or baseline_given is not None
+    if options.quality or (result.verdict.culprit is None and drift_reference):
+        _input_evidence(session, result, options)
     result.seconds = time.perf_counter() - started
     result.commands = next_commands(result, options)
     return result
+
+
+def _input_evidence(session: Session | None, result: TriageResult, options: TriageOptions) -> None:
+    """Compare the models' inputs and outputs; a drift explains what latency and errors did not."""
+    from tracectl.analysis.triage import Verdict
+    from tracectl.workflows.drift import open_reference
+    from tracectl.workflows.quality import check_inputs
+
+    table = open_reference(options.reference) if options.reference else None
+    if table is not None:
+        compared = f"every request against {table.path.name}"
+    else:
+        earlier = "the baseline window" if options.baseline_query is not None else "the baseline requests"
+        compared = f"{'the window' if options.baseline_query is not None else 'suspect requests'} against {earlier}"
+    notes: list[str] = []
+    check = check_inputs(result.analyses, result.suspects, result.baseline, table, compared, notes)
+    for note in notes:
+        result.warnings.append(note)
+        if session is not None:
+            session.warn(note)
+    result.quality = check
+    v = result.verdict
+    if v.culprit is None and check.culprit is not None:
+        result.verdict = Verdict("drift", check.culprit, check.sentence, v.suspects, check.examples, v.numbers)
 
 
 def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis]) -> list[LogRecord]:
@@ -260,6 +289,11 @@ def next_commands(result: TriageResult, options: TriageOptions) -> list[str]:
     service = query.service if query is not None else None
     since = f" --since {max(1, round(query.time.duration_ns / 60e9))}m" if query is not None else ""
     cmds = []
+    if v.kind == "drift":  # every input and output of the model, with histograms
+        against = (
+            f"--reference {options.reference}" if options.reference else "--baseline-from now-1d --baseline-to now-23h"
+        )
+        cmds.append(f"tracectl drift -s {v.culprit}{since} {against}")
     if example:
         cmds += [f"tracectl show {example} --critical --logs", f"tracectl path {example}"]
     if service:
@@ -298,7 +332,11 @@ def crossed_thresholds(result: TriageResult, rules: list[tuple[str, str, float]]
     from tracectl.units import format_duration
 
     doc = triage_document(result)
-    top = doc["suspects"][0] if doc["suspects"] and doc["verdict"]["culprit"] else None
+    top = (
+        doc["suspects"][0]
+        if doc["suspects"] and doc["verdict"]["culprit"] and doc["verdict"]["kind"] != "drift"
+        else None
+    )
     values = {
         "share": top["share_of_excess"] if top else 0.0, "score": top["score"] if top else 0.0,
         "ratio": doc["durations_ns"]["ratio"], "p50": doc["durations_ns"]["p50"], "p95": doc["durations_ns"]["p95"],
