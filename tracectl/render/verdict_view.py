@@ -32,10 +32,13 @@ def suspect_document(s: Suspect, rank: int) -> dict[str, Any]:
         "share_of_excess": s.share_of_excess,
         "suspect_cp_mean_ns": s.suspect_cp_ns,
         "baseline_cp_mean_ns": s.baseline_cp_ns,
-        "rows": [{"component": k, "excess_cp_ns": v} for k, v in (s.latency.members if s.latency else [])],
+        "services": list(s.services),
+        "rows": [{"component": c.label, "excess_cp_ns": v} for c, v in (s.latency.members if s.latency else [])],
         "errors_on_path": {"suspects": s.errors_on_path_suspect, "baseline": s.errors_on_path_baseline},
-        "new_operations": s.new_operations,
-        "grown_operations": [{"operation": o, "suspects": a, "baseline": b} for o, a, b in s.grown_operations],
+        "new_operations": [operation_label(o) for o in s.new_operations],
+        "grown_operations": [
+            {"operation": operation_label(o), "suspects": a, "baseline": b} for o, a, b in s.grown_operations
+        ],
         "attributes": [
             {"service": a.service, "key": a.key, "value": a.value, "suspects": a.in_suspects, "baseline": a.in_baseline}
             for a in s.attributes
@@ -47,6 +50,13 @@ def suspect_document(s: Suspect, rank: int) -> dict[str, Any]:
         ],
         "silenced_log_statements": [_silenced(x) for x in s.log_silenced],
     }
+
+
+def operation_label(operation: tuple[str, str]) -> str:
+    """``(service, span name)`` as documents show it: ``service | name``."""
+    from tracectl.analysis.attribution import label_of
+
+    return label_of(operation)
 
 
 def _silenced(x: Silenced) -> dict[str, Any]:

@@ -255,7 +255,8 @@ def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str,
 
     from tracectl.analysis.logs import match_logs, trace_events
 
-    culprit = (result.verdict.culprit or "").split(" → ")[-1].split(" | ")[0]
+    top = next((s for s in result.verdict.suspects if s.component == result.verdict.culprit), None)
+    culprit_services = set(top.services) if top is not None else set()
     severity = {"fatal": 0, "error": 1, "warn": 2}
     by_trace: dict[str, list[LogRecord]] = defaultdict(list)
     for e in trace_events(records, [a.tree for a in result.suspects]):
@@ -267,7 +268,7 @@ def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str,
         if a.tree.trace_id in by_trace
         for m in match_logs(a.tree, by_trace[a.tree.trace_id])
     ]
-    own = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service == culprit]
+    own = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service in culprit_services]
     picked = [(a.tree.trace_id, m) for a, m in (own or serious)]
     picked.sort(key=lambda tm: (severity.get(tm[1].level, 3), tm[1].record.time_ns))
     return picked[:8]
