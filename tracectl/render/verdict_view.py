@@ -72,9 +72,18 @@ def faster_document(rows: list[LatencyRow]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def faster_text(rows: list[LatencyRow], limit: int = 4) -> str:
-    shown = ", ".join(f"{r.component} −{format_duration(round(-r.excess_ns))}" for r in rows[:limit])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+FASTER_WORTH = 0.02  # a component that got faster by less than this share of the suspects' mean time is not named
+
+
+def faster_text(rows: list[LatencyRow], limit: int = 4, scale_ns: float = 0.0) -> str:
+    """The components that got faster, largest first; with ``scale_ns`` (the suspects' mean duration) only those
+    that moved by a noticeable share of it are named, the rest counted."""
+    worth = [r for r in rows if -r.excess_ns >= FASTER_WORTH * scale_ns]
+    if not worth:
+        return ""
+    shown = ", ".join(f"{r.component} −{format_duration(round(-r.excess_ns))}" for r in worth[:limit])
+    rest = len(rows) - min(len(worth), limit)
+    more = f" and {rest} {'more' if len(worth) > limit else 'smaller'}" if rest > 0 else ""
     return f"got faster (never a suspect): {shown}{more}"
 
 
@@ -101,8 +110,9 @@ def render_verdict(verdict: Verdict, console: Console, truth: str | None = None,
     runners_up = verdict.suspects[1:3] if verdict.culprit else verdict.suspects[:3]
     for n, s in enumerate([s for s in runners_up if s.score >= SHOWN_SCORE], 2 if verdict.culprit else 1):
         body.append(f"  {n}. {s.sentence}  (score {s.score:.2f})\n", style="dim")
-    if verdict.faster:
-        body.append(faster_text(verdict.faster) + "\n", style="dim green")
+    faster = faster_text(verdict.faster, scale_ns=verdict.numbers.get("suspect_mean_ns", 0.0))
+    if faster:
+        body.append(faster + "\n", style="dim green")
     if verdict.examples:
         body.append("examples: " + ", ".join(verdict.examples), style="dim")
     if truth_known:
