@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracectl.cli.search_options import windows
 from tracectl.errors import InputError
 from tracectl.units import parse_duration
-from tracectl.workflows.triage import TriageOptions
+
+if TYPE_CHECKING:
+    from tracectl.workflows.triage import TriageOptions
 
 Slo = Annotated[str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")]
 Percentile = Annotated[
@@ -53,6 +55,8 @@ def triage_options(
     baseline_from: str | None, baseline_to: str | None, baseline: list[str] | None, by: str, logs: bool,
     logs_file: list[str] | None,
 ) -> TriageOptions:  # fmt: skip
+    from tracectl.workflows.triage import TriageOptions  # deferred: `tracectl --help` stays light
+
     if errors and slo:
         raise InputError("--errors and --slo choose the suspects in two different ways: give one")
     if baseline and baseline_from:
