@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from tracectl.render.report import TriageResult
 
+WORST_PATH_SHARE = 0.01  # the worst trace's panel shows the branches holding at least this share of its path
 SHOWN_SCORE = 0.05  # runners-up below this explain nothing worth a line
 
 
@@ -144,9 +145,13 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     worst = result.worst()
     if worst is not None and result.verdict.culprit and result.verdict.kind != "drift":
         console.print(Text("\nThe worst suspect's critical path", style="bold"))
-        render_tree(make_view(worst, critical_only=True), console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
+        # The branches that hold at least 1% of the path: what the request waited on, not every short section.
+        view = make_view(worst, critical_only=True, min_path_share=WORST_PATH_SHARE)
+        render_tree(view, console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
     if result.log_excerpts:
-        console.print(Text("\nLog lines", style="bold"))
+        from tracectl.render.report import excerpts_title
+
+        console.print(Text("\n" + excerpts_title(result).replace("excerpts", "lines"), style="bold"))
         for tid, m in result.log_excerpts:
             console.print(Text.assemble(log_line_text(m, tz, "  "), (f"  {tid[:8]}…", "dim")), soft_wrap=True)
     elif not result.logs_checked:
