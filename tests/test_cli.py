@@ -197,6 +197,19 @@ def test_version_and_help_document_exit_codes() -> None:
     assert "Exit codes" in helptext and "4 trace not found" in helptext
 
 
+def test_help_shows_no_value_after_a_flag_and_the_element_type_of_a_repeatable_option() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    paths = [[]] + [[name] for name in group.commands]  # type: ignore[attr-defined]
+    paths += [["sandbox", "serve"], ["config", "show"]]
+    for path in paths:
+        page = run(*path, "--help").stdout
+        assert "<bool>" not in page and "<list[" not in page, path
+    triage = " ".join(run("triage", "--help").stdout.split())
+    assert "--errors Suspects" in triage and "--logs-file <str> Log lines" in triage
+
+
 def test_help_does_not_import_heavy_modules() -> None:
     code = (
         "import sys\n"

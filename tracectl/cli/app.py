@@ -189,6 +189,10 @@ def hoist_global_options(args: list[str], own: set[str] | None = None) -> list[s
 class TracectlGroup(TyperGroup):
     """Runs commands and turns every exception into a one-line message and a documented exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_metavars(self)
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         own = _command_options(self, args, _global_options()[1])
         return list(super().parse_args(ctx, hoist_global_options(args, own)))
@@ -211,6 +215,32 @@ class TracectlGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
             raise typer.Exit(report_error(state.env, exc)) from None
+
+
+def plain_metavars(command: Any) -> None:
+    """Help shows what to type: nothing after a flag (typer writes ``<bool>``, as if it took a value) and the
+    element type of a repeatable option or argument (``<str>``, not ``<list[str]>``), on this command and every
+    subcommand. Typer computes these when help is printed, so its methods are wrapped, not its results fixed."""
+    import re
+
+    def shown(original: Any, flag: bool) -> Any:
+        return lambda ctx: "" if flag else re.sub(r"^<list\[(.*)\]>$", r"<\1>", original(ctx) or "")
+
+    for param in getattr(command, "params", ()):
+        if hasattr(param, "display_type_rich"):
+            flag = param.param_type_name == "option" and param.is_flag and not param.count
+            param.display_type_rich = shown(param.display_type_rich, flag)
+    help_option = command.get_help_option  # made on first use
+
+    def plain_help_option(ctx: Any) -> Any:
+        option = help_option(ctx)
+        if option is not None and hasattr(option, "display_type_rich"):
+            option.display_type_rich = lambda ctx: ""
+        return option
+
+    command.get_help_option = plain_help_option
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub)
 
 
 def _is_click_signal(exc: Exception) -> bool:
