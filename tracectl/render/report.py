@@ -378,9 +378,13 @@ def report_kind(path: Path) -> str:
 
 def write_report(result: TriageResult, path: Path, tz: tzinfo | None) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
+    save_report(path, to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz))
+
+
+def save_report(path: Path, text: str) -> None:
+    """Write a report; a path that cannot be written is the user's error (exit 2)."""
     from tracectl.errors import InputError
 
-    text = to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
