@@ -76,6 +76,7 @@ def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str
         "search": (["search", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "show": (["show", trace_id], ("table", "json", "jsonl", "csv")),
         "path": (["path", trace_id], ("table", "json", "jsonl", "csv")),
+        "explain": (["explain", trace_id], ("table", "json", "jsonl", "csv")),
         "blame one": (["blame", ML], ("table", "json", "jsonl", "csv")),
         "blame many": (["blame", str(pair)], ("table", "json", "jsonl", "csv")),
         "blame buckets": (["blame", str(pair), "--bucket"], ("table", "json", "jsonl", "csv")),
