@@ -105,6 +105,12 @@ def test_every_command_writes_every_format_it_accepts_and_refuses_the_rest(sandb
         assert result.exit_code == 2 and result.stdout == "", (name, refused)
 
 
+def test_explain_of_an_unknown_trace_id_exits_4(sandbox) -> None:  # type: ignore[no-untyped-def]
+    servers, _ = sandbox
+    result = cli("explain", "1" * 32, env=backend_env(servers))
+    assert result.exit_code == 4 and result.stdout == "" and "not found" in result.stderr
+
+
 def test_triage_rows_are_the_ranked_suspects(sandbox) -> None:  # type: ignore[no-untyped-def]
     servers, _ = sandbox
     args = ["triage", "-s", "api-gateway", "--since", "40m"]
