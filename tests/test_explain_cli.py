@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from tests.builders import sid, span, trace
@@ -43,14 +44,14 @@ def timeout_and_loop() -> Trace:
     )
 
 
-def run(*args: str) -> object:
+def run(*args: str) -> Result:
     return runner.invoke(app, ["--tz", "UTC", *args])
 
 
 def test_table_says_one_sentence_then_the_findings(tmp_path: Path) -> None:
     result = run("explain", write(tmp_path / "t.json", timeout_and_loop()))
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    out = result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    out = result.stdout
     lines = [x for x in out.splitlines() if x.strip()]
     assert lines[2].startswith("The request failed at gateway gateway (a timeout), but the time went to model model")
     assert "1. where the failure began" in out and "N+1 calls" in out and sid("model") in out
@@ -58,13 +59,13 @@ def test_table_says_one_sentence_then_the_findings(tmp_path: Path) -> None:
 
 def test_json_is_the_documented_contract(tmp_path: Path) -> None:
     result = run("explain", write(tmp_path / "t.json", timeout_and_loop()), "-o", "json")
-    doc = orjson.loads(result.stdout)  # type: ignore[attr-defined]
+    doc = orjson.loads(result.stdout)
     assert set(doc) == EXPLAIN_KEYS and doc["schema"] == "tracectl.explain/v1"
     assert doc["trace_id"] == "7" * 32 and doc["span_count"] == 11 and doc["error_spans"] == 1
     kinds = [f["kind"] for f in doc["findings"]]
     assert kinds[0] == "failure" and "n+1" in kinds and "dominant" in kinds
     assert [f["rank"] for f in doc["findings"]] == list(range(1, len(kinds) + 1))
-    assert all(FINDING_KEYS <= set(f) for f in doc["findings"])
+    assert all(set(f) >= FINDING_KEYS for f in doc["findings"])
     fail = doc["findings"][0]
     assert fail["origin_span_id"] == sid("model") and fail["failed_span_id"] == sid("gateway")
     assert fail["masked"] is True and fail["timeout"] is True and fail["mechanism"] is None
@@ -79,9 +80,9 @@ def test_json_is_the_documented_contract(tmp_path: Path) -> None:
 
 def test_jsonl_and_csv_have_one_row_per_finding(tmp_path: Path) -> None:
     path = write(tmp_path / "t.json", timeout_and_loop())
-    doc = orjson.loads(run("explain", path, "-o", "json").stdout)  # type: ignore[attr-defined]
-    lines = [orjson.loads(x) for x in run("explain", path, "-o", "jsonl").stdout.splitlines()]  # type: ignore[attr-defined]
-    rows = list(csv.DictReader(io.StringIO(run("explain", path, "-o", "csv").stdout)))  # type: ignore[attr-defined]
+    doc = orjson.loads(run("explain", path, "-o", "json").stdout)
+    lines = [orjson.loads(x) for x in run("explain", path, "-o", "jsonl").stdout.splitlines()]
+    rows = list(csv.DictReader(io.StringIO(run("explain", path, "-o", "csv").stdout)))
     assert [x["kind"] for x in lines] == [r["kind"] for r in rows] == [f["kind"] for f in doc["findings"]]
     assert lines[0]["span_id"] == sid("model") and rows[0]["service"] == "model"
     assert next(r for r in rows if r["kind"] == "n+1")["count"] == "8"
@@ -91,11 +92,15 @@ def test_jsonl_and_csv_have_one_row_per_finding(tmp_path: Path) -> None:
 def test_report_holds_the_sentence_and_every_finding(tmp_path: Path, suffix: str) -> None:
     report = tmp_path / f"incident.{suffix}"
     result = run("explain", write(tmp_path / "t.json", timeout_and_loop()), "--report", str(report))
-    assert result.exit_code == 0 and f"report written to {report}" in result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and f"report written to {report}" in result.stderr
     text = report.read_text()
     assert "but the time went to" in text and sid("model") in text and sid("features") in text
     if suffix == "html":
-        assert text.lower().startswith("<!doctype html>") and "<script" not in text and "http" not in text.split("<body")[0]
+        assert (
+            text.lower().startswith("<!doctype html>")
+            and "<script" not in text
+            and "http" not in text.split("<body")[0]
+        )
 
 
 def test_several_traces_explain_the_slowest_unless_one_is_picked(tmp_path: Path) -> None:
@@ -103,9 +108,9 @@ def test_several_traces_explain_the_slowest_unless_one_is_picked(tmp_path: Path)
     fast = trace(replace(span("quick", 0, 5, kind=SERVER), trace_id="a" * 32), trace_id="a" * 32)
     path = write(tmp_path / "two.json", fast, slow)
     result = run("explain", path, "-o", "json")
-    assert orjson.loads(result.stdout)["trace_id"] == "7" * 32  # type: ignore[attr-defined]
-    assert "holds 2 traces; explaining the slowest" in result.stderr  # type: ignore[attr-defined]
-    picked = orjson.loads(run("explain", path, "--trace-id", "a" * 32, "-o", "json").stdout)  # type: ignore[attr-defined]
+    assert orjson.loads(result.stdout)["trace_id"] == "7" * 32
+    assert "holds 2 traces; explaining the slowest" in result.stderr
+    picked = orjson.loads(run("explain", path, "--trace-id", "a" * 32, "-o", "json").stdout)
     assert picked["trace_id"] == "a" * 32 and picked["warnings"] == []
 
 
