@@ -87,15 +87,20 @@ def _span_table(diagnosis: Diagnosis, x: Finding, console: Console, selected: in
 
 def render_findings_brief(diagnosis: Diagnosis, console: Console, top: int = 4) -> None:
     """Triage's worst-trace panel: the headline and one line per finding, with the span it names."""
+    from rich.table import Table
     from rich.text import Text
 
     tree = diagnosis.analysis.tree
     length = diagnosis.analysis.path.length_ns
     console.print(Text(headline(diagnosis)))
+    bullets = Table.grid(padding=(0, 1))  # a hanging indent: wrapped lines stay right of the bullet
+    bullets.add_column(style="dim", no_wrap=True)
+    bullets.add_column()
     for x in diagnosis.findings[:top]:
         node = main_node(x)
-        console.print(Text.assemble(("  • ", "dim"), (f"{TITLES.get(x.kind, x.kind)}: ", "cyan"),
-                                    describe(x, tree, length), (f"  [{tree.keys[node]}]", "dim")))  # fmt: skip
+        bullets.add_row(" •", Text.assemble((f"{TITLES.get(x.kind, x.kind)}: ", "cyan"), describe(x, tree, length),
+                                            (f"  [{tree.keys[node]}]", "dim")))  # fmt: skip
+    console.print(bullets)
     if len(diagnosis.findings) > top:
         console.print(Text(f"  … {len(diagnosis.findings) - top} more (tracectl explain {tree.trace_id})",
                            style="dim"))  # fmt: skip

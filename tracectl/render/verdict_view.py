@@ -148,6 +148,12 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
         # The branches that hold at least 1% of the path: what the request waited on, not every short section.
         view = make_view(worst, critical_only=True, min_path_share=WORST_PATH_SHARE)
         render_tree(view, console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
+        diagnosis = result.worst_diagnosis()
+        if diagnosis is not None and diagnosis.findings:
+            from tracectl.render.explain_view import render_findings_brief
+
+            console.print(Text("\nWhat it shows (tracectl explain)", style="bold"))
+            render_findings_brief(diagnosis, console)
     if result.log_excerpts:
         from tracectl.render.report import excerpts_title
 
