@@ -78,7 +78,7 @@ def test_a_gateway_timeout_masks_the_slow_model_it_was_waiting_on() -> None:
     assert ids(d, x.chain) == [sid("gateway"), sid("route"), sid("predict")]
     assert x.failed_says == "upstream request timeout" and x.mechanism is None
     assert naive_origin(d) == sid("gateway")  # the naive rule names the span that gave up
-    assert marks(d)[d.analysis.tree.keys.index(sid("predict"))] == ["origin"]
+    assert marks(d)[d.analysis.tree.keys.index(sid("predict"))] == [("origin", 0)]
 
 
 def test_a_504_is_a_timeout_even_when_the_callee_ends_with_the_caller() -> None:
@@ -168,7 +168,7 @@ def test_serial_repeated_calls_taking_most_of_the_parent_are_an_n_plus_one() -> 
     assert x.overlapping_pairs == 0 and x.sum_ns == 900 * MS and x.longest_ns == 90 * MS
     assert x.wall_ns == 900 * MS and x.parent_ns == 1000 * MS
     assert x.saving == (905 - 5) * MS - 90 * MS  # one batched call: about the longest of them
-    assert list(marks(d).values()) == [["n+1"]] * 10
+    assert list(marks(d).values()) == [[("n+1", 10)]] * 10
     assert d.findings[0] is x  # it costs the most
 
 
@@ -217,7 +217,7 @@ def test_the_same_call_made_again_after_it_failed_is_a_retry() -> None:
     assert ids(d, x.attempts) == [sid("try1"), sid("try2")] and x.succeeded
     assert x.wasted_ns == 250 * MS  # the failed attempt and the backoff before the second
     assert of(d, FailureOrigin) == []  # the retry made it good: the request did not fail
-    assert marks(d)[d.analysis.tree.keys.index(sid("try2"))] == ["retry"]
+    assert marks(d)[d.analysis.tree.keys.index(sid("try2"))] == [("retry", 2)]
 
 
 def test_a_timed_out_callee_under_the_first_call_makes_the_next_one_a_retry() -> None:

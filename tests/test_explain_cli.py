@@ -127,3 +127,16 @@ def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and result.stdout == ""
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_show_marks_the_error_origin_and_the_n_plus_one_calls(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.json", timeout_and_loop())
+    doc = orjson.loads(run("show", path, "-o", "json").stdout)
+    marked = {s["span_id"]: s["marks"] for s in doc["traces"][0]["spans"] if s["marks"]}
+    assert marked == {sid("model"): ["origin"], **{sid(f"read{i}"): ["n+1"] for i in range(8)}}
+    assert all(s["marks"] == [] for s in doc["traces"][0]["spans"] if s["span_id"] not in marked)
+    table = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout
+    assert "⊗ origin model model" in table and table.count("×8 N+1 features HGET") == 8
+    assert "⊗ origin: where a failure began" in table and "×N N+1: one of N calls" in table
+    rows = list(csv.DictReader(io.StringIO(run("show", path, "-o", "csv").stdout)))
+    assert len(rows) == 11 and "marks" not in rows[0]  # the CSV columns stay as they were

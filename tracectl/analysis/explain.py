@@ -86,23 +86,23 @@ def dominant_section(f: Facts) -> list[DominantSection]:
     return [DominantSection(cp[node], node, sections, cp[node] / length, service_ns, service_ns / length)]
 
 
-def marks(diagnosis: Diagnosis) -> dict[int, list[str]]:
-    """Node → what ``show`` marks on it: ``origin`` (where a failure began), ``n+1`` (a call of an N+1 loop),
-    ``retry`` (a call made again after it failed)."""
-    out: dict[int, list[str]] = {}
+def marks(diagnosis: Diagnosis) -> dict[int, list[tuple[str, int]]]:
+    """Node → what ``show`` marks on it, as (mark, count): ``origin`` (where a failure began; 0), ``n+1`` (a call
+    of an N+1 loop; the loop's calls), ``retry`` (a call made again after it failed; its attempt number)."""
+    out: dict[int, list[tuple[str, int]]] = {}
 
-    def add(node: int, mark: str) -> None:
+    def add(node: int, mark: str, count: int) -> None:
         kept = out.setdefault(node, [])
-        if mark not in kept:
-            kept.append(mark)
+        if all(m != mark for m, _ in kept):
+            kept.append((mark, count))
 
     for x in diagnosis.findings:
         if isinstance(x, FailureOrigin):
-            add(x.origin, "origin")
+            add(x.origin, "origin", 0)
         elif isinstance(x, NPlusOne):
             for m in x.members:
-                add(m, "n+1")
+                add(m, "n+1", len(x.members))
         elif isinstance(x, Retry):
-            for a in x.attempts[1:]:
-                add(a, "retry")
+            for n, a in enumerate(x.attempts[1:], 2):
+                add(a, "retry", n)
     return out
