@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tracectl.analysis.attribution import edge_callee
 from tracectl.analysis.explain import Diagnosis
 from tracectl.analysis.findings import (
     DominantSection,
@@ -34,9 +35,16 @@ def label(tree: SpanTree, node: int) -> str:
 
 
 def _call(tree: SpanTree, parent: int, node: int) -> str:
-    """A call as its caller sees it: the span name, with the service when it is another one."""
+    """A call as its caller sees it: the span name, with the service when it is another one, and what it reached
+    when its name does not say (``HTTP GET → ts-station-service /api/v1/stations``)."""
     span = tree.spans[node]
-    return span.name if span.service == tree.spans[parent].service else f"{span.service} {span.name}"
+    text = span.name if span.service == tree.spans[parent].service else f"{span.service} {span.name}"
+    callee = edge_callee(tree, node)
+    if callee >= 0:
+        reached = tree.spans[callee]
+        if reached.service != span.service and reached.name not in span.name and span.name not in reached.name:
+            text += f" → {reached.service} {reached.name}"
+    return text
 
 
 def describe(x: Finding, tree: SpanTree, length_ns: int) -> str:
