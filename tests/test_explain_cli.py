@@ -140,3 +140,14 @@ def test_show_marks_the_error_origin_and_the_n_plus_one_calls(tmp_path: Path) ->
     assert "⊗ origin: where a failure began" in table and "×N N+1: one of N calls" in table
     rows = list(csv.DictReader(io.StringIO(run("show", path, "-o", "csv").stdout)))
     assert len(rows) == 11 and "marks" not in rows[0]  # the CSV columns stay as they were
+
+
+def test_a_traceparent_selects_its_span_even_past_the_rows_shown(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.json", timeout_and_loop())
+    parent = f"00-{'7' * 32}-{sid('read6')}-01"
+    doc = orjson.loads(run("explain", path, "--trace-id", parent, "-o", "json").stdout)
+    assert doc["selected_span_id"] == sid("read6") and doc["warnings"] == []
+    table = runner.invoke(app, ["explain", path, "--trace-id", parent], env={"COLUMNS": "100"}).stdout
+    assert f"{sid('read6')} ◀" in table and "the span the traceparent names" in table
+    gone = run("explain", path, "--trace-id", f"00-{'7' * 32}-{'ab' * 8}-01", "-o", "json")
+    assert gone.exit_code == 0 and "not in the trace" in orjson.loads(gone.stdout)["warnings"][0]

@@ -45,6 +45,10 @@ def render_explanation(diagnosis: Diagnosis, console: Console, tz: tzinfo | None
         f"  {len(tree)} spans · {len(services)} services", (f" · {errors} errors" if errors else "", "red"),
     ))  # fmt: skip
     console.print(Text(f"{format_timestamp(tree.wall_start, tz)} · {source}", style="dim"))
+    if selected >= 0:
+        chosen = tree.spans[selected]
+        console.print(Text(f"◀ the span the traceparent names: {tree.keys[selected]} ({chosen.service} {chosen.name})",
+                           style="dim"))  # fmt: skip
     console.print()
     console.print(Text(headline(diagnosis), style="bold"))
     shown = diagnosis.findings if limit <= 0 else diagnosis.findings[:limit]
@@ -71,18 +75,19 @@ def _span_table(diagnosis: Diagnosis, x: Finding, console: Console, selected: in
     tree, cp = diagnosis.analysis.tree, diagnosis.analysis.cp_ns
     listed = roles(x)
     rows: list[list[RenderableType]] = []
-    for role, node in listed[:SPANS_SHOWN]:
+    shown = listed[:SPANS_SHOWN] + [(r, n) for r, n in listed[SPANS_SHOWN:] if n == selected]
+    for role, node in shown:
         span = tree.spans[node]
-        name = span.name + (" ◀ traceparent" if node == selected else "")
-        rows.append([role, tree.keys[node], span.service, Text(name, style="red" if span.is_error else ""),
+        key = Text.assemble(tree.keys[node], (" ◀", "bold reverse") if node == selected else "")  # never cut
+        rows.append([role, key, span.service, Text(span.name, style="red" if span.is_error else ""),
                      format_duration(tree.end[node] - tree.start[node]),
                      format_duration(cp[node]) if cp[node] else "·"])  # fmt: skip
-    columns = [Column("role", style="dim"), Column("span", keep=True), Column("service", flex=12),
-               Column("operation", flex=14), Column("duration", "right", keep=True),
+    columns = [Column("role", style="dim", drop=2), Column("span", keep=True), Column("service", flex=8),
+               Column("operation", flex=10), Column("duration", "right", keep=True),
                Column("path", "right", drop=1, style="bold")]  # fmt: skip
     console.print(fitted_table(console, columns, rows), crop=False)
-    if len(listed) > SPANS_SHOWN:
-        console.print(Text(f"… {len(listed) - SPANS_SHOWN} more spans (-o json lists them all)", style="dim"))
+    if len(listed) > len(shown):
+        console.print(Text(f"… {len(listed) - len(shown)} more spans (-o json lists them all)", style="dim"))
 
 
 def render_findings_brief(diagnosis: Diagnosis, console: Console, top: int = 4) -> None:
