@@ -252,6 +252,21 @@ def test_explain_on_the_worst_trace_names_the_scenarios_locus(scenario: str, tmp
     assert SCENARIOS[scenario].locus in result.sentence
 
 
+def test_explain_reads_the_routers_retry_after_the_nlp_timeout() -> None:
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.explain import explain_trace
+    from tracectl.analysis.explain_text import label
+    from tracectl.analysis.findings import Retry
+
+    workload = generate("nlp-timeouts", 40)
+    hit = next(t for t in workload.traces if t.trace_id in workload.affected_ids)
+    d = explain_trace(analyse_trace(hit))
+    top = d.findings[0]
+    assert isinstance(top, Retry) and top.succeeded and len(top.attempts) == 2
+    assert label(d.analysis.tree, top.attempts[0]) == "model-router nlp-model/Infer"
+    assert d.failures == []  # the retry made the timeout good: the request did not fail
+
+
 def test_servers_release_threads_and_ports() -> None:
     before = threading.active_count()
     servers, _ = start_sandbox("healthy", 10)
