@@ -151,3 +151,15 @@ def test_a_traceparent_selects_its_span_even_past_the_rows_shown(tmp_path: Path)
     assert f"{sid('read6')} ◀" in table and "the span the traceparent names" in table
     gone = run("explain", path, "--trace-id", f"00-{'7' * 32}-{'ab' * 8}-01", "-o", "json")
     assert gone.exit_code == 0 and "not in the trace" in orjson.loads(gone.stdout)["warnings"][0]
+
+
+def test_html_report_renders_in_headless_chromium_offline(tmp_path: Path) -> None:
+    from tests.conftest import headless_dom
+
+    page = tmp_path / "incident.html"
+    assert run("explain", write(tmp_path / "t.json", timeout_and_loop()), "--report", str(page)).exit_code == 0
+    dom = headless_dom(page, tmp_path, "docs/explain.md")
+    assert "but the time went to model model" in dom and "<svg" in dom and dom.count("<rect") >= 11
+    assert dom.count("<h3>") == len(
+        orjson.loads(run("explain", str(tmp_path / "t.json"), "-o", "json").stdout)["findings"]
+    )
