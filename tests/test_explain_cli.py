@@ -163,3 +163,15 @@ def test_html_report_renders_in_headless_chromium_offline(tmp_path: Path) -> Non
     assert dom.count("<h3>") == len(
         orjson.loads(run("explain", str(tmp_path / "t.json"), "-o", "json").stdout)["findings"]
     )
+
+
+def test_show_marks_a_retry_with_its_attempt_number(tmp_path: Path) -> None:
+    retried = trace(
+        span("api", 0, 500, kind=SERVER, service="api"),
+        call("try1", "POST /score", 0, 200, "api", service="api", error=True),
+        call("try2", "POST /score", 250, 480, "api", service="api"),
+    )
+    path = write(tmp_path / "r.json", retried)
+    table = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout
+    assert "↻ retry 2 api POST /score" in table and "↻ a call made again after it failed" in table
+    assert "⊗" not in table  # the retry made the failure good: no origin to mark
