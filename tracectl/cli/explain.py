@@ -20,7 +20,7 @@ def explain(
     everything: Annotated[
         bool, typer.Option("--all", help="Also list the minor findings (under 5% of the critical path).")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Findings in the table view (0 = all).")] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Findings in the table view (0 = all).")] = 10,
     report: Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.md or FILE.html.")] = None,
 ) -> None:
     """Explain one slow or failed request: what went wrong, where, and what it cost.
