@@ -152,6 +152,18 @@ def test_a_failure_the_request_went_on_from_ranks_after_the_fatal_one() -> None:
     assert all(d.findings.index(x) > d.findings.index(fails[0]) for x in handled)
 
 
+def test_a_failure_under_a_root_that_answered_is_handled_even_when_it_ends_with_the_request() -> None:
+    d = diagnose(
+        span("api", 0, 100, kind=SERVER, service="api", **{"http.response.status_code": 200}),
+        span("audit", 60, 100, "api", service="audit", kind=CLIENT, error=True),
+    )
+    x = failure(d)
+    assert not x.fatal and d.analysis.tree.keys[x.origin] == sid("audit")
+    from tracectl.analysis.explain_text import headline
+
+    assert not headline(d).startswith("The request failed")
+
+
 # ---------------------------------------------------------------------------------------------- N+1
 
 

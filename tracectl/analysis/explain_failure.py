@@ -18,8 +18,9 @@ ancestor, not made good by a retry):
    deepest span of the chain, what the request was doing when the budget ran out.
 4. Otherwise the failed span failed on its own: it is the origin.
 
-A failure is *fatal* when it is a root, or ends with its root (within the touch tolerance): the request ended
-with it. Others were handled (a fallback, a caught error) and rank after the fatal ones.
+A failure is *fatal* when the root failed (the failed span is the root of its tree): the request's answer was a
+failure. A failure under a root that did not fail was handled (a fallback, a caught error), even one that ended
+with the request, and ranks after the fatal ones: the headline never says a request failed that answered.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _origin(f: Facts, top: int, recovered: set[int], root: int) -> FailureOrigin
             chain.extend(active)
         break
     origin = chain[-1]
-    fatal = top == root or tree.end[top] >= tree.end[root] - f.touch(root)
+    fatal = top == root
     spans = tree.spans
     return FailureOrigin(
         f.cp_sub[top], top, origin, tuple(chain), masked, fatal, tree.end[top], tuple(later),
