@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import html
 from datetime import tzinfo
+from typing import Any
 
 from tracectl.analysis.explain import Diagnosis
 from tracectl.analysis.explain_text import describe, headline
-from tracectl.render.explain_doc import roles
+from tracectl.render.explain_doc import findings_document, roles
 from tracectl.render.explain_view import SPANS_SHOWN, TITLES
 from tracectl.render.report import _CSS, _text_waterfall, waterfall_svg
 from tracectl.units import format_duration, format_timestamp
@@ -94,3 +95,29 @@ def explain_html(diagnosis: Diagnosis, source: str, warnings: list[str], tz: tzi
     parts.append(f"<h2>Waterfall</h2>{waterfall_svg(a, limit=200)}")
     parts.append("<p class=dim>Dark: the critical path. Light: the rest of each span.</p></body></html>")
     return "\n".join(parts) + "\n"
+
+
+# ------------------------------------------------------------------------- triage's worst trace, explained
+
+
+def worst_trace_document(diagnosis: Diagnosis | None) -> dict[str, Any] | None:
+    """Triage's JSON ``worst_trace``: the worst suspect and its findings (the ``tracectl.explain/v1`` objects)."""
+    if diagnosis is None:
+        return None
+    tree = diagnosis.analysis.tree
+    return {"trace_id": tree.trace_id, "duration_ns": tree.duration_ns, "sentence": headline(diagnosis),
+            "findings": findings_document(diagnosis)}  # fmt: skip
+
+
+def worst_trace_markdown(diagnosis: Diagnosis | None) -> list[str]:
+    if diagnosis is None or not diagnosis.findings:
+        return []
+    return ["", "### What the worst trace shows (`tracectl explain`)", "", f"**{headline(diagnosis)}**",
+            *findings_markdown(diagnosis)]  # fmt: skip
+
+
+def worst_trace_html(diagnosis: Diagnosis | None) -> str:
+    if diagnosis is None or not diagnosis.findings:
+        return ""
+    return (f"<h2>What the worst trace shows</h2><p><b>{html.escape(headline(diagnosis))}</b></p>"
+            f"{findings_html(diagnosis)}")  # fmt: skip

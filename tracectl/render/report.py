@@ -92,46 +92,15 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "error_rate": result.error_rate,
         "quality": result.quality.document() if result.quality is not None else None,
-        "worst_trace": _worst_trace(result),
+        "worst_trace": _explained(result, "document"),
     }
 
 
-def _worst_trace(result: TriageResult) -> dict[str, Any] | None:
-    """The worst suspect and what ``explain`` finds in it (the same finding objects as ``tracectl.explain/v1``)."""
-    from tracectl.render.explain_doc import findings_document
+def _explained(result: TriageResult, how: str) -> Any:
+    """What ``explain`` finds in the worst suspect, as ``how`` (document, markdown, html): render/explain_report.py."""
+    from tracectl.render import explain_report
 
-    diagnosis = result.worst_diagnosis()
-    if diagnosis is None:
-        return None
-    tree = diagnosis.analysis.tree
-    return {"trace_id": tree.trace_id, "duration_ns": tree.duration_ns, "sentence": headline_of(diagnosis),
-            "findings": findings_document(diagnosis)}  # fmt: skip
-
-
-def _worst_findings_markdown(result: TriageResult) -> list[str]:
-    from tracectl.render.explain_report import findings_markdown
-
-    diagnosis = result.worst_diagnosis()
-    if diagnosis is None or not diagnosis.findings:
-        return []
-    return ["", "### What the worst trace shows (`tracectl explain`)", "", f"**{headline_of(diagnosis)}**",
-            *findings_markdown(diagnosis)]  # fmt: skip
-
-
-def _worst_findings_html(result: TriageResult) -> str:
-    from tracectl.render.explain_report import findings_html
-
-    diagnosis = result.worst_diagnosis()
-    if diagnosis is None or not diagnosis.findings:
-        return ""
-    return (f"<h2>What the worst trace shows</h2><p><b>{html.escape(headline_of(diagnosis))}</b></p>"
-            f"{findings_html(diagnosis)}")  # fmt: skip
-
-
-def headline_of(diagnosis: Diagnosis) -> str:
-    from tracectl.analysis.explain_text import headline
-
-    return headline(diagnosis)
+    return getattr(explain_report, f"worst_trace_{how}")(result.worst_diagnosis())
 
 
 def _percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
@@ -188,7 +157,7 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     worst = result.worst()
     if worst is not None:
         out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
-        out += _worst_findings_markdown(result)
+        out += _explained(result, "markdown")
     if result.log_excerpts:
         out += ["", f"## {excerpts_title(result)}", "", "```"]
         out += [
@@ -277,7 +246,7 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
     if worst is not None:
         parts.append(f"<h2>Worst trace <code>{e(worst.tree.trace_id)}</code></h2>{waterfall_svg(worst)}")
         parts.append("<p class=dim>Dark: the critical path. Light: the rest of each span.</p>")
-        parts.append(_worst_findings_html(result))
+        parts.append(_explained(result, "html"))
     parts.append(
         "<h2>Critical-path time per component (mean per trace)</h2><table><tr><th>component</th>"
         f"<th>suspects</th><th>baseline</th><th>excess</th></tr>{cp_rows}</table>"

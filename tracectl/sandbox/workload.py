@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from tracectl.model import LogRecord, Span, SpanKind, StatusCode, Trace
+from tracectl.model import LogRecord, Span, SpanKind, Trace
+from tracectl.sandbox.call_faults import N_PLUS_ONE_FEATURES, lookups_one_by_one, route_timeout
 from tracectl.sandbox.recommender import recommend
 from tracectl.synth import MS, US, TraceBuilder, _stretch
 
@@ -22,8 +23,6 @@ FAULTS = (
     "feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version",
     "recommender_input_drift", "feature_store_n_plus_one", "gateway_timeout",
 )  # fmt: skip
-N_PLUS_ONE_FEATURES = 24  # feature_store_n_plus_one: one online-store lookup per feature, one after another
-ROUTE_TIMEOUT_NS = 1_000_000_000  # gateway_timeout: the gateway's route timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +181,7 @@ def simulate_request(
     )
     lookup_start = fs.start_ns + j(0.7)
     if per_feature:
-        _lookups_one_by_one(b, fs, lookup_start, per_feature)
+        lookups_one_by_one(b, fs, lookup_start, per_feature)
     else:
         lookup = b.span(
             "feature-store",
@@ -261,31 +260,8 @@ def simulate_request(
     # Last: the recommender's draws must not shift the random numbers behind the other services' timings.
     recommend(b, logger, orch, router.start_ns, fault == "recommender_input_drift", seed)
     if fault == "gateway_timeout":
-        _route_timeout(b, gw, logger)
+        route_timeout(b, gw, logger)
     return b.build()
-
-
-def _lookups_one_by_one(b: TraceBuilder, fs: Span, start: int, durations: list[int]) -> None:
-    """The N+1: one online-store query per feature, each after the previous one."""
-    for n, duration in enumerate(durations):
-        b.span("feature-store", "online_store.lookup", start, duration, fs, SpanKind.CLIENT,
-               {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_index": n})  # fmt: skip
-        start += duration + 150 * US
-
-
-def _route_timeout(b: TraceBuilder, gw: Span, logger: _Logger) -> None:
-    """The gateway gives up at its route timeout: its span (the only error) and its call end there; the
-    orchestrator, which never hears of it, runs on."""
-    from dataclasses import replace
-
-    end = gw.start_ns + ROUTE_TIMEOUT_NS
-    for i, s in enumerate(b.spans):
-        if s.span_id == gw.span_id:
-            b.spans[i] = replace(s, end_ns=end, status=StatusCode.ERROR, status_message="upstream request timeout",
-                                 attributes={**s.attributes, "http.response.status_code": 504})  # fmt: skip
-        elif s.parent_span_id == gw.span_id and s.kind is SpanKind.CLIENT:
-            b.spans[i] = replace(s, end_ns=min(s.end_ns, end))
-    logger.log(gw, end, "error", "upstream request timeout after 1000 ms", status=504)
 
 
 def _layers(b: TraceBuilder, forward: Span, count: int) -> None:
