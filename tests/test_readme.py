@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED, needs_samples
 
 
 def readme_commands() -> list[str]:
@@ -38,3 +38,20 @@ def test_readme_show_example_is_current_output(monkeypatch) -> None:  # type: ig
     assert [ln.rstrip() for ln in result.stdout.strip().splitlines()] == [
         ln.rstrip() for ln in block.group(2).splitlines()
     ]
+
+
+@needs_samples
+def test_readme_explain_example_is_current_output_on_the_real_case(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from tracectl.cli.env import Env
+    from tracectl.cli.main import app
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```text\n\$ tracectl (--tz UTC explain fault\.json\.gz [^\n]+)\n(.+?)\n…\n```", text, re.S)
+    assert block is not None
+    monkeypatch.chdir(SHARED / "rca-dev" / "nezha" / "onlineboutique-2022-08-23-1235-cartservice-network_delay")
+    result = CliRunner().invoke(app, ["--no-color", *block.group(1).split()], obj=Env(width=100))
+    assert result.exit_code == 0
+    expected = [ln.rstrip() for ln in block.group(2).splitlines()]
+    assert [ln.rstrip() for ln in result.stdout.splitlines()][: len(expected)] == expected

@@ -86,7 +86,7 @@ def test_injected_cause_ranks_first_with_its_evidence(scenario_run: tuple[str, d
 
 
 CONTRACT_KEYS = {"schema", "verdict", "mode", "source", "counts", "durations_ns", "suspects", "faster", "logs",
-                 "warnings", "next_commands", "seconds", "error_rate", "quality"}  # fmt: skip
+                 "warnings", "next_commands", "seconds", "error_rate", "quality", "worst_trace"}  # fmt: skip
 QUALITY_KEYS = {"compared", "culprit", "sentence", "examples", "services"}
 SUSPECT_KEYS = {"rank", "component", "edge", "services", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
                 "suspect_cp_mean_ns", "baseline_cp_mean_ns", "rows", "errors_on_path", "new_operations",
@@ -105,6 +105,22 @@ def test_json_contract(scenario_run: tuple[str, dict[str, Any]]) -> None:
     assert doc["quality"] is None or set(doc["quality"]) == QUALITY_KEYS  # checked only when nothing else explains
     assert [s["rank"] for s in doc["suspects"]] == list(range(1, len(doc["suspects"]) + 1))
     assert all(a["score"] >= b["score"] for a, b in zip(doc["suspects"], doc["suspects"][1:], strict=False))
+    worst = doc["worst_trace"]
+    assert set(worst) == {"trace_id", "duration_ns", "sentence", "findings"}
+    assert [f["rank"] for f in worst["findings"]] == list(range(1, len(worst["findings"]) + 1))
+    assert any(f["kind"] == "dominant" for f in worst["findings"])  # every trace with a critical path has one
+
+
+def test_the_worst_traces_findings_name_the_scenarios_locus(scenario_run: tuple[str, dict[str, Any]]) -> None:
+    name, doc = scenario_run
+    locus = SCENARIOS[name].locus
+    if locus is None:
+        return
+    top = doc["worst_trace"]["findings"][0]
+    assert doc["worst_trace"]["trace_id"] in doc["verdict"]["examples"]
+    named = top["spans"][0]
+    assert top["kind"] in ("n+1", "failure") and f"{named['service']} {named['name']}" == locus
+    assert locus in doc["worst_trace"]["sentence"]
 
 
 # ----------------------------------------------------------------------------------- scripting and files
@@ -151,12 +167,14 @@ def test_reports_markdown_and_self_contained_html(slow_dir: Path, tmp_path: Path
     md, page = tmp_path / "r.md", tmp_path / "r.html"
     assert runner.invoke(app, ["triage", str(slow_dir), "--no-logs", "--report", str(md)]).exit_code == 0
     text = md.read_text()
-    for heading in ("# Triage report", "## Ranked suspects", "## Worst trace", "## Reproduce"):
+    for heading in ("# Triage report", "## Ranked suspects", "## Worst trace", "## Reproduce",
+                    "### What the worst trace shows (`tracectl explain`)", "dominant section"):  # fmt: skip
         assert heading in text
     assert "**Verdict:** `cv-model`" in text and "█" in text
     assert runner.invoke(app, ["triage", str(slow_dir), "--no-logs", "--report", str(page), "-q"]).exit_code == 0
     doc = page.read_text()
     assert doc.startswith("<!doctype html>") and "<svg" in doc and "<code>cv-model</code>" in doc
+    assert "<h2>What the worst trace shows</h2>" in doc and "cv-model load_weights holds" in doc
     assert not re.search(r"""(src|href)=["']?https?:""", doc) and "<script" not in doc  # opens offline
     bad = runner.invoke(app, ["triage", str(slow_dir), "--report", str(tmp_path / "r.pdf")])
     assert bad.exit_code == 2 and "must end in .md or .html" in bad.stderr

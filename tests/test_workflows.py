@@ -76,6 +76,7 @@ def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str
         "search": (["search", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "show": (["show", trace_id], ("table", "json", "jsonl", "csv")),
         "path": (["path", trace_id], ("table", "json", "jsonl", "csv")),
+        "explain": (["explain", trace_id], ("table", "json", "jsonl", "csv")),
         "blame one": (["blame", ML], ("table", "json", "jsonl", "csv")),
         "blame many": (["blame", str(pair)], ("table", "json", "jsonl", "csv")),
         "blame buckets": (["blame", str(pair), "--bucket"], ("table", "json", "jsonl", "csv")),
@@ -102,6 +103,12 @@ def test_every_command_writes_every_format_it_accepts_and_refuses_the_rest(sandb
         refused = next(f for f in ("raw", "csv", "xml") if f not in formats)
         result = cli(*args, "-o", refused, env=backend_env(servers))
         assert result.exit_code == 2 and result.stdout == "", (name, refused)
+
+
+def test_explain_of_an_unknown_trace_id_exits_4(sandbox) -> None:  # type: ignore[no-untyped-def]
+    servers, _ = sandbox
+    result = cli("explain", "1" * 32, env=backend_env(servers))
+    assert result.exit_code == 4 and result.stdout == "" and "not found" in result.stderr
 
 
 def test_triage_rows_are_the_ranked_suspects(sandbox) -> None:  # type: ignore[no-untyped-def]

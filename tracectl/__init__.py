@@ -42,6 +42,8 @@ __all__ = [
     "diff",
     "drift",
     "emit",
+    "explain",
+    "explain_trace",
     "export",
     "load",
     "parse_traceparent",
@@ -56,6 +58,7 @@ __all__ = [
 if TYPE_CHECKING:
     from tracectl.analysis.analyse import TraceAnalysis, analyse_trace
     from tracectl.analysis.checks import check_traces
+    from tracectl.analysis.explain import explain_trace
     from tracectl.analysis.tree import SpanTree, build_tree
     from tracectl.backends.query import SearchQuery
     from tracectl.config import Settings
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from tracectl.workflows.check import check
     from tracectl.workflows.diff import diff
     from tracectl.workflows.drift import DriftOptions, drift
+    from tracectl.workflows.explain import explain
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.search import search
@@ -99,6 +103,8 @@ _LAZY = {
     "diff": ("tracectl.workflows.diff", "diff"),
     "DriftOptions": ("tracectl.workflows.drift", "DriftOptions"),
     "drift": ("tracectl.workflows.drift", "drift"),
+    "explain": ("tracectl.workflows.explain", "explain"),
+    "explain_trace": ("tracectl.analysis.explain", "explain_trace"),
     "export": ("tracectl.workflows.inspect", "export"),
     "search": ("tracectl.workflows.search", "search"),
     "show": ("tracectl.workflows.inspect", "show"),

@@ -9,6 +9,7 @@ from tracectl.cli import (  # noqa: F401
     demo,
     diff,
     drift,
+    explain,
     export,
     logs,
     sandbox_cmd,

@@ -27,8 +27,8 @@ def scenarios(ctx: typer.Context) -> None:
 
     env = get_env(ctx)
     for sc in SCENARIOS.values():
-        env.out.print(f"[bold]{sc.name:20}[/bold] {sc.description}  [dim](culprit: {sc.culprit or 'none'})[/dim]",
-                      soft_wrap=True)  # fmt: skip
+        truth = f"culprit: {sc.culprit or 'none'}" + (f"; explain names: {sc.locus}" if sc.locus else "")
+        env.out.print(f"[bold]{sc.name:20}[/bold] {sc.description}  [dim]({truth})[/dim]", soft_wrap=True)
 
 
 @sandbox_app.command("serve")

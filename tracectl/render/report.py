@@ -16,6 +16,7 @@ from tracectl.render.verdict_view import faster_document, faster_text, suspect_d
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
+    from tracectl.analysis.explain import Diagnosis
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.workflows.quality import InputCheck
@@ -48,6 +49,8 @@ class TriageResult(Protocol):
     def error_rate(self) -> float: ...
 
     def worst(self) -> TraceAnalysis | None: ...
+
+    def worst_diagnosis(self) -> Diagnosis | None: ...
 
 
 def suspect_rows(result: TriageResult) -> list[dict[str, Any]]:
@@ -89,7 +92,15 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "error_rate": result.error_rate,
         "quality": result.quality.document() if result.quality is not None else None,
+        "worst_trace": _explained(result, "document"),
     }
+
+
+def _explained(result: TriageResult, how: str) -> Any:
+    """What ``explain`` finds in the worst suspect, as ``how`` (document, markdown, html): render/explain_report.py."""
+    from tracectl.render import explain_report
+
+    return getattr(explain_report, f"worst_trace_{how}")(result.worst_diagnosis())
 
 
 def _percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
@@ -146,6 +157,7 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     worst = result.worst()
     if worst is not None:
         out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
+        out += _explained(result, "markdown")
     if result.log_excerpts:
         out += ["", f"## {excerpts_title(result)}", "", "```"]
         out += [
@@ -234,6 +246,7 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
     if worst is not None:
         parts.append(f"<h2>Worst trace <code>{e(worst.tree.trace_id)}</code></h2>{waterfall_svg(worst)}")
         parts.append("<p class=dim>Dark: the critical path. Light: the rest of each span.</p>")
+        parts.append(_explained(result, "html"))
     parts.append(
         "<h2>Critical-path time per component (mean per trace)</h2><table><tr><th>component</th>"
         f"<th>suspects</th><th>baseline</th><th>excess</th></tr>{cp_rows}</table>"
@@ -387,9 +400,13 @@ def excerpts_title(result: TriageResult) -> str:
 
 def write_report(result: TriageResult, path: Path, tz: tzinfo | None) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
+    save_report(path, to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz))
+
+
+def save_report(path: Path, text: str) -> None:
+    """Write a report; a path that cannot be written is the user's error (exit 2)."""
     from tracectl.errors import InputError
 
-    text = to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:

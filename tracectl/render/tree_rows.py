@@ -34,6 +34,7 @@ class TreeView:
     sections: dict[int, list[tuple[int, int]]]  # node -> its critical-path sections (start, end)
     logs: dict[int, list[MatchedLog]] = field(default_factory=dict)  # node (-1: no span) -> its log lines
     selected: int = -1  # the node a traceparent named (-1: none); always visible, marked in every view
+    marks: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # what explain found: node -> (mark, n)
 
     def sections_of(self, node: int) -> list[tuple[int, int]]:
         return self.sections.get(node, [])
@@ -72,7 +73,7 @@ def on_path_nodes(analysis: TraceAnalysis, min_share: float = 0.0) -> list[bool]
 
 def make_view(
     analysis: TraceAnalysis, min_duration_ns: int = 0, max_depth: int | None = None, critical_only: bool = False,
-    selected: int = -1, min_path_share: float = 0.0,
+    selected: int = -1, min_path_share: float = 0.0, marks: dict[int, list[tuple[str, int]]] | None = None,
 ) -> TreeView:  # fmt: skip
     """Select the nodes to show: a node shorter than ``min_duration_ns``, deeper than ``max_depth`` or (with
     ``critical_only``) off the critical path is hidden with its whole subtree (roots are always shown, and so are
@@ -102,7 +103,7 @@ def make_view(
     given = (("--min-duration", min_duration_ns > 0), ("--max-depth", max_depth is not None),
              ("--critical", critical_only))  # fmt: skip
     by = tuple(name for name, on in given if on)
-    return TreeView(analysis, visible, len(tree) - len(visible), by, sections, selected=selected)
+    return TreeView(analysis, visible, len(tree) - len(visible), by, sections, selected=selected, marks=marks or {})
 
 
 def jsonable(value: AttrValue) -> Any:
@@ -140,6 +141,7 @@ def span_row(view: TreeView, i: int, full: bool) -> dict[str, Any]:
         "self_ns": view.self_ns[i],
         "cp_ns": view.cp_ns[i],
         "orphan": tree.orphan[i],
+        "marks": [m for m, _n in view.marks.get(i, ())],  # explain's findings: origin, n+1, retry
     }
     if i == view.selected:
         row["selected"] = True

@@ -122,13 +122,28 @@ def _axis_label(duration_ns: int, width: int) -> str:
     return "0" + " " * max(width - 1 - len(end), 1) + end
 
 
+MARK_LEGEND = {"origin": "⊗ origin: where a failure began", "n+1": "×N N+1: one of N calls made one after another",
+               "retry": "↻ a call made again after it failed"}  # fmt: skip
+
+
+def mark_label(mark: str, count: int) -> str:
+    """How the tree shows one of explain's marks: ``⊗ origin``, ``×12 N+1``, ``↻ retry 2``."""
+    if mark == "n+1":
+        return f"×{count} N+1"
+    if mark == "retry":
+        return f"↻ retry {count}"
+    return "⊗ origin" if mark == "origin" else mark
+
+
 def _cells(view: TreeView, node: int, guide: str, styles: dict[str, str]) -> list[Text | str]:
     """The name (styled) and the four durations of one row; the duration columns carry their own style."""
     from rich.text import Span, Text
 
     tree = view.tree
     span = tree.spans[node]
-    parts: list[tuple[str, str | None]] = [(guide, "dim"), (span.service, styles[span.service]), (" ", None),
+    # explain's marks lead the name, so that a narrow terminal cuts the name rather than them
+    found = [(f"{mark_label(m, n)} ", "bold magenta") for m, n in view.marks.get(node, ())]
+    parts: list[tuple[str, str | None]] = [(guide, "dim"), *found, (span.service, styles[span.service]), (" ", None),
                                            (span.name, "red" if span.is_error else None)]  # fmt: skip
     if span.is_error:
         parts.append((" ✗", "bold red"))
@@ -187,6 +202,8 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
         legend += " · ↷ async or outside its parent: cannot be on the parent's path"
     if view.selected >= 0:
         legend += f" · ◀ the span the traceparent names ({view.tree.keys[view.selected]})"
+    shown_marks = {m for n in view.order for m, _ in view.marks.get(n, ())}
+    legend += "".join(f" · {MARK_LEGEND[m]}" for m in MARK_LEGEND if m in shown_marks)
     console.print(Text(legend, style="dim"), soft_wrap=True)
     unmatched = view.logs.get(-1, [])
     if unmatched:

@@ -131,6 +131,7 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     ``truth`` (the sandbox's ground truth, ``("",)`` for none) adds a ✓/✗ line."""
     from rich.text import Text
 
+    from tracectl.analysis.explain import marks
     from tracectl.render.logs_view import log_line_text
     from tracectl.render.tree_rows import make_view
     from tracectl.render.tree_view import render_tree
@@ -146,8 +147,15 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     if worst is not None and result.verdict.culprit and result.verdict.kind != "drift":
         console.print(Text("\nThe worst suspect's critical path", style="bold"))
         # The branches that hold at least 1% of the path: what the request waited on, not every short section.
-        view = make_view(worst, critical_only=True, min_path_share=WORST_PATH_SHARE)
+        diagnosis = result.worst_diagnosis()
+        found = marks(diagnosis) if diagnosis is not None else None
+        view = make_view(worst, critical_only=True, min_path_share=WORST_PATH_SHARE, marks=found)
         render_tree(view, console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
+        if diagnosis is not None and diagnosis.findings:
+            from tracectl.render.explain_view import render_findings_brief
+
+            console.print(Text("\nWhat it shows (tracectl explain)", style="bold"))
+            render_findings_brief(diagnosis, console)
     if result.log_excerpts:
         from tracectl.render.report import excerpts_title
 

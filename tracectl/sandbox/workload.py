@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from tracectl.model import LogRecord, Span, SpanKind, Trace
+from tracectl.sandbox.call_faults import N_PLUS_ONE_FEATURES, lookups_one_by_one, route_timeout
 from tracectl.sandbox.recommender import recommend
 from tracectl.synth import MS, US, TraceBuilder, _stretch
 
 FAULTS = (
     "feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version",
-    "recommender_input_drift",
+    "recommender_input_drift", "feature_store_n_plus_one", "gateway_timeout",
 )  # fmt: skip
 
 
@@ -32,6 +33,7 @@ class Scenario:
     affected: float  # share of requests that meet the fault
     culprit: str | None  # ground truth: the component (or "caller → callee" edge) to blame
     symptom: str  # "latency", "errors", "drift" (inputs unlike the training data) or "none"
+    locus: str | None = None  # ground truth for `explain` on an affected trace: the span ("service name") it names
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -90,6 +92,26 @@ SCENARIOS: dict[str, Scenario] = {
             "recommender",
             "drift",
         ),
+        Scenario(
+            "feature-store-n-plus-one",
+            "A feature-store release looks features up one at a time: one online-store query per feature, one "
+            "after another, instead of one query for all of them.",
+            "feature_store_n_plus_one",
+            0.25,
+            "feature-store",
+            "latency",
+            locus="feature-store GetFeatures",  # the N+1's parent
+        ),
+        Scenario(
+            "gateway-timeout",
+            "The CV model slows down past the gateway's 1 s route timeout: the gateway answers 504 and its span is "
+            "the only error, while the model, status OK, runs on.",
+            "gateway_timeout",
+            0.2,
+            "cv-model",
+            "latency",
+            locus="cv-model forward",  # the masked locus: what the request waited on when the gateway gave up
+        ),
     )
 }
 
@@ -146,6 +168,8 @@ def simulate_request(
     if fault == "feature_store_gc":
         gc_pause = rng.randrange(180, 420) * MS
     fs_handler = j(lookup_ms + 1.0) + gc_pause
+    per_feature = [j(8.0) for _ in range(N_PLUS_ONE_FEATURES)] if fault == "feature_store_n_plus_one" else []
+    fs_handler += sum(per_feature) + len(per_feature) * 150 * US
     fs = b.rpc(orch, "inference-orchestrator", "feature-store", "GetFeatures", cursor, fs_handler, net)
     b.span(
         "feature-store",
@@ -156,23 +180,26 @@ def simulate_request(
         attributes={"cache.hit": False, "db.system": "redis"},
     )
     lookup_start = fs.start_ns + j(0.7)
-    lookup = b.span(
-        "feature-store",
-        "online_store.lookup",
-        lookup_start,
-        fs.end_ns - lookup_start - j(0.3),
-        fs,
-        SpanKind.CLIENT,
-        {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
-    )
-    if gc_pause:
-        logger.log(
-            lookup,
-            lookup.start_ns + 2 * MS,
-            "warn",
-            f"GC pause {gc_pause // MS} ms (G1 Evacuation Pause)",
-            gc="G1 Young Generation",
+    if per_feature:
+        lookups_one_by_one(b, fs, lookup_start, per_feature)
+    else:
+        lookup = b.span(
+            "feature-store",
+            "online_store.lookup",
+            lookup_start,
+            fs.end_ns - lookup_start - j(0.3),
+            fs,
+            SpanKind.CLIENT,
+            {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
         )
+        if gc_pause:
+            logger.log(
+                lookup,
+                lookup.start_ns + 2 * MS,
+                "warn",
+                f"GC pause {gc_pause // MS} ms (G1 Evacuation Pause)",
+                gc="G1 Young Generation",
+            )
     cursor = fs.end_ns + net // 2 + j(0.2)
 
     # Model router fans out to the NLP and CV models.
@@ -232,6 +259,8 @@ def simulate_request(
     logger.log(gw, gw_end, "info", "request served", status=200, duration_ms=(gw_end - start_ns) // MS)
     # Last: the recommender's draws must not shift the random numbers behind the other services' timings.
     recommend(b, logger, orch, router.start_ns, fault == "recommender_input_drift", seed)
+    if fault == "gateway_timeout":
+        route_timeout(b, gw, logger)
     return b.build()
 
 
@@ -303,7 +332,8 @@ def _cv_branch(
     cold = fault == "cv_cold_start"
     version = "3.3.0" if cold else "3.2.0"
     load = b.rng.randrange(600, 1100) * MS if cold else 0
-    handler = j(24.0) + load
+    slow = b.rng.randrange(1100, 1800) * MS if fault == "gateway_timeout" else 0  # past the route timeout
+    handler = j(24.0) + load + slow
     server = b.rpc(router, "model-router", "cv-model", "Infer", start + j(0.1), handler, net)
     cursor = server.start_ns + j(0.2)
     if cold:

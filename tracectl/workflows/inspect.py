@@ -54,6 +54,7 @@ def show(
     """Rebuild and analyse the traces of ``trace`` (a file or an ID); with ``logs``, attach their Loki lines (or
     the lines saved in ``logs_files``)."""
     from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.explain import explain_trace, marks
 
     loaded = load_trace_arg(trace, session)
     span_id = selected_span(trace, trace_id)
@@ -61,7 +62,8 @@ def show(
     for t in select_traces(loaded, trace_id):
         analysis = analyse_trace(t)
         node = analysis.tree.keys.index(span_id) if span_id in analysis.tree.keys else -1
-        views.append(make_view(analysis, min_duration_ns, max_depth, critical, selected=node))
+        found = marks(explain_trace(analysis))  # where a failure began, N+1 loops, retries
+        views.append(make_view(analysis, min_duration_ns, max_depth, critical, selected=node, marks=found))
     shown = Shown(loaded.source, views, list(loaded.notes))
     if span_id is not None and all(v.selected < 0 for v in views):
         shown.warnings.append(f"span {span_id} of the traceparent is not in the trace (not received, or not exported)")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.analysis.analyse import TraceAnalysis
+    from tracectl.analysis.explain import Diagnosis
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.backends.query import SearchQuery
@@ -71,6 +72,13 @@ class TriageResult:
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
         return max(pool, key=lambda a: (a.tree.duration_ns, a.tree.trace_id), default=None)
+
+    def worst_diagnosis(self) -> Diagnosis | None:
+        """What ``explain`` finds in the worst suspect: its panel, its report section, JSON ``worst_trace``."""
+        from tracectl.analysis.explain import explain_trace
+
+        worst = self.worst()
+        return explain_trace(worst) if worst is not None else None
 
     @property
     def error_rate(self) -> float:

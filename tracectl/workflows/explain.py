@@ -1,0 +1,102 @@
+"""One slow or failed request, one verdict: the patterns an expert reads in a single trace (``tracectl explain``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tracectl.render.explain_doc import EXPLAIN_CSV_COLUMNS, EXPLAIN_SCHEMA, explain_document, finding_rows
+from tracectl.workflows.inspect import session_warn
+from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from rich.console import Console
+
+    from tracectl.analysis.explain import Diagnosis
+    from tracectl.model import Trace
+    from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.session import Session
+
+
+@dataclass(slots=True)
+class Explanation:
+    """One trace's findings, ranked, with its one-sentence verdict and every warning about the data."""
+
+    schema: ClassVar[str] = EXPLAIN_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = EXPLAIN_CSV_COLUMNS
+
+    source: str
+    diagnosis: Diagnosis
+    selected: int = -1  # the node a traceparent named (-1: none)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def sentence(self) -> str:
+        from tracectl.analysis.explain_text import headline
+
+        return headline(self.diagnosis)
+
+    def document(self, opts: RenderOptions) -> dict[str, Any]:
+        return explain_document(self.diagnosis, self.source, self.selected, self.warnings)
+
+    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
+        return finding_rows(self.diagnosis)
+
+    def table(self, console: Console, opts: RenderOptions) -> None:
+        from tracectl.render.explain_view import render_explanation
+
+        render_explanation(self.diagnosis, console, opts.tz, self.source, self.selected, opts.limit)
+
+    def report(self, path: Path, tz: tzinfo | None) -> None:
+        """Write the verdict as Markdown (``.md``) or self-contained HTML (``.html``)."""
+        from tracectl.render.explain_report import explain_html, explain_markdown
+        from tracectl.render.report import report_kind, save_report
+
+        write = explain_markdown if report_kind(path) == "md" else explain_html
+        save_report(path, write(self.diagnosis, self.source, self.warnings, tz))
+
+
+def explain(
+    session: Session | None, trace: str, *, trace_id: str | None = None, keep_minor: bool = False
+) -> Explanation:
+    """Explain the trace ``trace`` names (a file, ``-``, a trace ID or a traceparent). A file of several traces
+    without ``trace_id``: the slowest of them, said in a warning."""
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.explain import explain_trace
+
+    loaded = load_trace_arg(trace, session)
+    warnings = [f"{loaded.source}: {note}" for note in loaded.notes]
+    chosen = _slowest(select_traces(loaded, trace_id), loaded.source, warnings)
+    analysis = analyse_trace(chosen)
+    tree = analysis.tree
+    span_id = selected_span(trace, trace_id)
+    selected = tree.keys.index(span_id) if span_id in tree.keys else -1
+    if span_id is not None and selected < 0:
+        warnings.append(f"span {span_id} of the traceparent is not in the trace (not received, or not exported)")
+    warnings += [f"trace {tree.trace_id}: {w.message}" for w in tree.warnings]
+    for warning in warnings:
+        session_warn(session, warning)
+    return Explanation(loaded.source, explain_trace(analysis, keep_minor), selected, warnings)
+
+
+def _slowest(traces: list[Trace], source: str, warnings: list[str]) -> Trace:
+    from tracectl.analysis.tree import MAX_VALID_NS, MIN_VALID_NS
+
+    def wall(t: Trace) -> int:  # absurd timestamps (which the tree repairs) must not make a trace the slowest
+        times = [x for s in t.spans for x in (s.start_ns, s.end_ns) if MIN_VALID_NS <= x <= MAX_VALID_NS]
+        return max(times) - min(times) if times else 0
+
+    if not traces:
+        from tracectl.errors import InputError
+
+        raise InputError(f"{source}: holds no trace")
+    if len(traces) == 1:
+        return traces[0]
+    chosen = max(traces, key=lambda t: (wall(t), t.trace_id))
+    warnings.append(f"{source} holds {len(traces)} traces; explaining the slowest, {chosen.trace_id} "
+                    "(--trace-id picks another)")  # fmt: skip
+    return chosen
