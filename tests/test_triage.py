@@ -125,7 +125,7 @@ def slow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (["p99>100ms"], 6, "threshold crossed: p99"),
         (["p99>1h"], 0, ""),
-        (["share>0.5", "ratio>100"], 6, "share 1 > 0.5"),
+        (["share>0.5", "ratio>100"], 6, "threshold crossed: share 0.9"),
         (["error-rate>=0%"], 6, "error-rate 0 >= 0"),
         (["error-rate>1%"], 0, ""),
     ],
