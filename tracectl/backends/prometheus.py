@@ -117,6 +117,16 @@ class PrometheusClient:
             raise BackendError(f"Prometheus answered the values of {label} with an unexpected shape")
         return sorted(data)
 
+    def label_names(self, match: list[str], time: TimeRange) -> list[str]:
+        """The label names of the series ``match`` selects."""
+        params: dict[str, Any] = {"match[]": match, "start": seconds_text(time.start_ns),
+                                  "end": seconds_text(time.end_ns)}  # fmt: skip
+        doc = self._envelope(self.http.get("/api/v1/labels", params=params, kind="metrics"), "the label names")
+        data = doc.get("data")
+        if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
+            raise BackendError("Prometheus answered the label names with an unexpected shape")
+        return sorted(data)
+
     def _ask(self, path: str, params: dict[str, Any], expr: str) -> PromResult:
         doc = self._envelope(self.http.get(path, params=params, kind="metrics"), f"the query {expr!r}")
         result = read_result(doc.get("data"), expr)

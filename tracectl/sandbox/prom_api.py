@@ -179,26 +179,37 @@ def _evaluate(source: PromSource, node: promql.Node, times: list[int]) -> list[t
     return sorted(series.items())
 
 
+def _matching_labels(source: PromSource, params: Params, body: bytes) -> list[dict[str, str]]:
+    """The label sets of the series with samples in ``start``..``end`` that one of ``match[]`` selects."""
+    form = _form(params, body)
+    start = _time_ms({"s": form.get("start", [""])[-1]}, "s", -(2**62))
+    end = _time_ms({"e": form.get("end", [""])[-1]}, "e", 2**62)
+    selectors = [_parsed(m) for m in form.get("match[]", [])]
+    out = []
+    for key, samples in source.db().series.items():
+        labels = dict(key)
+        if not samples.times_ms or samples.times_ms[-1] < start or samples.times_ms[0] > end:
+            continue
+        if selectors and not any(isinstance(s, promql.Selector) and promql.matches(labels, s.matchers)
+                                 for s in selectors):  # fmt: skip
+            continue
+        out.append(labels)
+    return out
+
+
 def label_values(source: PromSource) -> Handler:
     def handle(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
         label = path.split("/")[4]
-        form = _form(params, body)
-        db = source.db()
-        start = _time_ms({"s": form.get("start", [""])[-1]}, "s", -(2**62))
-        end = _time_ms({"e": form.get("end", [""])[-1]}, "e", 2**62)
-        selectors = [_parsed(m) for m in form.get("match[]", [])]
-        values: set[str] = set()
-        for key, samples in db.series.items():
-            labels = dict(key)
-            if label not in labels or not samples.times_ms:
-                continue
-            if samples.times_ms[-1] < start or samples.times_ms[0] > end:
-                continue
-            if selectors and not any(isinstance(s, promql.Selector) and promql.matches(labels, s.matchers)
-                                     for s in selectors):  # fmt: skip
-                continue
-            values.add(labels[label])
+        values = {labels[label] for labels in _matching_labels(source, params, body) if label in labels}
         return json_reply({"status": "success", "data": sorted(values)})
+
+    return handle
+
+
+def label_names(source: PromSource) -> Handler:
+    def handle(store: Store, path: str, params: Params, headers: Params, body: bytes) -> Reply:
+        names = {name for labels in _matching_labels(source, params, body) for name in labels}
+        return json_reply({"status": "success", "data": sorted(names)})
 
     return handle
 
@@ -217,7 +228,8 @@ def routes(source: PromSource) -> list[tuple[str, str, Handler]]:
     table: list[tuple[str, str, Handler]] = []
     for method in ("GET", "POST"):
         table += [(method, "/api/v1/query", query(source)), (method, "/api/v1/query_range", query_range(source)),
-                  (method, "/api/v1/label/{name}/values", label_values(source))]  # fmt: skip
+                  (method, "/api/v1/label/{name}/values", label_values(source)),
+                  (method, "/api/v1/labels", label_names(source))]  # fmt: skip
     table += [
         ("GET", "/api/v1/status/buildinfo", lambda *_: json_reply({"status": "success", "data": BUILDINFO})),
         ("GET", "/metrics", exposition(source)),
