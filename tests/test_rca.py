@@ -67,7 +67,7 @@ def test_a_caller_slow_on_its_own_time_and_every_call_owns_those_calls() -> None
     ranking = rank_all(slow, base)
     top = ranking.suspects[0]
     assert (top.component, top.evidence) == ("api", "self")
-    assert {k for k, _ in top.latency.members} >= {"api", "api → db"}  # type: ignore[union-attr]
+    assert {c.label for c, _ in top.latency.members} >= {"api", "api → db"}  # type: ignore[union-attr]
     assert not any(s.component.endswith("→ db") for s in ranking.suspects[:2])
 
 
@@ -140,3 +140,27 @@ def test_attribute_contrast_ignores_unique_values_and_window_properties_and_need
     assert keys == {("db.shard", "s7")}
     few = [analyse_trace(request(200 + i, shard="s9" if i < 2 else "s1")) for i in range(20)]
     assert all(s.value != "s9" for s in rank_attributes(few, base))  # two traces are not enough support
+
+
+def _failing_query(n: int, by: str, failed: bool) -> TraceAnalysis:
+    """api → db where db's Query fails (on the critical path) and retries once when ``failed``."""
+    spans = [
+        span("GET /cart", 0, 30, service="api", kind=SpanKind.SERVER),
+        span("Query", 5, 15, "GET /cart", service="db", kind=SpanKind.SERVER, error=failed, **{"db.shard": "s1"}),
+    ]
+    if failed:
+        spans.append(span("Query retry", 16, 25, "GET /cart", service="db", kind=SpanKind.SERVER, **{"db.shard": "s1"}))
+    return analyse_trace(trace(*spans, trace_id=f"{n + 1:032x}"), by)
+
+
+def test_the_evidence_stays_with_the_component_whatever_the_key() -> None:
+    """Errors, new operations and their services belong to a component's own spans, whatever --by groups them
+    by: a span name or an attribute is never mistaken for a service (that lost every piece of evidence)."""
+    for by, culprit in (("service", "db"), ("operation", "db | Query"), ("attr:db.shard", "s1")):
+        base = [_failing_query(i, by, False) for i in range(20)]
+        slow = [_failing_query(100 + i, by, True) for i in range(20)]
+        top = next(s for s in rank(slow, base) if s.component == culprit)
+        assert top.services == ("db",), by
+        assert top.errors_on_path_suspect == 1.0 and top.errors_on_path_baseline == 0.0, by
+        if by != "operation":  # by operation, the retry is a component of its own
+            assert top.new_operations == [("db", "Query retry")], by

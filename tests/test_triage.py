@@ -88,7 +88,7 @@ def test_injected_cause_ranks_first_with_its_evidence(scenario_run: tuple[str, d
 CONTRACT_KEYS = {"schema", "verdict", "mode", "source", "counts", "durations_ns", "suspects", "faster", "logs",
                  "warnings", "next_commands", "seconds", "error_rate", "quality"}  # fmt: skip
 QUALITY_KEYS = {"compared", "culprit", "sentence", "examples", "services"}
-SUSPECT_KEYS = {"rank", "component", "edge", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
+SUSPECT_KEYS = {"rank", "component", "edge", "services", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
                 "suspect_cp_mean_ns", "baseline_cp_mean_ns", "rows", "errors_on_path", "new_operations",
                 "grown_operations", "attributes", "log_lines_per_trace", "log_share", "new_log_templates",
                 "silenced_log_statements"}  # fmt: skip

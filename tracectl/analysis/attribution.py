@@ -18,7 +18,7 @@ edges included, sums to the trace's critical-path length.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracectl.analysis.critical_path import CriticalPath
 from tracectl.analysis.selftime import self_times
@@ -35,13 +35,51 @@ KeyFunc = Callable[[Span], str]
 
 @dataclass(frozen=True, slots=True)
 class ComponentKey:
-    """A parsed ``--by`` value: a function from span to group label, and its spelling."""
+    """A parsed ``--by`` value: the functions from a span to each of its parts, and its spelling."""
 
     spec: str
-    func: KeyFunc
+    funcs: tuple[KeyFunc, ...]
+
+    def parts(self, span: Span) -> tuple[str, ...]:
+        """The span's value for each part of the key (``("cv-model", "forward")`` for ``operation``)."""
+        return tuple(f(span) for f in self.funcs)
 
     def __call__(self, span: Span) -> str:
-        return self.func(span)
+        """The span's component label: its parts joined."""
+        return label_of(self.parts(span))
+
+
+def label_of(parts: tuple[str, ...]) -> str:
+    """How a component's parts read, in every view and document: joined by `` | ``."""
+    return KEY_JOIN.join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """What an attribution row is about, as data: the key parts of its spans and, for an edge, the callee's parts;
+    ``services``: the services its spans belong to (an edge: the callee's). Code reads these fields; only labels
+    for people join them, so nothing ever splits a label back apart."""
+
+    parts: tuple[str, ...]
+    callee: tuple[str, ...] = ()  # non-empty: the edge caller → callee
+    services: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def edge(self) -> bool:
+        return bool(self.callee)
+
+    @property
+    def label(self) -> str:
+        caller = label_of(self.parts)
+        return f"{caller}{EDGE_ARROW}{label_of(self.callee)}" if self.callee else caller
+
+    @property
+    def caller_label(self) -> str:
+        return label_of(self.parts)
+
+    @property
+    def callee_label(self) -> str:
+        return label_of(self.callee)
 
 
 def _attr(span: Span, name: str) -> str:
@@ -59,9 +97,14 @@ def _resource_attr(span: Span, name: str) -> str:
 _SIMPLE: dict[str, KeyFunc] = {
     "service": lambda s: s.service,
     "name": lambda s: s.name,
-    "operation": lambda s: f"{s.service}{KEY_JOIN}{s.name}",
     "kind": lambda s: s.kind.label,
 }
+
+
+def _parts(spec: str) -> tuple[KeyFunc, ...]:
+    if spec == "operation":  # service and span name: two parts, so each can be read on its own
+        return (_SIMPLE["service"], _SIMPLE["name"])
+    return (_part(spec),)
 
 
 def _part(spec: str) -> KeyFunc:
@@ -90,15 +133,12 @@ def parse_key(spec: str = "service") -> ComponentKey:
     if not parts:
         raise InputError("--by: empty component key")
     parts = [p for p in parts if not any(p in _IMPLIES.get(other, ()) for other in parts)]
-    funcs = [_part(p) for p in parts]
-    if len(funcs) == 1:
-        return ComponentKey(spec, funcs[0])
-    return ComponentKey(spec, lambda s: KEY_JOIN.join(f(s) for f in funcs))
+    return ComponentKey(spec, tuple(f for p in parts for f in _parts(p)))
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One component (or edge) of one trace."""
+    """One component (or edge) of one trace. ``key`` is its label; ``component`` says what it is, as data."""
 
     key: str
     edge: bool
@@ -107,6 +147,7 @@ class Row:
     self_ns: int
     cp_ns: int
     share: float  # cp_ns / critical-path length (0 when the length is 0)
+    component: Component = field(default=Component(()), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,27 +197,28 @@ def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Seque
     tree = path.tree
     selfs = self_ns if self_ns is not None else self_times(tree)
     cps = path.per_node_ns()
-    acc: dict[tuple[str, bool], list[int]] = {}
-    label_cache: dict[int, str] = {}
+    acc: dict[Component, list[int]] = {}
+    services: dict[Component, set[str]] = {}
     for i, span in enumerate(tree.spans):
-        label = label_cache.get(i)
-        if label is None:
-            label = label_cache[i] = key(span)
         callee = edge_callee(tree, i)
-        is_edge = callee >= 0
-        if is_edge:
-            label = f"{label}{EDGE_ARROW}{key(tree.spans[callee])}"
-        entry = acc.get((label, is_edge))
+        if callee >= 0:
+            callee_span = tree.spans[callee]
+            component, service = Component(key.parts(span), key.parts(callee_span)), callee_span.service
+        else:
+            component, service = Component(key.parts(span)), span.service
+        entry = acc.get(component)
         if entry is None:
-            entry = acc[(label, is_edge)] = [0, 0, 0, 0]
+            entry = acc[component] = [0, 0, 0, 0]
+            services[component] = set()
+        services[component].add(service)
         entry[0] += 1
         entry[1] += span.is_error
         entry[2] += selfs[i]
         entry[3] += cps[i]
     length = path.length_ns
-    rows = [
-        Row(label, is_edge, n, errors, s, c, c / length if length else 0.0)
-        for (label, is_edge), (n, errors, s, c) in acc.items()
-    ]
+    rows = []
+    for c, (n, errors, s, cp) in acc.items():
+        typed = Component(c.parts, c.callee, tuple(sorted(services[c])))
+        rows.append(Row(typed.label, typed.edge, n, errors, s, cp, cp / length if length else 0.0, typed))
     rows.sort(key=lambda r: (-r.cp_ns, -r.self_ns, r.key))
     return Attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tracectl.analysis.analyse import TraceAnalysis
-from tracectl.analysis.attribution import EDGE_ARROW
+from tracectl.analysis.attribution import Component
 
 ALPHA = 0.01
 CALLER_OWNS = 0.5  # a caller owns a call's growth only with at least half as much real growth elsewhere
@@ -51,17 +51,13 @@ class LatencyRow:
     baseline_ns: float  # … per baseline trace containing it
     presence: float  # share of suspect traces containing it
     significant: bool
-    members: list[tuple[str, float]] = field(default_factory=list)  # folded rows: (row key, its excess)
+    members: list[tuple[Component, float]] = field(default_factory=list)  # folded rows, with their excess
+    services: tuple[str, ...] = ()  # the services its spans belong to (an ingress row: the callee's)
     own_ns: float = 0.0  # excess of the component's own time, without folded edges
     new: bool = False  # no baseline trace contains it
     suspect_duration_ns: float = 0.0  # mean duration of the suspect traces containing it
     baseline_duration_ns: float = 0.0  # … of the baseline traces containing it
     share: float = 0.0  # of the total positive excess
-
-
-def _split_edge(key: str) -> tuple[str, str]:
-    caller, _, callee = key.partition(EDGE_ARROW)
-    return caller, callee
 
 
 @dataclass(slots=True)
@@ -79,12 +75,17 @@ def _endpoint(a: TraceAnalysis) -> str:
     return f"{root.service} {root.name}"
 
 
-def _per_trace(group: Sequence[TraceAnalysis]) -> list[_Trace]:
+def _per_trace(group: Sequence[TraceAnalysis], meta: dict[RowKey, Component]) -> list[_Trace]:
+    """Critical-path time per row of each trace; ``meta`` collects what each row is (its services merged)."""
     out = []
     for a in group:
         rows: dict[RowKey, int] = defaultdict(int)
         for r in a.attribution.rows:
             rows[(r.key, r.edge)] += r.cp_ns
+            known = meta.get((r.key, r.edge))
+            if known is None or not set(r.component.services) <= set(known.services):
+                services = tuple(sorted({*r.component.services, *(known.services if known else ())}))
+                meta[(r.key, r.edge)] = Component(r.component.parts, r.component.callee, services)
         out.append(_Trace(rows, a.tree.duration_ns, _endpoint(a)))
     return out
 
@@ -162,18 +163,19 @@ def grew(suspect: Sequence[float], baseline: Sequence[float]) -> bool:
     return bool(mannwhitneyu(suspect, baseline, alternative="greater").pvalue < ALPHA)
 
 
-def _owners(excess: dict[RowKey, float], real: set[RowKey]) -> dict[str, str]:
-    """Edge key → the service that owns its growth (rule 2), for edges that grew."""
+def _owners(excess: dict[RowKey, float], real: set[RowKey], meta: dict[RowKey, Component]) -> dict[str, str]:
+    """Edge key → the component (label) that owns its growth (rule 2), for edges that grew."""
     touching: dict[str, float] = defaultdict(float)
     for (key, edge), value in excess.items():
         if value <= 0 or (key, edge) not in real:
             continue
-        for service in _split_edge(key) if edge else (key,):
-            touching[service] += value
+        c = meta[(key, edge)]
+        for side in (c.caller_label, c.callee_label) if edge else (key,):
+            touching[side] += value
     owners = {}
     for (key, edge), value in excess.items():
         if edge and value > 0:
-            caller, callee = _split_edge(key)
+            caller, callee = meta[(key, edge)].caller_label, meta[(key, edge)].callee_label
             mine = value if (key, edge) in real else 0.0
             elsewhere_caller, elsewhere_callee = touching[caller] - mine, touching[callee] - mine
             caller_owns = elsewhere_caller > elsewhere_callee and elsewhere_caller >= CALLER_OWNS * value
@@ -183,7 +185,8 @@ def _owners(excess: dict[RowKey, float], real: set[RowKey]) -> dict[str, str]:
 
 def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis]) -> list[LatencyRow]:
     """Every latency row, largest excess first (ties by name); shares filled in."""
-    s_rows, b_rows = _per_trace(suspects), _per_trace(baseline)
+    meta: dict[RowKey, Component] = {}
+    s_rows, b_rows = _per_trace(suspects, meta), _per_trace(baseline, meta)
     keys = sorted({k for t in (*s_rows, *b_rows) for k in t.rows})
     raw, real = {}, set()
     for k in keys:
@@ -191,13 +194,13 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
         raw[k] = sample.excess
         if raw[k] > 0 and grew(sample.suspect, sample.baseline):
             real.add(k)
-    owners = _owners(raw, real)
+    owners = _owners(raw, real, meta)
     groups: dict[tuple[str, bool], list[RowKey]] = defaultdict(list)  # (service, ingress?) -> members
     for key, edge in keys:
         if not edge:
             groups[(key, False)].append((key, False))
         elif key in owners:
-            caller, callee = _split_edge(key)
+            caller, callee = meta[(key, True)].caller_label, meta[(key, True)].callee_label
             groups[(callee, True) if owners[key] == callee else (caller, False)].append((key, True))
         else:
             groups[(key, True)].append((key, True))  # an edge that did not grow stays on its own
@@ -206,14 +209,20 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
         sample = _sample(s_rows, b_rows, members, len(suspects))
         excess, ms, mb, presence = sample.excess, sample.suspect_mean, sample.expected, sample.presence
         component = service = name
+        parts = [meta[m] for m in members]
+        # Whose spans it is about: an ingress row, the callee's (its edges' services); a component's own row,
+        # its own spans' (the edges it owns are about their callees).
+        own = [c for c in parts if ingress or not c.edge] or parts
         if ingress:
-            callers = {_split_edge(k)[0] for k, _ in members}
+            callers = {c.caller_label for c in parts}
             grown = any(k in owners for k, _ in members)
-            service = _split_edge(members[0][0])[1]
-            component = members[0][0] if not grown or len(callers) == 1 else f"{ANY_CALLER}{EDGE_ARROW}{service}"
+            service = parts[0].callee_label
+            any_caller = Component((ANY_CALLER,), parts[0].callee).label
+            component = members[0][0] if not grown or len(callers) == 1 else any_caller
         real_growth = excess > 0 and grew(sample.suspect, sample.baseline)
         row = LatencyRow(component, ingress, service, excess, ms, mb, presence, real_growth)
-        row.members = sorted(((k, raw[(k, e)]) for k, e in members), key=lambda m: (-m[1], m[0]))
+        row.services = tuple(sorted({s for c in own for s in c.services}))
+        row.members = sorted(((meta[(k, e)], raw[(k, e)]) for k, e in members), key=lambda m: (-m[1], m[0].label))
         row.own_ns = raw.get((service, False), 0.0) if not ingress else 0.0
         row.new = not sample.baseline
         row.suspect_duration_ns = _durations(s_rows, members)

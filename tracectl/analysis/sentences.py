@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tracectl.analysis.attribution import EDGE_ARROW
 from tracectl.analysis.logevidence import display_message
 from tracectl.units import format_duration
 
@@ -41,13 +40,13 @@ def _latency_part(s: Suspect) -> str:
         return f"{share} ({numbers})"
     if s.edge:
         callee = row.service
-        links = [(k.partition(EDGE_ARROW)[0], v) for k, v in row.members if v > 0]
+        links = [(c.caller_label, v) for c, v in row.members if v > 0]
         if len(links) <= 1:
-            caller = links[0][0] if links else s.component.partition(EDGE_ARROW)[0]
+            caller = links[0][0] if links else (row.members[0][0].caller_label if row.members else s.component)
             return f"{share} is network or queueing into {callee}, between {caller} and {callee} ({numbers})"
         between = _listed([f"{c} {_signed(v)}" for c, v in links])
         return f"{share} is network or queueing into {callee}, from all its callers ({between}; {numbers})"
-    calls = [(k.partition(EDGE_ARROW)[2], v) for k, v in row.members if EDGE_ARROW in k and v > 0]
+    calls = [(c.callee_label, v) for c, v in row.members if c.edge and v > 0]
     where = f", mostly in {s.operation}" if s.operation else ""
     own = f"its own time{where} (CPU, locks, GC or slow code; {numbers})"
     if not calls:
@@ -103,10 +102,10 @@ def describe(s: Suspect, latency_top: float) -> None:
     if (s.log_templates or s.log_silenced or s.log_named_by) and (s.log_share > 0 or s.evidence == "logs"):
         parts.append(("logs", _log_part(s)))
     if s.new_operations:
-        parts.append(("structure", "new operations: " + ", ".join(op.split(" | ")[1] for op in s.new_operations[:3])))
+        parts.append(("structure", "new operations: " + ", ".join(name for _service, name in s.new_operations[:3])))
     if s.grown_operations:
-        op, a_, b_ = s.grown_operations[0]
-        runs = f"{op.split(' | ')[1]} runs {a_:.1f}x per request (vs {b_:.1f}x): retries or a loop"
+        (_service, name), a_, b_ = s.grown_operations[0]
+        runs = f"{name} runs {a_:.1f}x per request (vs {b_:.1f}x): retries or a loop"
         parts.append(("structure", runs))
     if log_growth(s) >= 0.5:
         lv = ", ".join(f"{a_:.1f} {lvl} lines per request vs {b_:.1f}" for lvl, (a_, b_) in s.log_lines.items())

@@ -29,9 +29,12 @@ from dataclasses import dataclass, field
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.attributes import MIN_CONTRAST, AttributeSignal, rank_attributes
+from tracectl.analysis.attribution import parse_key
 from tracectl.analysis.excess import LatencyRow, latency_rows, top_operation
 from tracectl.analysis.logevidence import LogEvidence, NewTemplate, Silenced
 from tracectl.analysis.logs import Event
+
+Operation = tuple[str, str]  # (service, span name)
 
 ATTRIBUTE_WEIGHT = 1.5
 CLEAR = 0.5  # a culprit is named only from this score up
@@ -51,8 +54,8 @@ class Suspect:
     baseline_cp_ns: float = 0.0
     errors_on_path_suspect: float = 0.0  # share of traces with an error span of it on the critical path
     errors_on_path_baseline: float = 0.0
-    new_operations: list[str] = field(default_factory=list)
-    grown_operations: list[tuple[str, float, float]] = field(default_factory=list)  # (op, suspect, baseline) per trace
+    new_operations: list[Operation] = field(default_factory=list)
+    grown_operations: list[tuple[Operation, float, float]] = field(default_factory=list)  # (op, suspect, baseline)
     attributes: list[AttributeSignal] = field(default_factory=list)
     log_lines: dict[str, tuple[float, float]] = field(default_factory=dict)  # level -> (suspect, baseline) per trace
     log_templates: list[NewTemplate] = field(default_factory=list)  # new warning-or-worse templates
@@ -64,6 +67,7 @@ class Suspect:
     latency: LatencyRow | None = None
     operation: str | None = None  # the span name inside it that carries most of its excess
     significant: bool = False  # its latency growth is real (not noise)
+    services: tuple[str, ...] = ()  # the services its spans belong to: where its errors, logs and attributes are
 
 
 @dataclass(slots=True)
@@ -108,55 +112,54 @@ def split_errors(analyses: Sequence[TraceAnalysis]) -> tuple[list[TraceAnalysis]
 
 
 def _errors_on_path(group: Sequence[TraceAnalysis]) -> Counter[str]:
-    """Service → number of traces with an error span of that service on the critical path."""
+    """Component (the attribution key's label) → number of traces with an error span of it on the critical path."""
     out: Counter[str] = Counter()
     for a in group:
-        services = {a.tree.spans[i].service for i, cp in enumerate(a.cp_ns) if cp > 0 and a.tree.spans[i].is_error}
-        out.update(services)
+        key = parse_key(a.attribution.by)
+        out.update({key(a.tree.spans[i]) for i, cp in enumerate(a.cp_ns) if cp > 0 and a.tree.spans[i].is_error})
     return out
 
 
-def _operations(group: Sequence[TraceAnalysis]) -> Counter[str]:
-    """``service | name`` → spans per trace."""
-    counts: Counter[str] = Counter()
+def _operations(group: Sequence[TraceAnalysis]) -> Counter[tuple[str, Operation]]:
+    """(component label, (service, span name)) → spans per trace."""
+    counts: Counter[tuple[str, Operation]] = Counter()
     for a in group:
-        counts.update(f"{s.service} | {s.name}" for s in a.tree.spans)
+        key = parse_key(a.attribution.by)
+        counts.update((key(s), (s.service, s.name)) for s in a.tree.spans)
     return Counter({k: v / len(group) for k, v in counts.items()}) if group else Counter()
-
-
-def _service_of(component: str) -> str:
-    return component.split(" | ", 1)[0]
 
 
 @dataclass(slots=True)
 class _Context:
     s_err: Counter[str]
     b_err: Counter[str]
-    s_ops: Counter[str]
-    b_ops: Counter[str]
+    s_ops: Counter[tuple[str, Operation]]
+    b_ops: Counter[tuple[str, Operation]]
     attributes: list[AttributeSignal]
     logs: LogEvidence | None
     ns: int
     nb: int
 
 
-def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context) -> Suspect:
-    """A suspect with every piece of evidence about it (scored later)."""
-    r = Suspect(component, edge, 0.0, "", latency=row)
+def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context, services: tuple[str, ...]) -> Suspect:
+    """A suspect with every piece of evidence about it (scored later). Errors and operations are those of its own
+    spans (whatever ``--by`` groups them by); attributes and log lines, those of the services its spans run in."""
+    r = Suspect(component, edge, 0.0, "", latency=row, services=services)
     if row is not None:
         r.excess_ns, r.share_of_excess = row.excess_ns, row.share
         r.suspect_cp_ns, r.baseline_cp_ns, r.significant = row.suspect_ns, row.baseline_ns, row.significant
     if edge:
         return r
-    service = _service_of(component)
-    r.errors_on_path_suspect, r.errors_on_path_baseline = ctx.s_err[service] / ctx.ns, ctx.b_err[service] / ctx.nb
-    mine = [op for op in ctx.s_ops if op.split(" | ")[0] == service]
-    r.new_operations = sorted(op for op in mine if op not in ctx.b_ops and ctx.s_ops[op] >= 0.5)
-    r.grown_operations = sorted(
-        (op, ctx.s_ops[op], ctx.b_ops[op]) for op in mine if op in ctx.b_ops and ctx.s_ops[op] >= ctx.b_ops[op] + 0.5
-    )
-    r.attributes = [a for a in ctx.attributes if a.service == service and a.contrast >= MIN_CONTRAST][:3]
-    entry = ctx.logs.for_service(service) if ctx.logs is not None else None
+    r.errors_on_path_suspect = ctx.s_err[component] / ctx.ns
+    r.errors_on_path_baseline = ctx.b_err[component] / ctx.nb
+    mine = [op for owner, op in ctx.s_ops if owner == component]
+    s_ops = {op: ctx.s_ops[(component, op)] for op in mine}
+    b_ops = {op: ctx.b_ops[(component, op)] for op in mine if (component, op) in ctx.b_ops}
+    r.new_operations = sorted(op for op in mine if op not in b_ops and s_ops[op] >= 0.5)
+    r.grown_operations = sorted((op, s_ops[op], b_ops[op]) for op in b_ops if s_ops[op] >= b_ops[op] + 0.5)
+    r.attributes = [a for a in ctx.attributes if a.service in services and a.contrast >= MIN_CONTRAST][:3]
+    entries = [e for e in (ctx.logs.for_service(s) for s in services) if e is not None] if ctx.logs else []
+    entry = max(entries, key=lambda e: (e.share, e.service)) if entries else None
     if entry is not None:
         r.log_lines = {lvl: entry.per_trace[lvl] for lvl in ("fatal", "error", "warn") if lvl in entry.per_trace}
         r.log_templates, r.log_silenced, r.log_share = entry.new_templates[:3], entry.silenced[:3], entry.share
@@ -173,11 +176,11 @@ def rank_all(
     ctx = _Context(_errors_on_path(suspects), _errors_on_path(baseline), _operations(suspects), _operations(baseline),
                    rank_attributes(suspects, baseline), logs, max(len(suspects), 1), max(len(baseline), 1))  # fmt: skip
     rows = latency_rows(suspects, baseline)
-    found = [_suspect(row, row.component, row.edge, ctx) for row in rows]
-    known = {_service_of(s.component) for s in found if not s.edge}
+    found = [_suspect(row, row.component, row.edge, ctx, row.services) for row in rows]
+    known = {service for s in found if not s.edge for service in s.services}
     for service, entry in sorted((logs.services if logs else {}).items()):
         if service not in known and entry.share > 0:  # logs from a service with no spans here
-            found.append(_suspect(None, service, False, ctx))
+            found.append(_suspect(None, service, False, ctx, (service,)))
     lat_top = max((_latency(s) for s in found), default=0.0)
     out, faster = [], []
     for s in found:
@@ -281,7 +284,7 @@ def _examples(suspects: Sequence[TraceAnalysis], top: Suspect | None) -> list[st
     """The slowest suspects, preferring those that contain the top suspect's spans."""
     pool = list(suspects)
     if top is not None and top.latency is not None and top.evidence in ("edge", "self"):
-        names = {m for m, _ in top.latency.members}
+        names = {m.label for m, _ in top.latency.members}
         pool = [a for a in suspects if any(r.key in names for r in a.attribution.rows)] or pool
     elif top is not None and top.evidence == "logs" and top.log_traces:
         ids = set(top.log_traces)

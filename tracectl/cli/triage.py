@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tracectl.cli import search_options as so
+from tracectl.cli import triage_options as to
 from tracectl.cli.app import Output, app, emit_result, get_env, get_session
 from tracectl.cli.blame import By
 from tracectl.cli.show import LogsFile
@@ -26,49 +26,19 @@ def triage(
     start: so.From = None,
     end: so.To = None,
     limit: so.WindowLimit = 500,
-    slo: Annotated[
-        str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")
-    ] = None,
-    percentile: Annotated[
-        float,
-        typer.Option("--percentile", min=50, max=99.9, help="Suspects: at or above this percentile (default 90)."),
-    ] = 90.0,
-    errors: Annotated[
-        bool, typer.Option("--errors", help="Suspects: requests with an error (baseline: the rest).")
-    ] = False,
+    slo: to.Slo = None,
+    percentile: to.Percentile = 90.0,
+    errors: to.Errors = False,
     baseline_from: so.BaselineFrom = None,
     baseline_to: so.BaselineTo = None,
-    baseline: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--baseline",
-            help="Baseline: saved traces of a normal window (files or directories, .gz read as such; repeatable). "
-            "The whole suspect window is compared against it.",
-        ),
-    ] = None,
+    baseline: to.Baseline = None,
     by: By = "service",
-    logs: Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")] = True,
+    logs: to.Logs = True,
     logs_file: LogsFile = None,
-    quality: Annotated[
-        bool,
-        typer.Option(
-            "--quality",
-            help="Compare models' inputs and outputs too (always done when nothing else explains the suspects).",
-        ),
-    ] = False,
-    reference: Annotated[
-        str | None,
-        typer.Option(
-            "--reference",
-            help="Training data (FILE.parquet, .csv, .jsonl) for that comparison; "
-            "without it, suspects are compared with the baseline.",
-        ),
-    ] = None,
-    fail_on: Annotated[
-        list[str] | None,
-        typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
-    ] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.md or FILE.html.")] = None,
+    quality: to.Quality = False,
+    reference: to.Reference = None,
+    fail_on: to.FailOn = None,
+    report: to.Report = None,
     output: Output = "table",
 ) -> None:
     """Name the culprit: slow (or failing) requests against normal ones, ranked evidence, log lines.
@@ -84,17 +54,16 @@ def triage(
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
-      tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h45m
+      tracectl triage -s api-gateway --since 15m --baseline-from now-1d --baseline-to now-23h
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
       tracectl triage --baseline monday/ today.json.gz --logs-file today.logs.gz
       tracectl triage -s api-gateway --since 30m --reference train.parquet
 
-    When neither latency nor errors explain the suspects (or with --quality), the models' inputs and outputs read
-    from span attributes are compared with --reference or the baseline (`tracectl drift`): a drifted input
-    becomes the verdict.
+    When neither latency nor errors explain the suspects and there is something to compare with (--reference
+    training data, or an earlier window), or with --quality, the models' inputs and outputs read from span
+    attributes are compared too (`tracectl drift`): a drifted input becomes the verdict.
     """
     from tracectl.cli.drift_options import checked_reference
-    from tracectl.cli.triage_options import triage_options
     from tracectl.render.report import report_kind, write_report
     from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
     from tracectl.workflows.triage import triage as run
@@ -102,7 +71,7 @@ def triage(
     rules = [parse_fail_on(r) for r in fail_on or []]
     if report is not None:
         report_kind(report)
-    options = triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
+    options = to.triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
     options.quality, options.reference = quality, checked_reference(reference)
     result = run(get_session(ctx), options)

@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
 from tracectl.cli.search_options import windows
 from tracectl.errors import InputError
 from tracectl.units import parse_duration
-from tracectl.workflows.triage import TriageOptions
+
+if TYPE_CHECKING:
+    from tracectl.workflows.triage import TriageOptions
+
+Slo = Annotated[str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")]
+Percentile = Annotated[
+    float, typer.Option("--percentile", min=50, max=99.9, help="Suspects: at or above this percentile (default 90).")
+]
+Errors = Annotated[bool, typer.Option("--errors", help="Suspects: requests with an error (baseline: the rest).")]
+Baseline = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--baseline",
+        help="Baseline: saved traces of a normal window (files or directories, .gz read as such; repeatable). "
+        "The whole suspect window is compared against it.",
+    ),
+]
+Logs = Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")]
+Quality = Annotated[
+    bool,
+    typer.Option(
+        "--quality", help="Compare models' inputs and outputs too (done unasked when nothing else explains the "
+        "suspects and there is training data or an earlier window to compare with).",
+    ),
+]  # fmt: skip
+Reference = Annotated[
+    str | None,
+    typer.Option(
+        "--reference",
+        help="Training data (FILE.parquet, .csv, .jsonl) for that comparison; without it, the earlier window.",
+    ),
+]
+FailOn = Annotated[
+    list[str] | None,
+    typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
+]
+Report = Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.md or FILE.html.")]
 
 
 def triage_options(
@@ -16,6 +55,8 @@ def triage_options(
     baseline_from: str | None, baseline_to: str | None, baseline: list[str] | None, by: str, logs: bool,
     logs_file: list[str] | None,
 ) -> TriageOptions:  # fmt: skip
+    from tracectl.workflows.triage import TriageOptions  # deferred: `tracectl --help` stays light
+
     if errors and slo:
         raise InputError("--errors and --slo choose the suspects in two different ways: give one")
     if baseline and baseline_from:

@@ -38,6 +38,7 @@ class TriageResult(Protocol):
     suspects: list[TraceAnalysis]
     baseline: list[TraceAnalysis]
     log_excerpts: list[tuple[str, MatchedLog]]
+    excerpts_from_culprit: bool
     logs_checked: bool
     warnings: list[str]
     commands: list[str]
@@ -77,6 +78,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "faster": faster_document(v.faster),
         "logs": {
             "checked": result.logs_checked,
+            "excerpts_from_culprit": result.excerpts_from_culprit,
             "excerpts": [
                 {"trace_id": tid, "time_ns": m.record.time_ns, "level": m.level, "line": m.record.line}
                 for tid, m in result.log_excerpts
@@ -145,7 +147,7 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     if worst is not None:
         out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *_text_waterfall(worst), "```"]
     if result.log_excerpts:
-        out += ["", "## Log excerpts", "", "```"]
+        out += ["", f"## {excerpts_title(result)}", "", "```"]
         out += [
             f"{format_timestamp(m.record.time_ns, tz)} {m.level.upper():5} {display_line(m.record.line)}  (trace {tid})"
             for tid, m in result.log_excerpts
@@ -239,7 +241,7 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
     if v.faster:
         parts.append(f"<p class=dim>{e(faster_text(v.faster, limit=10))}.</p>")
     if logs:
-        parts.append(f"<h2>Log excerpts</h2><pre>{logs}</pre>")
+        parts.append(f"<h2>{e(excerpts_title(result))}</h2><pre>{logs}</pre>")
     if v.examples:
         parts.append(
             "<h2>Example traces</h2><ul>" + "".join(f"<li><code>{e(t)}</code></li>" for t in v.examples) + "</ul>"
@@ -374,6 +376,13 @@ def report_kind(path: Path) -> str:
     if suffix not in (".md", ".html", ".htm"):
         raise InputError(f"--report: {path} must end in .md or .html")
     return "md" if suffix == ".md" else "html"
+
+
+def excerpts_title(result: TriageResult) -> str:
+    """What the log excerpts are: the culprit's own lines, or (it logged nothing) errors elsewhere."""
+    if result.excerpts_from_culprit or not result.verdict.culprit:
+        return "Log excerpts"
+    return f"Log excerpts (none from {result.verdict.culprit}: warnings and errors elsewhere in the same requests)"
 
 
 def write_report(result: TriageResult, path: Path, tz: tzinfo | None) -> None:

@@ -51,11 +51,19 @@ class TreeView:
         return self.analysis.cp_ns
 
 
-def on_path_nodes(analysis: TraceAnalysis) -> list[bool]:
-    """Nodes with critical-path time, and their ancestors (so the path reads as a tree)."""
+def on_path_nodes(analysis: TraceAnalysis, min_share: float = 0.0) -> list[bool]:
+    """Nodes with critical-path time (with ``min_share``: whose subtree holds at least that share of the path),
+    and their ancestors, so the path reads as a tree."""
     tree = analysis.tree
-    marked = [c > 0 for c in analysis.cp_ns]
-    for node in reversed(tree.preorder()):  # children before parents
+    order = tree.preorder()
+    subtree = list(analysis.cp_ns)
+    for node in reversed(order):  # children before parents
+        p = tree.parent[node]
+        if p >= 0:
+            subtree[p] += subtree[node]
+    floor = max(1, min_share * analysis.path.length_ns)
+    marked = [c >= floor for c in subtree]
+    for node in reversed(order):
         p = tree.parent[node]
         if marked[node] and p >= 0:
             marked[p] = True
@@ -64,13 +72,13 @@ def on_path_nodes(analysis: TraceAnalysis) -> list[bool]:
 
 def make_view(
     analysis: TraceAnalysis, min_duration_ns: int = 0, max_depth: int | None = None, critical_only: bool = False,
-    selected: int = -1,
+    selected: int = -1, min_path_share: float = 0.0,
 ) -> TreeView:  # fmt: skip
     """Select the nodes to show: a node shorter than ``min_duration_ns``, deeper than ``max_depth`` or (with
     ``critical_only``) off the critical path is hidden with its whole subtree (roots are always shown, and so are
     the ``selected`` node and its ancestors)."""
     tree = analysis.tree
-    on_path = on_path_nodes(analysis) if critical_only else None
+    on_path = on_path_nodes(analysis, min_path_share) if critical_only else None
     keep = set()
     node = selected
     while node >= 0:

@@ -89,7 +89,7 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
     styles = service_styles(services)
     cells = [(node, _cells(view, node, guides[node], styles)) for node in shown]
     columns = [
-        Column("span", flex=16), Column("start", "right", drop=1, style="dim"),
+        Column("span", flex=32), Column("start", "right", drop=1, style="dim"),
         Column("duration", "right", keep=True), Column("self", "right", drop=2, style="dim"),
         Column("path", "right", drop=4, style="bold"), Column("", flex=16 if console.width >= 100 else 10, drop=3),
     ]  # fmt: skip

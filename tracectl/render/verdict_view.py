@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from tracectl.render.report import TriageResult
 
+WORST_PATH_SHARE = 0.01  # the worst trace's panel shows the branches holding at least this share of its path
 SHOWN_SCORE = 0.05  # runners-up below this explain nothing worth a line
 
 
@@ -32,10 +33,13 @@ def suspect_document(s: Suspect, rank: int) -> dict[str, Any]:
         "share_of_excess": s.share_of_excess,
         "suspect_cp_mean_ns": s.suspect_cp_ns,
         "baseline_cp_mean_ns": s.baseline_cp_ns,
-        "rows": [{"component": k, "excess_cp_ns": v} for k, v in (s.latency.members if s.latency else [])],
+        "services": list(s.services),
+        "rows": [{"component": c.label, "excess_cp_ns": v} for c, v in (s.latency.members if s.latency else [])],
         "errors_on_path": {"suspects": s.errors_on_path_suspect, "baseline": s.errors_on_path_baseline},
-        "new_operations": s.new_operations,
-        "grown_operations": [{"operation": o, "suspects": a, "baseline": b} for o, a, b in s.grown_operations],
+        "new_operations": [operation_label(o) for o in s.new_operations],
+        "grown_operations": [
+            {"operation": operation_label(o), "suspects": a, "baseline": b} for o, a, b in s.grown_operations
+        ],
         "attributes": [
             {"service": a.service, "key": a.key, "value": a.value, "suspects": a.in_suspects, "baseline": a.in_baseline}
             for a in s.attributes
@@ -47,6 +51,13 @@ def suspect_document(s: Suspect, rank: int) -> dict[str, Any]:
         ],
         "silenced_log_statements": [_silenced(x) for x in s.log_silenced],
     }
+
+
+def operation_label(operation: tuple[str, str]) -> str:
+    """``(service, span name)`` as documents show it: ``service | name``."""
+    from tracectl.analysis.attribution import label_of
+
+    return label_of(operation)
 
 
 def _silenced(x: Silenced) -> dict[str, Any]:
@@ -62,9 +73,18 @@ def faster_document(rows: list[LatencyRow]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def faster_text(rows: list[LatencyRow], limit: int = 4) -> str:
-    shown = ", ".join(f"{r.component} −{format_duration(round(-r.excess_ns))}" for r in rows[:limit])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+FASTER_WORTH = 0.02  # a component that got faster by less than this share of the suspects' mean time is not named
+
+
+def faster_text(rows: list[LatencyRow], limit: int = 4, scale_ns: float = 0.0) -> str:
+    """The components that got faster, largest first; with ``scale_ns`` (the suspects' mean duration) only those
+    that moved by a noticeable share of it are named, the rest counted."""
+    worth = [r for r in rows if -r.excess_ns >= FASTER_WORTH * scale_ns]
+    if not worth:
+        return ""
+    shown = ", ".join(f"{r.component} −{format_duration(round(-r.excess_ns))}" for r in worth[:limit])
+    rest = len(rows) - min(len(worth), limit)
+    more = f" and {rest} {'more' if len(worth) > limit else 'smaller'}" if rest > 0 else ""
     return f"got faster (never a suspect): {shown}{more}"
 
 
@@ -91,8 +111,9 @@ def render_verdict(verdict: Verdict, console: Console, truth: str | None = None,
     runners_up = verdict.suspects[1:3] if verdict.culprit else verdict.suspects[:3]
     for n, s in enumerate([s for s in runners_up if s.score >= SHOWN_SCORE], 2 if verdict.culprit else 1):
         body.append(f"  {n}. {s.sentence}  (score {s.score:.2f})\n", style="dim")
-    if verdict.faster:
-        body.append(faster_text(verdict.faster) + "\n", style="dim green")
+    faster = faster_text(verdict.faster, scale_ns=verdict.numbers.get("suspect_mean_ns", 0.0))
+    if faster:
+        body.append(faster + "\n", style="dim green")
     if verdict.examples:
         body.append("examples: " + ", ".join(verdict.examples), style="dim")
     if truth_known:
@@ -124,9 +145,13 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     worst = result.worst()
     if worst is not None and result.verdict.culprit and result.verdict.kind != "drift":
         console.print(Text("\nThe worst suspect's critical path", style="bold"))
-        render_tree(make_view(worst, critical_only=True), console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
+        # The branches that hold at least 1% of the path: what the request waited on, not every short section.
+        view = make_view(worst, critical_only=True, min_path_share=WORST_PATH_SHARE)
+        render_tree(view, console, tz, f"trace {worst.tree.trace_id}", [], limit=40)
     if result.log_excerpts:
-        console.print(Text("\nLog lines", style="bold"))
+        from tracectl.render.report import excerpts_title
+
+        console.print(Text("\n" + excerpts_title(result).replace("excerpts", "lines"), style="bold"))
         for tid, m in result.log_excerpts:
             console.print(Text.assemble(log_line_text(m, tz, "  "), (f"  {tid[:8]}…", "dim")), soft_wrap=True)
     elif not result.logs_checked:

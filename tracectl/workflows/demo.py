@@ -30,7 +30,8 @@ def run_demo(
                             loki_url=servers.loki_url)  # fmt: skip
         if announce is not None:
             announce(servers.tempo_url if backend == "tempo" else servers.jaeger_url)
-        query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests)
+        # The sandbox holds exactly `requests` traces: a higher limit reads them all without a "limit reached" note.
+        query = SearchQuery(time=resolve_range("35m", None, None), service="api-gateway", limit=requests + 100)
         with Session(settings, **callbacks) as session, tempfile.TemporaryDirectory(prefix="tracectl-demo-") as tmp:
             reference = Path(tmp) / "train.csv"  # the recommender's training data, as a user would pass it
             write_reference(reference)

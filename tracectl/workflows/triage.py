@@ -59,6 +59,7 @@ class TriageResult:
     suspects: list[TraceAnalysis]
     baseline: list[TraceAnalysis]
     log_excerpts: list[tuple[str, MatchedLog]] = field(default_factory=list)  # (trace ID, line)
+    excerpts_from_culprit: bool = False  # the excerpts are the culprit's own lines (else: what failed elsewhere)
     logs_checked: bool = False
     source: str = ""
     seconds: float = 0.0
@@ -178,7 +179,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
                           sources=sources)  # fmt: skip
     if records is not None:
         result.logs_checked = True
-        result.log_excerpts = _excerpts(result, records)
+        result.log_excerpts, result.excerpts_from_culprit = _excerpts(result, records)
     # Nothing else explains the suspects: did the models' inputs drift? That takes something to drift from, a
     # training file or an earlier window; slow against fast requests of one window differ in whatever goes with
     # latency, which is no drift (--quality asks for that comparison anyway).
@@ -249,13 +250,14 @@ def _log_records(session: Session | None, options: TriageOptions, suspects: list
         return None
 
 
-def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str, MatchedLog]]:
-    """Warning-or-worse lines of the slowest suspects: the culprit's own, else whatever failed."""
+def _excerpts(result: TriageResult, records: list[LogRecord]) -> tuple[list[tuple[str, MatchedLog]], bool]:
+    """Warning-or-worse lines of the slowest suspects: the culprit's own (True), else whatever failed (False)."""
     from collections import defaultdict
 
     from tracectl.analysis.logs import match_logs, trace_events
 
-    culprit = (result.verdict.culprit or "").split(" → ")[-1].split(" | ")[0]
+    top = next((s for s in result.verdict.suspects if s.component == result.verdict.culprit), None)
+    culprit_services = set(top.services) if top is not None else set()
     severity = {"fatal": 0, "error": 1, "warn": 2}
     by_trace: dict[str, list[LogRecord]] = defaultdict(list)
     for e in trace_events(records, [a.tree for a in result.suspects]):
@@ -267,10 +269,10 @@ def _excerpts(result: TriageResult, records: list[LogRecord]) -> list[tuple[str,
         if a.tree.trace_id in by_trace
         for m in match_logs(a.tree, by_trace[a.tree.trace_id])
     ]
-    own = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service == culprit]
+    own = [(a, m) for a, m in serious if m.node >= 0 and a.tree.spans[m.node].service in culprit_services]
     picked = [(a.tree.trace_id, m) for a, m in (own or serious)]
     picked.sort(key=lambda tm: (severity.get(tm[1].level, 3), tm[1].record.time_ns))
-    return picked[:8]
+    return picked[:8], bool(own)
 
 
 def next_commands(result: TriageResult, options: TriageOptions) -> list[str]:
