@@ -112,8 +112,8 @@ class Settings:
     request_timeout: float = setting(30.0, env=("TRACECTL_REQUEST_TIMEOUT",))  # one attempt of one request
     max_response_mb: float | None = setting(
         None, kind=float, flag="--max-response-mb", env=("TRACECTL_MAX_RESPONSE_MB",),
-        help="Largest response body to read, in MB (default per kind: trace by ID and search 128, Loki page 64, metrics "
-             "queries 32, other endpoints 1).",
+        help="Largest response body to read, in MB (default per kind: trace by ID and search 128, Loki page 64, "
+             "metrics queries 32, other endpoints 1).",
         unset_means="per response: trace by ID and search 128, Loki page 64, metrics queries 32, other endpoints 1",
     )  # fmt: skip
     retries: int = setting(4, env=("TRACECTL_RETRIES",))

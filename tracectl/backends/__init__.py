@@ -34,7 +34,8 @@ def http_config(settings: Settings, which: str) -> HttpConfig:
 
     url = getattr(settings, f"{which}_url")
     if not url:
-        env = {"tempo": "TEMPO_ADDR", "jaeger": "JAEGER_ADDR", "loki": "LOKI_ADDR", "prometheus": "PROMETHEUS_ADDR"}[which]
+        env = {"tempo": "TEMPO_ADDR", "jaeger": "JAEGER_ADDR", "loki": "LOKI_ADDR",
+               "prometheus": "PROMETHEUS_ADDR"}[which]  # fmt: skip
         raise InputError(f"no {which.capitalize()} address: set --{which}-url or {env} (or a config profile)")
     loki = which == "loki"
     headers = dict(settings.headers)

@@ -2,12 +2,15 @@
 
 Known families, in order of preference for a service's own RED (names, labels and units: BACKENDS-2026.md §4):
 
-| key | histogram | unit | service label | operation | errors |
-| --- | --- | --- | --- | --- | --- |
-| ``otel-http`` | ``http_server_request_duration_seconds`` | s | ``job`` (``ns/name``) or ``service_name`` | ``http_route`` | ``http_response_status_code`` 5xx |
-| ``otel-http-ms`` | ``http_server_duration_milliseconds`` | ms | same | ``http_route`` | ``http_status_code`` 5xx |
-| ``tempo`` | ``traces_spanmetrics_latency`` (+ ``traces_spanmetrics_calls_total``) | s | ``service`` | ``span_name`` | ``status_code`` |
-| ``collector`` | ``traces_span_metrics_duration_{milliseconds,seconds,}`` (+ ``…_calls[_total]``) | ms, s, ms | ``service_name`` | ``span_name`` | ``status_code`` (or ``otel_status_code``) |
+- ``otel-http``: ``http_server_request_duration_seconds`` (s); service ``job`` (``ns/name``) or ``service_name``;
+  operation ``http_route``; errors ``http_response_status_code`` 5xx.
+- ``otel-http-ms``: ``http_server_duration_milliseconds`` (ms), the same labels before semconv 1.21; errors
+  ``http_status_code`` 5xx.
+- ``tempo``: ``traces_spanmetrics_latency`` (s) and ``traces_spanmetrics_calls_total``; service ``service``,
+  operation ``span_name``, errors ``status_code="STATUS_CODE_ERROR"``.
+- ``collector``: ``traces_span_metrics_duration_{milliseconds,seconds,}`` (ms, s, unsuffixed = ms) and
+  ``traces_span_metrics_calls[_total]``; service ``service_name``, operation ``span_name``, errors ``status_code``
+  (or ``otel_status_code``).
 
 Each may be classic (``_bucket`` series with ``le``) or native (the bare name). Discovery asks Prometheus' index
 only (``/api/v1/label/__name__/values`` and ``/api/v1/label/<l>/values`` with ``match[]``): no samples are read.
@@ -146,11 +149,11 @@ def discover(
     families = (override,) if override is not None else KNOWN
     present = _present(client, candidate_names(families), time)
     known_services: dict[str, list[str]] = {}
-    for family in families:
-        native = family.histogram in present and f"{family.histogram}_bucket" not in present
-        if f"{family.histogram}_bucket" not in present and not native:
+    for candidate in families:
+        native = candidate.histogram in present and f"{candidate.histogram}_bucket" not in present
+        if f"{candidate.histogram}_bucket" not in present and not native:
             continue
-        family = replace(family, native=native)
+        family = replace(candidate, native=native)
         series = family.histogram if native else f"{family.histogram}_bucket"
         for label in family.service_labels:
             values = client.label_values(label, [series], time)

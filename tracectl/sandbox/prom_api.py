@@ -244,5 +244,3 @@ def dump_openmetrics(db: SeriesDB) -> str:
     out = io.StringIO()
     db.write_openmetrics(out, timestamps=True)
     return out.getvalue()
-
-

@@ -100,7 +100,8 @@ class _Parser:
         node = self.expr()
         if self.peek()[0] != "end":
             kind, text = self.peek()
-            what = "binary operators are outside the sandbox's PromQL subset" if kind == "bad" else f"unexpected {text!r}"
+            outside = "binary operators are outside the sandbox's PromQL subset"
+            what = outside if kind == "bad" else f"unexpected {text!r}"
             raise self.fail(what)
         return node
 
@@ -129,7 +130,8 @@ class _Parser:
 
     def aggregation(self) -> Node:
         name = self.take()
-        grouping, without = (), False
+        grouping: tuple[str, ...] = ()
+        without = False
         if self.peek()[1] in ("by", "without"):
             without = self.take() == "without"
             grouping = self.grouping()
@@ -252,10 +254,11 @@ class Evaluator:
         if node.name == "histogram_quantile":
             q = self._eval(node.args[0], t)
             if not isinstance(q, float):
-                raise PromQLError("expected type scalar in call to function \"histogram_quantile\"")
+                raise PromQLError('expected type scalar in call to function "histogram_quantile"')
             return histogram_quantile(q, self._vector(node.args[1], t))
         sel = node.args[0]
-        assert isinstance(sel, Selector)  # checked by the parser
+        if not isinstance(sel, Selector):  # the parser allows only a range selector here
+            raise PromQLError(f"expected type range vector in call to function {node.name!r}")
         fn = _RANGE[node.name]
         out = {}
         for key, s in self.select(sel):
@@ -369,9 +372,9 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         else:
             merged.append([bound, count])
     highest = -math.inf
-    for b in merged:  # ensure monotonic
-        highest = max(highest, b[1])
-        b[1] = highest
+    for bucket in merged:  # ensure monotonic
+        highest = max(highest, bucket[1])
+        bucket[1] = highest
     if len(merged) < 2 or merged[-1][1] == 0:
         return math.nan
     rank = q * merged[-1][1]

@@ -108,7 +108,8 @@ class SeriesDB:
             metrics = []
             for members in grouped[name].values():
                 members.sort(key=lambda m: _sample_order(dict(m[0])))
-                metrics.append([(_sample_text(key), list(zip(s.times_ms, s.values, strict=True))) for key, s in members])
+                points = [(_sample_text(key), list(zip(s.times_ms, s.values, strict=True))) for key, s in members]
+                metrics.append(points)
             yield self.families[name], metrics
 
 

@@ -70,7 +70,8 @@ class _State:
     gauges: dict[tuple[str, tuple[tuple[str, str], ...]], float] = field(default_factory=dict)
 
 
-Observation = tuple[int, str, tuple[tuple[str, str], ...], float, tuple[float, ...]]  # time, name, labels, value, bounds
+# (time, sample name, labels, value, histogram bounds or () for a counter)
+Observation = tuple[int, str, tuple[tuple[str, str], ...], float, tuple[float, ...]]
 
 
 def _job(span: Span) -> str:
@@ -107,15 +108,16 @@ def _observations(trace: Trace, families: tuple[str, ...]) -> Iterable[Observati
         if "collector" in families:
             labels = _labels(service_name=s.service, span_name=s.name, span_kind=kind, status_code=status,
                              job="otel-collector", instance="collector-0")  # fmt: skip
-            yield s.end_ns, "traces_span_metrics_duration_milliseconds", labels, s.duration_ns / MS, COLLECTOR_BUCKETS_MS
+            ms = s.duration_ns / MS
+            yield s.end_ns, "traces_span_metrics_duration_milliseconds", labels, ms, COLLECTOR_BUCKETS_MS
             yield s.end_ns, "traces_span_metrics_calls_total", labels, 1.0, ()
         route = s.attributes.get("http.route")
         if "otel-http" in families and s.kind is SpanKind.SERVER and isinstance(route, str):
             method = s.attributes.get("http.request.method")
             code = s.attributes.get("http.response.status_code")
+            code = code if code is not None else (500 if s.is_error else 200)
             labels = _labels(job=_job(s), instance=f"{s.service}-0", http_route=route, url_scheme="http",
-                             http_request_method=str(method or "GET"),
-                             http_response_status_code=str(code if code is not None else (500 if s.is_error else 200)))  # fmt: skip
+                             http_request_method=str(method or "GET"), http_response_status_code=str(code))  # fmt: skip
             yield s.end_ns, "http_server_request_duration_seconds", labels, seconds, HTTP_BUCKETS
         if "tempo" in families:
             yield from _graph_edges(s, by_id)
@@ -127,9 +129,13 @@ def _graph_edges(s: Span, by_id: dict[str, Span]) -> Iterable[Observation]:
     parent = by_id.get(s.parent_span_id)
     if s.kind is SpanKind.SERVER and parent is None and not s.parent_span_id:
         client, server, connection, client_s = "user", s.service, "virtual_node", s.duration_ns / 1e9
-    elif parent is not None and parent.service != s.service and (
-        (s.kind is SpanKind.SERVER and parent.kind is SpanKind.CLIENT)
-        or (s.kind is SpanKind.CONSUMER and parent.kind is SpanKind.PRODUCER)
+    elif (
+        parent is not None
+        and parent.service != s.service
+        and (
+            (s.kind is SpanKind.SERVER and parent.kind is SpanKind.CLIENT)
+            or (s.kind is SpanKind.CONSUMER and parent.kind is SpanKind.PRODUCER)
+        )
     ):
         client, server = parent.service, s.service
         connection = "messaging_system" if s.kind is SpanKind.CONSUMER else ""

@@ -2,7 +2,8 @@
 
 Four servers on four ephemeral ports of 127.0.0.1, as the real ones run (Tempo's and Jaeger's
 ``/api/traces/{id}`` would collide on one). The fourth serves the services' metrics on ``/metrics`` (for a real
-Prometheus to scrape) and answers the PromQL subset tracectl sends (``prom_api``). Wire facts follow BACKENDS.md and the recorded Tempo 3.0.3 answers:
+Prometheus to scrape) and answers the PromQL subset tracectl sends (``prom_api``). Wire facts follow BACKENDS.md
+and the recorded Tempo 3.0.3 answers:
 Tempo (``tempo_api.py``) as strict as the real server; Jaeger v3 (RFC 3339, Go durations, ``{"result"}``/
 ``{"error"}``) and v1 (microseconds, ``{"data", "errors"}``); Loki ``query_range`` with both response encodings
 and the 5,000-line limit. Tempo's server is also the OTLP/HTTP receiver (``POST /v1/traces``, ``/v1/logs``,
