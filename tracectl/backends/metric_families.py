@@ -32,6 +32,7 @@ from tracectl.timerange import TimeRange
 Matcher = tuple[str, str, str]  # (label, operator, value)
 SERVER_KINDS = ("SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER")
 GRAPH = "traces_service_graph_request"
+SPAN_CALLS = {"traces_spanmetrics_calls_total", "traces_span_metrics_calls_total", "traces_span_metrics_calls"}
 DEPLOY_NAMES = ("target_info", "kube_deployment_metadata_generation")
 
 
@@ -135,7 +136,7 @@ def _present(client: PrometheusClient, names: list[str], time: TimeRange) -> set
 
 
 def candidate_names(families: tuple[Family, ...]) -> list[str]:
-    names = [GRAPH + "_total", *DEPLOY_NAMES]
+    names = [GRAPH + "_total", *DEPLOY_NAMES, *sorted(SPAN_CALLS)]
     for f in families:
         names += [f.histogram, f"{f.histogram}_bucket", *f.calls]
     return names
@@ -250,3 +251,41 @@ def _operation_matchers(found: Found, operation: str) -> list[Matcher]:
 def first_points(result: list[PromSeries]) -> tuple[tuple[int, float], ...]:
     """The samples of the one series an aggregated query answers (empty when there is none)."""
     return result[0].samples if result else ()
+
+
+def graph_query(range_ns: int) -> str:
+    """Every service-graph edge with its requests over ``range_ns`` (an instant query at the window's end)."""
+    return f"sum by (client, server) (increase({GRAPH}_total[{window_text(range_ns)}]))"
+
+
+def edge_latency_query(side: str, clients: list[str], window_ns: int, q: float = 0.95) -> str:
+    """The p``q`` latency per edge leaving ``clients``, as the caller (``client``) or the callee (``server``) saw it."""
+    name = f"{GRAPH}_{side}_seconds_bucket"
+    rate = f"rate({selector(name, [('client', '=~', regex_alternatives(clients))])}[{window_text(window_ns)}])"
+    return f"histogram_quantile({q:g}, sum by (client, server, le) ({rate}))"
+
+
+def _jobs(services: list[str]) -> Matcher:
+    return ("job", "=~", f"(.+/)?({regex_alternatives(services)})")
+
+
+def deployment_queries(services: list[str], present: set[str]) -> dict[str, str]:
+    """Per deployment signal present, the query of its series for ``services`` (and their ``ns/name`` jobs)."""
+    out = {}
+    if "target_info" in present:
+        out["target_info"] = f"max by (job, service_version) ({selector('target_info', [_jobs(services)])})"
+    if any(n.endswith("_build_info") for n in present):
+        build = selector("", [("__name__", "=~", ".+_build_info"), _jobs(services)])
+        out["build_info"] = f"max by (job, version) ({build})"
+    if "kube_deployment_metadata_generation" in present:
+        gen = selector("kube_deployment_metadata_generation", [("deployment", "=~", regex_alternatives(services))])
+        out["kube_deployment_metadata_generation"] = f"max by (deployment) ({gen})"
+    return out
+
+
+def downstream_errors_query(calls: str, services: list[str], window_ns: int) -> tuple[str, str]:
+    """Errors/s recorded by any span of ``services``, per service, from a span-metrics call counter; and the
+    label that names the service."""
+    label = "service" if calls.startswith("traces_spanmetrics") else "service_name"
+    matchers = [(label, "=~", regex_alternatives(services)), ("status_code", "=", "STATUS_CODE_ERROR")]
+    return f"sum by ({label}) (rate({selector(calls, matchers)}[{window_text(window_ns)}]))", label

@@ -11,6 +11,7 @@ from tracectl.cli import (  # noqa: F401
     drift,
     export,
     logs,
+    metrics,
     sandbox_cmd,
     search,
     show,

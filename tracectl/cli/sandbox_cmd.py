@@ -78,7 +78,8 @@ def serve(
                       f"{len(workload.logs)} log lines", soft_wrap=True)  # fmt: skip
         hint = "tracectl search -s api-gateway --min-duration 100ms" if requests else "send OTLP: examples/house-prices"
         for line in (f"export TEMPO_ADDR={servers.tempo_url}", f"export JAEGER_ADDR={servers.jaeger_url}",
-                     f"export LOKI_ADDR={servers.loki_url}", f"export OTEL_EXPORTER_OTLP_ENDPOINT={servers.tempo_url}",
+                     f"export LOKI_ADDR={servers.loki_url}", f"export PROMETHEUS_ADDR={servers.prometheus_url}",
+                     f"export OTEL_EXPORTER_OTLP_ENDPOINT={servers.tempo_url}",
                      hint):  # fmt: skip
             env.out.print(line, soft_wrap=True, highlight=False)
         env.err.print("serving; Ctrl-C stops" if duration is None else f"serving for {duration:g} s")
