@@ -70,6 +70,18 @@ class SeriesDB:
         samples.times_ms.append(time_ms)
         samples.values.append(value)
 
+    def extend(self, later: SeriesDB) -> None:
+        """Append ``later``'s samples (all after this one's) to this database: several sandboxes' histories in one
+        Prometheus, each in its own time window."""
+        for family in later.families.values():
+            self.declare(family)
+        for key, samples in later.series.items():
+            mine = self.series.setdefault(key, Samples())
+            if mine.times_ms and samples.times_ms and samples.times_ms[0] <= mine.times_ms[-1]:
+                raise ValueError(f"{dict(key)['__name__']}: the later history overlaps this one")
+            mine.times_ms.extend(samples.times_ms)
+            mine.values.extend(samples.values)
+
     def __len__(self) -> int:
         return len(self.series)
 
