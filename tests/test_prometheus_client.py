@@ -110,7 +110,7 @@ def test_discovery_finds_each_family_and_says_which() -> None:
         assert ("span_kind", "=~", "SPAN_KIND_SERVER|SPAN_KIND_CONSUMER") in found.service_matchers
         found, _, _ = mf.discover(prom, "feature-store", window)  # no HTTP route there: Tempo's span metrics
         assert found.family.key == "tempo" and found.operation_label == "span_name"
-        with pytest.raises(InputError, match="no metrics for service 'nope'.+api-gateway"):
+        with pytest.raises(InputError, match=r"no metrics for service 'nope'.+api-gateway"):
             mf.discover(prom, "nope", window)
     assert "target_info" in present and "traces_service_graph_request_total" in present
 
