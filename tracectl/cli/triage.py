@@ -74,6 +74,7 @@ def triage(
     options = to.triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
     options.quality, options.reference = quality, checked_reference(reference)
+    options = to.window_from_metrics(ctx, options, bool(since or start or end or baseline_from or baseline))
     result = run(get_session(ctx), options)
     if report is not None:
         write_report(result, report, get_env(ctx).tz)

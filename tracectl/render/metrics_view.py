@@ -62,12 +62,16 @@ def change_sentence(r: MetricsResult, tz: tzinfo | None) -> str:
     c = first.change
     word = "rose" if c.rose else "fell"
     factor = f"×{c.factor:.3g}" if math.isfinite(c.factor) else "from zero"
-    name = "p95 latency" if first.series == "p95" else first.series
+    name = series_title(first.series)
     if first.series == "downstream errors":
         name = f"errors downstream ({_worst_downstream(r, c.time_ns)}) per request"
     return (f"The {name} {word} {factor} ({_value(first.series, c.before)} → {_value(first.series, c.after)}) "
             f"beginning between {clock(first.start_ns, tz)} and {clock(c.time_ns, tz)} "
             f"(Pettitt's test, p = {c.p_value:.1g}).")  # fmt: skip
+
+
+def series_title(series: str) -> str:
+    return {"p95": "p95 latency", "downstream errors": "errors downstream"}.get(series, series)
 
 
 def _worst_downstream(r: MetricsResult, at_ns: int) -> str:

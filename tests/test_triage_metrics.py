@@ -1,0 +1,53 @@
+"""Triage starts from the metrics: with Prometheus configured and no window, the change sets the suspect window
+and the baseline; without Prometheus (or without a change) triage works as before and says why."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from tracectl.cli.main import app
+from tracectl.sandbox import SCENARIOS, start_sandbox
+
+
+def triage_json(env: dict[str, str], *extra: str) -> dict:  # type: ignore[type-arg]
+    out = CliRunner().invoke(app, ["triage", "-s", "api-gateway", "--no-logs", *extra, "-o", "json"], env=env)
+    assert out.exit_code == 0, out.output
+    return orjson.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if s.symptom in ("latency", "errors")])
+def test_the_metrics_choose_the_windows_and_the_verdict_is_right(name: str) -> None:
+    servers, workload = start_sandbox(name, 300, end_ns=time.time_ns())
+    try:
+        env = {"TEMPO_ADDR": servers.tempo_url, "PROMETHEUS_ADDR": servers.prometheus_url}
+        doc = triage_json(env)
+    finally:
+        servers.stop()
+    metrics = doc["metrics"]
+    assert metrics["used"] is True and doc["mode"] == "windows"
+    suspect_start, _ = metrics["suspect_window"]
+    assert abs(suspect_start - workload.fault_start_ns) <= 60 * 10**9
+    assert metrics["baseline_window"][1] == suspect_start
+    assert doc["verdict"]["culprit"] == SCENARIOS[name].culprit
+    assert "Metrics: the " in doc["verdict"]["sentence"] and metrics["note"].startswith("Window from the metrics")
+    if name == "cv-cold-start":
+        assert "as cv-model deployed 3.3.0" in doc["verdict"]["sentence"]
+
+
+def test_without_a_change_or_without_prometheus_triage_works_as_before_and_says_why() -> None:
+    servers, _ = start_sandbox("healthy", 300, end_ns=time.time_ns())
+    try:
+        with_prom = triage_json({"TEMPO_ADDR": servers.tempo_url, "PROMETHEUS_ADDR": servers.prometheus_url})
+        without = triage_json({"TEMPO_ADDR": servers.tempo_url})
+        given = triage_json({"TEMPO_ADDR": servers.tempo_url, "PROMETHEUS_ADDR": servers.prometheus_url},
+                            "--since", "1h")  # fmt: skip
+    finally:
+        servers.stop()
+    assert with_prom["metrics"]["used"] is False and "no rise" in with_prom["metrics"]["note"]
+    assert without["metrics"]["used"] is False and without["metrics"]["note"].startswith("No Prometheus")
+    assert given["metrics"] is None  # a window given: the metrics are not asked
+    assert with_prom["verdict"] == without["verdict"] == given["verdict"]

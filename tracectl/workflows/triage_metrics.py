@@ -1,0 +1,104 @@
+"""Triage starts from the metrics: with Prometheus configured and no window given, the change the metrics show
+sets the suspect window (from the bucket the change began in to now) and the baseline (the hour before it).
+
+Without Prometheus, or when the metrics show no change, or cannot be read, triage keeps its usual window (the
+last ``LOOKBACK``) and the note says why. The note is the triage's first panel, and in its JSON (``metrics``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from tracectl.errors import TracectlError
+from tracectl.timerange import TimeRange
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from tracectl.workflows.metrics import MetricsResult
+    from tracectl.workflows.session import Session
+    from tracectl.workflows.triage import TriageOptions
+
+BASELINE_NS = 3600 * 10**9  # at most this much before the change is the baseline
+
+
+@dataclass(slots=True)
+class MetricsWindow:
+    """How the metrics chose (or did not choose) triage's windows."""
+
+    used: bool  # the suspect and baseline windows come from the metrics
+    note: str  # one line: what was done, or why not
+    result: MetricsResult | None = None
+    suspect: TimeRange | None = None
+    baseline: TimeRange | None = None
+    tz: tzinfo | None = None  # the reader's zone, for the times in the note and the evidence
+
+    def evidence(self) -> str:
+        """The sentence the verdict carries: when it began, and what lined up."""
+        from tracectl.render.metrics_view import best_rollouts, clock, series_title
+
+        tz = self.tz
+        if not self.used or self.result is None or self.result.findings.first is None:
+            return ""
+        first = self.result.findings.first
+        text = f"Metrics: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}"
+        deployed = best_rollouts(self.result.findings.lined_up)
+        if deployed:
+            text += " as " + ", ".join(f"{d.service} deployed {d.version} at {clock(d.time_ns, tz)}" for d in deployed)
+        traffic = self.result.findings.traffic
+        if traffic is not None and traffic.changed:
+            text += f"; traffic ×{traffic.factor:.2f}"
+        return text + "."
+
+    def document(self) -> dict[str, Any]:
+        from tracectl.render.emit import RenderOptions
+
+        doc = self.result.document(RenderOptions(tz=self.tz)) if self.result is not None else None
+        return {
+            "used": self.used, "note": self.note,
+            "suspect_window": None if self.suspect is None else [self.suspect.start_ns, self.suspect.end_ns],
+            "baseline_window": None if self.baseline is None else [self.baseline.start_ns, self.baseline.end_ns],
+            "change": doc["change"] if doc else None, "lined_up": doc["lined_up"] if doc else [],
+            "edge": doc["edge"] if doc else None, "sentences": doc["sentences"] if doc else [],
+            "queries": doc["queries"] if doc else {},
+        }  # fmt: skip
+
+
+def metrics_window(
+    session: Session, service: str, operation: str | None, window: TimeRange, tz: tzinfo | None = None
+) -> MetricsWindow:
+    """Read ``service``'s metrics over ``window`` and, when they rose, the suspect and baseline windows."""
+    from tracectl.render.metrics_view import clock, series_title
+    from tracectl.workflows.metrics import MetricsRequest, metrics
+
+    if not session.settings.prometheus_url:
+        return MetricsWindow(False, "No Prometheus (--prometheus-url, PROMETHEUS_ADDR): the window is the last hour, "
+                                    "slow requests against normal ones.", tz=tz)  # fmt: skip
+    try:
+        result = metrics(session, MetricsRequest(service, window, operation))
+    except TracectlError as exc:
+        return MetricsWindow(False, f"The metrics could not set the window ({exc}): the last hour, as usual.", tz=tz)
+    first = result.findings.first
+    if first is None or not first.rose:
+        return MetricsWindow(False, "The metrics show no rise in latency or errors over the last hour: slow "
+                                    "requests against normal ones, as usual.", result, tz=tz)  # fmt: skip
+    suspect = TimeRange(first.start_ns, window.end_ns)
+    baseline = TimeRange(max(window.start_ns, first.start_ns - BASELINE_NS), first.start_ns)
+    note = (f"Window from the metrics: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}; suspects "
+            f"{clock(suspect.start_ns, tz)}–{clock(suspect.end_ns, tz)}, baseline "
+            f"{clock(baseline.start_ns, tz)}–{clock(baseline.end_ns, tz)}.")  # fmt: skip
+    return MetricsWindow(True, note, result, suspect, baseline, tz)
+
+
+def start_from_metrics(session: Session, options: TriageOptions, tz: tzinfo | None = None) -> TriageOptions:
+    """``options`` with the windows the metrics chose, and the ``MetricsWindow`` that says how."""
+    query = options.query
+    if query is None or query.service is None:
+        return options
+    found = metrics_window(session, query.service, query.operation, query.time, tz)
+    chosen = replace(options, metrics_window=found)
+    if found.used and found.suspect is not None and found.baseline is not None:
+        chosen.query = replace(query, time=found.suspect)
+        chosen.baseline_query = replace(query, time=found.baseline)
+    return chosen
