@@ -119,3 +119,18 @@ def test_the_builtin_promql_subset_answers_as_the_real_prometheus(prometheus_his
             )  # fmt: skip
     for key in ("change", "changes", "edge", "lined_up", "rollouts", "downstream", "sentences", "queries"):
         assert real[key] == builtin[key], key
+
+
+def test_a_long_window_is_read_finely_where_the_service_has_data(prometheus_history: History) -> None:
+    w = prometheus_history.workloads["feature-store-gc"]
+    result = run(prometheus_history.url, TimeRange(w.end_ns - 6 * 3600 * 10**9, w.end_ns))
+    assert result.step_ns == MIN and any("cover only the last" in x for x in result.warnings)
+    first = result.findings.first
+    assert first is not None and w.fault_start_ns is not None and abs(first.start_ns - w.fault_start_ns) <= MIN
+
+
+def test_an_unknown_operation_says_which_there_are(prometheus_history: History) -> None:
+    with Session(Settings(prometheus_url=prometheus_history.url)) as session:
+        result = metrics(session, MetricsRequest("feature-store", window(prometheus_history, "healthy"), "Get"))
+    assert result.rate == () and result.findings.first is None
+    assert "no requests of feature-store match --operation 'Get' (span_name there: GetFeatures" in result.warnings[0]

@@ -19,6 +19,7 @@ from tracectl.analysis import red
 from tracectl.analysis.changepoint import ALPHA
 from tracectl.backends import metric_families as mf
 from tracectl.timerange import TimeRange
+from tracectl.units import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,7 +90,7 @@ def _one(series: Sequence[PromSeries], scale: float = 1.0) -> Points:
 
 def metrics(session: Session, request: MetricsRequest) -> MetricsResult:
     """Read the service's RED and say what changed (see the module's docstring)."""
-    from tracectl.backends.prometheus import MIN_WINDOW_NS, check_step, choose_step
+    from tracectl.backends.prometheus import check_step, choose_step
 
     client = session.prometheus()
     override = mf.parse_metric_flag(request.metric) if request.metric else None
@@ -97,26 +98,23 @@ def metrics(session: Session, request: MetricsRequest) -> MetricsResult:
     check_step(request.time, step)
     time = aligned(request.time, step)
     found, present, warnings = mf.discover(client, request.service, time, override)
-    window = max(step, MIN_WINDOW_NS)
-    queries = mf.red_queries(found, request.operation, window, QUANTILES)
-    result = MetricsResult(request.service, request.operation, time, step, found, dict(queries), alpha=request.alpha)
+    result = MetricsResult(request.service, request.operation, time, step, found, {}, alpha=request.alpha)
     for w in warnings:
         _warn(session, result, w)
-    with session.progress("reading RED from Prometheus") as update:
-        answers = {}
-        for i, (name, query) in enumerate(queries.items()):
-            answer = client.query_range(query, time, step)
-            for w in answer.warnings:
-                _warn(session, result, w)
-            answers[name] = answer.series
-            update(i + 1, len(queries))
-    scale = found.family.unit_ns
-    result.rate = _one(answers["rate"])
-    if "errors" in answers:
-        result.error_ratio = tuple(red.error_ratio(result.rate, _one(answers["errors"])))
-    else:
+    _read_red(session, client, result)
+    covered = _covered(result.rate)
+    if request.step_ns is None and covered is not None and choose_step(covered) < step:
+        # The service's data covers only part of the window: read that part at the step it calls for, so the
+        # change-point test has the points it needs (a change needs about √n of them on its short side).
+        finer = choose_step(covered)
+        result.time, result.step_ns = aligned(TimeRange(covered.start_ns - finer, time.end_ns), finer), finer
+        _warn(session, result, f"{request.service}'s metrics cover only the last {format_duration(covered.duration_ns)}"
+                               f" of the window: read at a {format_duration(finer)} step over that part")  # fmt: skip
+        _read_red(session, client, result)
+    if not result.rate:
+        _warn(session, result, _nothing_matched(client, result))
+    if result.error_ratio is None:
         _warn(session, result, f"{found.family.histogram} has no error label: the error ratio is not shown")
-    result.latency = {name: _one(answers[name], scale) for name in answers if name.startswith("p")}
     edges = _graph(client, result, present)
     tested = [("p95", "latency", result.latency.get("p95", ()))]
     if result.error_ratio is not None:
@@ -124,7 +122,7 @@ def metrics(session: Session, request: MetricsRequest) -> MetricsResult:
     result.downstream_errors = _downstream_errors(client, result, present)
     if result.downstream_errors is not None:
         tested.append(("downstream errors", "ratio", result.downstream_errors))
-    result.findings.changes = red.find_changes(tested, step, request.alpha)
+    result.findings.changes = red.find_changes(tested, result.step_ns, request.alpha)
     _context(client, result, present, edges)
     return result
 
@@ -154,6 +152,44 @@ def _downstream_errors(client: PrometheusClient, result: MetricsResult, present:
     series = client.query_range(query, result.time, result.step_ns).series
     result.downstream_error_rates = {s.labels.get(label, ""): s.samples for s in series}
     return tuple(red.per_request(result.rate, [s.samples for s in series]))
+
+
+def _read_red(session: Session, client: PrometheusClient, result: MetricsResult) -> None:
+    """The RED series of ``result``'s family over its window and step."""
+    from tracectl.backends.prometheus import MIN_WINDOW_NS
+
+    found = result.family
+    queries = mf.red_queries(found, result.operation, max(result.step_ns, MIN_WINDOW_NS), QUANTILES)
+    result.queries.update(queries)
+    answers = {}
+    with session.progress("reading RED from Prometheus") as update:
+        for i, (name, query) in enumerate(queries.items()):
+            answer = client.query_range(query, result.time, result.step_ns)
+            for w in answer.warnings:
+                _warn(session, result, w)
+            answers[name] = answer.series
+            update(i + 1, len(queries))
+    result.rate = _one(answers["rate"])
+    result.error_ratio = tuple(red.error_ratio(result.rate, _one(answers["errors"]))) if "errors" in answers else None
+    result.latency = {name: _one(answers[name], found.family.unit_ns) for name in answers if name.startswith("p")}
+
+
+def _covered(rate: Points) -> TimeRange | None:
+    """From the first to the last point with requests (None when there is none)."""
+    times = [t for t, v in rate if v > 0]
+    return TimeRange(times[0], times[-1]) if len(times) > 1 else None
+
+
+def _nothing_matched(client: PrometheusClient, result: MetricsResult) -> str:
+    """Why the RED is empty: the operation names there are, or none in the window."""
+    found = result.family
+    if result.operation is None or found.operation_label is None:
+        return f"no requests of {result.service} in {found.family.histogram} in this window: widen --since"
+    names = client.label_values(found.operation_label, [mf.selector(found.series_name, found.service_matchers)],
+                                result.time)  # fmt: skip
+    shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+    what = f"{found.operation_label} there: {shown}"
+    return f"no requests of {result.service} match --operation {result.operation!r} ({what})"
 
 
 def _warn(session: Session, result: MetricsResult, message: str) -> None:
