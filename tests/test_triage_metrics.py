@@ -51,3 +51,37 @@ def test_without_a_change_or_without_prometheus_triage_works_as_before_and_says_
     assert without["metrics"]["used"] is False and without["metrics"]["note"].startswith("No Prometheus")
     assert given["metrics"] is None  # a window given: the metrics are not asked
     assert with_prom["verdict"] == without["verdict"] == given["verdict"]
+
+
+def test_without_prometheus_tempo_traceql_metrics_set_the_window() -> None:
+    servers, workload = start_sandbox("cv-cold-start", 300, end_ns=time.time_ns())
+    try:
+        doc = triage_json({"TEMPO_ADDR": servers.tempo_url})
+    finally:
+        servers.stop()
+    metrics = doc["metrics"]
+    assert metrics["used"] is True and metrics["note"].startswith("Window from Tempo's TraceQL metrics")
+    assert abs(metrics["suspect_window"][0] - workload.fault_start_ns) <= 60 * 10**9
+    assert metrics["change"]["source"] == "tempo" and doc["verdict"]["culprit"] == "cv-model"
+
+
+def test_the_sandbox_tempo_answers_traceql_rate_and_quantiles_as_tempo_shapes_them() -> None:
+    from tracectl.backends.http import HttpClient, HttpConfig
+    from tracectl.backends.tempo import TempoClient
+    from tracectl.model import SpanKind
+    from tracectl.timerange import TimeRange
+    from tracectl.workflows.tempo_red import tempo_queries
+
+    servers, workload = start_sandbox("feature-store-gc", 120, end_ns=1_763_972_400 * 10**9)
+    try:
+        tempo = TempoClient(HttpClient(HttpConfig(servers.tempo_url, "Tempo", retries=0)))
+        window = TimeRange(workload.start_ns, workload.end_ns)
+        rate = tempo.metrics_query_range(tempo_queries("api-gateway")["rate"], window, 60 * 10**9).series[0]
+        p95 = tempo.metrics_query_range(tempo_queries("api-gateway")["p95"], window, 60 * 10**9).series[0]
+    finally:
+        servers.stop()
+    roots = [s for t in workload.traces for s in t.spans if s.service == "api-gateway" and s.kind is SpanKind.SERVER]
+    assert round(sum(v for _, v in rate.samples) * 60) == len(roots)
+    assert rate.labels == {"__name__": "rate"} and p95.labels == {"p": 0.95}
+    assert all(t % (60 * 10**9) == 0 for t, _ in rate.samples)
+    assert max(v for _, v in p95.samples) <= max(s.duration_ns for s in roots) / 1e9

@@ -16,6 +16,7 @@ from tracectl.timerange import TimeRange
 if TYPE_CHECKING:
     from datetime import tzinfo
 
+    from tracectl.analysis.red import SeriesChange
     from tracectl.workflows.metrics import MetricsResult
     from tracectl.workflows.session import Session
     from tracectl.workflows.triage import TriageOptions
@@ -33,16 +34,18 @@ class MetricsWindow:
     suspect: TimeRange | None = None
     baseline: TimeRange | None = None
     tz: tzinfo | None = None  # the reader's zone, for the times in the note and the evidence
+    change: SeriesChange | None = None  # the change that set the windows
 
     def evidence(self) -> str:
         """The sentence the verdict carries: when it began, and what lined up."""
         from tracectl.render.metrics_view import best_rollouts, clock, series_title
 
-        tz = self.tz
-        if not self.used or self.result is None or self.result.findings.first is None:
+        tz, first = self.tz, self.change
+        if not self.used or first is None:
             return ""
-        first = self.result.findings.first
         text = f"Metrics: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}"
+        if self.result is None:
+            return text + " (Tempo's TraceQL metrics)."
         deployed = best_rollouts(self.result.findings.lined_up)
         if deployed:
             text += " as " + ", ".join(f"{d.service} deployed {d.version} at {clock(d.time_ns, tz)}" for d in deployed)
@@ -55,11 +58,16 @@ class MetricsWindow:
         from tracectl.render.emit import RenderOptions
 
         doc = self.result.document(RenderOptions(tz=self.tz)) if self.result is not None else None
+        change = None
+        if doc is None and self.change is not None:
+            c = self.change
+            change = {"series": c.series, "start_ns": c.start_ns, "first_point_ns": c.change.time_ns,
+                      "p_value": c.change.p_value, "method": "pettitt", "source": "tempo"}  # fmt: skip
         return {
             "used": self.used, "note": self.note,
             "suspect_window": None if self.suspect is None else [self.suspect.start_ns, self.suspect.end_ns],
             "baseline_window": None if self.baseline is None else [self.baseline.start_ns, self.baseline.end_ns],
-            "change": doc["change"] if doc else None, "lined_up": doc["lined_up"] if doc else [],
+            "change": doc["change"] if doc else change, "lined_up": doc["lined_up"] if doc else [],
             "edge": doc["edge"] if doc else None, "sentences": doc["sentences"] if doc else [],
             "queries": doc["queries"] if doc else {},
         }  # fmt: skip
@@ -69,12 +77,10 @@ def metrics_window(
     session: Session, service: str, operation: str | None, window: TimeRange, tz: tzinfo | None = None
 ) -> MetricsWindow:
     """Read ``service``'s metrics over ``window`` and, when they rose, the suspect and baseline windows."""
-    from tracectl.render.metrics_view import clock, series_title
     from tracectl.workflows.metrics import MetricsRequest, metrics
 
     if not session.settings.prometheus_url:
-        return MetricsWindow(False, "No Prometheus (--prometheus-url, PROMETHEUS_ADDR): the window is the last hour, "
-                                    "slow requests against normal ones.", tz=tz)  # fmt: skip
+        return _from_tempo(session, service, window, tz)
     try:
         result = metrics(session, MetricsRequest(service, window, operation))
     except TracectlError as exc:
@@ -83,12 +89,41 @@ def metrics_window(
     if first is None or not first.rose:
         return MetricsWindow(False, "The metrics show no rise in latency or errors over the last hour: slow "
                                     "requests against normal ones, as usual.", result, tz=tz)  # fmt: skip
+    return _windows(first, window, "the metrics", result, tz)
+
+
+def _windows(
+    first: SeriesChange, window: TimeRange, source: str, result: MetricsResult | None, tz: tzinfo | None
+) -> MetricsWindow:
+    from tracectl.render.metrics_view import clock, series_title
+
     suspect = TimeRange(first.start_ns, window.end_ns)
     baseline = TimeRange(max(window.start_ns, first.start_ns - BASELINE_NS), first.start_ns)
-    note = (f"Window from the metrics: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}; suspects "
-            f"{clock(suspect.start_ns, tz)}–{clock(suspect.end_ns, tz)}, baseline "
+    note = (f"Window from {source}: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}; "
+            f"suspects {clock(suspect.start_ns, tz)}–{clock(suspect.end_ns, tz)}, baseline "
             f"{clock(baseline.start_ns, tz)}–{clock(baseline.end_ns, tz)}.")  # fmt: skip
-    return MetricsWindow(True, note, result, suspect, baseline, tz)
+    return MetricsWindow(True, note, result, suspect, baseline, tz, first)
+
+
+def _from_tempo(session: Session, service: str, window: TimeRange, tz: tzinfo | None) -> MetricsWindow:
+    """No Prometheus: Tempo's TraceQL metrics, when the backend is Tempo and answers them."""
+    from tracectl.backends.prometheus import choose_step
+    from tracectl.backends.tempo import TempoClient
+    from tracectl.workflows.tempo_red import tempo_changes
+
+    usual = "the window is the last hour, slow requests against normal ones"
+    backend = session.backend()
+    if not isinstance(backend, TempoClient):
+        return MetricsWindow(False, f"No Prometheus (--prometheus-url, PROMETHEUS_ADDR) and no Tempo: {usual}.",
+                             tz=tz)  # fmt: skip
+    try:
+        changes = tempo_changes(backend, service, window, choose_step(window))
+    except TracectlError as exc:
+        return MetricsWindow(False, f"No Prometheus, and Tempo's TraceQL metrics failed ({exc}): {usual}.", tz=tz)
+    first = changes[0] if changes else None
+    if first is None or not first.rose:
+        return MetricsWindow(False, f"No Prometheus; Tempo's TraceQL metrics show no rise: {usual}.", tz=tz)
+    return _windows(first, window, "Tempo's TraceQL metrics (no Prometheus)", None, tz)
 
 
 def start_from_metrics(session: Session, options: TriageOptions, tz: tzinfo | None = None) -> TriageOptions:
