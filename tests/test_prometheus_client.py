@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -136,3 +137,19 @@ def test_rollouts_are_versions_after_the_first_and_generation_changes() -> None:
     gen = red.generation_changes([("cv", [(0, 7.0), (1, 7.0), (2, 8.0)])], "kube")
     assert [(r.version, r.previous, r.time_ns) for r in gen] == [("8", "7", 2)]
     assert red.near(rollouts, start_ns=5, step_ns=1) == rollouts and red.near(rollouts, 20, 1) == []
+
+
+def test_red_queries_for_classic_native_and_operation_filters() -> None:
+    tempo = mf.Found(mf.KNOWN[2], (("service", "=", "cv-model"),), ("status_code", "=", "STATUS_CODE_ERROR"),
+                     "span_name", "traces_spanmetrics_calls_total")  # fmt: skip
+    q = mf.red_queries(tempo, "Predict", 60 * S, (0.95,))
+    assert q["rate"] == 'sum(rate(traces_spanmetrics_calls_total{service="cv-model", span_name="Predict"}[1m]))'
+    assert q["errors"] == ('sum(rate(traces_spanmetrics_calls_total{service="cv-model", span_name="Predict", '
+                           'status_code="STATUS_CODE_ERROR"}[1m]))')  # fmt: skip
+    assert q["p95"] == ('histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{'
+                        'service="cv-model", span_name="Predict"}[1m])))')  # fmt: skip
+    native = mf.Found(replace(mf.KNOWN[0], native=True), (("job", "=", 'a"b'),), None, "http_route", None)
+    q = mf.red_queries(native, "POST /v1/predict", 120 * S, (0.5,))
+    sel = 'http_server_request_duration_seconds{job="a\\"b", http_route="/v1/predict", http_request_method="POST"}'
+    assert q == {"rate": f"sum(histogram_count(rate({sel}[2m])))",
+                 "p50": f"histogram_quantile(0.5, sum(rate({sel}[2m])))"}  # fmt: skip

@@ -60,9 +60,9 @@ def test_without_prometheus_tempo_traceql_metrics_set_the_window() -> None:
     finally:
         servers.stop()
     metrics = doc["metrics"]
-    assert metrics["used"] is True and metrics["note"].startswith("Window from Tempo's TraceQL metrics")
+    assert metrics["used"] is True and metrics["note"].startswith("Window from the metrics (Tempo's TraceQL metrics)")
     assert abs(metrics["suspect_window"][0] - workload.fault_start_ns) <= 60 * 10**9
-    assert metrics["change"]["source"] == "tempo" and doc["verdict"]["culprit"] == "cv-model"
+    assert metrics["change"]["source"] == "Tempo's TraceQL metrics" and doc["verdict"]["culprit"] == "cv-model"
 
 
 def test_the_sandbox_tempo_answers_traceql_rate_and_quantiles_as_tempo_shapes_them() -> None:
@@ -85,3 +85,43 @@ def test_the_sandbox_tempo_answers_traceql_rate_and_quantiles_as_tempo_shapes_th
     assert rate.labels == {"__name__": "rate"} and p95.labels == {"p": 0.95}
     assert all(t % (60 * 10**9) == 0 for t, _ in rate.samples)
     assert max(v for _, v in p95.samples) <= max(s.duration_ns for s in roots) / 1e9
+
+
+def test_with_jaeger_and_no_prometheus_its_metrics_api_sets_the_window() -> None:
+    servers, workload = start_sandbox("nlp-timeouts", 300, end_ns=time.time_ns())
+    try:
+        doc = triage_json({"JAEGER_ADDR": servers.jaeger_url})
+    finally:
+        servers.stop()
+    metrics = doc["metrics"]
+    assert metrics["used"] is True and metrics["change"]["source"] == "Jaeger's metrics API"
+    assert abs(metrics["suspect_window"][0] - workload.fault_start_ns) <= 60 * 10**9
+    assert doc["verdict"]["culprit"] == "nlp-model" and "(Jaeger's metrics API)." in doc["verdict"]["sentence"]
+
+
+def test_jaeger_metrics_api_wire() -> None:
+    import httpx
+    import respx
+
+    from tracectl.backends.http import HttpClient, HttpConfig
+    from tracectl.backends.jaeger import JaegerClient
+    from tracectl.backends.jaeger_metrics import spm_params, spm_series
+    from tracectl.errors import BackendError
+    from tracectl.timerange import TimeRange
+
+    client = JaegerClient(HttpClient(HttpConfig("http://jaeger.test", "Jaeger", retries=0)))
+    params = spm_params("driver", TimeRange(1_700_000_000 * 10**9, 1_700_003_600 * 10**9), 60 * 10**9)
+    body = {"name": "service_latencies", "type": "GAUGE", "metrics": [{"labels": [], "metricPoints": [
+        {"gaugeValue": {"doubleValue": "NaN"}, "timestamp": "2023-11-14T22:14:20Z"},
+        {"gaugeValue": {"doubleValue": 12.5}, "timestamp": "2023-11-14T22:13:20Z"}]}]}  # fmt: skip
+    with respx.mock(base_url="http://jaeger.test", assert_all_mocked=True) as mock:
+        route = mock.get("/api/metrics/latencies").mock(return_value=httpx.Response(200, json=body))
+        points = spm_series(client, "latencies", {**params, "quantile": 0.95})
+        mock.get("/api/metrics/calls").mock(return_value=httpx.Response(501, json={
+            "data": None, "errors": [{"code": 501, "msg": "no metrics backend configured"}]}))  # fmt: skip
+        with pytest.raises(BackendError, match="no metrics backend configured"):
+            spm_series(client, "calls", params)
+    sent = dict(route.calls.last.request.url.params)
+    assert sent == {"service": "driver", "spanKind": "server", "endTs": "1700003580000", "lookback": "3540000",
+                    "step": "60000", "ratePer": "60000", "quantile": "0.95"}  # fmt: skip
+    assert points[0] == (1_700_000_000 * 10**9, 12.5) and points[1][1] != points[1][1]  # sorted; NaN kept

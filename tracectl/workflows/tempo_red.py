@@ -1,7 +1,7 @@
-"""When Prometheus is not configured, Tempo's TraceQL metrics (``/api/metrics/query_range``) serve the same step
-of triage: the service's server-span rate, error rate and p95 latency per step, and the change in them (the same
-Pettitt test as ``tracectl metrics``). A span counts in the bucket ``(T − step, T]`` its start falls in, so a
-change whose first new point is ``T`` began at ``T − step``, as with Prometheus.
+"""When Prometheus is not configured, Tempo's TraceQL metrics (``/api/metrics/query_range``) or Jaeger's SPM
+metrics API (``/api/metrics/calls|errors|latencies``) serve the same step of triage: the service's server-span
+rate, error rate and p95 latency per step, and the change in them (the same Pettitt test as ``tracectl
+metrics``). A change whose first new point is ``T`` began at ``T − step``, as with Prometheus.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from tracectl.analysis import red
 
 if TYPE_CHECKING:
+    from tracectl.backends.jaeger import JaegerClient
     from tracectl.backends.tempo import TempoClient
     from tracectl.timerange import TimeRange
 
@@ -40,3 +41,13 @@ def tempo_changes(client: TempoClient, service: str, time: TimeRange, step_ns: i
     p95 = tuple((t, v * 1e9 if t in served else math.nan) for t, v in answers["p95"])
     ratio = tuple(red.error_ratio(rate, answers["errors"]))
     return red.find_changes([("p95", "latency", p95), ("error ratio", "ratio", ratio)], step_ns)
+
+
+def jaeger_changes(client: JaegerClient, service: str, time: TimeRange, step_ns: int) -> list[red.SeriesChange]:
+    """The same changes, read from Jaeger's SPM metrics API (latencies in ms, errors as a ratio)."""
+    from tracectl.backends.jaeger_metrics import spm_params, spm_series
+
+    params = spm_params(service, time, step_ns)
+    latency = tuple((t, v * 1e6) for t, v in spm_series(client, "latencies", {**params, "quantile": 0.95}))
+    ratio = spm_series(client, "errors", params)
+    return red.find_changes([("p95", "latency", latency), ("error ratio", "ratio", ratio)], step_ns)

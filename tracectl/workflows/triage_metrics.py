@@ -35,6 +35,7 @@ class MetricsWindow:
     baseline: TimeRange | None = None
     tz: tzinfo | None = None  # the reader's zone, for the times in the note and the evidence
     change: SeriesChange | None = None  # the change that set the windows
+    source: str = "Prometheus"  # what the change was read from
 
     def evidence(self) -> str:
         """The sentence the verdict carries: when it began, and what lined up."""
@@ -45,7 +46,7 @@ class MetricsWindow:
             return ""
         text = f"Metrics: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}"
         if self.result is None:
-            return text + " (Tempo's TraceQL metrics)."
+            return text + f" ({self.source})."
         deployed = best_rollouts(self.result.findings.lined_up)
         if deployed:
             text += " as " + ", ".join(f"{d.service} deployed {d.version} at {clock(d.time_ns, tz)}" for d in deployed)
@@ -62,7 +63,7 @@ class MetricsWindow:
         if doc is None and self.change is not None:
             c = self.change
             change = {"series": c.series, "start_ns": c.start_ns, "first_point_ns": c.change.time_ns,
-                      "p_value": c.change.p_value, "method": "pettitt", "source": "tempo"}  # fmt: skip
+                      "p_value": c.change.p_value, "method": "pettitt", "source": self.source}  # fmt: skip
         return {
             "used": self.used, "note": self.note,
             "suspect_window": None if self.suspect is None else [self.suspect.start_ns, self.suspect.end_ns],
@@ -89,7 +90,7 @@ def metrics_window(
     if first is None or not first.rose:
         return MetricsWindow(False, "The metrics show no rise in latency or errors over the last hour: slow "
                                     "requests against normal ones, as usual.", result, tz=tz)  # fmt: skip
-    return _windows(first, window, "the metrics", result, tz)
+    return _windows(first, window, "Prometheus", result, tz)
 
 
 def _windows(
@@ -99,31 +100,36 @@ def _windows(
 
     suspect = TimeRange(first.start_ns, window.end_ns)
     baseline = TimeRange(max(window.start_ns, first.start_ns - BASELINE_NS), first.start_ns)
-    note = (f"Window from {source}: the {series_title(first.series)} rose at {clock(first.start_ns, tz)}; "
-            f"suspects {clock(suspect.start_ns, tz)}–{clock(suspect.end_ns, tz)}, baseline "
-            f"{clock(baseline.start_ns, tz)}–{clock(baseline.end_ns, tz)}.")  # fmt: skip
-    return MetricsWindow(True, note, result, suspect, baseline, tz, first)
+    note = (f"Window from the metrics ({source}): the {series_title(first.series)} rose at "
+            f"{clock(first.start_ns, tz)}; suspects {clock(suspect.start_ns, tz)}–{clock(suspect.end_ns, tz)}, "
+            f"baseline {clock(baseline.start_ns, tz)}–{clock(baseline.end_ns, tz)}.")  # fmt: skip
+    return MetricsWindow(True, note, result, suspect, baseline, tz, first, source)
 
 
 def _from_tempo(session: Session, service: str, window: TimeRange, tz: tzinfo | None) -> MetricsWindow:
-    """No Prometheus: Tempo's TraceQL metrics, when the backend is Tempo and answers them."""
+    """No Prometheus: Tempo's TraceQL metrics or Jaeger's SPM metrics API, whichever the trace backend is."""
+    from tracectl.backends.jaeger import JaegerClient
     from tracectl.backends.prometheus import choose_step
     from tracectl.backends.tempo import TempoClient
-    from tracectl.workflows.tempo_red import tempo_changes
+    from tracectl.workflows.tempo_red import jaeger_changes, tempo_changes
 
     usual = "the window is the last hour, slow requests against normal ones"
     backend = session.backend()
-    if not isinstance(backend, TempoClient):
-        return MetricsWindow(False, f"No Prometheus (--prometheus-url, PROMETHEUS_ADDR) and no Tempo: {usual}.",
-                             tz=tz)  # fmt: skip
+    if not isinstance(backend, TempoClient | JaegerClient):
+        return MetricsWindow(False, f"No Prometheus (--prometheus-url, PROMETHEUS_ADDR): {usual}.", tz=tz)
+    source = "Tempo's TraceQL metrics" if isinstance(backend, TempoClient) else "Jaeger's metrics API"
+    step = choose_step(window)
     try:
-        changes = tempo_changes(backend, service, window, choose_step(window))
+        if isinstance(backend, TempoClient):
+            changes = tempo_changes(backend, service, window, step)
+        else:
+            changes = jaeger_changes(backend, service, window, step)
     except TracectlError as exc:
-        return MetricsWindow(False, f"No Prometheus, and Tempo's TraceQL metrics failed ({exc}): {usual}.", tz=tz)
+        return MetricsWindow(False, f"No Prometheus, and {source} failed ({exc}): {usual}.", tz=tz)
     first = changes[0] if changes else None
     if first is None or not first.rose:
-        return MetricsWindow(False, f"No Prometheus; Tempo's TraceQL metrics show no rise: {usual}.", tz=tz)
-    return _windows(first, window, "Tempo's TraceQL metrics (no Prometheus)", None, tz)
+        return MetricsWindow(False, f"No Prometheus; {source} show no rise: {usual}.", tz=tz)
+    return _windows(first, window, source, None, tz)
 
 
 def start_from_metrics(session: Session, options: TriageOptions, tz: tzinfo | None = None) -> TriageOptions:
