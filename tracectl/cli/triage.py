@@ -50,7 +50,13 @@ def triage(
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
     half of the same window (or the rest). With a baseline window (--baseline-from/--baseline-to, or saved
     traces with --baseline), the whole window is compared against it, like with like: a change in the mix of
-    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file). Examples:
+    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file).
+
+    With no window given (no --since/--from/--to, no baseline), triage starts from the metrics (Prometheus, else
+    Tempo's TraceQL metrics or Jaeger's metrics API): the suspect window begins where the latency or errors rose,
+    the baseline is the hour before, and the first panel says so with what lined up (see docs/metrics.md).
+
+    Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
