@@ -1,8 +1,9 @@
 """Triage starts from the metrics: with Prometheus configured and no window given, the change the metrics show
 sets the suspect window (from the bucket the change began in to now) and the baseline (the hour before it).
 
-Without Prometheus, or when the metrics show no change, or cannot be read, triage keeps its usual window (the
-last ``LOOKBACK``) and the note says why. The note is the triage's first panel, and in its JSON (``metrics``).
+Without Prometheus (and without Tempo's or Jaeger's own metrics), or when the metrics show no change, or cannot
+be read, triage keeps its usual window (the last hour, as ``--since``'s default) and the note says why. The note
+is the triage's first panel, and in its JSON (``metrics``).
 """
 
 from __future__ import annotations
