@@ -130,7 +130,8 @@ def deployment_sentence(r: MetricsResult, tz: tzinfo | None) -> str | None:
         steps = round((first.change.time_ns - d.time_ns) / r.step_ns)
         gap = f"{format_duration(abs(steps) * r.step_ns)} {'before' if steps > 0 else 'after'} the change began"
         when = "in the step the change began" if steps == 0 else gap
-        parts.append(f"{d.service} deployed {d.version}{was} at {clock(d.time_ns, tz)}, {when} ({d.source})")
+        at = f"between {clock(d.time_ns - r.step_ns, tz)} and {clock(d.time_ns, tz)}"  # first seen in that step
+        parts.append(f"{d.service} deployed {d.version}{was} {at}, {when} ({d.source})")
     return "A deployment lined up: " + "; ".join(parts) + "."
 
 

@@ -50,7 +50,10 @@ class MetricsWindow:
             return text + f" ({self.source})."
         deployed = best_rollouts(self.result.findings.lined_up)
         if deployed:
-            text += " as " + ", ".join(f"{d.service} deployed {d.version} at {clock(d.time_ns, tz)}" for d in deployed)
+            step = self.result.step_ns  # a deployment is first seen in a step, as the change is: both by its start
+            text += " as " + ", ".join(
+                f"{d.service} deployed {d.version} at {clock(d.time_ns - step, tz)}" for d in deployed
+            )
         traffic = self.result.findings.traffic
         if traffic is not None and traffic.changed:
             text += f"; traffic ×{traffic.factor:.2f}"
