@@ -116,3 +116,16 @@ def headless_dom(page: Path, tmp_path: Path, documented_in: str) -> str:
     proc = subprocess.run([browser, *flags], capture_output=True, text=True, timeout=90, check=False)
     assert proc.returncode == 0, proc.stderr[-500:]
     return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def prometheus_history() -> Iterator[object]:
+    """A real Prometheus (Debian's 2.42) on 127.0.0.1 holding every sandbox scenario's metrics, each in its own
+    window (tests/prom_history.py); skipped without the binaries, except under CI=true, where that fails."""
+    from tests.prom_history import start_history
+
+    server, history = start_history()
+    try:
+        yield history
+    finally:
+        server.stop()

@@ -30,6 +30,8 @@ def router() -> Iterator[respx.MockRouter]:
                 for t in TRACES]  # fmt: skip
         body = {"traces": hits, "metrics": {"completedJobs": 1, "totalJobs": 4}}  # the limit stopped the search
         mock.get("/api/search").mock(return_value=httpx.Response(200, json=body))
+        # A Tempo before 2.4 has no TraceQL metrics: triage without a window says so and keeps the last hour.
+        mock.get("/api/metrics/query_range").mock(return_value=httpx.Response(404, text="404 page not found"))
         partial = {"trace": otlp_json.dump_document([TRACES[0]], ids="base64"), "status": "PARTIAL",
                    "message": "trace exceeds max size"}  # fmt: skip
         mock.get(f"/api/v2/traces/{PARTIAL}").mock(return_value=httpx.Response(200, json=partial))
@@ -78,6 +80,7 @@ def test_triage_json_and_report_have_them(router: respx.MockRouter, tmp_path: Pa
     assert doc["counts"]["traces"] == 5
     assert_has(doc["warnings"], CUT, SKIPPED, PARTIAL_NOTE)
     assert result.stderr.count(CUT) == 1  # said once on stderr, not repeated
+    assert doc["metrics"]["used"] is False and "Tempo's TraceQL metrics failed" in doc["metrics"]["note"]
     text = report.read_text()
     assert "## Warnings" in text and CUT in text and SKIPPED in text
 

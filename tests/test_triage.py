@@ -86,7 +86,8 @@ def test_injected_cause_ranks_first_with_its_evidence(scenario_run: tuple[str, d
 
 
 CONTRACT_KEYS = {"schema", "verdict", "mode", "source", "counts", "durations_ns", "suspects", "faster", "logs",
-                 "warnings", "next_commands", "seconds", "error_rate", "quality", "worst_trace"}  # fmt: skip
+                 "warnings", "next_commands", "seconds", "error_rate", "quality", "worst_trace",
+                 "metrics"}  # fmt: skip
 QUALITY_KEYS = {"compared", "culprit", "sentence", "examples", "services"}
 SUSPECT_KEYS = {"rank", "component", "edge", "services", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
                 "suspect_cp_mean_ns", "baseline_cp_mean_ns", "rows", "errors_on_path", "new_operations",
@@ -141,7 +142,7 @@ def slow_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (["p99>100ms"], 6, "threshold crossed: p99"),
         (["p99>1h"], 0, ""),
-        (["share>0.5", "ratio>100"], 6, "share 1 > 0.5"),
+        (["share>0.5", "ratio>100"], 6, "threshold crossed: share 0.9"),
         (["error-rate>=0%"], 6, "error-rate 0 >= 0"),
         (["error-rate>1%"], 0, ""),
     ],

@@ -60,7 +60,7 @@ def parse(fmt: str, text: str) -> Any:
 
 
 def backend_env(servers: SandboxServers) -> dict[str, str]:
-    return {"TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url}
+    return {"TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url, "PROMETHEUS_ADDR": servers.prometheus_url}
 
 
 def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str, tuple[list[str], tuple[str, ...]]]:
@@ -83,6 +83,7 @@ def command_cases(servers: SandboxServers, trace_id: str, tmp: Path) -> dict[str
         "logs": (["logs", trace_id], ("table", "raw", "json", "jsonl", "csv")),
         "diff": (["diff", ML, ML], ("table", "json", "jsonl", "csv")),
         "triage": (["triage", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
+        "metrics": (["metrics", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "config show": (["config", "show"], ("table", "json", "jsonl", "csv")),
         "check": (["check", "--search", "-s", "api-gateway", "--since", "40m"], ("table", "json", "jsonl", "csv")),
         "drift": (

@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DriftOptions",
     "LoadResult",
+    "MetricsRequest",
     "SearchQuery",
     "Session",
     "Settings",
@@ -46,6 +47,7 @@ __all__ = [
     "explain_trace",
     "export",
     "load",
+    "metrics",
     "parse_traceparent",
     "read_bytes",
     "resolve_range",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from tracectl.workflows.explain import explain
     from tracectl.workflows.inspect import critical_paths, export, show
     from tracectl.workflows.logs import trace_logs
+    from tracectl.workflows.metrics import MetricsRequest, metrics
     from tracectl.workflows.search import search
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import parse_traceparent
@@ -110,6 +113,8 @@ _LAZY = {
     "show": ("tracectl.workflows.inspect", "show"),
     "parse_traceparent": ("tracectl.workflows.sources", "parse_traceparent"),
     "trace_logs": ("tracectl.workflows.logs", "trace_logs"),
+    "MetricsRequest": ("tracectl.workflows.metrics", "MetricsRequest"),
+    "metrics": ("tracectl.workflows.metrics", "metrics"),
     "TriageOptions": ("tracectl.workflows.triage", "TriageOptions"),
     "triage": ("tracectl.workflows.triage", "triage"),
 }

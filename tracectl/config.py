@@ -42,7 +42,7 @@ from tracectl.redact import basic_forms, header_secrets, mask_url, url_secrets
 
 BACKENDS = ("tempo", "jaeger", "file")
 LOG_STRATEGIES = ("line", "metadata", "json", "template")
-URL_SETTINGS = ("tempo_url", "jaeger_url", "loki_url")
+URL_SETTINGS = ("tempo_url", "jaeger_url", "loki_url", "prometheus_url")
 CONNECTION = "Connection (flags > env > config profile; see `tracectl config show`)"
 MASK = "******** (set)"
 
@@ -87,6 +87,10 @@ class Settings:
         None, flag="--jaeger-url", env=("JAEGER_ADDR",), help="Jaeger query URL, base path included."
     )
     loki_url: str | None = setting(None, flag="--loki-url", env=("LOKI_ADDR",), help="Loki base URL.")
+    prometheus_url: str | None = setting(
+        None, flag="--prometheus-url", env=("PROMETHEUS_ADDR",),
+        help="Prometheus (or Mimir, Thanos, VictoriaMetrics) base URL: `metrics`, and triage's window.",
+    )  # fmt: skip
     org_id: str | None = setting(None, flag="--org-id", env=("TRACECTL_ORG_ID",), help="Tenant, sent as X-Scope-OrgID.")
     headers: dict[str, str] = setting({}, kind=dict, flag="--header", short="-H", repeatable=True,
                                       help="Extra header NAME=VALUE (repeatable); its value is treated as a secret "
@@ -109,8 +113,8 @@ class Settings:
     max_response_mb: float | None = setting(
         None, kind=float, flag="--max-response-mb", env=("TRACECTL_MAX_RESPONSE_MB",),
         help="Largest response body to read, in MB (default per kind: trace by ID and search 128, Loki page 64, "
-             "other endpoints 1).",
-        unset_means="per response: trace by ID and search 128, Loki page 64, other endpoints 1",
+             "metrics queries 32, other endpoints 1).",
+        unset_means="per response: trace by ID and search 128, Loki page 64, metrics queries 32, other endpoints 1",
     )  # fmt: skip
     retries: int = setting(4, env=("TRACECTL_RETRIES",))
     concurrency: int = setting(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from tracectl.backends.http import Deadline, HttpConfig
     from tracectl.backends.loki import LokiClient
+    from tracectl.backends.prometheus import PrometheusClient
     from tracectl.backends.query import SearchQuery, SearchResult
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
@@ -27,12 +28,14 @@ class Backend(Protocol):
 
 
 def http_config(settings: Settings, which: str) -> HttpConfig:
-    """The HTTP settings for one backend (``tempo``, ``jaeger`` or ``loki``)."""
+    """The HTTP settings for one backend (``tempo``, ``jaeger``, ``loki`` or ``prometheus``). Prometheus shares the
+    general tenant (``X-Scope-OrgID``, as Mimir and Cortex read it) and credentials."""
     from tracectl.backends.http import HttpConfig
 
     url = getattr(settings, f"{which}_url")
     if not url:
-        env = {"tempo": "TEMPO_ADDR", "jaeger": "JAEGER_ADDR", "loki": "LOKI_ADDR"}[which]
+        env = {"tempo": "TEMPO_ADDR", "jaeger": "JAEGER_ADDR", "loki": "LOKI_ADDR",
+               "prometheus": "PROMETHEUS_ADDR"}[which]  # fmt: skip
         raise InputError(f"no {which.capitalize()} address: set --{which}-url or {env} (or a config profile)")
     loki = which == "loki"
     headers = dict(settings.headers)
@@ -46,7 +49,7 @@ def http_config(settings: Settings, which: str) -> HttpConfig:
     ca_cert = (settings.loki_ca_cert or settings.ca_cert) if loki else settings.ca_cert
     return HttpConfig(
         base_url=url,
-        name={"tempo": "Tempo", "jaeger": "Jaeger", "loki": "Loki"}[which],
+        name={"tempo": "Tempo", "jaeger": "Jaeger", "loki": "Loki", "prometheus": "Prometheus"}[which],
         headers=headers,
         bearer_token=settings.token(loki=loki),
         basic_auth=(user, password or "") if user else None,
@@ -91,6 +94,19 @@ def open_loki(
 
     return LokiClient(
         HttpClient(http_config(settings, "loki"), transport=transport, deadline=deadline, observer=observer)
+    )
+
+
+def open_prometheus(
+    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
+    observer: Callable[[str], None] | None = None,
+) -> PrometheusClient:  # fmt: skip
+    """A client for the configured Prometheus, sharing the command's ``deadline``."""
+    from tracectl.backends.http import HttpClient
+    from tracectl.backends.prometheus import PrometheusClient
+
+    return PrometheusClient(
+        HttpClient(http_config(settings, "prometheus"), transport=transport, deadline=deadline, observer=observer)
     )
 
 

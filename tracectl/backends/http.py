@@ -40,8 +40,9 @@ MAX_REDIRECTS = 5
 MB = 1 << 20
 # The most tracectl reads of one successful response, by kind (MB). A 100,000-span trace is ~35 MB of OTLP JSON;
 # Jaeger's search answers whole traces. Peak memory stays under ~300 MB whatever a server sends.
-BUDGET_MB: dict[str, float] = {"trace": 128, "search": 128, "logs": 64, "metadata": 1}
-KIND_NAMES = {"trace": "a trace", "search": "a search", "logs": "a page of log lines", "metadata": "a metadata request"}
+BUDGET_MB: dict[str, float] = {"trace": 128, "search": 128, "logs": 64, "metrics": 32, "metadata": 1}
+KIND_NAMES = {"trace": "a trace", "search": "a search", "logs": "a page of log lines", "metrics": "a metrics query",
+              "metadata": "a metadata request"}  # fmt: skip
 ERROR_BODY_BYTES = 64 * 1024
 LIMITS_HELP = "raise it with --max-response-mb (TRACECTL_MAX_RESPONSE_MB)"
 

@@ -110,7 +110,7 @@ class TempoClient:
         return self._metrics("/api/metrics/query", {"q": q, **_seconds(time)}, instant=True)
 
     def _metrics(self, path: str, params: dict[str, Any], instant: bool) -> MetricsResult:
-        response = self.http.get(path, params=params)
+        response = self.http.get(path, params=params, kind="metrics")
         if response.status_code != 200:  # plain-text 400s: parse errors, step and range limits
             raise self.http.error(response, f"the metrics query {params['q']!r}")
         return read_metrics(_json(response, "metrics query"), params["q"], instant)

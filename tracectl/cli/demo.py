@@ -43,9 +43,15 @@ def demo(
     def announce(url: str) -> None:
         env.out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {url}"))
         env.out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
+        env.out.print(Text("1. Metrics: the spike, when it began, what lined up", style="bold"))
+        env.out.print(Text("$ tracectl metrics -s api-gateway --since 35m", style="bold"))
+
+    def show_metrics(found: object) -> None:
+        emit_result(ctx, found, "table")
+        env.out.print(Text("\n2. Triage: which component, and why", style="bold"))
         env.out.print(Text("$ tracectl triage -s api-gateway --since 35m --reference train.csv", style="bold"))
 
-    result = run_demo(scenario, backend, requests, announce, warn=env.warn, progress=env.progress)
+    result = run_demo(scenario, backend, requests, announce, show_metrics, warn=env.warn, progress=env.progress)
     emit_result(ctx, result, "table", truth=(SCENARIOS[scenario].culprit or "",))
     env.out.print(Text(f"\nDone in {time.perf_counter() - started:.1f} s; the sandbox is stopped. Try it by hand:",
                        style="bold"))  # fmt: skip

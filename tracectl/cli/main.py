@@ -12,6 +12,7 @@ from tracectl.cli import (  # noqa: F401
     explain,
     export,
     logs,
+    metrics,
     sandbox_cmd,
     search,
     show,

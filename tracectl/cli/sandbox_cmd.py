@@ -49,6 +49,15 @@ def serve(
     seed: Annotated[
         int, typer.Option("--seed", help="Workload seed: another seed gives other requests and trace IDs.")
     ] = 42,
+    prometheus: Annotated[
+        str,
+        typer.Option(
+            "--prometheus",
+            help="auto: a real Prometheus when `prometheus` and `promtool` are on PATH "
+            "(history backfilled, then scraping the sandbox's /metrics), else the built-in PromQL subset; "
+            "real; builtin.",
+        ),
+    ] = "auto",
 ) -> None:
     """Serve a scenario on 127.0.0.1 until Ctrl-C, and print the settings that point tracectl at it.
 
@@ -64,6 +73,8 @@ def serve(
 
     if scenario not in SCENARIOS:
         raise InputError(f"--scenario: unknown {scenario!r} (one of {', '.join(SCENARIOS)})")
+    if prometheus not in ("auto", "real", "builtin"):
+        raise InputError(f"--prometheus: {prometheus!r} is not one of auto, real, builtin")
     env = get_env(ctx)
     workload = generate(scenario, requests, seed, end_ns=time.time_ns())
     store = Store()
@@ -74,13 +85,21 @@ def serve(
     except OSError as exc:
         raise InputError(f"cannot listen: {exc.strerror or exc} (choose other ports, or 0 for any free port)") from None
     try:
+        prometheus_url, real = _prometheus(servers, prometheus)
+    except BaseException:
+        servers.stop()
+        raise
+    try:
         env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · seed {seed} · {len(workload.traces)} traces, "
                       f"{len(workload.logs)} log lines", soft_wrap=True)  # fmt: skip
         hint = "tracectl search -s api-gateway --min-duration 100ms" if requests else "send OTLP: examples/house-prices"
         for line in (f"export TEMPO_ADDR={servers.tempo_url}", f"export JAEGER_ADDR={servers.jaeger_url}",
-                     f"export LOKI_ADDR={servers.loki_url}", f"export OTEL_EXPORTER_OTLP_ENDPOINT={servers.tempo_url}",
+                     f"export LOKI_ADDR={servers.loki_url}", f"export PROMETHEUS_ADDR={prometheus_url}",
+                     f"export OTEL_EXPORTER_OTLP_ENDPOINT={servers.tempo_url}",
                      hint):  # fmt: skip
             env.out.print(line, soft_wrap=True, highlight=False)
+        env.err.print("Prometheus: " + ("a real one, its history backfilled with promtool, scraping the sandbox's "
+                      "/metrics" if real is not None else "the built-in PromQL subset"), highlight=False)  # fmt: skip
         env.err.print("serving; Ctrl-C stops" if duration is None else f"serving for {duration:g} s")
         deadline = None if duration is None else time.monotonic() + duration
         while deadline is None or time.monotonic() < deadline:
@@ -88,7 +107,21 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
+        if real is not None:
+            real.stop()
         servers.stop()
+
+
+def _prometheus(servers: Any, which: str) -> tuple[str, Any]:
+    """The Prometheus URL to print, and the real Prometheus started (to stop), or None for the built-in one."""
+    from urllib.parse import urlparse
+
+    from tracectl.sandbox.real_prometheus import RealPrometheus, available
+
+    if which == "builtin" or (which == "auto" and not available()):
+        return servers.prometheus_url, None
+    real = RealPrometheus(servers.metrics.db(), scrape=urlparse(servers.prometheus_url).netloc).start()
+    return real.url, real
 
 
 @sandbox_app.command("reference")

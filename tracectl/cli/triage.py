@@ -50,7 +50,13 @@ def triage(
     Suspects are the slowest tenth (or --percentile, or above --slo, or --errors); the baseline is the faster
     half of the same window (or the rest). With a baseline window (--baseline-from/--baseline-to, or saved
     traces with --baseline), the whole window is compared against it, like with like: a change in the mix of
-    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file). Examples:
+    requests is not a slowdown. Log lines come from Loki, or from files saved from it (--logs-file).
+
+    With no window given (no --since/--from/--to, no baseline), triage starts from the metrics (Prometheus, else
+    Tempo's TraceQL metrics or Jaeger's metrics API): the suspect window begins where the latency or errors rose,
+    the baseline is the hour before, and the first panel says so with what lined up (see docs/metrics.md).
+
+    Examples:
 
       tracectl triage -s api-gateway --since 30m
       tracectl triage -s api-gateway --slo 250ms --report incident.html
@@ -74,6 +80,7 @@ def triage(
     options = to.triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
     options.quality, options.reference = quality, checked_reference(reference)
+    options = to.window_from_metrics(ctx, options, bool(since or start or end or baseline_from or baseline))
     result = run(get_session(ctx), options)
     if report is not None:
         write_report(result, report, get_env(ctx).tz)

@@ -69,3 +69,13 @@ def triage_options(
         mode="errors" if errors else ("latency" if slo else "auto"),
         slo_ns=parse_duration(slo, "--slo") if slo else None, percentile=percentile, by=by, logs=logs,
     )  # fmt: skip
+
+
+def window_from_metrics(ctx: typer.Context, options: TriageOptions, window_given: bool) -> TriageOptions:
+    """No window given (--since, --from, --to, a baseline) for a search: the metrics choose it, or say why not."""
+    if window_given or options.query is None:
+        return options
+    from tracectl.cli.app import get_env, get_session
+    from tracectl.workflows.triage_metrics import start_from_metrics
+
+    return start_from_metrics(get_session(ctx), options, get_env(ctx).tz)

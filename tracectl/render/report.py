@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.workflows.quality import InputCheck
+    from tracectl.workflows.triage_metrics import MetricsWindow
 
 TRIAGE_SCHEMA = "tracectl.triage/v1"
 TRIAGE_CSV_COLUMNS = (
@@ -44,6 +45,7 @@ class TriageResult(Protocol):
     warnings: list[str]
     commands: list[str]
     quality: InputCheck | None
+    metrics_window: MetricsWindow | None
 
     @property
     def error_rate(self) -> float: ...
@@ -93,6 +95,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "error_rate": result.error_rate,
         "quality": result.quality.document() if result.quality is not None else None,
         "worst_trace": _explained(result, "document"),
+        "metrics": result.metrics_window.document() if result.metrics_window is not None else None,
     }
 
 
@@ -119,6 +122,19 @@ def _percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------- Markdown
 
 
+def metrics_lines(result: TriageResult) -> list[str]:
+    """The Markdown section saying how the metrics chose the windows (none when a window was given)."""
+    window = result.metrics_window
+    if window is None:
+        return []
+    lines = [window.note]
+    if window.used and window.result is not None:
+        from tracectl.render.metrics_view import sentences
+
+        lines += sentences(window.result, window.tz)[1:]
+    return ["", "## Metrics", "", *[f"- {line}" for line in lines]]
+
+
 def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     v, commands = result.verdict, result.commands
     out = ["# Triage report", ""]
@@ -131,6 +147,7 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
+    out += metrics_lines(result)
     if result.warnings:  # what cut or bent the data: a postmortem must say so next to the numbers
         out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
     out += ["", "## Ranked suspects", "", "| # | component | score | why |", "| ---: | --- | ---: | --- |"]
@@ -234,6 +251,10 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
         f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
     ]
+    if metrics_lines(result):
+        parts.append(
+            "<h2>Metrics</h2><ul>" + "".join(f"<li>{e(m[2:])}</li>" for m in metrics_lines(result)[3:]) + "</ul>"
+        )
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in result.warnings) + "</ul>")
     parts.append(

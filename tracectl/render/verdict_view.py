@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.render.report import TriageResult
+    from tracectl.workflows.triage_metrics import MetricsWindow
 
 WORST_PATH_SHARE = 0.01  # the worst trace's panel shows the branches holding at least this share of its path
 SHOWN_SCORE = 0.05  # runners-up below this explain nothing worth a line
@@ -138,6 +139,8 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
 
     known = truth is not None
     expected = truth[0] if isinstance(truth, tuple) else truth
+    if result.metrics_window is not None:
+        render_metrics_window(result.metrics_window, console)
     render_verdict(result.verdict, console, str(expected) if expected else None, truth_known=known)
     if result.quality is not None:
         from tracectl.render.drift_view import render_input_check
@@ -169,6 +172,18 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     console.print(Text(f"\n{len(result.analyses)} traces analysed in {result.seconds:.1f} s.{tail}", style="bold"))
     for cmd in result.commands:
         console.print(Text.assemble("  ", (cmd, "cyan")), soft_wrap=True)
+
+
+def render_metrics_window(window: MetricsWindow, console: Console) -> None:
+    """The first panel: how the metrics chose the windows (with what lined up), or why they did not."""
+    from rich.panel import Panel
+
+    lines = [window.note]
+    if window.used and window.result is not None:
+        from tracectl.render.metrics_view import sentences
+
+        lines += sentences(window.result, window.tz)[1:]
+    console.print(Panel("\n".join(lines), title="Metrics", title_align="left", border_style="cyan"))
 
 
 def render_suspects(suspects: list[Suspect], console: Console, top: int, title: str) -> None:

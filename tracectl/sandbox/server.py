@@ -1,7 +1,9 @@
-"""HTTP servers on loopback that speak Tempo's, Jaeger's and Loki's APIs over the sandbox store.
+"""HTTP servers on loopback that speak Tempo's, Jaeger's, Loki's and Prometheus' APIs over the sandbox store.
 
-Three servers on three ephemeral ports of 127.0.0.1, as the real ones run (Tempo's and Jaeger's
-``/api/traces/{id}`` would collide on one). Wire facts follow BACKENDS.md and the recorded Tempo 3.0.3 answers:
+Four servers on four ephemeral ports of 127.0.0.1, as the real ones run (Tempo's and Jaeger's
+``/api/traces/{id}`` would collide on one). The fourth serves the services' metrics on ``/metrics`` (for a real
+Prometheus to scrape) and answers the PromQL subset tracectl sends (``prom_api``). Wire facts follow BACKENDS.md
+and the recorded Tempo 3.0.3 answers:
 Tempo (``tempo_api.py``) as strict as the real server; Jaeger v3 (RFC 3339, Go durations, ``{"result"}``/
 ``{"error"}``) and v1 (microseconds, ``{"data", "errors"}``); Loki ``query_range`` with both response encodings
 and the 5,000-line limit. Tempo's server is also the OTLP/HTTP receiver (``POST /v1/traces``, ``/v1/logs``,
@@ -24,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tracectl.sandbox import apis, ingest, tempo_api
+from tracectl.sandbox import apis, ingest, jaeger_metrics, prom_api, tempo_api
 from tracectl.sandbox.apis import Reply
 from tracectl.sandbox.store import Store
 
@@ -123,16 +125,19 @@ class SandboxServers:
         store: Store,
         faults: dict[str, Fault] | None = None,
         host: str = "127.0.0.1",
-        ports: tuple[int, int, int] = (0, 0, 0),
+        ports: tuple[int, ...] = (0, 0, 0, 0),
         seed: int = 1,
+        metrics: prom_api.PromSource | None = None,
     ) -> None:
         self.store = store
         self.faults = dict(faults or {})
+        self.metrics = metrics or prom_api.PromSource(store)
         rng, lock = random.Random(seed), threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        tables = (tempo_api.TEMPO_ROUTES + ingest.COLLECTOR_ROUTES, apis.JAEGER_ROUTES,
-                  apis.LOKI_ROUTES + ingest.LOKI_INGEST_ROUTES)  # fmt: skip
+        tables = (tempo_api.TEMPO_ROUTES + ingest.COLLECTOR_ROUTES, apis.JAEGER_ROUTES + jaeger_metrics.ROUTES,
+                  apis.LOKI_ROUTES + ingest.LOKI_INGEST_ROUTES, prom_api.routes(self.metrics))  # fmt: skip
+        ports = (*ports, 0, 0, 0, 0)[:4]  # three ports given: the Prometheus one is any free port
         for port, routes in zip(ports, tables, strict=True):
             server = ThreadingHTTPServer((host, port), _handler(store, routes, self.faults, rng, lock))
             server.daemon_threads = True
@@ -154,6 +159,11 @@ class SandboxServers:
     @property
     def loki_url(self) -> str:
         return self._url(2)
+
+    @property
+    def prometheus_url(self) -> str:
+        """The built-in Prometheus (the PromQL subset) and the services' ``/metrics``."""
+        return self._url(3)
 
     def start(self) -> SandboxServers:
         for server in self._servers:

@@ -19,7 +19,7 @@ from tracectl.formats.detect import read_bytes
 from tracectl.ids import short_trace_id
 from tracectl.model import Span, StatusCode, Trace
 from tracectl.quoting import go_value_text
-from tracectl.sandbox import traceql
+from tracectl.sandbox import tempo_metrics, traceql
 from tracectl.sandbox.apis import BadRequest, Handler, Params, Reply, json_reply, match, text_reply
 from tracectl.sandbox.store import Store, Summary
 from tracectl.units import parse_duration
@@ -280,6 +280,7 @@ TEMPO_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v2/traces/{id}", tempo_trace_v2),
     ("GET", "/api/v2/search/tags", tempo_tags),
     ("GET", "/api/v2/search/tag/{tag}/values", tempo_tag_values),
+    ("GET", "/api/metrics/query_range", tempo_metrics.metrics_query_range),
     ("GET", "/api/status/buildinfo", lambda *_: json_reply(BUILDINFO)),
     ("GET", "/ready", lambda *_: text_reply(200, "ready")),
     ("GET", "/api/echo", lambda *_: text_reply(200, "echo")),

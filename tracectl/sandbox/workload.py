@@ -34,6 +34,10 @@ class Scenario:
     culprit: str | None  # ground truth: the component (or "caller → callee" edge) to blame
     symptom: str  # "latency", "errors", "drift" (inputs unlike the training data) or "none"
     locus: str | None = None  # ground truth for `explain` on an affected trace: the span ("service name") it names
+    # Where in the window the fault begins (0 = from the start, 0.5 = halfway): requests before it are healthy,
+    # and after it the fault meets `affected / (1 - onset)` of them, so the whole window keeps `affected`. The
+    # metrics change there, which `tracectl metrics` must find (`Workload.fault_start_ns`).
+    onset: float = 0.5
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -122,6 +126,9 @@ class Workload:
     traces: list[Trace]
     logs: list[LogRecord]
     affected_ids: set[str] = field(default_factory=set)
+    start_ns: int = 0  # the window the requests are spread over
+    end_ns: int = 0
+    fault_start_ns: int | None = None  # when the fault begins (None: no fault)
 
 
 class _Logger:
@@ -388,9 +395,11 @@ def generate(
     logger = _Logger()
     traces: list[Trace] = []
     affected: set[str] = set()
+    fault_start = end - window_ns + round(window_ns * sc.onset) if sc.fault is not None else None
+    after_onset = min(1.0, sc.affected / (1 - sc.onset)) if sc.onset < 1 else 0.0
     for i in range(requests):
         start = end - window_ns + (window_ns * i) // requests + rng.randrange(0, 10**9)
-        hit = sc.fault is not None and rng.random() < sc.affected
+        hit = fault_start is not None and rng.random() < after_onset and start >= fault_start
         trace = simulate_request(
             seed * 100_003 + i, start - (start % 1000), sc.fault if hit else None, logger, layers,
             trace_id=request_trace_id(sc.name, seed, i),
@@ -399,4 +408,4 @@ def generate(
         if hit:
             affected.add(trace.trace_id)
     logger.records.sort(key=lambda r: r.time_ns)
-    return Workload(sc, traces, logger.records, affected)
+    return Workload(sc, traces, logger.records, affected, end - window_ns, end, fault_start)

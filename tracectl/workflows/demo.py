@@ -12,10 +12,12 @@ from tracectl.workflows.triage import TriageOptions, TriageResult
 
 
 def run_demo(
-    scenario: str, backend: str, requests: int, announce: Callable[[str], None] | None = None, **callbacks: Any
-) -> TriageResult:
+    scenario: str, backend: str, requests: int, announce: Callable[[str], None] | None = None,
+    show_metrics: Callable[[Any], None] | None = None, **callbacks: Any,
+) -> TriageResult:  # fmt: skip
     """Triage ``scenario`` served by a fresh sandbox as ``backend`` (tempo or jaeger). The user's own settings
-    and environment are ignored: the session talks only to the sandbox."""
+    and environment are ignored: the session talks only to the sandbox. With ``show_metrics``, the sandbox's
+    metrics are read first (``tracectl metrics``) and handed to it: the spike, when it began, what lined up."""
     from tracectl.backends.query import SearchQuery
     from tracectl.config import Settings
     from tracectl.sandbox import start_sandbox
@@ -27,7 +29,7 @@ def run_demo(
     servers, _workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
     try:
         settings = Settings(backend=backend, tempo_url=servers.tempo_url, jaeger_url=servers.jaeger_url,
-                            loki_url=servers.loki_url)  # fmt: skip
+                            loki_url=servers.loki_url, prometheus_url=servers.prometheus_url)  # fmt: skip
         if announce is not None:
             announce(servers.tempo_url if backend == "tempo" else servers.jaeger_url)
         # The sandbox holds exactly `requests` traces: a higher limit reads them all without a "limit reached" note.
@@ -35,6 +37,10 @@ def run_demo(
         with Session(settings, **callbacks) as session, tempfile.TemporaryDirectory(prefix="tracectl-demo-") as tmp:
             reference = Path(tmp) / "train.csv"  # the recommender's training data, as a user would pass it
             write_reference(reference)
+            if show_metrics is not None:
+                from tracectl.workflows.metrics import MetricsRequest, metrics
+
+                show_metrics(metrics(session, MetricsRequest("api-gateway", query.time)))
             result = triage(session, TriageOptions(query=query, reference=str(reference)))
     finally:
         servers.stop()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tracectl.backends import Backend
     from tracectl.backends.http import Deadline
     from tracectl.backends.loki import LogQueryOptions, LokiClient
+    from tracectl.backends.prometheus import PrometheusClient
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
 
@@ -49,6 +50,7 @@ class Session:
     _deadline: Deadline | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
     _loki: LokiClient | None = field(default=None, repr=False)
+    _prometheus: PrometheusClient | None = field(default=None, repr=False)
 
     @classmethod
     def from_environment(
@@ -88,6 +90,14 @@ class Session:
 
             self._loki = open_loki(self.settings, self.transport, self.deadline, observer=self.status)
         return self._loki
+
+    def prometheus(self) -> PrometheusClient:
+        """The configured Prometheus (``--prometheus-url`` / ``PROMETHEUS_ADDR``); an error says how to set one."""
+        if self._prometheus is None:
+            from tracectl.backends import open_prometheus
+
+            self._prometheus = open_prometheus(self.settings, self.transport, self.deadline, observer=self.status)
+        return self._prometheus
 
     def fetch(self, trace_id: str) -> LoadResult:
         """One trace by ID from the configured backend; a PARTIAL trace is noted on the result."""
@@ -137,8 +147,8 @@ class Session:
         )  # fmt: skip
 
     def close(self) -> None:
-        for client in (self._backend, self._loki):
+        for client in (self._backend, self._loki, self._prometheus):
             http = getattr(client, "http", None)
             if http is not None:
                 http.close()
-        self._backend = self._loki = None
+        self._backend = self._loki = self._prometheus = None

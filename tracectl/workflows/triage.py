@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
+    from tracectl.workflows.triage_metrics import MetricsWindow
 
 LOG_SAMPLE = 5  # traces per set whose logs are read from Loki (saved files: every trace)
 
@@ -45,6 +46,7 @@ class TriageOptions:
     logs_files: list[str] = field(default_factory=list)  # saved log lines instead of Loki
     quality: bool = False  # compare models' inputs and outputs even when latency or errors explain the difference
     reference: str | None = None  # training data for that comparison (else: suspects against the baseline)
+    metrics_window: MetricsWindow | None = None  # how the metrics chose the windows (workflows/triage_metrics.py)
 
 
 @dataclass(slots=True)
@@ -68,6 +70,7 @@ class TriageResult:
     commands: list[str] = field(default_factory=list)  # what to run next
     sources: dict[str, str] = field(default_factory=dict)  # trace ID -> the file it came from
     quality: InputCheck | None = None  # inputs and outputs against training data or the baseline
+    metrics_window: MetricsWindow | None = None  # the metrics that chose the windows, or why they did not
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -194,9 +197,19 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     drift_reference = options.reference is not None or baseline_given is not None
     if options.quality or (result.verdict.culprit is None and drift_reference):
         _input_evidence(session, result, options)
+    _metrics_evidence(result, options.metrics_window)
     result.seconds = time.perf_counter() - started
     result.commands = next_commands(result, options)
     return result
+
+
+def _metrics_evidence(result: TriageResult, window: MetricsWindow | None) -> None:
+    """The metrics that chose the windows go with the result, and what they say into the verdict's sentence."""
+    result.metrics_window = window
+    evidence = window.evidence() if window is not None else ""
+    if evidence:
+        sentence = result.verdict.sentence.rstrip()
+        result.verdict.sentence = f"{sentence}{'' if sentence.endswith(('.', '!', '?')) else '.'} {evidence}"
 
 
 def _input_evidence(session: Session | None, result: TriageResult, options: TriageOptions) -> None:
