@@ -208,10 +208,12 @@ def test_a_real_opentelemetry_sdk_sends_to_the_sandbox_and_tracectl_finds_the_sl
         provider.shutdown()
         trace_id = f"{root.get_span_context().trace_id:032x}"
         env = {"TEMPO_ADDR": servers.tempo_url}
-        found = orjson.loads(runner.invoke(app, ["search", "-s", "etl-pipeline", "-o", "json"], env=env).stdout)
-        assert [t["trace_id"] for t in found["traces"]] == [trace_id]
-        blame = orjson.loads(runner.invoke(app, ["blame", trace_id, "--by", "name", "-o", "json"], env=env).stdout)
-        assert blame["rows"][0]["key"] == "transform" and blame["rows"][0]["share"] > 0.6
+        searched = runner.invoke(app, ["search", "-s", "etl-pipeline", "-o", "json"], env=env)
+        assert searched.exit_code == 0, searched.output
+        assert [t["trace_id"] for t in orjson.loads(searched.stdout)["traces"]] == [trace_id], searched.output
+        blamed = runner.invoke(app, ["blame", trace_id, "--by", "name", "-o", "json"], env=env)
+        rows = orjson.loads(blamed.stdout)["rows"]
+        assert rows[0]["key"] == "transform" and rows[0]["share"] > 0.6, blamed.output
 
 
 # ------------------------------------------------------------------------------------- demo and cleanup
