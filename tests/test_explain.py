@@ -352,6 +352,22 @@ def test_minor_findings_are_counted_not_listed_unless_asked() -> None:
     assert len(of(everything, QueueGap)) == 1 and everything.minor == 0
 
 
+def test_repeated_handled_failures_list_one_per_operation_and_count_the_rest() -> None:
+    # A request that answered (root OK) after 30 failed cache reads, each followed by a database read (the
+    # fallback), and one failed write elsewhere: one cache failure and the write are listed, 29 are counted.
+    spans = [span("api", 0, 1000, kind=SERVER, service="api")]
+    for i in range(30):
+        t = i * 30
+        spans += [call(f"get{i}", "cache GET", t, t + 1, "api", service="api", error=True),
+                  call(f"db{i}", "db SELECT", t + 1, t + 30, "api", service="api")]  # fmt: skip
+    spans.append(call("put", "audit PUT", 900, 901, "api", service="api", error=True))
+    listed = diagnose(*spans, keep_minor=False)
+    shown = [listed.analysis.tree.spans[x.origin].name for x in listed.failures]
+    assert sorted(shown) == ["audit PUT", "cache GET"] and not any(x.fatal for x in listed.failures)
+    assert listed.counts["failure"] == 31 and listed.minor >= 29
+    assert len(diagnose(*spans, keep_minor=True).failures) == 31
+
+
 # ------------------------------------------------------------------------------------------- properties
 
 

@@ -4,8 +4,10 @@
 find: where each failure began (``explain_failure``), N+1 loops, retries, independent lookups made one after
 another, queueing gaps (``explain_calls``), and the span that holds most of the critical path. Fatal failures
 come first (the earliest first); everything else by the time it costs on the critical path. Findings that cost
-less than ``MINOR_SHARE`` of the critical path are counted, not listed, unless asked for (``keep_minor``); failures
-and the dominant section are always listed. Every pass is iterative and at most O(n log n).
+less than ``MINOR_SHARE`` of the critical path are counted, not listed, unless asked for (``keep_minor``); fatal
+failures, the dominant section and the first handled failure from each operation are always listed (a request
+that survived hundreds of failed cache reads shows one of them, not hundreds). Every pass is iterative and at most
+O(n log n).
 """
 
 from __future__ import annotations
@@ -55,13 +57,24 @@ def explain_trace(analysis: TraceAnalysis, keep_minor: bool = False) -> Diagnosi
                             *dominant_section(facts)]  # fmt: skip
     counts = Counter(x.kind for x in found)
     floor = MINOR_SHARE * facts.length_ns
-    listed = [x for x in found if keep_minor or _always_listed(x) or x.cost_ns >= floor]
-    listed.sort(key=lambda x: _rank_key(x, facts))
+    found.sort(key=lambda x: _rank_key(x, facts))
+    seen: set[tuple[str, str]] = set()  # origin operations with a handled failure listed
+    listed = [x for x in found if keep_minor or x.cost_ns >= floor or _always_listed(x, facts, seen)]
     return Diagnosis(analysis, listed, len(found) - len(listed), counts)
 
 
-def _always_listed(x: Finding) -> bool:
-    return isinstance(x, DominantSection | FailureOrigin)  # a failure matters whatever its time
+def _always_listed(x: Finding, facts: Facts, seen: set[tuple[str, str]]) -> bool:
+    """A failure matters whatever its time: every fatal one, and the first handled one of each origin operation
+    (``seen`` collects those already listed, in rank order)."""
+    if isinstance(x, DominantSection) or (isinstance(x, FailureOrigin) and x.fatal):
+        return True
+    if not isinstance(x, FailureOrigin):
+        return False
+    origin = facts.tree.spans[x.origin]
+    key = (origin.service, origin.name)
+    first = key not in seen
+    seen.add(key)
+    return first
 
 
 def _rank_key(x: Finding, facts: Facts) -> tuple[int, int, int, str]:
