@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,13 +34,17 @@ _PIPELINE = re.compile(
 _NAMES = {"rate": "rate", "count": "count_over_time", "quantile": "quantile_over_time"}
 MAX_POINTS = 1000  # query_frontend.metrics.max_intervals... Tempo's default step keeps a range near 1000 points
 # Intrinsics as Tempo names them in labels (BACKENDS-2026.md §2.6), with how the sandbox reads them.
+_SPAN_INTRINSICS: dict[str, Callable[[Span, Summary], Any]] = {
+    "name": lambda s, _: s.name,
+    "status": lambda s, _: s.status.name.lower(),
+    "kind": lambda s, _: s.kind.label,
+}
 _INTRINSICS: dict[str, tuple[str, Callable[[Span, Summary], Any]]] = {
-    "name": ("name", lambda s, _: s.name), "span:name": ("name", lambda s, _: s.name),
-    "status": ("status", lambda s, _: s.status.name.lower()), "span:status": ("status", lambda s, _: s.status.name.lower()),
-    "kind": ("kind", lambda s, _: s.kind.label), "span:kind": ("kind", lambda s, _: s.kind.label),
+    **{k: (k, read) for k, read in _SPAN_INTRINSICS.items()},
+    **{f"span:{k}": (k, read) for k, read in _SPAN_INTRINSICS.items()},
     "trace:rootService": ("rootServiceName", lambda _, t: t.root_service),
     "trace:rootName": ("rootName", lambda _, t: t.root_name),
-}  # fmt: skip
+}
 
 
 def bad(message: str) -> BadRequest:
@@ -171,13 +175,15 @@ def _grouped(store: Store, plan: Plan, buckets: Buckets) -> tuple[dict[tuple[Any
     return groups, spans
 
 
-def _values(plan: Plan, groups: dict[tuple[Any, ...], list[list[float]]], buckets: Buckets):  # noqa: ANN202
+def _values(
+    plan: Plan, groups: dict[tuple[Any, ...], list[list[float]]], buckets: Buckets
+) -> Iterator[tuple[list[Any], list[float]]]:
     """(labels, value per bucket) of every series the function answers."""
     for key, per_bucket in sorted(groups.items(), key=lambda kv: repr(kv[0])):
         labels = [label(k, v) for k, v in key] or [label("__name__", _NAMES[plan.fn])] * (plan.fn != "quantile")
         if plan.fn == "quantile":
             for q in plan.quantiles:
-                yield labels + [label("p", q)], [_quantile(b, q) if b else 0.0 for b in per_bucket]
+                yield [*labels, label("p", q)], [_quantile(b, q) if b else 0.0 for b in per_bucket]
         else:
             per_second = buckets.step_ns / 1e9 if plan.fn == "rate" else 1.0
             yield labels, [len(b) / per_second for b in per_bucket]
