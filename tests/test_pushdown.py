@@ -4,6 +4,7 @@ length, and its span latency by service and ``compare()`` are pushed down to Tem
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -122,17 +123,12 @@ def test_a_plain_text_400_on_compare_leaves_the_latency_evidence(tempo_router: r
     tempo_router.get("/api/metrics/query").mock(return_value=httpx.Response(
         400, text="parse error at line 1, col 11: syntax error: unexpected $end", headers={"content-type": "text/plain"}))  # fmt: skip
     warned: list[str] = []
-
-    class Result:
-        warnings: list[str] = []
-
-    class Session:
-        warn = warned.append
-
+    result = SimpleNamespace(warnings=[])
     pushed = Pushdown([], "{ }", "x")
-    rows = _compare(Session(), tempo_client(), pushed, "{ } | compare({ status = error })",  # type: ignore[arg-type]
-                    TimeRange(T0 * 10**9, T1 * 10**9), Result())  # type: ignore[arg-type]  # fmt: skip
+    rows = _compare(SimpleNamespace(warn=warned.append), tempo_client(), pushed,  # type: ignore[arg-type]
+                    "{ } | compare({ status = error })", TimeRange(T0 * 10**9, T1 * 10**9), result)  # type: ignore[arg-type]  # fmt: skip
     assert rows == [] and "compare() not pushed down" in warned[0] and "unexpected $end" in warned[0]
+    assert result.warnings == warned and pushed.queries == ["{ } | compare({ status = error })"]
 
 
 def test_pushed_down_names_the_same_culprit_as_a_full_fetch_over_real_http() -> None:
