@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from tracectl.sandbox.store import Store, Summary
     from tracectl.sandbox.tempo_metrics import Buckets
 
-_INTRINSIC_LABELS = ("name", "kind", "status", "rootName", "rootServiceName")
-
 
 @dataclass(frozen=True, slots=True)
 class Compare:
@@ -52,12 +50,10 @@ def parse_compare(args: str) -> Compare:
 
 
 def _attributes(span: Span, summary: Summary) -> dict[str, Any]:
-    from tracectl.sandbox.tempo_metrics import group_value
-
-    found: dict[str, Any] = {}
-    for intrinsic in ("name", "kind", "status", "trace:rootName", "trace:rootService"):
-        key, value = group_value(intrinsic, span, summary)
-        found[key] = value
+    found: dict[str, Any] = {
+        "name": span.name, "kind": span.kind.label, "status": span.status.name.lower(),
+        "rootName": summary.root_name, "rootServiceName": summary.root_service,
+    }  # fmt: skip
     for scope, attrs in (("resource", span.resource.attributes), ("span", span.attributes)):
         for name, value in attrs.items():
             if isinstance(value, str | bool | int | float):
@@ -69,9 +65,9 @@ def compare_series(store: Store, query: traceql.Query, spec: Compare, buckets: B
     """(labels, value per bucket) of every series ``compare()`` answers, and how many spans it inspected."""
     from tracectl.sandbox.tempo_metrics import label
 
-    counts: dict[tuple[str, str, Any], list[float]] = defaultdict(lambda: [0.0] * buckets.count)
+    tally: Counter[tuple[str, str, Any, int]] = Counter()  # (set, attribute, value, bucket) → spans
     totals: dict[str, list[float]] = {"baseline": [0.0] * buckets.count, "selection": [0.0] * buckets.count}
-    seen: list[tuple[str, int, dict[str, Any]]] = []
+    inspected = 0
     for trace, summary in store.traces():
         spans = query.matches(trace, summary)
         if not spans:
@@ -84,20 +80,25 @@ def compare_series(store: Store, query: traceql.Query, spec: Compare, buckets: B
             in_time = spec.start_ns is None or spec.start_ns <= span.start_ns < (spec.end_ns or 0)
             kind = "selection" if span.span_id in chosen and in_time else "baseline"
             totals[kind][k] += 1
-            seen.append((kind, k, _attributes(span, summary)))
-    keys = sorted({key for _, _, attrs in seen for key in attrs} | set(_INTRINSIC_LABELS))
-    for kind, k, attrs in seen:
-        for key in keys:
-            counts[(kind, key, attrs.get(key))][k] += 1
+            inspected += 1
+            tally.update((kind, key, value, k) for key, value in _attributes(span, summary).items())
+    by_attr: dict[tuple[str, str], dict[Any, list[float]]] = defaultdict(dict)  # (set, attribute) → value → buckets
+    for (kind, key, value, k), n in tally.items():
+        by_attr[(kind, key)].setdefault(value, [0.0] * buckets.count)[k] += n
+    keys = sorted({key for _, key in by_attr})
     series: list[Any] = []
     for kind in ("baseline", "selection"):
         for key in keys:
-            values = Counter({v: sum(c) for (t, a, v), c in counts.items() if t == kind and a == key})
-            for value, _ in values.most_common(spec.top_n):
-                series.append(([label("__meta_type", kind), label(key, value)], counts[(kind, key, value)]))
+            values = by_attr.get((kind, key), {})
+            missing = [total - sum(v[k] for v in values.values()) for k, total in enumerate(totals[kind])]
+            if any(missing):  # spans without the attribute count under nil
+                values[None] = missing
+            ranked = sorted(values, key=lambda v: (-sum(values[v]), str(v)))
+            for value in ranked[: spec.top_n]:
+                series.append(([label("__meta_type", kind), label(key, value)], values[value]))
             if len(values) > spec.top_n:
                 series.append(([label("__meta_type", kind), label("__meta_error", "__too_many_values__"),
                                 label(key, None)], [0.0] * buckets.count))  # fmt: skip
             if values:
                 series.append(([label("__meta_type", f"{kind}_total"), label(key, None)], totals[kind]))
-    return series, len(seen)
+    return series, inspected
