@@ -4,6 +4,7 @@ length, and its span latency by service and ``compare()`` are pushed down to Tem
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -151,17 +152,20 @@ def test_pushed_down_names_the_same_culprit_as_a_full_fetch_over_real_http() -> 
     assert "raise --max-traces" in jaeger_err and jaeger["counts"]["traces"] == 60
 
 
-def test_the_terminal_says_what_was_pushed_down() -> None:
+def test_the_terminal_and_the_report_say_what_was_pushed_down(tmp_path: Path) -> None:
     servers, _ = start_sandbox("feature-store-gc", 120, end_ns=time.time_ns())
     try:
         out = CliRunner().invoke(app, ["triage", "-s", "api-gateway", "--since", "1h", "--max-traces", "40",
-                                       "--no-logs"], env={"TEMPO_ADDR": servers.tempo_url, "COLUMNS": "80"})  # fmt: skip
+                                       "--no-logs", "--report", str(tmp_path / "r.md")],
+                                 env={"TEMPO_ADDR": servers.tempo_url, "COLUMNS": "80"})  # fmt: skip
     finally:
         servers.stop()
     assert out.exit_code == 0, out.output
     text = " ".join(out.stdout.split())
     assert "Pushed down to Tempo: 120 traces counted, 40 fetched; slow traces" in text
     assert "Span latency by service: feature-store p50" in text
+    report = (tmp_path / "r.md").read_text()
+    assert "## Pushed down to Tempo\n\n- Pushed down to Tempo: 120 traces counted, 40 fetched" in report
 
 
 @needs_samples

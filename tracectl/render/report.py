@@ -265,6 +265,9 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         parts.append(
             "<h2>Metrics</h2><ul>" + "".join(f"<li>{e(m[2:])}</li>" for m in metrics_lines(result)[3:]) + "</ul>"
         )
+    if result.pushdown is not None:
+        parts.append("<h2>Pushed down to Tempo</h2><ul>" + "".join(f"<li>{e(m)}</li>" for m in result.pushdown.lines())
+                     + "</ul>")  # fmt: skip
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in result.warnings) + "</ul>")
     parts.append(
