@@ -110,11 +110,22 @@ def test_the_exact_queries_sent_when_the_window_holds_more_than_the_budget(tempo
     assert said in stderr and any(w.startswith(said) for w in doc["warnings"])
 
 
-def test_a_window_within_the_budget_is_not_counted(tempo_router: respx.MockRouter) -> None:
+def test_a_full_page_that_tempo_counts_within_the_budget_is_fetched_as_before(tempo_router: respx.MockRouter) -> None:
+    traces = generate("feature-store-gc", 3, seed=5, end_ns=T1 * 10**9).traces
+    hits = [{"traceID": t.trace_id, "rootServiceName": "api-gateway", "startTimeUnixNano": str(t.spans[0].start_ns),
+             "durationMs": 1} for t in traces]  # fmt: skip
+    by_id = {t.trace_id: t for t in traces}
+    counts = {"series": [{"labels": [_label("__name__", "count_over_time")],
+                          "samples": [{"timestampMs": str(T1 * 1000), "value": 3}]}]}  # fmt: skip
     tempo_router.get("/api/status/buildinfo").mock(return_value=httpx.Response(200, json={"version": "3.0.3"}))
-    tempo_router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": [], "metrics": {}}))
-    out = CliRunner().invoke(app, ["triage", "-s", "api-gateway", *WINDOW, "--no-logs"], env={"TEMPO_ADDR": TEMPO_BASE})
-    assert out.exit_code == 2 and "no traces to triage" in out.output  # no metrics query: an unmocked one would fail
+    searches = tempo_router.get("/api/search").mock(return_value=httpx.Response(200, json={"traces": hits}))
+    count = tempo_router.get("/api/metrics/query_range").mock(return_value=httpx.Response(200, json=counts))
+    tempo_router.get(url__regex=r"/api/v2/traces/\w+").mock(side_effect=lambda r: httpx.Response(
+        200, json={"trace": otlp_json.dump_document([by_id[r.url.path.rsplit("/", 1)[1]]], ids="base64")}))  # fmt: skip
+    doc, stderr = triage_json({"TEMPO_ADDR": TEMPO_BASE}, *WINDOW, "--max-traces", "3")
+    assert searches.call_count == 1 and count.call_count == 1  # counted, then no sample drawn, nothing pushed down
+    assert doc["pushdown"] is None and doc["counts"]["traces"] == 3
+    assert "3 traces is the --limit" in stderr  # the full page is still said, as before
 
 
 def test_a_plain_text_400_on_compare_leaves_the_latency_evidence(tempo_router: respx.MockRouter) -> None:
