@@ -102,7 +102,8 @@ def test_the_exact_queries_sent_when_the_window_holds_more_than_the_budget(tempo
     assert [s["service"] for s in pushed["services"]] == ["feature-store", "api-gateway", "audit-logger"]
     assert pushed["services"][0] == {"service": "feature-store", "suspect_p50_ns": 300_000_000,
                                      "suspect_p99_ns": 450_000_000, "baseline_p50_ns": 5_000_000,
-                                     "baseline_p99_ns": 10_000_000, "p50_ratio": 60.0}  # fmt: skip
+                                     "baseline_p99_ns": 10_000_000, "p50_ratio": 60.0,
+                                     "p99_ratio": 45.0}  # fmt: skip
     assert pushed["services"][2]["suspect_p50_ns"] == 0  # the sample without "value"
     assert pushed["attributes"] == [{"attribute": "span.cache.hit", "value": "false", "suspect_share": 0.75,
                                      "baseline_share": 0.1, "suspect_spans": 3.0, "baseline_spans": 1.0}]  # fmt: skip

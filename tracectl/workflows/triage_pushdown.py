@@ -63,6 +63,16 @@ class ServiceLatency:
     def p50_ratio(self) -> float:
         return self.suspect_p50_ns / self.baseline_p50_ns if self.baseline_p50_ns else 0.0
 
+    @property
+    def p99_ratio(self) -> float:
+        return self.suspect_p99_ns / self.baseline_p99_ns if self.baseline_p99_ns else 0.0
+
+    def growth(self) -> tuple[str, int, int, float]:
+        """The quantile that grew more (a fault on every request moves the p50; on a few, only the p99)."""
+        if self.p99_ratio > self.p50_ratio:
+            return "p99", self.suspect_p99_ns, self.baseline_p99_ns, self.p99_ratio
+        return "p50", self.suspect_p50_ns, self.baseline_p50_ns, self.p50_ratio
+
 
 @dataclass(slots=True)
 class Pushdown:
@@ -72,7 +82,7 @@ class Pushdown:
     scope: str  # the spanset every pushed-down query starts from
     compared: str  # what suspects and baseline are, in words
     queries: list[str] = field(default_factory=list)
-    services: list[ServiceLatency] = field(default_factory=list)  # largest p50 ratio first
+    services: list[ServiceLatency] = field(default_factory=list)  # the most grown first
     attributes: list[CompareRow] = field(default_factory=list)  # most over-represented first
 
     def document(self) -> dict[str, Any]:  # fmt: skip
@@ -92,7 +102,10 @@ class Pushdown:
             "scope": self.scope,
             "compared": self.compared,
             "queries": self.queries,
-            "services": [dataclasses.asdict(s) | {"p50_ratio": round(s.p50_ratio, 3)} for s in self.services],
+            "services": [
+                dataclasses.asdict(s) | {"p50_ratio": round(s.p50_ratio, 3), "p99_ratio": round(s.p99_ratio, 3)}
+                for s in self.services
+            ],
             "attributes": [
                 {
                     "attribute": a.attribute,
@@ -114,11 +127,9 @@ class Pushdown:
         fetched = sum(w.fetched for w in self.windows)
         out = [f"Pushed down to Tempo: {counted:,} traces counted, {fetched:,} fetched; {self.compared}."]
         if self.services:
-            shown = ", ".join(
-                f"{s.service} p50 {format_duration(s.suspect_p50_ns)} vs {format_duration(s.baseline_p50_ns)} "
-                f"(×{s.p50_ratio:.1f})"
-                for s in self.services[:3]
-            )
+            grown = [(*s.growth(), s.service) for s in self.services[:3]]
+            shown = ", ".join(f"{name} {q} {format_duration(a)} vs {format_duration(b)} (×{r:.1f})"
+                              for q, a, b, r, name in grown)  # fmt: skip
             out.append(f"Span latency by service: {shown}.")
         if self.attributes:
             shown = ", ".join(f"{a.attribute}={a.value} {a.selection_share:.0%} vs {a.baseline_share:.0%}"
@@ -288,7 +299,7 @@ def _latency(client: TempoClient, pushed: Pushdown, suspect: tuple[TimeRange, st
                        usual.get(name, {}).get(0.99, 0))
         for name, q in slow.items()
     ]  # fmt: skip
-    return sorted(rows, key=lambda r: (-r.p50_ratio, r.service))
+    return sorted(rows, key=lambda r: (-r.growth()[3], r.service))
 
 
 def _compare(session: Session, client: TempoClient, pushed: Pushdown, query: str, time: TimeRange,
