@@ -212,3 +212,21 @@ def test_the_sandbox_answers_in_tempo_3_shapes() -> None:
     service = {r.value: r for r in rows if r.attribute == "resource.service.name"}
     assert service["feature-store"].selection == service["feature-store"].selection_total == spans["feature-store"]
     assert service["feature-store"].baseline == 0 and "span:name" in truncated  # more names than topN 3
+
+
+def test_both_windows_over_the_budget_compare_the_window_with_the_baseline_window() -> None:
+    servers, _ = start_sandbox("cv-cold-start", 600, end_ns=time.time_ns())
+    try:  # no window given: Tempo's TraceQL metrics choose both (docs/triage.md)
+        doc, _ = triage_json({"TEMPO_ADDR": servers.tempo_url}, "--max-traces", "60")
+    finally:
+        servers.stop()
+    pushed = doc["pushdown"]
+    assert doc["mode"] == "windows" and doc["verdict"]["culprit"] == "cv-model"
+    suspect, baseline = pushed["windows"]
+    for window in (suspect, baseline):  # about the budget: a trace across two slices is found twice, kept once
+        assert 50 <= window["traces_fetched"] <= 60 < window["traces_counted"]
+    assert pushed["compared"] == "the window against the baseline window"
+    assert pushed["queries"][-1] == (f'{{ trace:rootService = "api-gateway" }} | compare({{ }}, 10, '
+                                     f"{suspect['start_ns']}, {suspect['end_ns']})")  # fmt: skip
+    top = pushed["services"][0]
+    assert top["service"] == "cv-model" and top["p99_ratio"] > 5 > top["p50_ratio"]  # a cold start: the tail only
