@@ -160,8 +160,9 @@ def test_pushed_down_names_the_same_culprit_as_a_full_fetch_over_real_http() -> 
     assert sampled["counts"]["traces"] == window["traces_fetched"]
     assert sampled["pushdown"]["services"][0]["service"] == "feature-store"  # Tempo's numbers agree
     assert "Pushed down" not in stderr and "fetched" in stderr
-    assert jaeger["pushdown"] is None  # Jaeger cannot aggregate: the first 60 it found, and it says so
-    assert "raise --max-traces" in jaeger_err and jaeger["counts"]["traces"] == 60
+    assert jaeger["pushdown"] is None and jaeger["verdict"]["culprit"] == "feature-store"  # sampled across the window
+    assert "Jaeger has no query engine" in jaeger_err and "raise --max-traces" in jaeger_err
+    assert 50 <= jaeger["counts"]["traces"] <= 60
 
 
 def test_the_terminal_and_the_report_say_what_was_pushed_down(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ engine for what it would otherwise compute from every trace, and fetches only a 
    baseline (slow traces against the rest, or the window against the baseline window), and ``compare()`` for the
    attributes over-represented in the suspects. Its numbers are evidence beside the verdict.
 
-Jaeger has no such engine: there the sample is said to be cut, with the flag that lifts it.
+Jaeger has no such engine: a full page there is drawn again evenly from ten slices of the window, and the cut is
+said with the flag that lifts it.
 """
 
 from __future__ import annotations
@@ -145,19 +146,43 @@ def fetch_window(session: Session, query: SearchQuery, warnings: list[str], over
 
     backend = session.backend()
     first = backend.search(query)
-    slices = _count(session, query) if len(first.traces) >= query.limit and query.traceql is None else None
+    full = len(first.traces) >= query.limit and query.traceql is None
+    if full and backend.name == "Jaeger":
+        return _jaeger_sample(session, query, warnings)
+    slices = _count(session, query) if full else None
     counted = sum(n for _, n in slices or ())
     if slices is None or counted <= query.limit:
         found = search(session, query, first)
-        if len(first.traces) >= query.limit and backend.name == "Jaeger":
-            _warn(session, warnings, f"Jaeger has no query engine to aggregate the whole window: the verdict rests "
-                  f"on the {query.limit} traces fetched; raise --max-traces to read more")  # fmt: skip
         warnings.extend(found.warnings)
         return _fetch(session, found.trace_ids, warnings)
     ids = _sample(backend, query, slices)
     traces = _fetch(session, ids, warnings)
     over.append(WindowCount(query.time, counted, len(traces), query.limit, _count_query(query)))
     return traces
+
+
+def _jaeger_sample(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
+    """Jaeger can neither count nor aggregate: the budget, drawn evenly from ten slices of the window, and said."""
+    from tracectl.timerange import TimeRange
+
+    n, start, length = min(SLICES, query.limit), query.time.start_ns, query.time.duration_ns
+    parts = [TimeRange(start + length * k // n, start + length * (k + 1) // n) for k in range(n)]
+    found = [_ids(session, query, part, query.limit // n + (k < query.limit % n)) for k, part in enumerate(parts)]
+    full = [k for k, ids in enumerate(found) if ids and len(ids) >= query.limit // n]
+    left = query.limit - sum(len(ids) for ids in found)
+    for k in full if left > 0 else ():  # the empty slices' shares go to the slices that had more
+        extra = left // len(full) + (left % len(full) if k == full[0] else 0)
+        found[k] = _ids(session, query, parts[k], len(found[k]) + extra)
+    ids = list(dict.fromkeys(i for chunk in found for i in chunk))[: query.limit]
+    traces = _fetch(session, ids, warnings)
+    _warn(session, warnings, f"Jaeger has no query engine to count or aggregate the window: it holds at least "
+          f"{query.limit} traces, and the verdict rests on the {len(traces)} fetched, drawn across {n} slices "
+          "of it; raise --max-traces to read more")  # fmt: skip
+    return traces
+
+
+def _ids(session: Session, query: SearchQuery, part: TimeRange, limit: int) -> list[str]:
+    return [hit.trace_id for hit in session.backend().search(dataclasses.replace(query, time=part, limit=limit)).traces]
 
 
 def _warn(session: Session, warnings: list[str], message: str) -> None:
