@@ -11,7 +11,7 @@ engine for what it would otherwise compute from every trace, and fetches only a 
    baseline (slow traces against the rest, or the window against the baseline window), and ``compare()`` for the
    attributes over-represented in the suspects. Its numbers are evidence beside the verdict.
 
-Jaeger has no such engine: a full page there is drawn again evenly from ten slices of the window, and the cut is
+Jaeger has no such engine: a full page there is drawn again across ten slices of the window, and the cut is
 said with the flag that lifts it.
 """
 
