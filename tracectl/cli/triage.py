@@ -25,7 +25,7 @@ def triage(
     since: so.Since = None,
     start: so.From = None,
     end: so.To = None,
-    limit: so.WindowLimit = 500,
+    limit: to.MaxTraces = 500,
     slo: to.Slo = None,
     percentile: to.Percentile = 90.0,
     errors: to.Errors = False,
@@ -64,6 +64,11 @@ def triage(
       tracectl triage traces/ -o json --fail-on 'p99>1s' --fail-on 'error-rate>2%'
       tracectl triage --baseline monday/ today.json.gz --logs-file today.logs.gz
       tracectl triage -s api-gateway --since 30m --reference train.parquet
+      tracectl triage -s api-gateway --since 1h --max-traces 500
+
+    A window with more traces than --max-traces (Tempo counts them) is not downloaded whole: Tempo computes the
+    span latency by service and the over-represented attributes over all of them, and a sample of --max-traces
+    traces, spread over the window, gives the critical paths and the verdict (stderr and JSON "pushdown" say it).
 
     When neither latency nor errors explain the suspects and there is something to compare with (--reference
     training data, or an earlier window), or with --quality, the models' inputs and outputs read from span

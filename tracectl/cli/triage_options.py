@@ -27,6 +27,15 @@ Baseline = Annotated[
         "The whole suspect window is compared against it.",
     ),
 ]
+MaxTraces = Annotated[
+    int,
+    typer.Option(
+        "--max-traces", "--limit", min=1,
+        help="Fetch budget: at most this many traces per window. A Tempo window holding more is sampled, and the "
+        "span latency by service and the attribute comparison are computed by Tempo over all of them "
+        "(TraceQL metrics); Jaeger says the sample was cut.",
+    ),
+]  # fmt: skip
 Logs = Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")]
 Quality = Annotated[
     bool,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.triage import Verdict
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.triage_metrics import MetricsWindow
+    from tracectl.workflows.triage_pushdown import Pushdown
 
 TRIAGE_SCHEMA = "tracectl.triage/v1"
 TRIAGE_CSV_COLUMNS = (
@@ -46,6 +47,7 @@ class TriageResult(Protocol):
     commands: list[str]
     quality: InputCheck | None
     metrics_window: MetricsWindow | None
+    pushdown: Pushdown | None
 
     @property
     def error_rate(self) -> float: ...
@@ -96,6 +98,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "quality": result.quality.document() if result.quality is not None else None,
         "worst_trace": _explained(result, "document"),
         "metrics": result.metrics_window.document() if result.metrics_window is not None else None,
+        "pushdown": result.pushdown.document() if result.pushdown is not None else None,
     }
 
 
@@ -135,6 +138,13 @@ def metrics_lines(result: TriageResult) -> list[str]:
     return ["", "## Metrics", "", *[f"- {line}" for line in lines]]
 
 
+def pushdown_lines(result: TriageResult) -> list[str]:
+    """The Markdown section with what Tempo computed over a window larger than --max-traces."""
+    if result.pushdown is None:
+        return []
+    return ["", "## Pushed down to Tempo", "", *[f"- {line}" for line in result.pushdown.lines()]]
+
+
 def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     v, commands = result.verdict, result.commands
     out = ["# Triage report", ""]
@@ -147,7 +157,7 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
-    out += metrics_lines(result)
+    out += metrics_lines(result) + pushdown_lines(result)
     if result.warnings:  # what cut or bent the data: a postmortem must say so next to the numbers
         out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
     out += ["", "## Ranked suspects", "", "| # | component | score | why |", "| ---: | --- | ---: | --- |"]
@@ -255,6 +265,9 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         parts.append(
             "<h2>Metrics</h2><ul>" + "".join(f"<li>{e(m[2:])}</li>" for m in metrics_lines(result)[3:]) + "</ul>"
         )
+    if result.pushdown is not None:
+        parts.append("<h2>Pushed down to Tempo</h2><ul>" + "".join(f"<li>{e(m)}</li>" for m in result.pushdown.lines())
+                     + "</ul>")  # fmt: skip
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in result.warnings) + "</ul>")
     parts.append(

@@ -142,6 +142,8 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     if result.metrics_window is not None:
         render_metrics_window(result.metrics_window, console)
     render_verdict(result.verdict, console, str(expected) if expected else None, truth_known=known)
+    if result.pushdown is not None:  # what Tempo computed over every trace of a window larger than the budget
+        console.print(Text("\n".join(result.pushdown.lines()), style="cyan"))
     if result.quality is not None:
         from tracectl.render.drift_view import render_input_check
 

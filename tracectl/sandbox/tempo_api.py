@@ -281,6 +281,7 @@ TEMPO_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v2/search/tags", tempo_tags),
     ("GET", "/api/v2/search/tag/{tag}/values", tempo_tag_values),
     ("GET", "/api/metrics/query_range", tempo_metrics.metrics_query_range),
+    ("GET", "/api/metrics/query", tempo_metrics.metrics_query),
     ("GET", "/api/status/buildinfo", lambda *_: json_reply(BUILDINFO)),
     ("GET", "/ready", lambda *_: text_reply(200, "ready")),
     ("GET", "/api/echo", lambda *_: text_reply(200, "echo")),

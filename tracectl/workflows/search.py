@@ -46,10 +46,10 @@ class Found:
         render_search(self.result, console, opts.tz)
 
 
-def search(session: Session, query: SearchQuery) -> Found:
-    """Search the configured backend. More hits than ``--limit`` are cut (and said); a full page is said too,
-    because a backend returns the first N it finds, not the slowest N."""
-    result = session.backend().search(query)
+def search(session: Session, query: SearchQuery, result: SearchResult | None = None) -> Found:
+    """Search the configured backend (or take its ``result``, already asked). More hits than ``--limit`` are cut
+    (and said); a full page is said too, because a backend returns the first N it finds, not the slowest N."""
+    result = result if result is not None else session.backend().search(query)
     found = Found(query, result, list(result.warnings))
     if len(result.traces) > query.limit:
         found.warnings.append(f"{result.backend} returned {len(result.traces)} traces for --limit {query.limit}; "

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
     from tracectl.workflows.triage_metrics import MetricsWindow
+    from tracectl.workflows.triage_pushdown import Pushdown, WindowCount
 
 LOG_SAMPLE = 5  # traces per set whose logs are read from Loki (saved files: every trace)
 
@@ -71,6 +72,7 @@ class TriageResult:
     sources: dict[str, str] = field(default_factory=dict)  # trace ID -> the file it came from
     quality: InputCheck | None = None  # inputs and outputs against training data or the baseline
     metrics_window: MetricsWindow | None = None  # the metrics that chose the windows, or why they did not
+    pushdown: Pushdown | None = None  # what Tempo computed over windows larger than --max-traces
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -100,10 +102,10 @@ class TriageResult:
         render_triage(self, console, opts.tz, truth=opts.extra.get("truth"))
 
 
-def _fetch_window(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
-    from tracectl.workflows.search import fetch_window
+def _fetch_window(session: Session, query: SearchQuery, warnings: list[str], over: list[WindowCount]) -> list[Trace]:
+    from tracectl.workflows.triage_pushdown import fetch_window
 
-    return fetch_window(session, query, warnings)
+    return fetch_window(session, query, warnings, over)
 
 
 def _load_files(session: Session | None, files: list[str], warnings: list[str],
@@ -129,7 +131,8 @@ def _analyse(session: Session | None, traces: list[Trace], by: str) -> list[Trac
     return analyses
 
 
-def _baseline_window(session: Session | None, options: TriageOptions, warnings: list[str]) -> list[Trace] | None:
+def _baseline_window(session: Session | None, options: TriageOptions, warnings: list[str],
+                     over: list[WindowCount]) -> list[Trace] | None:  # fmt: skip
     """The traces of a separate baseline window (saved files and/or a search), or None when there is none."""
     if options.baseline_query is None and not options.baseline_files:
         return None
@@ -137,10 +140,29 @@ def _baseline_window(session: Session | None, options: TriageOptions, warnings: 
     if options.baseline_query is not None:
         if session is None:
             raise InputError("searching a baseline window needs a backend")
-        found += _fetch_window(session, options.baseline_query, warnings)
+        found += _fetch_window(session, options.baseline_query, warnings, over)
     if not found:
         raise InputError("no baseline traces: check --baseline (or --baseline-from/--baseline-to)")
     return found
+
+
+def _window_traces(session: Session | None, options: TriageOptions, warnings: list[str], sources: dict[str, str],
+                   over: list[WindowCount]) -> tuple[list[Trace], str]:  # fmt: skip
+    """The window's traces (a search within --max-traces, or files) and where they came from."""
+    if options.query is None:
+        return _load_files(session, options.files, warnings, sources), f"{len(options.files)} input(s)"
+    if session is None:
+        raise InputError("searching a window needs a backend")
+    return _fetch_window(session, options.query, warnings, over), f"{session.backend().name} search"
+
+
+def _pushdown_evidence(session: Session | None, options: TriageOptions, result: TriageResult,
+                       over: list[WindowCount]) -> None:  # fmt: skip
+    """A window held more traces than --max-traces: what Tempo computes over all of them goes with the result."""
+    if over and session is not None and options.query is not None:
+        from tracectl.workflows.triage_pushdown import push_down
+
+        result.pushdown = push_down(session, options, options.query, result, over)
 
 
 def triage(session: Session | None, options: TriageOptions) -> TriageResult:
@@ -152,18 +174,12 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     started = time.perf_counter()
     warnings: list[str] = []
     sources: dict[str, str] = {}
-    if options.query is not None:
-        if session is None:
-            raise InputError("searching a window needs a backend")
-        traces = _fetch_window(session, options.query, warnings)
-        source = f"{session.backend().name} search"
-    else:
-        traces = _load_files(session, options.files, warnings, sources)
-        source = f"{len(options.files)} input(s)"
+    over: list[WindowCount] = []  # the windows that held more traces than --max-traces
+    traces, source = _window_traces(session, options, warnings, sources, over)
     if not traces:
         raise InputError("no traces to triage: widen --since or check --service")
     analyses = _analyse(session, traces, options.by)
-    earlier = _baseline_window(session, options, warnings)
+    earlier = _baseline_window(session, options, warnings, over)
     baseline_given = _analyse(session, earlier, options.by) if earlier is not None else None
 
     mode = options.mode
@@ -198,6 +214,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     if options.quality or (result.verdict.culprit is None and drift_reference):
         _input_evidence(session, result, options)
     _metrics_evidence(result, options.metrics_window)
+    _pushdown_evidence(session, options, result, over)
     result.seconds = time.perf_counter() - started
     result.commands = next_commands(result, options)
     return result
