@@ -67,7 +67,7 @@ def drift(
       tracectl drift traces/ --reference t.parquet --fail-on 'drift-share>0.3'
     """
     from tracectl.cli.drift_options import drift_options
-    from tracectl.render.report import report_kind
+    from tracectl.render.trace_report import report_kind
     from tracectl.workflows.drift import crossed_thresholds, parse_fail_on
     from tracectl.workflows.drift import drift as run
 

@@ -36,7 +36,7 @@ def explain(
       tracectl explain 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
       tracectl explain traces.jsonl.gz --trace-id 4bf92f3577b34da6a3ce929d0e0e4736 -o json | jq '.findings[0]'
     """
-    from tracectl.render.report import report_kind
+    from tracectl.render.trace_report import report_kind
     from tracectl.workflows.explain import explain as run
 
     if report is not None:

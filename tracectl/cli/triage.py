@@ -75,7 +75,8 @@ def triage(
     attributes are compared too (`tracectl drift`): a drifted input becomes the verdict.
     """
     from tracectl.cli.drift_options import checked_reference
-    from tracectl.render.report import report_kind, write_report
+    from tracectl.render.report import write_report
+    from tracectl.render.trace_report import report_kind
     from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
     from tracectl.workflows.triage import triage as run
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tracectl.analysis.drift import FeatureDrift, short_number
 from tracectl.analysis.drift_text import describe
 from tracectl.render.drift_view import SHORT_TEST, legend, spark_pair
-from tracectl.render.report import _CSS, report_kind
+from tracectl.render.trace_report import REPORT_CSS, report_kind
 
 if TYPE_CHECKING:
     from tracectl.workflows.drift import DriftResult
@@ -71,7 +71,7 @@ def to_html(result: DriftResult) -> str:
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'><title>tracectl drift report</title>",
-        f"<style>{_CSS}{_EXTRA_CSS}</style></head><body>",
+        f"<style>{REPORT_CSS}{_EXTRA_CSS}</style></head><body>",
         f"<h1>Drift report: <code>{e(result.service)}</code></h1>",
         f"<div class='verdict{'' if r.drifted else ' ok'}'><b>{e(verdict)}</b><br>"
         + "<br>".join(e(describe(f)) for f in r.drifted)

@@ -11,7 +11,7 @@ from tracectl.analysis.explain import Diagnosis
 from tracectl.analysis.explain_text import describe, headline
 from tracectl.render.explain_doc import findings_document, roles
 from tracectl.render.explain_view import SPANS_SHOWN, TITLES
-from tracectl.render.report import _CSS, _text_waterfall, waterfall_svg
+from tracectl.render.trace_report import REPORT_CSS, text_waterfall, waterfall_svg
 from tracectl.units import format_duration, format_timestamp
 
 
@@ -69,7 +69,7 @@ def explain_markdown(diagnosis: Diagnosis, source: str, warnings: list[str], tz:
     out += ["", "## Findings", *findings_markdown(diagnosis)]
     if diagnosis.minor:
         out += ["", f"{diagnosis.minor} minor findings not listed (`tracectl explain --all` lists them)."]
-    out += ["", "## Waterfall", "", "```", *_text_waterfall(a, limit=200), "```", ""]
+    out += ["", "## Waterfall", "", "```", *text_waterfall(a, limit=200), "```", ""]
     return "\n".join(out)
 
 
@@ -81,7 +81,7 @@ def explain_html(diagnosis: Diagnosis, source: str, warnings: list[str], tz: tzi
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
-        f"<title>tracectl explain {e(tree.trace_id)}</title><style>{_CSS}</style></head><body>",
+        f"<title>tracectl explain {e(tree.trace_id)}</title><style>{REPORT_CSS}</style></head><body>",
         f"<h1>Trace <code>{e(tree.trace_id)}</code></h1>",
         f"<div class='verdict{'' if failed else ' ok'}'>{e(headline(diagnosis))}</div>",
         f"<p class=dim>{e(format_timestamp(tree.wall_start, tz))} · {format_duration(tree.duration_ns)} · "

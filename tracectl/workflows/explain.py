@@ -54,7 +54,7 @@ class Explanation:
     def report(self, path: Path, tz: tzinfo | None) -> None:
         """Write the verdict as Markdown (``.md``) or self-contained HTML (``.html``)."""
         from tracectl.render.explain_report import explain_html, explain_markdown
-        from tracectl.render.report import report_kind, save_report
+        from tracectl.render.trace_report import report_kind, save_report
 
         write = explain_markdown if report_kind(path) == "md" else explain_html
         save_report(path, write(self.diagnosis, self.source, self.warnings, tz))

@@ -158,7 +158,7 @@ def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | Non
 def _write_up(traces: list[Any], fmt: str, tz: Any = None) -> str:
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.render import machine
-    from tracectl.render.report import trace_html, trace_markdown
+    from tracectl.render.trace_report import trace_html, trace_markdown
 
     analyses = [analyse_trace(t) for t in traces]
     if fmt == "json":

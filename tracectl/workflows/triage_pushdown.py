@@ -155,7 +155,7 @@ def fetch_window(session: Session, query: SearchQuery, warnings: list[str], over
         found = search(session, query, first)
         warnings.extend(found.warnings)
         return _fetch(session, found.trace_ids, warnings)
-    ids = _sample(backend, query, slices)
+    ids = _sample(session, query, slices)
     traces = _fetch(session, ids, warnings)
     over.append(WindowCount(query.time, counted, len(traces), query.limit, _count_query(query)))
     return traces
@@ -166,14 +166,9 @@ def _jaeger_sample(session: Session, query: SearchQuery, warnings: list[str]) ->
     from tracectl.timerange import TimeRange
 
     n, start, length = min(SLICES, query.limit), query.time.start_ns, query.time.duration_ns
-    parts = [TimeRange(start + length * k // n, start + length * (k + 1) // n) for k in range(n)]
-    found = [_ids(session, query, part, query.limit // n + (k < query.limit % n)) for k, part in enumerate(parts)]
-    full = [k for k, ids in enumerate(found) if ids and len(ids) >= query.limit // n]
-    left = query.limit - sum(len(ids) for ids in found)
-    for k in full if left > 0 else ():  # the empty slices' shares go to the slices that had more
-        extra = left // len(full) + (left % len(full) if k == full[0] else 0)
-        found[k] = _ids(session, query, parts[k], len(found[k]) + extra)
-    ids = list(dict.fromkeys(i for chunk in found for i in chunk))[: query.limit]
+    shares = [query.limit // n + (k < query.limit % n) for k in range(n)]
+    parts = [(TimeRange(start + length * k // n, start + length * (k + 1) // n), shares[k]) for k in range(n)]
+    ids = _draw(session, query, parts)
     traces = _fetch(session, ids, warnings)
     _warn(session, warnings, f"Jaeger has no query engine to count or aggregate the window: it holds at least "
           f"{query.limit} traces, and the verdict rests on the {len(traces)} fetched, drawn across {n} slices "
@@ -183,6 +178,24 @@ def _jaeger_sample(session: Session, query: SearchQuery, warnings: list[str]) ->
 
 def _ids(session: Session, query: SearchQuery, part: TimeRange, limit: int) -> list[str]:
     return [hit.trace_id for hit in session.backend().search(dataclasses.replace(query, time=part, limit=limit)).traces]
+
+
+def _draw(session: Session, query: SearchQuery, parts: list[tuple[TimeRange, int]]) -> list[str]:
+    """Up to ``query.limit`` trace IDs, each slice of the window giving its share. What some slices could not
+    give (empty, partly outside the window, or traces found in two slices) is asked of the slices that gave their
+    whole share, with one more search each."""
+    found = [_ids(session, query, part, share) if share > 0 else [] for part, share in parts]
+
+    def unique() -> list[str]:
+        return list(dict.fromkeys(i for chunk in found for i in chunk))
+
+    left = query.limit - len(unique())
+    full = [k for k, (part, share) in enumerate(parts) if share > 0 and len(found[k]) >= share]
+    for n, k in enumerate(full if left > 0 else ()):  # the shortfall, spread over the slices that had more
+        extra = left * (n + 1) // len(full) - left * n // len(full)
+        if extra:
+            found[k] = _ids(session, query, parts[k][0], len(found[k]) + extra)
+    return unique()[: query.limit]
 
 
 def _warn(session: Session, warnings: list[str], message: str) -> None:
@@ -235,19 +248,15 @@ def _count(session: Session, query: SearchQuery) -> list[tuple[TimeRange, int]] 
     return [(TimeRange(max(end - step, lo), min(end, hi)), round(n)) for end, n in inside]
 
 
-def _sample(backend: Any, query: SearchQuery, slices: list[tuple[TimeRange, int]]) -> list[str]:
+def _sample(session: Session, query: SearchQuery, slices: list[tuple[TimeRange, int]]) -> list[str]:
     """About ``query.limit`` trace IDs, each slice of the window giving its share of the budget (in proportion
     to its count) because a search returns the first traces it finds, not a random draw."""
     total = sum(n for _, n in slices)
-    ids: dict[str, None] = {}
-    taken = 0
+    shares, taken = [], 0
     for part, n in slices:
-        share = query.limit * (taken + n) // total - query.limit * taken // total
+        shares.append((part, query.limit * (taken + n) // total - query.limit * taken // total))
         taken += n
-        if share > 0:
-            for hit in backend.search(dataclasses.replace(query, time=part, limit=share)).traces:
-                ids.setdefault(hit.trace_id)
-    return list(ids)[: query.limit]
+    return _draw(session, query, shares)
 
 
 # -------------------------------------------------------------------------------------------- push-down
