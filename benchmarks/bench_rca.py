@@ -23,7 +23,8 @@ from collections import defaultdict
 from pathlib import Path
 
 EXPECTED_EVIDENCE = {"network_delay": {"edge"}, "cpu_contention": {"self"}, "cpu_consumed": {"self"},
-                     "exception": {"logs", "errors"}, "return": {"logs", "errors"}, "latency": {"self"}}  # fmt: skip
+                     "exception": {"logs", "errors", "truncation"}, "return": {"logs", "errors", "truncation"},
+                     "latency": {"self"}}  # fmt: skip
 
 
 def run_diff(a: Path, b: Path, logs: list[Path]) -> tuple[dict, float]:  # type: ignore[type-arg]

@@ -18,6 +18,16 @@ Three rules turn per-trace attribution rows into the latency evidence the rankin
 3. **Growth must be real.** A row's growth counts only when its suspect values (each less its endpoint's
    baseline mean) are larger than the baseline's (the same way) by a one-sided Mann-Whitney test at 1% (scipy),
    or, when there are too few traces for any test to reach 1%, larger on average.
+4. **Growth against the component's own normal.** Milliseconds alone favour the components with a large base: a
+   busy service that grew by a few percent of its own spread can add more milliseconds than a small one whose
+   every span got several times slower. Each row carries an effect size, the rank-biserial correlation of its
+   suspect values against the baseline's (``2·U/(n_s·n_b) − 1`` from the same Mann-Whitney U: 1 when every
+   suspect value is above every baseline value, 0 when the two overlap as two draws of one distribution), and
+   the ranking weighs each row's share by it (``rank_share`` = share × min(1, effect / ``EFFECT_LARGE``)): a
+   row whose growth is a large effect (a rank-biserial correlation of 0.5 or more: a suspect value beats a
+   baseline value three times in four — the conventional "large" for Cliff's delta, 0.474, rounded) keeps its
+   whole share, one that moved within its own noise keeps a fraction of it. Shares are not renormalised, so a
+   weighted row never gains over the others by their loss. A row new in the suspects has effect 1.
 
 Rows that got faster carry a negative excess; the ranking lists them apart and never as suspects.
 """
@@ -33,6 +43,7 @@ from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.analysis.attribution import Component
 
 ALPHA = 0.01
+EFFECT_LARGE = 0.5  # rule 4: a growth at least this large an effect (rank-biserial) keeps its whole share
 CALLER_OWNS = 0.5  # a caller owns a call's growth only with at least half as much real growth elsewhere
 ANY_CALLER = "*"
 
@@ -58,6 +69,8 @@ class LatencyRow:
     suspect_duration_ns: float = 0.0  # mean duration of the suspect traces containing it
     baseline_duration_ns: float = 0.0  # … of the baseline traces containing it
     share: float = 0.0  # of the total positive excess
+    effect: float = 0.0  # rank-biserial effect size of its growth against its own baseline (rule 4), in [-1, 1]
+    rank_share: float = 0.0  # share weighed by the effect (rule 4): what the ranking uses
 
 
 @dataclass(slots=True)
@@ -163,6 +176,24 @@ def grew(suspect: Sequence[float], baseline: Sequence[float]) -> bool:
     return bool(mannwhitneyu(suspect, baseline, alternative="greater").pvalue < ALPHA)
 
 
+def effect_size(suspect: Sequence[float], baseline: Sequence[float]) -> float:
+    """Rank-biserial correlation of ``suspect`` against ``baseline`` (rule 4): the share of (suspect, baseline)
+    pairs where the suspect value is larger, less the share where it is smaller, ties counting half each way.
+    1 with no baseline (new in the suspects), 0 with no suspect value."""
+    if not suspect:
+        return 0.0
+    if not baseline:
+        return 1.0
+    import numpy as np
+
+    b = np.sort(np.asarray(baseline, dtype=float))
+    s = np.asarray(suspect, dtype=float)
+    below = np.searchsorted(b, s, side="left")  # baseline values smaller than each suspect value
+    not_above = np.searchsorted(b, s, side="right")  # … smaller or equal
+    u = float(below.sum() + 0.5 * (not_above - below).sum())
+    return 2.0 * u / (len(s) * len(b)) - 1.0
+
+
 def _owners(excess: dict[RowKey, float], real: set[RowKey], meta: dict[RowKey, Component]) -> dict[str, str]:
     """Edge key → the component (label) that owns its growth (rule 2), for edges that grew."""
     touching: dict[str, float] = defaultdict(float)
@@ -227,10 +258,12 @@ def latency_rows(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnal
         row.new = not sample.baseline
         row.suspect_duration_ns = _durations(s_rows, members)
         row.baseline_duration_ns = _durations(b_rows, members)
+        row.effect = effect_size(sample.suspect, sample.baseline)
         out.append(row)
     total = sum(r.excess_ns for r in out if r.excess_ns > 0)
     for r in out:
         r.share = max(r.excess_ns, 0.0) / total if total > 0 else 0.0
+        r.rank_share = r.share * min(1.0, max(r.effect, 0.0) / EFFECT_LARGE)
     out.sort(key=lambda r: (-r.excess_ns, r.component))
     return out
 

@@ -15,7 +15,10 @@ Faults that move no latency (an exception, a wrong return value) show up here. E
 its callee's failure too, or skips its own statements), so each suspect trace with a log anomaly credits one
 service only: the deepest in the call tree, the earliest event breaking a tie (``origin``). A new error that
 names exactly one other service of the traces (``No instances available for X``, ``connection refused to X``)
-is about that service, its failing dependency: it is credited to X, as one level deeper than the caller. A service's log
+is about that service, its failing dependency — when X's own spans or log lines show a failure in the same
+request (an error span, an error or warning line of its own): it is then credited to X, as one level deeper than
+the caller. Without that, the line is evidence about the caller (an exception thrown in the caller often names
+the next service it would have called). A service's log
 share is its credited traces over all credited traces, counted only with support: at least ``MIN_TRACES`` and
 ``MIN_SHARE`` of the suspect traces with logs. New templates need a baseline window with log lines at all.
 """
@@ -175,7 +178,7 @@ def log_evidence(
     anomalies: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # trace -> (-depth, time, service)
     if b_all or b_placed:
         known = {s.service for a in (*suspects, *baseline) for s in a.tree.spans}
-        _new_templates(evidence, s_placed, seen, anomalies, known)
+        _new_templates(evidence, s_placed, seen, anomalies, known, _failing(s_map, s_placed))
     _silenced(evidence, s_placed, b_placed, s_map, b_map, anomalies)
     _origins(evidence, anomalies)
     return evidence
@@ -187,14 +190,25 @@ def _named(message: str, service: str, services: list[tuple[str, re.Pattern[str]
     return found.pop() if len(found) == 1 else None
 
 
+def _failing(group: dict[str, TraceAnalysis], placed: list[_Placed]) -> set[tuple[str, str]]:
+    """(trace ID, service) pairs where the service's own spans or lines show a failure in that request."""
+    out = {(p.event.trace_id or "", p.service) for p in placed if p.event.level in SERIOUS}
+    for trace_id, a in group.items():
+        out.update((trace_id, span.service) for span in a.tree.spans if span.is_error)
+    return out
+
+
 def _new_templates(evidence: LogEvidence, placed: list[_Placed], seen: dict[str, set[str]],
-                   anomalies: dict[str, list[tuple[int, int, str]]], known: set[str]) -> None:  # fmt: skip
+                   anomalies: dict[str, list[tuple[int, int, str]]], known: set[str],
+                   failing: set[tuple[str, str]]) -> None:  # fmt: skip
     services = [(name, re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")) for name in sorted(known)]
     by_template: dict[tuple[str, str], list[_Placed]] = defaultdict(list)
     for p in placed:
         if p.event.level in SERIOUS and p.template not in seen.get(p.service, ()):
             by_template[(p.service, p.template)].append(p)
             named = _named(p.event.message, p.service, services)
+            if named and (p.event.trace_id or "", named) not in failing:
+                named = None  # the callee shows no failure of its own here: the line is about the caller
             # An error naming another service (no instances of X, connection refused to X) is about X: a callee.
             credit, depth = (named, p.depth + 1) if named else (p.service, p.depth)
             anomalies[p.event.trace_id or ""].append((-depth, p.event.record.time_ns, credit))

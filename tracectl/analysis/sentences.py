@@ -76,12 +76,30 @@ def _log_part(s: Suspect) -> str:
     return "; ".join(parts) + origin
 
 
+def _truncation_part(s: Suspect) -> str:
+    t = s.truncation
+    if t is None:
+        return ""
+    calls = _listed([f"{c.callee} (in {c.suspect_share:.0%} of its calls vs {c.baseline_share:.0%})" for c in t.cut])
+    return (f"the requests end inside it: {t.operation} is still called ({t.suspect_calls} times) but its calls to "
+            f"{calls} stop — an exception or an early return there; the calls that vanished below it are the "
+            f"consequence")  # fmt: skip
+
+
 def describe(s: Suspect, latency_top: float) -> None:
     """Fill ``s.sentence`` and ``s.evidence`` (what leads: edge, self, errors, logs, attributes, structure)."""
-    from tracectl.analysis.triage import ATTRIBUTE_WEIGHT, attribute_contrast, error_delta, log_growth
+    from tracectl.analysis.triage import (
+        ATTRIBUTE_WEIGHT,
+        attribute_contrast,
+        error_delta,
+        latency_evidence,
+        log_growth,
+        truncation_strength,
+    )
 
-    lat = s.share_of_excess if s.significant and s.excess_ns > 0 else 0.0
-    others = {"errors": error_delta(s), "logs": s.log_share, "attributes": ATTRIBUTE_WEIGHT * attribute_contrast(s)}
+    lat = latency_evidence(s)
+    others = {"errors": error_delta(s), "logs": s.log_share, "attributes": ATTRIBUTE_WEIGHT * attribute_contrast(s),
+              "truncation": truncation_strength(s)}  # fmt: skip
     best_other = max(others, key=lambda k: (others[k], k))
     if lat > 0 and lat >= (1 - latency_top) * min(1.0, others[best_other]):
         s.evidence = "edge" if s.edge else "self"
@@ -99,6 +117,8 @@ def describe(s: Suspect, latency_top: float) -> None:
     if others["errors"] >= 0.1:
         parts.append(("errors", f"errors on the critical path in {s.errors_on_path_suspect:.0%} of suspect requests "
                                 f"vs {s.errors_on_path_baseline:.0%}"))  # fmt: skip
+    if s.truncation is not None:
+        parts.append(("truncation", _truncation_part(s)))
     if (s.log_templates or s.log_silenced or s.log_named_by) and (s.log_share > 0 or s.evidence == "logs"):
         parts.append(("logs", _log_part(s)))
     if s.new_operations:

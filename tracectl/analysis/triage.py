@@ -11,14 +11,18 @@ Per component the evidence is:
 - **attributes** (``attributes.rank_attributes``): values carried by far more suspects than baseline traces;
 - **structure**: operations that appear in suspects only, or run more often per request (retries, loops).
 
-Score = max(latency share, (1 − L) × other), where L is the largest latency share of any component and other =
-max(error delta, log share, 1.5 × attribute contrast), capped at 1. One component that explains most of the
-extra latency (L > 0.5) therefore always ranks first: other evidence can raise a suspect, never bury it; when
-the latency is spread (no component explains much), the other evidence decides. Ties break on the uncapped
-other evidence (1.5 × an attribute contrast of 1 outweighs errors in every request: a value says which thing
-differs, while where a failure surfaces is often a symptom), then on supporting evidence (structure, more error
-lines), the excess and the name. A component that got faster and has no other evidence is never a suspect: it is
-listed apart (``Ranking.faster``). The verdict's culprit is always the first suspect of the same ranking.
+- **truncation** (``truncation.truncations``): the requests end inside it — it is still called, but stopped
+  making calls it usually makes (the deepest such service; the calls that vanished below it are consequences).
+
+Score = max(latency share, (1 − L) × other), where the latency share is weighed by how unmistakably the component
+grew against its own normal spread (``excess`` rule 4), L is the largest such share of any component and other =
+max(error delta, log share, 1.5 × attribute contrast, truncation drop), capped at 1. One component that explains
+most of the extra latency (L > 0.5) therefore always ranks first: other evidence can raise a suspect, never bury
+it; when the latency is spread (no component explains much), the other evidence decides. Ties break on the
+uncapped other evidence (1.5 × an attribute contrast of 1 outweighs errors in every request: a value says which
+thing differs, while where a failure surfaces is often a symptom), then on supporting evidence (structure, more
+error lines), the excess and the name. A component that got faster and has no other evidence is never a suspect:
+it is listed apart (``Ranking.faster``). The verdict's culprit is always the first suspect of the same ranking.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from tracectl.analysis.attribution import parse_key
 from tracectl.analysis.excess import LatencyRow, latency_rows, top_operation
 from tracectl.analysis.logevidence import LogEvidence, NewTemplate, Silenced
 from tracectl.analysis.logs import Event
+from tracectl.analysis.truncation import Truncation, truncations
 
 Operation = tuple[str, str]  # (service, span name)
 
@@ -63,11 +68,12 @@ class Suspect:
     log_named_by: list[Event] = field(default_factory=list)  # other services' new errors that name it
     log_traces: list[str] = field(default_factory=list)  # suspect traces whose log anomalies originate here
     log_share: float = 0.0  # of the suspect traces whose log anomalies originate here
-    evidence: str = "none"  # what the sentence leads with: edge | self | errors | logs | attributes | structure
+    evidence: str = "none"  # leads the sentence: edge | self | errors | logs | attributes | truncation | structure
     latency: LatencyRow | None = None
     operation: str | None = None  # the span name inside it that carries most of its excess
     significant: bool = False  # its latency growth is real (not noise)
     services: tuple[str, ...] = ()  # the services its spans belong to: where its errors, logs and attributes are
+    truncation: Truncation | None = None  # the suspect requests end inside it: calls it stopped making
 
 
 @dataclass(slots=True)
@@ -137,6 +143,7 @@ class _Context:
     b_ops: Counter[tuple[str, Operation]]
     attributes: list[AttributeSignal]
     logs: LogEvidence | None
+    cut: dict[str, Truncation]
     ns: int
     nb: int
 
@@ -158,6 +165,7 @@ def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context, 
     r.new_operations = sorted(op for op in mine if op not in b_ops and s_ops[op] >= 0.5)
     r.grown_operations = sorted((op, s_ops[op], b_ops[op]) for op in b_ops if s_ops[op] >= b_ops[op] + 0.5)
     r.attributes = [a for a in ctx.attributes if a.service in services and a.contrast >= MIN_CONTRAST][:3]
+    r.truncation = _cut_in(component, services, ctx.cut)
     entries = [e for e in (ctx.logs.for_service(s) for s in services) if e is not None] if ctx.logs else []
     entry = max(entries, key=lambda e: (e.share, e.service)) if entries else None
     if entry is not None:
@@ -167,6 +175,17 @@ def _suspect(row: LatencyRow | None, component: str, edge: bool, ctx: _Context, 
     return r
 
 
+def _cut_in(component: str, services: tuple[str, ...], cut: dict[str, Truncation]) -> Truncation | None:
+    """The truncation charged to this component: its service's (grouped by service), or its operation's."""
+    from tracectl.analysis.attribution import label_of
+
+    for service in services:
+        t = cut.get(service)
+        if t is not None and component in (service, label_of((service, t.operation))):
+            return t
+    return None
+
+
 def rank_all(
     suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], logs: LogEvidence | None = None
 ) -> Ranking:
@@ -174,18 +193,19 @@ def rank_all(
     from tracectl.analysis.sentences import MINOR_SHARE, describe
 
     ctx = _Context(_errors_on_path(suspects), _errors_on_path(baseline), _operations(suspects), _operations(baseline),
-                   rank_attributes(suspects, baseline), logs, max(len(suspects), 1), max(len(baseline), 1))  # fmt: skip
+                   rank_attributes(suspects, baseline), logs, truncations(suspects, baseline), max(len(suspects), 1),
+                   max(len(baseline), 1))  # fmt: skip
     rows = latency_rows(suspects, baseline)
     found = [_suspect(row, row.component, row.edge, ctx, row.services) for row in rows]
     known = {service for s in found if not s.edge for service in s.services}
     for service, entry in sorted((logs.services if logs else {}).items()):
         if service not in known and entry.share > 0:  # logs from a service with no spans here
             found.append(_suspect(None, service, False, ctx, (service,)))
-    lat_top = max((_latency(s) for s in found), default=0.0)
+    lat_top = max((latency_evidence(s) for s in found), default=0.0)
     out, faster = [], []
     for s in found:
         other = _other(s)
-        s.score = round(max(_latency(s), (1 - lat_top) * other), 6)
+        s.score = round(max(latency_evidence(s), (1 - lat_top) * other), 6)
         if s.latency is not None and s.excess_ns < 0 and other == 0:
             faster.append(s.latency)
             continue
@@ -207,8 +227,12 @@ def rank(
     return rank_all(suspects, baseline, logs).suspects
 
 
-def _latency(s: Suspect) -> float:
-    return s.share_of_excess if s.significant and s.excess_ns > 0 else 0.0
+def latency_evidence(s: Suspect) -> float:
+    """Its latency evidence: its share of the excess weighed by how unmistakably it grew (``excess`` rule 4),
+    counted only when the growth is real."""
+    if s.latency is None or not s.significant or s.excess_ns <= 0:
+        return 0.0
+    return s.latency.rank_share
 
 
 def error_delta(s: Suspect) -> float:
@@ -223,10 +247,14 @@ def log_growth(s: Suspect) -> float:
     return sum(max(0.0, a - b) for a, b in s.log_lines.values())
 
 
+def truncation_strength(s: Suspect) -> float:
+    return s.truncation.strength if s.truncation is not None else 0.0
+
+
 def _other(s: Suspect, cap: bool = True) -> float:
     """Non-latency evidence; capped at 1 in the score, uncapped to break ties (an attribute value outweighs the
     errors it causes: where a failure surfaces is often a symptom, the value says which thing differs)."""
-    value = max(error_delta(s), s.log_share, ATTRIBUTE_WEIGHT * attribute_contrast(s))
+    value = max(error_delta(s), s.log_share, ATTRIBUTE_WEIGHT * attribute_contrast(s), truncation_strength(s))
     return min(1.0, value) if cap else value
 
 

@@ -51,7 +51,18 @@ def suspect_document(s: Suspect, rank: int) -> dict[str, Any]:
             {"template": t.template, "traces": t.traces, "example": t.example.record.line} for t in s.log_templates
         ],
         "silenced_log_statements": [_silenced(x) for x in s.log_silenced],
+        "effect_size": s.latency.effect if s.latency else 0.0,
+        "truncation": _truncation(s),
     }
+
+
+def _truncation(s: Suspect) -> dict[str, Any] | None:
+    t = s.truncation
+    if t is None:
+        return None
+    return {"operation": t.operation, "suspect_calls": t.suspect_calls, "baseline_calls": t.baseline_calls,
+            "cut_calls": [{"callee": c.callee, "suspects_share": c.suspect_share,
+                           "baseline_share": c.baseline_share} for c in t.cut]}  # fmt: skip
 
 
 def operation_label(operation: tuple[str, str]) -> str:
