@@ -92,7 +92,7 @@ QUALITY_KEYS = {"compared", "culprit", "sentence", "examples", "services"}
 SUSPECT_KEYS = {"rank", "component", "edge", "services", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
                 "suspect_cp_mean_ns", "baseline_cp_mean_ns", "rows", "errors_on_path", "new_operations",
                 "grown_operations", "attributes", "log_lines_per_trace", "log_share", "new_log_templates",
-                "silenced_log_statements"}  # fmt: skip
+                "silenced_log_statements", "effect_size", "truncation"}  # fmt: skip
 
 
 def test_json_contract(scenario_run: tuple[str, dict[str, Any]]) -> None:
