@@ -15,16 +15,17 @@ Faults that move no latency (an exception, a wrong return value) show up here. E
 its callee's failure too, or skips its own statements), so each suspect trace with a log anomaly credits one
 service only: the deepest in the call tree, the earliest event breaking a tie (``origin``). A new error that
 names exactly one other service of the traces (``No instances available for X``, ``connection refused to X``)
-is about that service, its failing dependency — when X's own spans or log lines show a failure in the same
-request (an error span, an error or warning line of its own): it is then credited to X, as one level deeper than
-the caller. Without that, the line is evidence about the caller (an exception thrown in the caller often names
-the next service it would have called). A service's log
-share is its credited traces over all credited traces, counted only with support: at least ``MIN_TRACES`` and
-``MIN_SHARE`` of the suspect traces with logs. New templates need a baseline window with log lines at all.
+is about that service, its failing dependency — when X's own spans or log lines show a failure at that time (an
+error span, or an error or warning line of its own, in the same request or within ``FAILURE_NEAR_NS`` of the
+line): it is then credited to X, as one level deeper than the caller. Without that, the line is evidence about
+the caller (an exception thrown in the caller often names the next service it would have called). A service's
+log share is its credited traces over all credited traces, counted only with support: at least ``MIN_TRACES``
+and ``MIN_SHARE`` of the suspect traces with logs. New templates need a baseline window with log lines at all.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,7 @@ _MASKS = (
     (re.compile(r"(?<=[:=])(\s*)(\[[^\]]*\]|\{[^}]*\}|\([^)]*\)|[^\s,;\]\)}]+)"), r"\1<v>"),
 )
 TEMPLATE_CHARS = 160
+FAILURE_NEAR_NS = 5 * 10**9  # a callee's own failure this close to a caller's line about it backs that line
 
 
 def template_of(message: str) -> str:
@@ -190,24 +192,47 @@ def _named(message: str, service: str, services: list[tuple[str, re.Pattern[str]
     return found.pop() if len(found) == 1 else None
 
 
-def _failing(group: dict[str, TraceAnalysis], placed: list[_Placed]) -> set[tuple[str, str]]:
-    """(trace ID, service) pairs where the service's own spans or lines show a failure in that request."""
-    out = {(p.event.trace_id or "", p.service) for p in placed if p.event.level in SERIOUS}
+@dataclass(slots=True)
+class _Failures:
+    """Where each service's own spans or lines show a failure: in which requests, and when."""
+
+    requests: set[tuple[str, str]]  # (trace ID, service)
+    times: dict[str, list[int]]  # service -> sorted times (ns) of its failures
+
+    def near(self, service: str, trace_id: str, time_ns: int) -> bool:
+        if (trace_id, service) in self.requests:
+            return True
+        times = self.times.get(service, [])
+        i = bisect.bisect_left(times, time_ns - FAILURE_NEAR_NS)
+        return i < len(times) and times[i] <= time_ns + FAILURE_NEAR_NS
+
+
+def _failing(group: dict[str, TraceAnalysis], placed: list[_Placed]) -> _Failures:
+    out = _Failures(set(), defaultdict(list))
+    for p in placed:
+        if p.event.level in SERIOUS:
+            out.requests.add((p.event.trace_id or "", p.service))
+            out.times[p.service].append(p.event.record.time_ns)
     for trace_id, a in group.items():
-        out.update((trace_id, span.service) for span in a.tree.spans if span.is_error)
+        for span in a.tree.spans:
+            if span.is_error:
+                out.requests.add((trace_id, span.service))
+                out.times[span.service].append(span.end_ns)
+    for times in out.times.values():
+        times.sort()
     return out
 
 
 def _new_templates(evidence: LogEvidence, placed: list[_Placed], seen: dict[str, set[str]],
                    anomalies: dict[str, list[tuple[int, int, str]]], known: set[str],
-                   failing: set[tuple[str, str]]) -> None:  # fmt: skip
+                   failing: _Failures) -> None:  # fmt: skip
     services = [(name, re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")) for name in sorted(known)]
     by_template: dict[tuple[str, str], list[_Placed]] = defaultdict(list)
     for p in placed:
         if p.event.level in SERIOUS and p.template not in seen.get(p.service, ()):
             by_template[(p.service, p.template)].append(p)
             named = _named(p.event.message, p.service, services)
-            if named and (p.event.trace_id or "", named) not in failing:
+            if named and not failing.near(named, p.event.trace_id or "", p.event.record.time_ns):
                 named = None  # the callee shows no failure of its own here: the line is about the caller
             # An error naming another service (no instances of X, connection refused to X) is about X: a callee.
             credit, depth = (named, p.depth + 1) if named else (p.service, p.depth)

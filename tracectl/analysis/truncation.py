@@ -10,8 +10,10 @@ services whose calls vanished — the consequences. The rule reads it the other 
 - A **cut call**: an operation called at least ``MIN_CALLS`` times in both sets, still called at least
   ``STILL_CALLED`` as often per request in the suspects as in the baseline, that made a call in at least
   ``USUAL_CALL`` of its baseline executions and now makes it in at most ``CUT`` as many of them (by half or
-  more). Counting executions that make the call at all, not calls, keeps a loop over fewer results (the same
-  call made fewer times) from reading as a cut.
+  more), and the drop is real: a one-sided Fisher exact test on (executions making the call, not making it),
+  baseline against suspects, at ``ALPHA`` (scipy) — three executions out of four against none out of three is
+  not enough to say. Counting executions that make the call at all, not calls, keeps a loop over fewer results
+  (the same call made fewer times) from reading as a cut.
 - The operation's calls must drop in total, by at least half of what the cut calls lost: one branch taken
   instead of another (fewer calls to X, as many more to Y) is a change in the mix of work, not a request cut
   short.
@@ -35,6 +37,7 @@ MIN_CALLS = 5  # executions of the operation in each set before its calls are co
 STILL_CALLED = 0.5  # the operation itself is still run at least this often per request (relative to the baseline)
 USUAL_CALL = 0.5  # a call made in at least this share of the baseline's executions is usual
 CUT = 0.5  # … and is cut when now made at most this share as often per execution
+ALPHA = 0.01  # the drop must pass a one-sided Fisher exact test at this level
 
 Operation = tuple[str, str]  # (service, entry span name)
 
@@ -97,6 +100,15 @@ def _count(group: Sequence[TraceAnalysis], out: _Counts) -> None:
             out.graph[span.service].update(here.keys())
 
 
+def _dropped(made_before: int, runs_before: int, made_now: int, runs_now: int) -> bool:
+    """Is the share of executions making the call really lower now (one-sided Fisher exact test)?"""
+    import numpy as np
+    from scipy.stats import fisher_exact  # deferred: scipy takes half a second to import
+
+    table = np.array([[made_before, runs_before - made_before], [made_now, runs_now - made_now]])
+    return bool(fisher_exact(table, alternative="greater").pvalue < ALPHA)
+
+
 def _below(graph: dict[str, set[str]], service: str) -> set[str]:
     """Every service reachable from ``service`` in the call graph (not itself)."""
     seen: set[str] = set()
@@ -125,8 +137,9 @@ def truncations(suspects: Sequence[TraceAnalysis], baseline: Sequence[TraceAnaly
             continue
         cut = []
         for callee, made in sorted(b.made[op].items()):
-            before, now = made / b_runs, s.made[op].get(callee, 0) / s_runs
-            if before >= USUAL_CALL and now <= CUT * before:
+            made_now = s.made[op].get(callee, 0)
+            before, now = made / b_runs, made_now / s_runs
+            if before >= USUAL_CALL and now <= CUT * before and _dropped(made, b_runs, made_now, s_runs):
                 cut.append(CutCall(callee, before, now))
         lost = sum(c.baseline_share - c.suspect_share for c in cut)
         if not cut or b.calls[op] / b_runs - s.calls[op] / s_runs < 0.5 * lost:
