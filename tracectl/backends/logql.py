@@ -38,6 +38,10 @@ def regex_literal(value: str) -> str:
     return _REGEX_SPECIAL.sub(r"\\\1", value)
 
 
+def is_label_name(name: str) -> bool:
+    return _LABEL.fullmatch(name) is not None
+
+
 def label_name(name: str) -> str:
     if not _LABEL.fullmatch(name):
         raise InputError(f"log label map: {name!r} is not a valid Loki label name")

@@ -116,6 +116,10 @@ class LokiClient:
             del result.records[limit:]
         return result
 
+    def sample(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
+        """The first ``limit`` lines of ``[start_ns, end_ns)`` in one request (a look at what the lines carry)."""
+        return self._page(query, start_ns, end_ns, limit, "forward", LogResult(query, []))
+
     def _read_window(
         self, query: str, lo: int, hi: int, target: int | None, direction: str, batch: int, keep: Keep | None,
         result: LogResult,
@@ -347,15 +351,26 @@ def fetch_trace_logs(
 ) -> LogResult:
     """The log lines of ``trace``: its window widened by the margin on both sides, oldest first. ``pipeline`` is
     appended to the query (filters Loki applies); ``keep`` filters in the client, and the limit counts its lines."""
-    query = trace_log_query(trace, options.strategy, options.label_map, options.trace_field, options.template)
-    start = min(s.start_ns for s in trace.spans) - options.margin_ns
-    end = max(s.end_ns for s in trace.spans) + options.margin_ns + 1  # end is exclusive
+    query = trace_query(trace, options)
+    start, end = trace_window(trace, options)
     if options.strategy == "line":  # the substring filter may match a longer hex string: keep whole-ID mentions
         mentions = trace.trace_id
         keep = _both(lambda r: log_mentions_trace(r.line, mentions), keep)
     return client.query_range(
         query + pipeline, start, end, options.limit, "forward", options.batch, keep=keep, range_flag=options.margin_flag
     )
+
+
+def trace_query(trace: Trace, options: LogQueryOptions) -> str:
+    """The LogQL query for the trace's lines under the options' strategy (no extra filters)."""
+    return trace_log_query(trace, options.strategy, options.label_map, options.trace_field, options.template)
+
+
+def trace_window(trace: Trace, options: LogQueryOptions) -> tuple[int, int]:
+    """``[start, end)`` in nanoseconds: the trace's time span widened by the margin on both sides."""
+    start = min(s.start_ns for s in trace.spans) - options.margin_ns
+    end = max(s.end_ns for s in trace.spans) + options.margin_ns + 1  # end is exclusive
+    return start, end
 
 
 def _both(first: Keep, second: Keep | None) -> Keep:
