@@ -164,3 +164,39 @@ def test_show_logs_says_the_cut_and_log_limit_0_shows_all(router: respx.MockRout
     assert count == 10 and "stopped at --log-limit 10 log lines" in warnings[0]
     table = cli("show", ML_FILE, "--logs", "--log-limit", "10")
     assert table.exit_code == 0 and "stopped at --log-limit 10 log lines" in table.stderr
+
+
+def test_against_the_sandbox_over_loopback_filters_limits_and_triage_warnings(tmp_path: Path) -> None:
+    import time
+
+    from tracectl.analysis.logs import level_of
+    from tracectl.sandbox import start_sandbox
+
+    servers, workload = start_sandbox("nlp-timeouts", 120, seed=3, end_ns=time.time_ns())
+    try:
+        env = {"TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url, "JAEGER_ADDR": ""}
+
+        def run(*args: str) -> Any:
+            return runner.invoke(app, list(args), env=env)
+
+        trace_id = next(r.get("trace_id") for r in workload.logs if level_of(r) == "error")
+        mine = [r for r in workload.logs if r.get("trace_id") == trace_id]
+        assert len(mine) > 3
+        got = lines_of(run("logs", trace_id, "--level", "error", "-o", "json"))  # the level is in metadata `level`
+        assert got == [r.line for r in mine if level_of(r) == "error"] and len(got) == 1
+        two = run("logs", trace_id, "--level", "info", "--limit", "2", "-o", "json")
+        assert len(lines_of(two)) == 2 and "stopped at --limit 2 matching log lines" in two.stderr
+        word = orjson.loads(mine[0].line)["msg"].split()[0]
+        grepped = lines_of(run("logs", trace_id, "--grep", f"{re.escape(word)}\\b", "-o", "json"))
+        assert sorted(grepped) == sorted(r.line for r in mine if re.search(f"{re.escape(word)}\\b", r.line))
+
+        report = tmp_path / "triage.md"
+        triage = run("triage", "-s", "api-gateway", "--since", "40m", "--log-limit", "1", "--report", str(report),
+                     "-o", "json")  # fmt: skip
+        assert triage.exit_code == 0, triage.output
+        cuts = [w for w in orjson.loads(triage.stdout)["warnings"] if "--log-limit" in w]
+        assert cuts and all(re.fullmatch(r"log evidence: trace [0-9a-f]{32}: stopped at --log-limit 1 log lines; "
+                                         r"there are more.* \(raise --log-limit, 0 = all\)", w) for w in cuts)  # fmt: skip
+        assert cuts[0] in triage.stderr and cuts[0] in report.read_text()
+    finally:
+        servers.stop()
