@@ -11,6 +11,14 @@ and its negation (``|~`` / ``!~``) divide the tie into two disjoint parts, each 
 read twice, none is skipped, identical lines in different streams are all kept, and nothing depends on the
 order Loki gives equal timestamps.
 
+Limits: a read looks for one line past its limit (proof that there are more: ``truncated``) and stops as soon as
+it has it, inside a tie too (the rest of the tie is not read; ``tie_cut_ns`` says the cut fell there). A
+client-side ``keep`` test makes the limit count the lines it keeps. A window longer than Loki's
+``max_query_length`` (400 "the query time range exceeds the limit") is read in consecutive windows of that
+length, unless the caller names the flag that set the window. Tie splitting stops with a clear error past
+``MAX_TIE_FILTERS`` filters, or as soon as Loki returns a line its part's filters exclude (it ignores them): the
+query would otherwise grow until the URL is refused.
+
 Responses in both forms are read: plain (structured metadata merged into stream labels) and ``categorize-labels``
 (a third element per value with ``structuredMetadata`` and ``parsed``), which tracectl asks for.
 """
