@@ -200,3 +200,14 @@ def test_against_the_sandbox_over_loopback_filters_limits_and_triage_warnings(tm
         assert cuts[0] in triage.stderr and cuts[0] in report.read_text()
     finally:
         servers.stop()
+
+
+def test_a_margin_past_lokis_max_query_length_is_one_line_naming_the_flag(router: respx.MockRouter) -> None:
+    serve(router, FakeLoki(json_lines(10), max_query_length_ns=(30 * 24 + 1) * 3600 * 10**9))  # Loki's 30d1h
+    result = cli("logs", ML_FILE, "--margin", "20d")
+    assert result.exit_code == 5 and result.stdout == ""
+    assert result.stderr.strip().endswith("the query time range exceeds the limit (query length: 3456000s, limit: "
+                                          "30d1h); narrow it with --margin")  # fmt: skip
+    assert len(result.stderr.strip().splitlines()) == 1
+    fine = cli("logs", ML_FILE, "--margin", "10d", "-o", "json")
+    assert len(lines_of(fine)) == 10
