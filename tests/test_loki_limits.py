@@ -103,3 +103,23 @@ def test_tie_splitting_is_bounded_in_filters(router: respx.MockRouter) -> None:
     with pytest.raises(BackendError, match=rf"{MAX_TIE_FILTERS} line filters did not tell them apart"):
         client().query_range(QUERY, T0, T0 + 10, limit=0, direction="forward", batch=3)
     assert max(q.count(" |~ ") + q.count(" !~ ") for q in fake.queries) <= MAX_TIE_FILTERS
+
+
+def test_the_fakes_apply_the_four_line_filters_to_the_line_as_loki_does() -> None:
+    from tracectl.model import LogRecord
+    from tracectl.sandbox.logql_engine import LogQLError, parse
+
+    lines = ["GET /a 200", "get /a 500", "GET /b 500", "POST /a 500 timeout", "GET /a 503\tslow"]
+    query = parse('{service_name="x"} |= "/a" != "POST" |~ `5\\d\\d` !~ "^get"')
+    assert [ln for ln in lines if query.run(LogRecord(1, ln)) is not None] == ["GET /a 503\tslow"]
+    assert parse('{a="b"} |~ "\\\\d+$"').run(LogRecord(1, "x 12")) is not None  # found anywhere, not anchored
+    assert parse('{a="b"} |= "get"').run(LogRecord(1, "GET")) is None  # a substring, case-sensitive
+    for not_re2 in ["(?=a)", "(a)\\\\1", "a++"]:
+        with pytest.raises(LogQLError, match="error parsing regexp: invalid or unsupported Perl syntax"):
+            parse(f'{{a="b"}} |~ "{not_re2}"')
+    fake = FakeLoki([(T0, "s", "keep me"), (T0 + 1, "s", "drop me"), (T0 + 2, "s", "keep", {"level": "error"})])
+    response = fake(httpx.Request("GET", BASE + "/loki/api/v1/query_range", params={
+        "query": '{service_name="s"} != "drop" | level=~"err.*"', "start": T0, "end": T0 + 10, "limit": 10,
+        "direction": "forward"}))  # fmt: skip
+    values = response.json()["data"]["result"][0]["values"]
+    assert values == [[str(T0 + 2), "keep", {"structuredMetadata": {"level": "error"}}]]

@@ -39,6 +39,7 @@ from tracectl.backends.logql import log_mentions_trace, logql_literal, regex_lit
 from tracectl.errors import BackendError, InputError
 from tracectl.formats.typed import INT64_MAX, Malformed, integer, lst, obj, read_list, text
 from tracectl.model import LogRecord, Trace
+from tracectl.timerange import rfc3339
 
 CATEGORIZE = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
 DEFAULT_BATCH = 1000  # lines per request; Loki's max_entries_limit_per_query is 5000 by default
@@ -175,8 +176,8 @@ class LokiClient:
                 continue
             if len(filters) + 2 > MAX_TIE_FILTERS:
                 raise BackendError(
-                    f"more than {batch} lines share timestamp {ts} and {MAX_TIE_FILTERS} line filters did not "
-                    "tell them apart (does this Loki apply line filters?); narrow the query or raise the batch"
+                    f"more than {batch} log lines share the timestamp {rfc3339(ts)} and {MAX_TIE_FILTERS} line "
+                    "filters did not tell them apart (does this Loki apply line filters?): stopped there"
                 )
             # The part with the fewest lines seen is read first: the likeliest to fit one request, so a limit
             # is met with the fewest requests that come back full (and are then split again).
