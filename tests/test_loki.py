@@ -128,7 +128,7 @@ def test_request_has_the_exact_logql_window_direction_and_header(router: respx.M
         f'nlp-model|postprocess"}} |= "{stripped}"'
     )
     assert params["start"] == str(start - 2 * 10**9) and params["end"] == str(end + 2 * 10**9 + 1)  # end exclusive
-    assert params["limit"] == "300" and params["direction"] == "forward"
+    assert params["limit"] == "301" and params["direction"] == "forward"  # one past the limit shows there are more
     assert sent.headers["X-Loki-Response-Encoding-Flags"] == "categorize-labels"
 
 

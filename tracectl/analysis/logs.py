@@ -86,6 +86,22 @@ def level_of(record: LogRecord, body: Mapping[str, object] | None = None) -> str
     return _LEVEL_ALIASES.get(value.lower(), "unknown") if value else "unknown"
 
 
+def level_spellings(levels: Iterable[str]) -> list[str]:
+    """Every word ``level_of`` reads as one of ``levels`` (``error`` → err, eror, error)."""
+    wanted = set(levels)
+    return sorted(word for word, level in _LEVEL_ALIASES.items() if level in wanted)
+
+
+def level_field(record: LogRecord) -> str | None:
+    """The label, structured metadata or parsed field ``level_of`` takes this line's level from; None when the
+    level comes from the line itself (a JSON body's field or a word in the text), or there is none."""
+    for source in (record.metadata, record.parsed, record.labels):
+        for name in _LEVEL_FIELDS:
+            if source.get(name):
+                return name
+    return None
+
+
 def _field(record: LogRecord, body: Mapping[str, object], names: tuple[str, ...]) -> str | None:
     return record.get(*names) or next((str(body[f]) for f in names if body.get(f)), None)
 

@@ -17,7 +17,7 @@ The stream selector comes from the trace's resource attributes through a mapping
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tracectl.errors import InputError
 from tracectl.ids import short_trace_id
@@ -36,6 +36,10 @@ def logql_string(value: str) -> str:
 def regex_literal(value: str) -> str:
     """``value`` as a literal inside an RE2 regular expression."""
     return _REGEX_SPECIAL.sub(r"\\\1", value)
+
+
+def is_label_name(name: str) -> bool:
+    return _LABEL.fullmatch(name) is not None
 
 
 def label_name(name: str) -> str:
@@ -118,3 +122,70 @@ def log_mentions_trace(line: str, trace_id: str) -> bool:
 
 def services_of(trace: Trace) -> Iterable[str]:
     return sorted({s.service for s in trace.spans})
+
+
+# Constructs Python's ``re`` reads but RE2 (Go's regexp, which Loki uses) refuses or reads otherwise.
+_NOT_RE2 = (
+    (re.compile(r"\(\?<?[=!]"), "lookaround (?= (?! (?<= (?<!"),
+    (re.compile(r"\(\?>"), "atomic group (?>"),
+    (re.compile(r"\(\?\("), "conditional (?("),
+    (re.compile(r"\(\?#"), "comment (?#"),
+    (re.compile(r"\(\?P="), "named backreference (?P="),
+    (re.compile(r"\\[1-9]"), "backreference \\1"),
+    (re.compile(r"\\Z"), "\\Z (RE2 writes the end of the text \\z)"),
+    (re.compile(r"[*+?}]\+"), "possessive quantifier"),
+)
+_OUTSIDE_CLASSES = re.compile(r"\\.|\[(?:\\.|[^\]\\])*\]?|[^\\\[]+|.", re.DOTALL)
+_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+_PLAIN = re.compile(r"[^\\.^$|?*+()\[\]{}]*")
+
+
+def not_re2(value: str) -> str | None:
+    """The construct of ``value`` (a regex Python's ``re`` compiles) that RE2 refuses or reads otherwise."""
+    # Escapes and character classes are set aside first: `[(?=]` and `\\(?=` are plain characters.
+    kept = ("\\Z", *(f"\\{d}" for d in "123456789"))
+    tokens = _OUTSIDE_CLASSES.findall(value)
+    bare = "".join(t if not t.startswith(("\\", "[")) or t[:2] in kept else "_" for t in tokens)
+    for construct, name in _NOT_RE2:
+        if construct.search(bare):
+            return name
+    if any(int(low) > 1000 or (high and int(high) > 1000) for low, high in _REPEAT.findall(bare)):
+        return "a repeat count above 1000"
+    return None
+
+
+def re2_regex(value: str, flag: str) -> re.Pattern[str]:
+    """``value`` compiled, if it means the same in RE2 (Loki's line filters) and Python's ``re``; else an
+    ``InputError`` naming ``flag`` and the construct. ``\\d \\w \\s \\b`` are ASCII in both."""
+    try:
+        pattern = re.compile(value, re.ASCII)
+    except re.error as exc:
+        raise InputError(f"{flag}: not a regular expression ({exc})") from None
+    problem = not_re2(value)
+    if problem is not None:
+        raise InputError(f"{flag}: {problem} is not supported by Loki's regular expressions (RE2)")
+    return pattern
+
+
+def logql_literal(value: str) -> str:
+    """A LogQL string holding ``value``: back-quoted (raw, readable for regexes) unless it holds a backquote."""
+    return f"`{value}`" if "`" not in value else go_quote(value)
+
+
+def grep_filter(grep: str) -> tuple[str, Callable[[str], bool]]:
+    """``--grep`` as a LogQL line filter and the same test in Python: ``|=`` for plain text (no regex
+    metacharacter), else ``|~`` with a regex checked for RE2 (found anywhere in the line, as Loki does)."""
+    if _PLAIN.fullmatch(grep):
+        return f" |= {logql_string(grep)}", lambda line: grep in line
+    pattern = re2_regex(grep, "--grep")
+    return f" |~ {logql_literal(grep)}", lambda line: pattern.search(line) is not None
+
+
+def level_filter(field: str | None, spellings: Sequence[str]) -> str:
+    """A LogQL stage keeping the lines whose level is one of ``spellings`` (any case): a label filter on
+    ``field`` (a stream label, structured metadata such as Loki 3's ``detected_level``, or a parsed field), or,
+    with no field, a line filter for any of the words (a superset of the lines whose level is in their text)."""
+    words = "|".join(regex_literal(w) for w in spellings)
+    if field is None:
+        return f" |~ {logql_literal('(?i)' + words)}"
+    return f" | {label_name(field)}=~{logql_literal('(?i)' + words)}"

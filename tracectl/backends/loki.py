@@ -11,30 +11,47 @@ and its negation (``|~`` / ``!~``) divide the tie into two disjoint parts, each 
 read twice, none is skipped, identical lines in different streams are all kept, and nothing depends on the
 order Loki gives equal timestamps.
 
+Limits: a read looks for one line past its limit (proof that there are more: ``truncated``) and stops as soon as
+it has it, inside a tie too (the rest of the tie is not read; ``tie_cut_ns`` says the cut fell there). A
+client-side ``keep`` test makes the limit count the lines it keeps. A window longer than Loki's
+``max_query_length`` (400 "the query time range exceeds the limit") is read in consecutive windows of that
+length, unless the caller names the flag that set the window. Tie splitting stops with a clear error past
+``MAX_TIE_FILTERS`` filters, or as soon as Loki returns a line its part's filters exclude (it ignores them): the
+query would otherwise grow until the URL is refused.
+
 Responses in both forms are read: plain (structured metadata merged into stream labels) and ``categorize-labels``
 (a third element per value with ``structuredMetadata`` and ``parsed``), which tracectl asks for.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import httpx
 import orjson
 
 from tracectl.backends.http import HttpClient
-from tracectl.backends.logql import log_mentions_trace, regex_literal, trace_log_query
+from tracectl.backends.logql import log_mentions_trace, logql_literal, regex_literal, trace_log_query
 from tracectl.errors import BackendError, InputError
 from tracectl.formats.typed import INT64_MAX, Malformed, integer, lst, obj, read_list, text
 from tracectl.model import LogRecord, Trace
-from tracectl.quoting import go_quote
+from tracectl.timerange import rfc3339
 
 CATEGORIZE = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
 DEFAULT_BATCH = 1000  # lines per request; Loki's max_entries_limit_per_query is 5000 by default
 MAX_REQUESTS = 10_000  # a guard against a server that never runs out; the deadline bounds the time anyway
+MAX_TIE_FILTERS = 100  # line filters one tie part may carry (~4 KB of URL): past it, a clear error, not "URL too long"
+_TOO_LONG = re.compile(r"the query time range exceeds the limit \(query length: [^,]*, limit: ([0-9a-z]+)\)")
+_MODEL_DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_UNIT_NS = {"y": 365 * 86400 * 10**9, "w": 7 * 86400 * 10**9, "d": 86400 * 10**9, "h": 3600 * 10**9,
+            "m": 60 * 10**9, "s": 10**9, "ms": 10**6}  # fmt: skip
 
 Filter = tuple[str, str]  # (LogQL line-filter operator, RE2 regex)
+Keep = Callable[[LogRecord], bool]
 
 
 @dataclass(slots=True)
@@ -42,8 +59,19 @@ class LogResult:
     query: str
     records: list[LogRecord]
     warnings: list[str] = field(default_factory=list)
-    truncated: bool = False  # stopped at the limit with more lines available
+    truncated: bool = False  # stopped at the limit with more (matching) lines available
     requests: int = 0
+    limit: int = 0  # the limit that applied (0 = none)
+    tie_cut_ns: int | None = None  # when the cut fell among lines sharing one timestamp: that timestamp
+    windows: int = 1  # how many windows the range was read in (Loki's max_query_length split it)
+
+
+class RangeTooLong(BackendError):
+    """Loki's 400 "the query time range exceeds the limit": ``limit_ns`` is its ``max_query_length``."""
+
+    def __init__(self, message: str, limit_ns: int) -> None:
+        super().__init__(message)
+        self.limit_ns = limit_ns
 
 
 class LokiClient:
@@ -60,56 +88,103 @@ class LokiClient:
         limit: int = 5000,
         direction: str = "backward",
         batch: int = DEFAULT_BATCH,
+        keep: Keep | None = None,
+        range_flag: str | None = None,
     ) -> LogResult:
-        """Up to ``limit`` lines matching ``query`` in ``[start_ns, end_ns)``, newest first (``backward``) or
-        oldest first (``forward``), fetched ``batch`` lines a request (see the module's docstring)."""
+        """Up to ``limit`` lines (0 = all) matching ``query`` in ``[start_ns, end_ns)``, newest first
+        (``backward``) or oldest first (``forward``), fetched ``batch`` lines a request (see the module's
+        docstring). ``keep`` is a client-side filter on top of the query: the limit counts the lines it keeps.
+
+        A window longer than Loki's ``max_query_length`` is read in consecutive windows of that length, unless
+        ``range_flag`` names the flag the user set the range with: then the error says to narrow it with that."""
         if direction not in ("backward", "forward"):
             raise InputError(f"direction must be backward or forward, not {direction!r}")
         if start_ns >= end_ns:
             raise InputError("impossible time range for Loki: start must be before end")
-        result = LogResult(query, [])
-        lo, hi = start_ns, end_ns
-        while lo < hi:
-            need = limit - len(result.records)
-            if need <= 0:
-                result.truncated = bool(self._page(query, lo, hi, 1, direction, result))
-                break
-            want = min(batch, need)
-            page = self._page(query, lo, hi, want, direction, result)
-            if len(page) < want:  # the window held no more
-                result.records.extend(page)
-                break
-            boundary = page[-1].time_ns
-            result.records.extend(r for r in page if r.time_ns != boundary)
-            tie = self._read_tie(query, boundary, batch, result)
-            room = limit - len(result.records)
-            result.records.extend(tie[:room])
-            if len(tie) > room:
-                result.truncated = True
-                break
-            lo, hi = (boundary + 1, hi) if direction == "forward" else (lo, boundary)
+        if limit < 0:
+            raise InputError(f"the line limit must be 0 (all) or more, not {limit}")
+        result = LogResult(query, [], limit=limit)
+        target = limit + 1 if limit else None  # one line past the limit proves there are more
+        try:
+            self._read_window(query, start_ns, end_ns, target, direction, batch, keep, result)
+        except RangeTooLong as exc:
+            if range_flag is not None or exc.limit_ns <= 2 * 10**9 or result.records:
+                hint = f"; narrow it with {range_flag}" if range_flag else ""
+                raise BackendError(f"{exc}{hint}") from None
+            step = exc.limit_ns - 10**9  # Loki compares lengths in milliseconds: stay clear of the edge
+            windows = list(pairwise([*range(start_ns, end_ns, step), end_ns]))
+            result.windows = len(windows)
+            for lo, hi in windows if direction == "forward" else reversed(windows):
+                if target is not None and len(result.records) >= target:
+                    break
+                self._read_window(query, lo, hi, target, direction, batch, keep, result)
+        if limit and len(result.records) > limit:
+            result.truncated = True
+            last, first_left = result.records[limit - 1].time_ns, result.records[limit].time_ns
+            result.tie_cut_ns = last if first_left == last else None
+            del result.records[limit:]
         return result
 
-    def _read_tie(self, query: str, ts: int, batch: int, result: LogResult) -> list[LogRecord]:
-        """Every line at timestamp ``ts``, split by content until each part fits one request."""
-        out: list[LogRecord] = []
+    def sample(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
+        """The first ``limit`` lines of ``[start_ns, end_ns)`` in one request (a look at what the lines carry)."""
+        return self._page(query, start_ns, end_ns, limit, "forward", LogResult(query, []))
+
+    def _read_window(
+        self, query: str, lo: int, hi: int, target: int | None, direction: str, batch: int, keep: Keep | None,
+        result: LogResult,
+    ) -> None:  # fmt: skip
+        """Append to ``result`` the lines of ``[lo, hi)`` in ``direction`` order until ``target`` are kept."""
+        out = result.records
+        while lo < hi and (target is None or len(out) < target):
+            need = None if target is None else target - len(out)
+            want = batch if need is None else min(batch, need)  # with `keep`, a lower bound of what is needed
+            page = self._page(query, lo, hi, want, direction, result)
+            if len(page) < want:  # the window held no more
+                out.extend(_kept(page, keep))
+                return
+            boundary = page[-1].time_ns
+            out.extend(_kept((r for r in page if r.time_ns != boundary), keep))
+            if target is not None and len(out) >= target:
+                return
+            self._read_tie(query, boundary, batch, None if target is None else target - len(out), keep, result)
+            lo, hi = (boundary + 1, hi) if direction == "forward" else (lo, boundary)
+
+    def _read_tie(
+        self, query: str, ts: int, batch: int, room: int | None, keep: Keep | None, result: LogResult
+    ) -> None:
+        """The lines at timestamp ``ts``, split by content until each part fits one request; stops as soon as
+        ``room`` lines are kept (the rest of the tie is not read)."""
+        got: list[LogRecord] = []
         parts: list[tuple[Filter, ...]] = [()]
-        while parts:
+        while parts and (room is None or len(got) < room):
             filters = parts.pop()
-            page = self._page(query + _logql_filters(filters), ts, ts + 1, batch, "forward", result)
-            if len(page) < batch:
-                out.extend(page)
+            need = None if room is None else room - len(got)
+            want = batch if need is None or keep is not None else min(batch, need)  # a part is split only when full
+            page = self._page(query + _logql_filters(filters), ts, ts + 1, want, "forward", result)
+            _check_split(page, filters, ts)
+            kept = _kept(page, keep)
+            if len(page) < want or (need is not None and len(kept) >= need):
+                got.extend(kept)  # the whole part, or more than enough of it
                 continue
             split = _split_filters([r.line for r in page], filters)
             if split is None:  # `batch` identical lines, each in its own stream: no filter tells them apart
-                out.extend(page)
+                got.extend(kept)
                 result.warnings.append(
                     f"{batch} or more identical lines share timestamp {ts} ({page[0].line[:60]!r}): only {batch} "
                     "of them were read"
                 )
                 continue
-            parts.extend(reversed([filters + extra for extra in split]))
-        return out
+            if len(filters) + 2 > MAX_TIE_FILTERS:
+                raise BackendError(
+                    f"more than {batch} log lines share the timestamp {rfc3339(ts)} and {MAX_TIE_FILTERS} line "
+                    "filters did not tell them apart (does this Loki apply line filters?): stopped there"
+                )
+            # The part with the fewest lines seen is read first: the likeliest to fit one request, so a limit
+            # is met with the fewest requests that come back full (and are then split again).
+            parts.extend(
+                sorted((filters + extra for extra in split), key=lambda f: -_matching(page, f[len(filters) :]))
+            )
+        result.records.extend(got)
 
     def _page(self, query: str, start: int, end: int, limit: int, direction: str, result: LogResult) -> list[LogRecord]:
         result.requests += 1
@@ -118,18 +193,48 @@ class LokiClient:
         params = {"query": query, "start": start, "end": end, "limit": limit, "direction": direction}
         response = self.http.get("/loki/api/v1/query_range", params=params, headers=CATEGORIZE, kind="logs")
         if response.status_code != 200:
-            raise self.http.error(response, "the log query")
+            error = self.http.error(response, "the log query")
+            too_long = _TOO_LONG.search(response.text) if response.status_code == 400 else None
+            if too_long is not None and (limit_ns := _model_duration(too_long.group(1))):
+                raise RangeTooLong(str(error), limit_ns)
+            raise error
         records, warnings = parse_query_range(response, direction)
         result.warnings.extend(w for w in warnings if w not in result.warnings)
         return records[:limit]  # a server that answers with more than asked for is held to what was asked
 
 
+def _kept(records: Iterable[LogRecord], keep: Keep | None) -> list[LogRecord]:
+    return list(records) if keep is None else [r for r in records if keep(r)]
+
+
+def _model_duration(text: str) -> int:
+    """Nanoseconds of a Prometheus-style duration as Loki prints its limits (``30d1h``, ``721h``); 0 if unread."""
+    parts = _MODEL_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return 0
+    return sum(int(n) * _UNIT_NS[u] for n, u in parts)
+
+
+def _matching(page: list[LogRecord], filters: tuple[Filter, ...]) -> int:
+    compiled = [(op == "|~", re.compile(regex)) for op, regex in filters]
+    return sum(all((rx.search(r.line) is not None) == positive for positive, rx in compiled) for r in page)
+
+
+def _check_split(page: list[LogRecord], filters: tuple[Filter, ...], ts: int) -> None:
+    """Every line of a tie part must pass the part's filters: a Loki that ignores them would be asked forever."""
+    if not filters:
+        return
+    compiled = [(op, re.compile(regex)) for op, regex in filters]  # our filters read the same in RE2 and Python
+    for record in page:
+        if any((rx.search(record.line) is not None) != (op == "|~") for op, rx in compiled):
+            raise BackendError(
+                f"Loki ignored the line filters that split the lines sharing timestamp {ts} (it returned "
+                f"{record.line[:40]!r}, which they exclude): those lines cannot be read past one request"
+            )
+
+
 def _logql_filters(filters: tuple[Filter, ...]) -> str:
-    return "".join(f" {op} {_literal(regex)}" for op, regex in filters)
-
-
-def _literal(regex: str) -> str:
-    return f"`{regex}`" if "`" not in regex else go_quote(regex)
+    return "".join(f" {op} {logql_literal(regex)}" for op, regex in filters)
 
 
 def _class_up_to(c: str) -> str:
@@ -165,8 +270,11 @@ def _split_filters(lines: list[str], filters: tuple[Filter, ...]) -> list[tuple[
         return [exact, (("!~", exact[0][1]),), (exact[0], ("|~", exact[1][1]))]
     i = next((k for k, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
     chars = sorted({line[i] for line in distinct if len(line) > i})
-    # A line that ends at i sorts first: "a character up to the largest seen" then splits it from the rest.
-    pivot = chars[-1] if len(first) == i else chars[(len(chars) - 1) // 2]
+    if len(first) == i:  # a line that ends at i sorts first: "a character up to the largest seen" splits it off
+        pivot = chars[-1]
+    else:  # the character that halves the lines seen (weighted, so each part holds about half of them)
+        seen = sorted(line[i] for line in lines)
+        pivot = min(seen[(len(seen) - 1) // 2], chars[-2])
     regex = _at(i) + _class_up_to(pivot)
     return [(("|~", regex),), (("!~", regex),)]
 
@@ -242,16 +350,37 @@ class LogQueryOptions:
     trace_field: str = "trace_id"
     template: str | None = None
     margin_ns: int = 5 * 10**9
-    limit: int = 5000
+    limit: int = 5000  # 0 = every line
     batch: int = DEFAULT_BATCH
+    margin_flag: str | None = None  # set when the user chose the margin: a too-long window is then an error naming it
 
 
-def fetch_trace_logs(client: LokiClient, trace: Trace, options: LogQueryOptions) -> LogResult:
-    """The log lines of ``trace``: its window widened by the margin on both sides, oldest first."""
-    query = trace_log_query(trace, options.strategy, options.label_map, options.trace_field, options.template)
+def fetch_trace_logs(
+    client: LokiClient, trace: Trace, options: LogQueryOptions, pipeline: str = "", keep: Keep | None = None
+) -> LogResult:
+    """The log lines of ``trace``: its window widened by the margin on both sides, oldest first. ``pipeline`` is
+    appended to the query (filters Loki applies); ``keep`` filters in the client, and the limit counts its lines."""
+    query = trace_query(trace, options)
+    start, end = trace_window(trace, options)
+    if options.strategy == "line":  # the substring filter may match a longer hex string: keep whole-ID mentions
+        mentions = trace.trace_id
+        keep = _both(lambda r: log_mentions_trace(r.line, mentions), keep)
+    return client.query_range(
+        query + pipeline, start, end, options.limit, "forward", options.batch, keep=keep, range_flag=options.margin_flag
+    )
+
+
+def trace_query(trace: Trace, options: LogQueryOptions) -> str:
+    """The LogQL query for the trace's lines under the options' strategy (no extra filters)."""
+    return trace_log_query(trace, options.strategy, options.label_map, options.trace_field, options.template)
+
+
+def trace_window(trace: Trace, options: LogQueryOptions) -> tuple[int, int]:
+    """``[start, end)`` in nanoseconds: the trace's time span widened by the margin on both sides."""
     start = min(s.start_ns for s in trace.spans) - options.margin_ns
     end = max(s.end_ns for s in trace.spans) + options.margin_ns + 1  # end is exclusive
-    result = client.query_range(query, start, end, options.limit, "forward", options.batch)
-    if options.strategy == "line":  # the substring filter may match a longer hex string: keep whole-ID mentions
-        result.records = [r for r in result.records if log_mentions_trace(r.line, trace.trace_id)]
-    return result
+    return start, end
+
+
+def _both(first: Keep, second: Keep | None) -> Keep:
+    return first if second is None else (lambda r: first(r) and second(r))

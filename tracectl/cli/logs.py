@@ -18,7 +18,10 @@ def logs(
     level: Annotated[
         str | None, typer.Option("--level", help="Only this level and above: debug, info, warn, error, fatal.")
     ] = None,
-    grep: Annotated[str | None, typer.Option("--grep", help="Only lines matching this regular expression.")] = None,
+    grep: Annotated[
+        str | None,
+        typer.Option("--grep", help="Only lines matching this regular expression (RE2, as Loki reads it)."),
+    ] = None,
     strategy: Annotated[
         str | None,
         typer.Option("--strategy", help="How lines are found: line (default), metadata, json, template."),
@@ -27,7 +30,10 @@ def logs(
         str | None, typer.Option("--margin", help="Widen the trace's time window by this on both sides (default 5s).")
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="At most this many lines (paged past Loki's limit).")
+        int,
+        typer.Option(
+            "--limit", min=0, help="At most this many (matching) lines, 0 = all; paged past Loki's own limit."
+        ),
     ] = 5000,
     trace_id: TraceIdOption = None,
     logs_file: LogsFile = None,
@@ -37,7 +43,8 @@ def logs(
 
     The query comes from the trace's services (resource attribute → Loki label, default service.name →
     service_name) and the strategy: a line filter on the trace ID (works everywhere), OTLP structured metadata,
-    a parsed JSON field, or your own template. Examples:
+    a parsed JSON field, or your own template. --grep and --level are sent to Loki, so --limit counts matching
+    lines; a read cut by --limit is said on stderr and in the JSON "warnings". Examples:
 
       tracectl logs 2f3e0cee77ae5dc9c17ade3689eb2e54
       tracectl logs trace.json --level warn --grep timeout

@@ -47,6 +47,9 @@ def show(
         bool, typer.Option("--logs", help="Interleave the trace's Loki log lines under their spans.")
     ] = False,
     logs_file: LogsFile = None,
+    log_limit: Annotated[
+        int, typer.Option("--log-limit", min=0, help="With --logs: at most this many lines a trace (0 = all).")
+    ] = 5000,
 ) -> None:
     """Show a trace as a tree with a waterfall, the critical path drawn solid.
 
@@ -58,7 +61,7 @@ def show(
       tracectl show trace.json
       tracectl show trace.json --min-duration 1ms --max-depth 4
       tracectl show trace.json --critical
-      tracectl show $TRACE_ID --logs
+      tracectl show $TRACE_ID --logs --log-limit 0
       tracectl show trace.json.gz --logs-file loki-answer.json
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
     """
@@ -67,7 +70,7 @@ def show(
 
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     shown = run(get_session(ctx), trace, trace_id=trace_id, min_duration_ns=min_ns, max_depth=max_depth,
-                critical=critical, logs=logs, logs_files=logs_file)  # fmt: skip
+                critical=critical, logs=logs, logs_files=logs_file, log_limit=log_limit)  # fmt: skip
     emit_result(ctx, shown, output, limit=limit, full_rows=output != "csv")
 
 

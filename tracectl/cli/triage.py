@@ -35,6 +35,7 @@ def triage(
     by: By = "service",
     logs: to.Logs = True,
     logs_file: LogsFile = None,
+    log_limit: to.LogLimit = 5000,
     quality: to.Quality = False,
     reference: to.Reference = None,
     fail_on: to.FailOn = None,
@@ -86,6 +87,7 @@ def triage(
     options = to.triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
     options.quality, options.reference = quality, checked_reference(reference)
+    options.log_limit = log_limit
     options = to.window_from_metrics(ctx, options, bool(since or start or end or baseline_from or baseline))
     result = run(get_session(ctx), options)
     if report is not None:

@@ -37,6 +37,9 @@ MaxTraces = Annotated[
     ),
 ]  # fmt: skip
 Logs = Annotated[bool, typer.Option("--logs/--no-logs", help="Read Loki log lines as evidence.")]
+LogLimit = Annotated[
+    int, typer.Option("--log-limit", min=0, help="Loki log lines read a trace (0 = all); a cut is said.")
+]
 Quality = Annotated[
     bool,
     typer.Option(

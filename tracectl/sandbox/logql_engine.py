@@ -2,7 +2,8 @@
 
     {service_name="a", pod=~"a-.*"} |= "x" != "y" |~ "re" !~ "re" | json | trace_id=~"0*ab" | level="error"
 
-Label matchers ``= != =~ !~`` (regexes fully anchored); line filters ``|= != |~ !~``; the ``json`` parser
+Label matchers ``= != =~ !~`` (regexes fully anchored); line filters ``|= != |~ !~`` (a substring, or an RE2
+regex found anywhere in the line, as Loki's ``pkg/logql/log/filter.go`` does); the ``json`` parser
 (top-level string, number and boolean fields become parsed labels); label filters ``= != =~ !~`` on structured
 metadata, parsed fields or stream labels. Strings are double-quoted (Go escapes) or back-quoted. Anything
 else is a 400 ``parse error``; an empty selector is refused as Loki does.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from tracectl.backends.logql import not_re2
 from tracectl.model import LogRecord
 from tracectl.quoting import go_unquote
 
@@ -50,7 +52,7 @@ def _match(actual: str, op: str, expected: str) -> bool:
         return actual == expected
     if op == "!=":
         return actual != expected
-    hit = re.fullmatch(expected, actual) is not None
+    hit = re.fullmatch(expected, actual, re.ASCII) is not None  # anchored, as Loki anchors label regexes
     return hit if op == "=~" else not hit
 
 
@@ -120,13 +122,23 @@ def _pipeline(toks: list[tuple[str, str, int]], text: str) -> list[Callable[[Log
     return stages
 
 
-def _line_filter(op: str, value: str, col: int) -> Callable[[LogRecord, dict[str, str]], bool]:
-    if op in ("|=", "!="):
-        return lambda r, _p: (value in r.line) == (op == "|=")
+def _re2(value: str, col: int) -> re.Pattern[str]:
+    """``value`` as Loki's RE2 reads it (Python's ``re`` for the shared syntax; RE2-only refusals kept)."""
+    problem = not_re2(value)
+    if problem is not None:
+        raise _fail(col, f"error parsing regexp: invalid or unsupported Perl syntax: {problem}")
     try:
-        pattern = re.compile(value)
+        return re.compile(value, re.ASCII)  # RE2's \d \w \s \b are ASCII
     except re.error as exc:
         raise _fail(col, f"error parsing regexp: {exc}") from None
+
+
+def _line_filter(op: str, value: str, col: int) -> Callable[[LogRecord, dict[str, str]], bool]:
+    """Loki's line filters: ``|=`` / ``!=`` a case-sensitive substring, ``|~`` / ``!~`` an RE2 regex found
+    anywhere in the line (not anchored), each applied to the line as stored."""
+    if op in ("|=", "!="):
+        return lambda r, _p: (value in r.line) == (op == "|=")
+    pattern = _re2(value, col)
     return lambda r, _p: (pattern.search(r.line) is not None) == (op == "|~")
 
 
@@ -145,10 +157,7 @@ def _json_stage(record: LogRecord, parsed: dict[str, str]) -> bool:
 
 def _label_filter(name: str, op: str, value: str, col: int) -> Callable[[LogRecord, dict[str, str]], bool]:
     if op in ("=~", "!~"):
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise _fail(col, f"error parsing regexp: {exc}") from None
+        _re2(value, col)
 
     def stage(record: LogRecord, parsed: dict[str, str]) -> bool:
         actual = parsed.get(name) or record.metadata.get(name) or record.labels.get(name) or ""

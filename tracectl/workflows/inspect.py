@@ -50,9 +50,10 @@ class Shown:
 def show(
     session: Session | None, trace: str, *, trace_id: str | None = None, min_duration_ns: int = 0,
     max_depth: int | None = None, critical: bool = False, logs: bool = False, logs_files: list[str] | None = None,
+    log_limit: int = 5000,
 ) -> Shown:  # fmt: skip
-    """Rebuild and analyse the traces of ``trace`` (a file or an ID); with ``logs``, attach their Loki lines (or
-    the lines saved in ``logs_files``)."""
+    """Rebuild and analyse the traces of ``trace`` (a file or an ID); with ``logs``, attach their Loki lines (at
+    most ``log_limit`` a trace, 0 = all; a cut is a warning), or the lines saved in ``logs_files``."""
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.explain import explain_trace, marks
 
@@ -79,7 +80,7 @@ def show(
         from tracectl.workflows.logs import attach_logs
 
         for view in views:
-            shown.warnings.extend(attach_logs(session, view))
+            shown.warnings.extend(attach_logs(session, view, log_limit))
     for view in views:
         for warning in view.tree.warnings:
             session_warn(session, f"trace {view.tree.trace_id}: {warning.message}")

@@ -128,7 +128,7 @@ class Session:
     def log_options(
         self, strategy: str | None = None, margin: str | None = None, limit: int | None = None
     ) -> LogQueryOptions:
-        """Log-query settings from the configuration, with per-command overrides."""
+        """Log-query settings from the configuration, with per-command overrides (``limit`` 0: every line)."""
         from tracectl.backends.loki import LogQueryOptions
         from tracectl.config import LOG_STRATEGIES
         from tracectl.errors import InputError
@@ -143,7 +143,8 @@ class Session:
         margin_ns = parse_duration(margin, "--margin") if margin else round(s.log_margin * 10**9)
         return LogQueryOptions(
             strategy=chosen, label_map=dict(s.log_label_map), trace_field=s.log_trace_field,
-            template=s.log_query_template, margin_ns=margin_ns, limit=limit or 5000,
+            template=s.log_query_template, margin_ns=margin_ns, limit=5000 if limit is None else limit,
+            margin_flag="--margin" if margin else None,
         )  # fmt: skip
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ class TriageOptions:
     by: str = "service"
     logs: bool = True
     logs_files: list[str] = field(default_factory=list)  # saved log lines instead of Loki
+    log_limit: int = 5000  # Loki lines read a trace (0 = all); a cut is a warning
     quality: bool = False  # compare models' inputs and outputs even when latency or errors explain the difference
     reference: str | None = None  # training data for that comparison (else: suspects against the baseline)
     metrics_window: MetricsWindow | None = None  # how the metrics chose the windows (workflows/triage_metrics.py)
@@ -253,18 +254,26 @@ def _input_evidence(session: Session | None, result: TriageResult, options: Tria
         result.verdict = Verdict("drift", check.culprit, check.sentence, v.suspects, check.examples, v.numbers)
 
 
-def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis]) -> list[LogRecord]:
-    """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki."""
+def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis], limit: int,
+                  warnings: list[str]) -> list[LogRecord]:  # fmt: skip
+    """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki; a trace
+    whose lines were cut at ``limit`` is said in ``warnings`` (and on stderr)."""
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
+    from tracectl.workflows.logs import cut_warning
 
     client = session.loki()
-    log_options = session.log_options()
+    log_options = session.log_options(limit=limit)
     chosen = sorted(suspects, key=lambda a: -a.tree.duration_ns)[:LOG_SAMPLE]
     chosen += sorted(baseline[len(baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
     records: list[LogRecord] = []
     for a in chosen:
-        records.extend(fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options).records)
+        result = fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options)
+        records.extend(result.records)
+        cut = cut_warning(result, "--log-limit", a.tree.trace_id)
+        if cut:
+            warnings.append(f"log evidence: {cut}")
+            session.warn(warnings[-1])
     return records
 
 
@@ -281,7 +290,7 @@ def _log_records(session: Session | None, options: TriageOptions, suspects: list
         warnings.append("no log evidence: no Loki configured (--logs-file reads saved lines)")
         return None
     try:
-        return _loki_records(session, suspects, baseline)
+        return _loki_records(session, suspects, baseline, options.log_limit, warnings)
     except TracectlError as exc:
         warnings.append(f"no log evidence: {exc}")
         session.warn(warnings[-1])
