@@ -21,8 +21,9 @@ from tracectl.errors import ExitCode, TracectlError
 
 EXIT_CODES_HELP = (
     "[bold]Exit codes[/bold]: 0 ok · 1 internal error · 2 usage or bad input · 3 backend unreachable or timed out · "
-    "4 trace not found · 5 backend returned an error · 6 a --fail-on threshold was crossed. A reader that closes "
-    "the pipe early (`| head`) is not an error: exit 0."
+    "4 trace not found (or more skipped than --max-skipped) · 5 backend returned an error · 6 a --fail-on "
+    "threshold was crossed. A reader that closes the pipe early (`| head`) is not an error: exit 0. Ctrl-C: 130; "
+    "SIGTERM: 143; SIGHUP: 129 (no file is left half-written)."
 )
 
 
@@ -93,6 +94,30 @@ class CliState:
             self._session.close()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, Kubernetes) or SIGHUP (a closed terminal): the command ends as on Ctrl-C, every
+    ``finally`` runs (no file half-written), and the exit code is 128 + the signal's number (143, 129)."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+def end_like_ctrl_c_on_term_and_hup() -> None:
+    """Make SIGTERM and SIGHUP raise ``Terminated`` in the main thread (the console script installs this)."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def report_error(env: Env, exc: BaseException) -> int:
     """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping.
 
@@ -104,6 +129,9 @@ def report_error(env: Env, exc: BaseException) -> int:
     env.stop_status()
     if isinstance(exc, TracectlError):
         message, label, code = str(exc), "tracectl: error: ", int(exc.exit_code)
+    elif isinstance(exc, Terminated):
+        env.err.print(f"tracectl: stopped by {exc.name}", soft_wrap=True)
+        return 128 + exc.signum
     elif isinstance(exc, KeyboardInterrupt):
         env.err.print("tracectl: interrupted", soft_wrap=True)
         return 130

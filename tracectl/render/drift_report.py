@@ -115,13 +115,9 @@ def to_markdown(result: DriftResult) -> str:
 
 def write_drift_report(result: DriftResult, path: Path) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
-    from tracectl.errors import InputError
+    from tracectl.atomic import write_atomically
 
-    text = to_markdown(result) if report_kind(path) == "md" else to_html(result)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    write_atomically(path, to_markdown(result) if report_kind(path) == "md" else to_html(result))
 
 
 # ------------------------------------------------------------------------------------ triage's input check

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.workflows.quality import InputCheck
+    from tracectl.workflows.sources import InputCounts
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown
 
@@ -49,6 +50,7 @@ class TriageResult(Protocol):
     quality: InputCheck | None
     metrics_window: MetricsWindow | None
     pushdown: Pushdown | None
+    inputs: InputCounts | None
 
     @property
     def error_rate(self) -> float: ...
@@ -100,6 +102,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "worst_trace": _explained(result, "document"),
         "metrics": result.metrics_window.document() if result.metrics_window is not None else None,
         "pushdown": result.pushdown.document() if result.pushdown is not None else None,
+        "inputs": result.inputs.document() if result.inputs is not None else None,
     }
 
 

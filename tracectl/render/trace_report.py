@@ -170,10 +170,7 @@ def report_kind(path: Path) -> str:
 
 
 def save_report(path: Path, text: str) -> None:
-    """Write a report; a path that cannot be written is the user's error (exit 2)."""
-    from tracectl.errors import InputError
+    """Write a report, whole or not at all (``tracectl.atomic``); a path that cannot be written is exit 2."""
+    from tracectl.atomic import write_atomically
 
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    write_atomically(path, text)
