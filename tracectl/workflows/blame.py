@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.render import blame_view as view
+from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
@@ -110,10 +111,13 @@ def blame(
     progress = session.progress if session is not None else no_progress
     all_traces = loaded.traces
     with progress("analysing") as update:
-        attributions = []
+        attributions, trees = [], []
         for n, trace in enumerate(all_traces, 1):
-            attributions.append(analyse_trace(trace, key).attribution)
+            analysis = analyse_trace(trace, key)
+            attributions.append(analysis.attribution)
+            trees.append(analysis.tree)
             update(n, len(all_traces))
+    warnings += repair_warnings(trees, session)
     if len(attributions) == 1 and not bucket:
         return TraceBlame(attributions[0], warnings)
     if bucket:

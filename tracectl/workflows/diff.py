@@ -14,6 +14,7 @@ from tracectl.render.diff_view import (
     diff_document,
     render_diff,
 )
+from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import load_many
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def diff(
         return [analyse_trace(t, by) for t in loaded.traces]
 
     set_a, set_b = side(a), side(b)
+    warnings += repair_warnings((x.tree for x in [*set_a, *set_b]), session)
     result = diff_sets(set_a, set_b, read_log_files(logs_files) if logs_files else None)
     single = len(set_a) == len(set_b) == 1
     aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if single else None

@@ -59,6 +59,7 @@ def trace_logs(
     from tracectl.analysis.logs import match_logs
     from tracectl.analysis.tree import build_tree
     from tracectl.backends.loki import fetch_trace_logs
+    from tracectl.workflows.repairs import repair_warnings
 
     pattern = _compile(grep)
     if level is not None and level not in LEVEL_ORDER:
@@ -72,6 +73,7 @@ def trace_logs(
         warnings.append(f"{loaded.source} holds {len(rest) + 1} traces; these are the lines of the first, "
                         f"{chosen.trace_id} (--trace-id picks another)")  # fmt: skip
     tree = build_tree(chosen)
+    warnings += repair_warnings([tree])  # said with the others below
     if logs_files:
         from tracectl.analysis.logs import records_of
         from tracectl.backends.logfiles import read_log_files

@@ -174,6 +174,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     is a file and log lines come from files (or not at all)."""
     from tracectl.analysis.triage import split_errors, split_latency, verdict_for
     from tracectl.analysis.triage import triage as auto_verdict
+    from tracectl.workflows.repairs import repair_warnings
     from tracectl.workflows.sources import InputCounts
 
     started = time.perf_counter()
@@ -187,6 +188,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     analyses = _analyse(session, traces, options.by)
     earlier = _baseline_window(session, options, warnings, over, counts)
     baseline_given = _analyse(session, earlier, options.by) if earlier is not None else None
+    warnings += repair_warnings((a.tree for a in [*analyses, *(baseline_given or [])]), session)
 
     mode = options.mode
     if mode == "auto" and options.slo_ns is None and baseline_given is None:
