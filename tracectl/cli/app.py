@@ -153,7 +153,7 @@ def report_traceback(env: Env, exc: BaseException) -> None:
     env.err.print(Text(env.redact("".join(traceback.format_exception(exc)))), soft_wrap=True)
 
 
-_DISPLAY_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet"})
+_DISPLAY_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet", "--csv-raw"})
 _DISPLAY_WITH_VALUE = frozenset({"--tz"})
 
 
@@ -319,6 +319,14 @@ def main_options(
         bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")] = False,
+    csv_raw: Annotated[
+        bool,
+        typer.Option(
+            "--csv-raw",
+            help="-o csv: write text cells as they are. By default a cell starting with =, +, -, @, a tab or a "
+            "carriage return gets a leading ' so that a spreadsheet shows it instead of running it as a formula.",
+        ),
+    ] = False,
     tz: Annotated[
         str,
         typer.Option(
@@ -340,6 +348,7 @@ def main_options(
     state = obj if isinstance(obj, CliState) else CliState(env=obj if isinstance(obj, Env) else Env())
     env = state.env
     env.no_color, env.quiet, env.debug = env.no_color or no_color, env.quiet or quiet, env.debug or debug
+    env.csv_raw = env.csv_raw or csv_raw
     ctx.obj = state
     ctx.call_on_close(state.close)
     env.tz = resolve_tz(tz)
@@ -400,7 +409,7 @@ def emit_result(ctx: typer.Context, result: Any, output: str, **view: Any) -> No
 
     env = get_env(ctx)
     top, limit = view.pop("top", 0), view.pop("limit", 0)
-    emit(result, str(output), env, RenderOptions(tz=env.tz, top=top, limit=limit, extra=view))
+    emit(result, str(output), env, RenderOptions(tz=env.tz, top=top, limit=limit, extra=view, csv_raw=env.csv_raw))
 
 
 def reflow(doc: str | None) -> str | None:
