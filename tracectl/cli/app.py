@@ -81,6 +81,8 @@ class CliState:
             env.redact = lambda text: redact(text, secrets)
             self._session = Session(settings, warn=env.warn, progress=env.progress, status=env.status,
                                     transport=self.transport, started=self.started)  # fmt: skip
+            for warning in settings.warnings:
+                env.warn(warning)
             if settings.insecure:
                 env.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
             elif settings.loki_insecure and settings.loki_url:
