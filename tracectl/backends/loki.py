@@ -246,11 +246,18 @@ class LogQueryOptions:
     batch: int = DEFAULT_BATCH
 
 
-def fetch_trace_logs(client: LokiClient, trace: Trace, options: LogQueryOptions) -> LogResult:
-    """The log lines of ``trace``: its window widened by the margin on both sides, oldest first."""
+def fetch_trace_logs(
+    client: LokiClient, trace: Trace, options: LogQueryOptions, window: tuple[int, int] | None = None
+) -> LogResult:
+    """The log lines of ``trace``, oldest first, over ``window`` (start, exclusive end): the workflows pass the one
+    computed from the repaired tree (``analysis.logs.log_window``); without it, the spans' raw times widened by
+    the margin on both sides."""
     query = trace_log_query(trace, options.strategy, options.label_map, options.trace_field, options.template)
-    start = min(s.start_ns for s in trace.spans) - options.margin_ns
-    end = max(s.end_ns for s in trace.spans) + options.margin_ns + 1  # end is exclusive
+    if window is not None:
+        start, end = window
+    else:
+        start = min(s.start_ns for s in trace.spans) - options.margin_ns
+        end = max(s.end_ns for s in trace.spans) + options.margin_ns + 1  # end is exclusive
     result = client.query_range(query, start, end, options.limit, "forward", options.batch)
     if options.strategy == "line":  # the substring filter may match a longer hex string: keep whole-ID mentions
         result.records = [r for r in result.records if log_mentions_trace(r.line, trace.trace_id)]

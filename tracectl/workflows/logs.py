@@ -56,7 +56,7 @@ def trace_logs(
 ) -> TraceLogs:  # fmt: skip
     """Loki's lines for one trace (a file holding several needs ``trace_id``, else the first is used and said), or
     the lines saved in ``logs_files``, filtered by span, minimum level and a regular expression."""
-    from tracectl.analysis.logs import match_logs
+    from tracectl.analysis.logs import log_window, match_logs
     from tracectl.analysis.tree import build_tree
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.workflows.repairs import repair_warnings
@@ -81,7 +81,7 @@ def trace_logs(
 
         result = LogResult(f"--logs-file {', '.join(logs_files)}", records_of(tree, read_log_files(logs_files)))
     else:
-        result = fetch_trace_logs(session.loki(), chosen, options)
+        result = fetch_trace_logs(session.loki(), chosen, options, log_window(tree, options.margin_ns))
     warnings.extend(f"Loki: {w}" for w in result.warnings)
     if result.truncated:
         warnings.append(f"stopped at --limit {limit} lines; there are more (raise --limit)")
@@ -100,13 +100,14 @@ def trace_logs(
 
 def attach_logs(session: Session, view: TreeView) -> list[str]:
     """Fetch and attach a trace's log lines to its view; a Loki failure is a warning, never the end of ``show``."""
-    from tracectl.analysis.logs import match_logs
+    from tracectl.analysis.logs import log_window, match_logs
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
 
     try:
         trace = Trace(view.tree.trace_id, tuple(view.tree.spans))
-        result = fetch_trace_logs(session.loki(), trace, session.log_options())
+        options = session.log_options()
+        result = fetch_trace_logs(session.loki(), trace, options, log_window(view.tree, options.margin_ns))
     except TracectlError as exc:
         warnings = [f"logs unavailable, showing the tree without them: {exc}"]
     else:

@@ -263,6 +263,7 @@ def _input_evidence(session: Session | None, result: TriageResult, options: Tria
 
 def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: list[TraceAnalysis]) -> list[LogRecord]:
     """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki."""
+    from tracectl.analysis.logs import log_window
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
 
@@ -272,7 +273,8 @@ def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: lis
     chosen += sorted(baseline[len(baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
     records: list[LogRecord] = []
     for a in chosen:
-        records.extend(fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options).records)
+        trace, window = Trace(a.tree.trace_id, tuple(a.tree.spans)), log_window(a.tree, log_options.margin_ns)
+        records.extend(fetch_trace_logs(client, trace, log_options, window).records)
     return records
 
 
