@@ -61,5 +61,5 @@ def test_the_window_is_always_within_sane_bounds_and_holds_the_repaired_tree(
     tree = build_tree(type(base)(base.trace_id, spans))
     start, end = log_window(tree, margin)
     assert MIN_VALID_NS <= start < end <= MAX_VALID_NS
-    if MIN_VALID_NS <= tree.wall_start and tree.wall_end < MAX_VALID_NS - margin:
+    if tree.wall_start >= MIN_VALID_NS and tree.wall_end < MAX_VALID_NS - margin:
         assert start <= tree.wall_start and tree.wall_end < end
