@@ -61,6 +61,10 @@ def cells(size: int, trace_file: Path) -> list[Cell]:
         a.routes[v2] = hs.redirect(lambda: f"{b.url}{v2}", 307)
         b.routes[v2] = hs.answer(200, TRACE_PB, "application/protobuf")
 
+    def tempo_slow(a: hs.HostileServer, _b: hs.HostileServer) -> None:
+        a.routes[v2] = hs.slow(6, hs.answer(404, b"404 page not found", "text/plain"))
+        a.routes[v1] = hs.slow(6, hs.answer(200, TRACE_PB, "application/protobuf"))
+
     def jaeger_slow(a: hs.HostileServer, _b: hs.HostileServer) -> None:
         a.routes[f"/api/v3/traces/{TID}"] = hs.slow(6, hs.answer(404, b"404 page not found", "text/plain"))
         a.routes[v1] = hs.slow(6, hs.answer(200, orjson.dumps({"data": []})))
@@ -95,6 +99,7 @@ def cells(size: int, trace_file: Path) -> list[Cell]:
             [*search, "--concurrency", "1"],
             route("/api/search", hs.answer(429, b"slow down", "text/plain", Retry_After="2")),
         ),
+        Cell("Tempo v2 -> v1 fall-through, 6 s each", 3, show, tempo_slow),
         Cell("Jaeger v3 -> v1 fall-through, 6 s each", 3, show, jaeger_slow, backend="JAEGER_ADDR"),
         Cell("trace: redirect to another origin", 0, [*show, "-o", "json"], other_origin),
         Cell("trace: redirect loop", 5, show, route(v2, hs.redirect(v2))),

@@ -50,15 +50,28 @@ def _origin_path() -> Path | None:
 SAMPLES = _find_samples()
 SHARED = SAMPLES.parent
 
-# In CI the real samples must be there: a missing folder fails the run instead of skipping its tests.
-_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Under CI every real dependency must be there (.ci/run installs them): a missing one fails the test that needs
+# it instead of skipping it. Any truthy CI counts (GitHub sets "true", others "1" or "yes").
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def require(present: bool, what: str, how: str) -> None:
+    """The one guard for a real dependency (Prometheus, promtool, Chromium, the SDK, the samples, the labelled
+    cases): missing, the test is skipped here, and fails under CI."""
+    if present:
+        return
+    if IN_CI:
+        pytest.fail(f"CI is set but {what} is missing ({how})")
+    pytest.skip(f"{what} is not available here ({how})")
+
+
 needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir() and not _IN_CI, reason="../shared/samples is not present on this machine"
+    not SAMPLES.is_dir() and not IN_CI, reason="../shared/samples is not present on this machine"
 )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if _IN_CI and not SAMPLES.is_dir():
+    if IN_CI and not SAMPLES.is_dir():
         raise pytest.UsageError(
             f"CI=true but the real samples are missing (looked for {SAMPLES}); set TRACECTL_SAMPLES"
         )
@@ -103,13 +116,14 @@ def tempo_client() -> TempoClient:
 
 
 def headless_dom(page: Path, tmp_path: Path, documented_in: str) -> str:
-    """The DOM headless Chromium builds from ``page``, offline; skips the test where Chromium is not installed."""
+    """The DOM headless Chromium builds from ``page``, offline; skips the test where Chromium is not installed
+    (fails it under CI)."""
     import shutil
     import subprocess
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip(f"chromium is not installed here (the check is documented in {documented_in})")
+    require(browser is not None, "chromium", f".ci/run installs Debian's; the check is documented in {documented_in}")
+    assert browser is not None
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]  # fmt: skip

@@ -3,11 +3,9 @@ backfilled with promtool (tracectl.sandbox.real_prometheus). Built once per test
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-import pytest
-
+from tests.conftest import require
 from tracectl.sandbox import SCENARIOS, Store, generate
 from tracectl.sandbox.prom_api import PromSource
 from tracectl.sandbox.promseries import SeriesDB
@@ -36,10 +34,7 @@ def scenario_store(name: str, index: int) -> tuple[Workload, Store]:
 
 def start_history() -> tuple[RealPrometheus, History]:
     """A real Prometheus over every scenario's series, as the sandbox's own Prometheus computes them."""
-    if not available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but prometheus/promtool are not installed (.ci/run installs Debian's prometheus)")
-        pytest.skip("prometheus/promtool are not installed (apt-get install prometheus)")
+    require(available(), "prometheus/promtool", "apt-get install prometheus; .ci/run installs Debian's")
     db = SeriesDB()
     workloads, stores = {}, {}
     for i, name in enumerate(SCENARIOS):

@@ -101,7 +101,12 @@ def test_check_over_a_backend_search(sandbox) -> None:  # type: ignore[no-untype
 def test_gzip_inputs_are_read_and_corrupt_ones_are_exit_2(tmp_path: Path) -> None:
     packed = tmp_path / "trace.json.gz"
     packed.write_bytes(gzip.compress(Path(ML).read_bytes()))
-    assert cli("check", str(packed), "-o", "json").exit_code == 0
+    unpacked = orjson.loads(cli("check", ML, "-o", "json").stdout)
+    result = cli("check", str(packed), "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)  # the same judgement as of the plain file: the gzip was read, not skipped
+    assert doc["traces"] == unpacked["traces"] == 1 and doc["services"] == unpacked["services"]
+    assert doc["findings"] == unpacked["findings"] and doc["source"] == str(packed)
     packed.write_bytes(gzip.compress(Path(ML).read_bytes())[:40])
     result = cli("show", str(packed))
     assert result.exit_code == 2 and "gzip data is corrupt or truncated" in result.stderr

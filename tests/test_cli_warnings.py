@@ -64,25 +64,38 @@ def test_search_json_keeps_the_cut_even_when_quiet(router: respx.MockRouter) -> 
 
 
 def test_blame_json_has_the_cut_the_partial_and_the_skipped_trace(router: respx.MockRouter) -> None:
-    result = run("blame", "--search", "-s", "api-gateway", "--limit", "6", "--skip-bad", "-o", "json")
+    result = run("blame", "--search", "-s", "api-gateway", "--limit", "6", "--skip-bad", "-o", "json",
+                 "--max-skipped", "1")  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = orjson.loads(result.stdout)
     assert doc["traces"] == 5  # the broken one is skipped, the partial one counted
+    skipped = [{"source": BROKEN, "reason": SKIPPED.split(": ", 1)[1]}]
+    assert doc["inputs"] == {"requested": 6, "analysed": 5, "skipped": 1, "skipped_inputs": skipped}
+    assert "analysed 5 of 6 requested trace(s) (1 skipped)" in result.stderr
     assert_has(doc["warnings"], CUT, SKIPPED, PARTIAL_NOTE)
     assert len(doc["warnings"]) == 3 and SKIPPED in result.stderr.replace("\n", " ")
 
 
 def test_triage_json_and_report_have_them(router: respx.MockRouter, tmp_path: Path) -> None:
     report = tmp_path / "incident.md"
-    result = run("triage", "-s", "api-gateway", "--limit", "6", "--no-logs", "-o", "json", "--report", str(report))
+    result = run("triage", "-s", "api-gateway", "--limit", "6", "--no-logs", "-o", "json", "--report", str(report),
+                 "--max-skipped", "20%")  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = orjson.loads(result.stdout)
     assert doc["counts"]["traces"] == 5
+    assert doc["inputs"]["requested"] == 6 and doc["inputs"]["analysed"] == 5
     assert_has(doc["warnings"], CUT, SKIPPED, PARTIAL_NOTE)
     assert result.stderr.count(CUT) == 1  # said once on stderr, not repeated
     assert doc["metrics"]["used"] is False and "Tempo's TraceQL metrics failed" in doc["metrics"]["note"]
     text = report.read_text()
     assert "## Warnings" in text and CUT in text and SKIPPED in text
+
+
+def test_triage_over_the_default_share_of_skipped_traces_exits_4(router: respx.MockRouter) -> None:
+    result = run("triage", "-s", "api-gateway", "--limit", "6", "--no-logs", "-o", "json")
+    assert result.exit_code == 4  # 1 of 6 is more than the default 10 %
+    assert orjson.loads(result.stdout)["inputs"]["skipped"] == 1  # the result is still printed whole
+    assert "more skipped than --max-skipped 10% allows" in result.stderr
 
 
 def test_show_and_path_json_have_the_partial_note(router: respx.MockRouter) -> None:

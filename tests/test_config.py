@@ -195,3 +195,52 @@ def test_a_header_that_cannot_be_sent_is_bad_input_without_its_value(tmp_path: P
     result = CliRunner().invoke(app, ["-H", header, "search", "-s", "x"], env=env)
     assert result.exit_code == 2 and message in result.stderr
     assert "s3cret" not in result.stderr  # the value is never quoted: it may be a secret
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ('tempo_url = "http://tempo:3200"\n\n[profiles.prod]\norg_id = "a"\n', 1, "tempo_url"),
+        ('default_profile = "prod"\n\n[profiles.prod]\norg_id = "a"\n\n[tempo]\nurl = "x"\n', 6, "tempo"),
+    ],
+)
+def test_a_setting_outside_any_profile_is_an_error_naming_its_line(
+    tmp_path: Path, text: str, line: int, key: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=rf"^{path}:{line}: {key} is outside any profile") as info:
+        resolve_settings({}, {}, path)
+    assert "[profiles.NAME]" in str(info.value)
+
+
+def test_a_secret_others_can_read_is_warned_once(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('default_profile = "p"\n[profiles.p]\ntempo_url = "https://alice:pa55@tempo.example"\n')
+    token = tmp_path / "token"
+    token.write_text("t0ken")
+    for private in (path, token):
+        private.chmod(0o600)
+    env = {"TRACECTL_BEARER_TOKEN_FILE": str(token)}
+    assert not any("others" in w for w in resolve_settings({}, env, path).warnings)
+    path.chmod(0o644)
+    token.chmod(0o640)
+    warnings = resolve_settings({}, env, path).warnings
+    assert f"{path} holds secrets (tempo_url) and others can read it: chmod 600 {path}" in warnings
+    assert f"token_file {token} can be read by others: chmod 600 {token}" in warnings
+    assert not any("pa55" in w or "t0ken" in w for w in warnings)
+
+
+def test_two_credentials_say_which_one_is_sent(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("t0ken")
+    token.chmod(0o600)
+    both = resolve_settings({"tempo_url": "https://alice:pa55@tempo.example", "token_file": str(token)}, {})
+    assert both.warnings == [
+        "tempo_url: both the user and password in tempo_url and a bearer token (token_file) are set: Basic auth is "
+        "sent, the token is not"
+    ]
+    assert resolve_settings({"tempo_url": "https://tempo.example", "token_file": str(token)}, {}).warnings == []
+    result = CliRunner().invoke(app, ["--tempo-url", "https://alice:pa55@127.0.0.1:9", "--token-file", str(token),
+                                      "--timeout", "1", "show", "0" * 31 + "1"], env={"TEMPO_ADDR": ""})  # fmt: skip
+    assert "Basic auth is sent, the token is not" in result.stderr and "pa55" not in result.stderr

@@ -106,6 +106,15 @@ def test_trace_files_and_the_one_service_that_carries_features(tmp_path: Path, r
     assert doc["service"] == "recommender" and sorted(doc["drifted"]) == ["device.type", "session_duration"]
     assert "no --service given: compared recommender" in result.stderr
     assert any("no --service given" in w for w in doc["warnings"])
+    assert doc["inputs"] == {"requested": 150, "analysed": 150, "skipped": 0, "skipped_inputs": []}
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"resourceSpans": [')  # an unreadable file: skipped and counted (1 of 151, within 10 %)
+    kept = runner.invoke(app, ["drift", str(path), str(broken), "--reference", reference, "-o", "json"])
+    assert kept.exit_code == 0, kept.output
+    inputs = orjson.loads(kept.stdout)["inputs"]
+    assert (inputs["requested"], inputs["analysed"], inputs["skipped_inputs"][0]["source"]) == (151, 150, str(broken))
+    strict = runner.invoke(app, ["drift", str(path), str(broken), "--reference", reference, "--max-skipped", "0"])
+    assert strict.exit_code == 4 and "--max-skipped 0" in strict.stderr
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ sandbox; tracectl then finds what was broken on purpose.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from collections.abc import Iterator
 from types import ModuleType
@@ -22,11 +21,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.conftest import IN_CI, ROOT
 from tracectl.cli.main import app
 from tracectl.sandbox import SandboxServers, Store
 
-_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 try:
     import fastapi  # noqa: F401
     import opentelemetry.instrumentation.fastapi
@@ -35,7 +33,7 @@ try:
     import sklearn  # noqa: F401
     import uvicorn  # noqa: F401
 except ImportError as missing:  # pragma: no cover - depends on the machine
-    if _IN_CI:
+    if IN_CI:
         raise
     pytest.skip(f"the example's dependencies are missing ({missing.name}): pip install -e '.[example]'",
                 allow_module_level=True)  # fmt: skip

@@ -137,8 +137,12 @@ def test_bad_log_files_are_one_line_errors(tmp_path: Path) -> None:
     bad.write_text("not json\nat all")
     with pytest.raises(FormatError, match="not JSON"):
         read_log_file(str(bad))
-    result = runner.invoke(app, ["show", str(tmp_path / "nope.json"), "--logs-file", str(bad)])
-    assert result.exit_code == 2
+    good_trace = tmp_path / "trace.json"  # a readable trace: only the log file can be what fails
+    good_trace.write_bytes(orjson.dumps(otlp_json.dump_document([trace(span("root", 0, 10))])))
+    assert runner.invoke(app, ["show", str(good_trace)]).exit_code == 0
+    result = runner.invoke(app, ["show", str(good_trace), "--logs-file", str(bad)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{bad}" in result.stderr and "not JSON" in result.stderr
 
 
 # ----------------------------------------------------------------------------------- lines to traces

@@ -23,6 +23,15 @@ def test_ci_runs_the_readme_test_command_exactly() -> None:
     assert readme_commands()[1] in ci_lines
 
 
+def test_ci_installs_the_binaries_the_tests_require_there() -> None:
+    """Under CI a missing Prometheus or Chromium fails its tests (tests/conftest.py ``require``): .ci/run installs
+    both when they are missing."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    for binary, package in (("prometheus", "prometheus"), ("chromium", "chromium")):
+        assert f"if ! command -v {binary} >/dev/null; then" in ci
+        assert f"apt-get install -y -q {package} >/dev/null" in ci
+
+
 def test_readme_show_example_is_current_output(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 

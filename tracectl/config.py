@@ -138,6 +138,7 @@ class Settings:
     )
     config_path: Path | None = None
     origin: dict[str, str] = field(default_factory=dict)  # setting -> "flag" | "env NAME" | "profile P (file)"
+    warnings: list[str] = field(default_factory=list)  # said once by the CLI: exposed secrets, overridden credentials
 
     @property
     def effective_backend(self) -> str:
@@ -293,6 +294,10 @@ def _load_profile(path: Path, wanted: str | None, named: bool) -> tuple[str | No
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    for key in doc:
+        if key not in ("profiles", "default_profile"):
+            raise InputError(f"{path}:{_line_of(path, key)}: {key} is outside any profile, where it would be ignored: "
+                             "put it under a [profiles.NAME] table (and default_profile = \"NAME\")")  # fmt: skip
     profiles = doc.get("profiles", {})
     if not isinstance(profiles, dict):
         raise InputError(f"{path}: 'profiles' must be a table of [profiles.NAME] sections")
@@ -303,6 +308,16 @@ def _load_profile(path: Path, wanted: str | None, named: bool) -> tuple[str | No
         known = ", ".join(sorted(profiles)) or "none"
         raise InputError(f"{path}: no profile {name!r} (profiles: {known})")
     return str(name), dict(profiles[name])
+
+
+def _line_of(path: Path, key: str) -> int:
+    """The line of ``path`` where the top-level ``key`` (``key = …`` or ``[key…]``) is set, 1 if not found."""
+    pattern = re.compile(rf"^\s*(?:\[\s*)?[\"']?{re.escape(key)}[\"']?\s*(?:=|\]|\.)")
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.match(line):
+                return n
+    return 1
 
 
 def flag_name(name: str) -> str:
@@ -346,7 +361,58 @@ def resolve_settings(
         if origin:
             settings.origin[name] = origin
     _check(settings)
+    settings.warnings.extend(_credential_warnings(settings))
     return settings
+
+
+def _exposed(path: Path) -> bool:
+    """True when ``path`` can be read by its group or by others (a secret there is not only its owner's)."""
+    try:
+        return bool(path.stat().st_mode & 0o044)
+    except OSError:
+        return False
+
+
+def _credential_warnings(settings: Settings) -> list[str]:
+    """A secret in a file others can read, and which credential is sent when two are set (documented in the README:
+    Basic auth, from the URL's userinfo or username/password, wins over a bearer token)."""
+    out = []
+    path = settings.config_path
+    file_secrets = [
+        n for n in URL_SETTINGS if url_secrets(getattr(settings, n)) and "profile" in settings.origin.get(n, "")
+    ]
+    if (
+        settings.headers
+        and "profile" in settings.origin.get("headers", "")
+        and header_secrets(settings.headers, settings.safe_headers)
+    ):
+        file_secrets.append("headers")
+    if path is not None and file_secrets and _exposed(path):
+        out.append(f"{path} holds secrets ({', '.join(file_secrets)}) and others can read it: chmod 600 {path}")
+    for name in ("token_file", "loki_token_file"):
+        token = getattr(settings, name)
+        if token and _exposed(Path(token).expanduser()):
+            out.append(f"{name} {token} can be read by others: chmod 600 {token}")
+    for url_name, loki in (("tempo_url", False), ("jaeger_url", False), ("prometheus_url", False), ("loki_url", True)):
+        url = getattr(settings, url_name)
+        if not url:
+            continue
+        basic = "the user and password in " + url_name if url_secrets(url) else None
+        user = settings.loki_username if loki and settings.loki_username else settings.username
+        basic = basic or ("username/password" if user else None)
+        token = _token_source(settings, loki)
+        if basic and token:
+            out.append(f"{url_name}: both {basic} and a bearer token ({token}) are set: Basic auth is sent, the token "
+                       "is not")  # fmt: skip
+    return out
+
+
+def _token_source(settings: Settings, loki: bool) -> str | None:
+    if loki and (settings.loki_token_file or settings.loki_bearer_token):
+        return "loki_token_file" if settings.loki_token_file else "LOKI_BEARER_TOKEN"
+    if settings.token_file:
+        return "token_file"
+    return "TRACECTL_BEARER_TOKEN" if settings.bearer_token else None
 
 
 def _check(settings: Settings) -> None:

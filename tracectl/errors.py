@@ -66,3 +66,10 @@ class ResponseTooLarge(BackendError):
 class ThresholdCrossed(TracectlError):
     exit_code = ExitCode.THRESHOLD
     keeps_output = True
+
+
+class TooManySkipped(TracectlError):
+    """More inputs than ``--max-skipped`` allows gave no trace: the result (printed) rests on too little data."""
+
+    exit_code = ExitCode.NOT_FOUND
+    keeps_output = True

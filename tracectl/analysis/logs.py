@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from tracectl.analysis.tree import SpanTree
+from tracectl.analysis.tree import MAX_VALID_NS, MIN_VALID_NS, SpanTree
 from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
 from tracectl.model import LogRecord
 
@@ -278,3 +278,13 @@ def records_of(tree: SpanTree, records: Iterable[LogRecord]) -> list[LogRecord]:
             out.append(e.record)
             out.extend(e.continued)
     return out
+
+
+def log_window(tree: SpanTree, margin_ns: int) -> tuple[int, int]:
+    """The time range to ask for a trace's log lines: its repaired start and end (a span at t=0 or near the int64
+    limit was already set right by the tree) widened by ``margin_ns`` on each side, end exclusive, and clamped to
+    the years a real timestamp can be in (1980-2200), so no raw time can make the window absurd."""
+    margin = max(margin_ns, 0)
+    start = min(max(tree.wall_start - margin, MIN_VALID_NS), MAX_VALID_NS)
+    end = min(max(tree.wall_end + margin + 1, start + 1), MAX_VALID_NS)
+    return start, max(end, start + 1)

@@ -224,6 +224,11 @@ class HttpClient:
                     raise deadline.exceeded(cfg.name, f"waiting for {safe_url(url)}") from None
                 response, problem = None, f"timed out after {cfg.timeout_s:g} s ({type(exc).__name__})"
             except httpx.TransportError as exc:
+                if _certificate_failure(exc):  # the same certificate fails the same way every time: no retry
+                    raise BackendUnreachable(
+                        f"{cfg.name} at {safe_url(url)}: {self.redact(_describe_transport_error(exc))} (the server's "
+                        "TLS certificate was refused: give its CA with --ca-cert, or --insecure on a trusted network)"
+                    ) from None
                 response, problem = None, _describe_transport_error(exc)
             if response is not None and response.status_code not in RETRY_STATUSES:
                 return response
@@ -343,6 +348,20 @@ def _describe_transport_error(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"the connection broke mid-response ({_root_cause(exc)})"
     return f"{type(exc).__name__}: {_root_cause(exc)}"
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a refused TLS certificate: retrying cannot change that."""
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx → httpcore → ssl: a short chain
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _root_cause(exc: BaseException) -> str:

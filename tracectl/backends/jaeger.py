@@ -189,7 +189,7 @@ class JaegerClient:
         result = self._read(response, f"Jaeger trace {tid}")
         if not any(t.trace_id == tid for t in result.traces):
             raise TraceNotFound(f"trace {tid} not found in Jaeger")
-        return result
+        return result.only(tid)
 
     def _read(self, response: httpx.Response, source: str) -> LoadResult:
         try:

@@ -356,12 +356,19 @@ class LogQueryOptions:
 
 
 def fetch_trace_logs(
-    client: LokiClient, trace: Trace, options: LogQueryOptions, pipeline: str = "", keep: Keep | None = None
+    client: LokiClient,
+    trace: Trace,
+    options: LogQueryOptions,
+    pipeline: str = "",
+    keep: Keep | None = None,
+    window: tuple[int, int] | None = None,
 ) -> LogResult:
-    """The log lines of ``trace``: its window widened by the margin on both sides, oldest first. ``pipeline`` is
-    appended to the query (filters Loki applies); ``keep`` filters in the client, and the limit counts its lines."""
+    """The log lines of ``trace``, oldest first, over ``window`` (start, exclusive end): the workflows pass the one
+    computed from the repaired tree (``analysis.logs.log_window``); without it, the spans' raw times widened by
+    the margin on both sides. ``pipeline`` is appended to the query (filters Loki applies); ``keep`` filters in
+    the client, and the limit counts its lines."""
     query = trace_query(trace, options)
-    start, end = trace_window(trace, options)
+    start, end = window if window is not None else trace_window(trace, options)
     if options.strategy == "line":  # the substring filter may match a longer hex string: keep whole-ID mentions
         mentions = trace.trace_id
         keep = _both(lambda r: log_mentions_trace(r.line, mentions), keep)

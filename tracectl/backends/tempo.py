@@ -134,7 +134,7 @@ class TempoClient:
         result = _decode_trace(response, source)
         if not result.traces or all(t.trace_id != tid for t in result.traces):
             raise TraceNotFound(f"trace {tid} not found in Tempo")
-        return result
+        return result.only(tid)
 
 
 def _seconds(time: TimeRange) -> dict[str, int]:

@@ -21,8 +21,9 @@ from tracectl.errors import ExitCode, TracectlError
 
 EXIT_CODES_HELP = (
     "[bold]Exit codes[/bold]: 0 ok · 1 internal error · 2 usage or bad input · 3 backend unreachable or timed out · "
-    "4 trace not found · 5 backend returned an error · 6 a --fail-on threshold was crossed. A reader that closes "
-    "the pipe early (`| head`) is not an error: exit 0."
+    "4 trace not found (or more skipped than --max-skipped) · 5 backend returned an error · 6 a --fail-on "
+    "threshold was crossed. A reader that closes the pipe early (`| head`) is not an error: exit 0. Ctrl-C: 130; "
+    "SIGTERM: 143; SIGHUP: 129 (no file is left half-written)."
 )
 
 
@@ -80,6 +81,8 @@ class CliState:
             env.redact = lambda text: redact(text, secrets)
             self._session = Session(settings, warn=env.warn, progress=env.progress, status=env.status,
                                     transport=self.transport, started=self.started)  # fmt: skip
+            for warning in settings.warnings:
+                env.warn(warning)
             if settings.insecure:
                 env.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
             elif settings.loki_insecure and settings.loki_url:
@@ -93,6 +96,30 @@ class CliState:
             self._session.close()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, Kubernetes) or SIGHUP (a closed terminal): the command ends as on Ctrl-C, every
+    ``finally`` runs (no file half-written), and the exit code is 128 + the signal's number (143, 129)."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+def end_like_ctrl_c_on_term_and_hup() -> None:
+    """Make SIGTERM and SIGHUP raise ``Terminated`` in the main thread (the console script installs this)."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def report_error(env: Env, exc: BaseException) -> int:
     """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping.
 
@@ -104,6 +131,9 @@ def report_error(env: Env, exc: BaseException) -> int:
     env.stop_status()
     if isinstance(exc, TracectlError):
         message, label, code = str(exc), "tracectl: error: ", int(exc.exit_code)
+    elif isinstance(exc, Terminated):
+        env.err.print(f"tracectl: stopped by {exc.name}", soft_wrap=True)
+        return 128 + exc.signum
     elif isinstance(exc, KeyboardInterrupt):
         env.err.print("tracectl: interrupted", soft_wrap=True)
         return 130
@@ -125,7 +155,7 @@ def report_traceback(env: Env, exc: BaseException) -> None:
     env.err.print(Text(env.redact("".join(traceback.format_exception(exc)))), soft_wrap=True)
 
 
-_DISPLAY_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet"})
+_DISPLAY_FLAGS = frozenset({"--debug", "--no-color", "-q", "--quiet", "--csv-raw"})
 _DISPLAY_WITH_VALUE = frozenset({"--tz"})
 
 
@@ -291,6 +321,14 @@ def main_options(
         bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")] = False,
+    csv_raw: Annotated[
+        bool,
+        typer.Option(
+            "--csv-raw",
+            help="-o csv: write text cells as they are. By default a cell starting with =, +, -, @, a tab or a "
+            "carriage return gets a leading ' so that a spreadsheet shows it instead of running it as a formula.",
+        ),
+    ] = False,
     tz: Annotated[
         str,
         typer.Option(
@@ -312,6 +350,7 @@ def main_options(
     state = obj if isinstance(obj, CliState) else CliState(env=obj if isinstance(obj, Env) else Env())
     env = state.env
     env.no_color, env.quiet, env.debug = env.no_color or no_color, env.quiet or quiet, env.debug or debug
+    env.csv_raw = env.csv_raw or csv_raw
     ctx.obj = state
     ctx.call_on_close(state.close)
     env.tz = resolve_tz(tz)
@@ -372,7 +411,7 @@ def emit_result(ctx: typer.Context, result: Any, output: str, **view: Any) -> No
 
     env = get_env(ctx)
     top, limit = view.pop("top", 0), view.pop("limit", 0)
-    emit(result, str(output), env, RenderOptions(tz=env.tz, top=top, limit=limit, extra=view))
+    emit(result, str(output), env, RenderOptions(tz=env.tz, top=top, limit=limit, extra=view, csv_raw=env.csv_raw))
 
 
 def reflow(doc: str | None) -> str | None:

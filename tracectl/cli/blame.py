@@ -8,6 +8,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_session
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
 
 By = Annotated[
     str,
@@ -28,6 +29,7 @@ def blame(
         bool, typer.Option("--bucket", help="Compare the typical traces (near the median) with the tail (≥ p99).")
     ] = False,
     output: Output = "table",
+    max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
     ] = False,
@@ -69,5 +71,7 @@ def blame(
     if search:
         query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
                                start, end, limit)  # fmt: skip
+    parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), traces, query=query, by=by, bucket=bucket, skip_bad=skip_bad)
     emit_result(ctx, result, output, top=top)
+    finish(ctx, getattr(result, "inputs", None), max_skipped)

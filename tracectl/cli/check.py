@@ -8,6 +8,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_session
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
 from tracectl.errors import ThresholdCrossed
 
 
@@ -19,6 +20,7 @@ def check(
         typer.Argument(help="Trace files, directories, quoted globs, - for stdin, trace IDs or traceparents."),
     ] = None,
     output: Output = "table",
+    max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
     fail_on: Annotated[
         list[str] | None,
         typer.Option("--fail-on", help="Exit 6 when crossed: score<80 (any service), critical>0, findings>0."),
@@ -69,8 +71,10 @@ def check(
     if search:
         query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
                                start, end, limit)  # fmt: skip
+    parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), traces, query=query, skip_bad=skip_bad)
     emit_result(ctx, result, output, top=top)
+    finish(ctx, getattr(result, "inputs", None), max_skipped)
     crossed = crossed_thresholds(result, rules)
     if crossed:
         raise ThresholdCrossed("threshold crossed: " + "; ".join(crossed))

@@ -9,6 +9,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_env, get_session
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
 from tracectl.errors import ThresholdCrossed
 
 
@@ -49,6 +50,7 @@ def drift(
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.html or FILE.md.")] = None,
     output: Output = "table",
+    max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
 ) -> None:
     """Compare the inputs and outputs of a model, read from its service's span attributes, with its training
     data (--reference) or an earlier window (--baseline-from). Per feature: the test that suits its type and
@@ -76,6 +78,7 @@ def drift(
         report_kind(report)
     options = drift_options(ctx, traces, service, operation, since, start, end, limit, reference, baseline_from,
                             baseline_to, feature, prediction, alpha)  # fmt: skip
+    parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), options)
     if report is not None:
         from tracectl.render.drift_report import write_drift_report
@@ -83,6 +86,7 @@ def drift(
         write_drift_report(result, report)
         get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output, top=top)
+    finish(ctx, result.inputs, max_skipped)
     crossed = crossed_thresholds(result, rules)
     if crossed:
         raise ThresholdCrossed("threshold crossed: " + "; ".join(crossed))

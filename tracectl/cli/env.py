@@ -48,6 +48,7 @@ class Env:
     tz: tzinfo | None = None  # None = local
     force_terminal: bool | None = None  # None = detect
     width: int | None = None
+    csv_raw: bool = False  # --csv-raw: CSV cells as they are, formula starters included
     redact: Callable[[str], str] = _unchanged  # scrubs the configured credentials from messages (set with the session)
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)

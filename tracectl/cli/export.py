@@ -48,10 +48,9 @@ def export(
         raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
     exported = run(get_session(ctx), trace, str(fmt), trace_id=trace_id, tz=env.tz)
     if out is not None:
-        try:
-            out.write_bytes(exported.data)
-        except OSError as exc:
-            raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from None
+        from tracectl.atomic import write_atomically
+
+        write_atomically(out, exported.data)  # whole or absent, an earlier file intact until then
         env.info(f"wrote {exported.traces} trace(s) to {out}")
         return
     env.write_bytes(exported.data)

@@ -18,12 +18,13 @@ from tracectl.cli import (  # noqa: F401
     show,
     triage,
 )
-from tracectl.cli.app import app, reflow_help
+from tracectl.cli.app import app, end_like_ctrl_c_on_term_and_hup, reflow_help
 
 reflow_help(app)
 
 
 def main() -> None:
+    end_like_ctrl_c_on_term_and_hup()
     app()
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tracectl.cli.app import app, get_env
+from tracectl.cli.app import Terminated, app, get_env
 from tracectl.errors import InputError
 
 sandbox_app = typer.Typer(help="The built-in sandbox: Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1.",
@@ -104,9 +104,10 @@ def serve(
         deadline = None if duration is None else time.monotonic() + duration
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic())))
-    except KeyboardInterrupt:
-        pass
-    finally:
+    except KeyboardInterrupt as stop:
+        if isinstance(stop, Terminated):
+            raise  # after the cleanup below: exit 143 (SIGTERM) or 129 (SIGHUP), as documented
+    finally:  # Ctrl-C, SIGTERM and SIGHUP alike: the real Prometheus and its folder go with the sandbox
         if real is not None:
             real.stop()
         servers.stop()

@@ -11,6 +11,7 @@ from tracectl.cli import triage_options as to
 from tracectl.cli.app import Output, app, emit_result, get_env, get_session
 from tracectl.cli.blame import By
 from tracectl.cli.show import LogsFile
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
 from tracectl.errors import ThresholdCrossed
 
 
@@ -41,6 +42,7 @@ def triage(
     fail_on: to.FailOn = None,
     report: to.Report = None,
     output: Output = "table",
+    max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
 ) -> None:
     """Name the culprit: slow (or failing) requests against normal ones, ranked evidence, log lines.
 
@@ -89,11 +91,13 @@ def triage(
     options.quality, options.reference = quality, checked_reference(reference)
     options.log_limit = log_limit
     options = to.window_from_metrics(ctx, options, bool(since or start or end or baseline_from or baseline))
+    parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), options)
     if report is not None:
         write_report(result, report, get_env(ctx).tz)
         get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output)
+    finish(ctx, getattr(result, "inputs", None), max_skipped)
     crossed = crossed_thresholds(result, rules)
     if crossed:
         raise ThresholdCrossed("threshold crossed: " + "; ".join(crossed))

@@ -33,6 +33,17 @@ class LoadResult:
     format: str
     notes: list[str] = field(default_factory=list)
 
+    def only(self, trace_id: str) -> LoadResult:
+        """This answer to "trace ``trace_id``" holding that trace alone: a backend answer that also held others (a
+        misbehaving proxy, a sharding bug) must not add them to a count; what was dropped is noted once."""
+        others = [t.trace_id for t in self.traces if t.trace_id != trace_id]
+        if not others:
+            return self
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        note = f"the answer also held {len(others)} other trace(s) ({shown}): dropped, only the asked one is used"
+        kept = [t for t in self.traces if t.trace_id == trace_id]
+        return LoadResult(self.source, kept, self.format, [*self.notes, note])
+
 
 def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> LoadResult:
     """Read traces from bytes of any supported format. Raises ``FormatError`` naming ``source``.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from tracectl.analysis.drift import FeatureDrift, short_number
 from tracectl.analysis.drift_text import describe
 from tracectl.render.drift_view import SHORT_TEST, legend, spark_pair
+from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, report_kind
 
 if TYPE_CHECKING:
@@ -92,36 +93,34 @@ def to_html(result: DriftResult) -> str:
 
 def to_markdown(result: DriftResult) -> str:
     r = result.report
-    out = [f"# Drift report: `{result.service}`", "",
+    out = [f"# Drift report: {md_code(result.service, in_table=False)}", "",
            f"**{len(r.drifted)} of {len(r.tested)} features drifted** (drift share {r.drift_share:.2f}).", "",
-           f"Current: {result.current}. Reference: {result.reference}.", "",
+           f"Current: {md_text(result.current)}. Reference: {md_text(result.reference)}.", "",
            "| | feature | role | test | score | PSI | reference | current | missing | outside |",
            "| --- | --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: |"]  # fmt: skip
     for f in r.features:
         ref, cur = spark_pair(f)
         score = "" if f.statistic is None else f"{f.statistic:.3g}"
         psi = "" if f.psi is None else f"{f.psi:.3f}"
-        out.append(f"| {'**drift**' if f.drifted else 'ok'} | `{f.name}` | {f.role} | {SHORT_TEST[f.test]} | {score} "
-                   f"| {psi} | `{ref}` | `{cur}` | {f.missing_current:.0%} | {f.out_of_range:.0%} |")  # fmt: skip
+        mark = "**drift**" if f.drifted else "ok"
+        out.append(f"| {mark} | {md_code(f.name)} | {f.role} | {SHORT_TEST[f.test]} | {score} | {psi} "
+                   f"| `{ref}` | `{cur}` | {f.missing_current:.0%} | {f.out_of_range:.0%} |")  # fmt: skip
     if r.drifted:
-        out += ["", "## Drifted", "", *[f"- {describe(f)}" for f in r.drifted]]
+        out += ["", "## Drifted", "", *[f"- {md_text(describe(f))}" for f in r.drifted]]
     out += ["", legend(result)]
     if result.warnings:
-        out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
+        out += ["", "## Warnings", "", *[f"- {md_text(w)}" for w in result.warnings]]
     if result.commands:
-        out += ["", "## Next", "", "```sh", *result.commands, "```"]
+        fenced = md_fence(result.commands)
+        out += ["", "## Next", "", fenced[0] + "sh", *fenced[1:]]
     return "\n".join(out) + "\n"
 
 
 def write_drift_report(result: DriftResult, path: Path) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
-    from tracectl.errors import InputError
+    from tracectl.atomic import write_atomically
 
-    text = to_markdown(result) if report_kind(path) == "md" else to_html(result)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    write_atomically(path, to_markdown(result) if report_kind(path) == "md" else to_html(result))
 
 
 # ------------------------------------------------------------------------------------ triage's input check
@@ -129,10 +128,10 @@ def write_drift_report(result: DriftResult, path: Path) -> None:
 
 def quality_markdown(check: InputCheck) -> list[str]:
     """The ``## Inputs and outputs`` section of a triage report."""
-    out = ["## Inputs and outputs", "", check.sentence, ""]
+    out = ["## Inputs and outputs", "", md_text(check.sentence), ""]
     for service, report in check.reports.items():
-        out += [f"`{service}`:", ""]
-        out += [f"- {'**drift** ' if f.drifted else ''}{describe(f)}" for f in report.features]
+        out += [f"{md_code(service, in_table=False)}:", ""]
+        out += [f"- {'**drift** ' if f.drifted else ''}{md_text(describe(f))}" for f in report.features]
         out.append("")
     return out
 

@@ -75,6 +75,7 @@ def drift_document(result: DriftResult) -> dict[str, Any]:
         "drifted": [f.name for f in r.drifted],
         "features": [feature_document(n, f) for n, f in enumerate(r.features, 1)],
         "warnings": result.warnings, "next_commands": result.commands, "seconds": round(result.seconds, 3),
+        "inputs": result.inputs.document() if result.inputs is not None else None,
     }  # fmt: skip
 
 

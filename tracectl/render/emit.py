@@ -27,6 +27,7 @@ class RenderOptions:
     top: int = 0  # rows per table (0 = all)
     limit: int = 0  # rows of a long listing (0 = all)
     extra: Mapping[str, Any] = field(default_factory=dict)  # command-specific view switches
+    csv_raw: bool = False  # CSV cells as they are: no ' before a cell a spreadsheet would run as a formula
 
 
 class Emittable(Protocol):
@@ -55,7 +56,7 @@ def render(result: Emittable, fmt: str, target: Target, opts: RenderOptions) -> 
     if fmt == "jsonl":
         return machine.to_jsonl(result.rows(opts))
     if fmt == "csv":
-        return machine.to_csv(result.rows(opts), result.columns)
+        return machine.to_csv(result.rows(opts), result.columns, raw=opts.csv_raw)
     if fmt == "table":
         buffer = io.StringIO()
         result.table(target.buffer_console(buffer), opts)

@@ -11,6 +11,7 @@ from tracectl.analysis.explain import Diagnosis
 from tracectl.analysis.explain_text import describe, headline
 from tracectl.render.explain_doc import findings_document, roles
 from tracectl.render.explain_view import SPANS_SHOWN, TITLES
+from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, text_waterfall, waterfall_svg
 from tracectl.units import format_duration, format_timestamp
 
@@ -21,20 +22,16 @@ def findings_markdown(diagnosis: Diagnosis) -> list[str]:
     tree, length = a.tree, a.path.length_ns
     out: list[str] = []
     for n, x in enumerate(diagnosis.findings, 1):
-        out += ["", f"### {n}. {TITLES.get(x.kind, x.kind)}", "", describe(x, tree, length), "",
+        out += ["", f"### {n}. {TITLES.get(x.kind, x.kind)}", "", md_text(describe(x, tree, length)), "",
                 "| role | span | service | operation | duration |", "| --- | --- | --- | --- | ---: |"]  # fmt: skip
         listed = roles(x)
         for role, node in listed[:SPANS_SHOWN]:
             span = tree.spans[node]
-            out.append(f"| {role} | `{tree.keys[node]}` | `{span.service}` | {_md(span.name)} | "
+            out.append(f"| {role} | {md_code(tree.keys[node])} | {md_code(span.service)} | {md_text(span.name)} | "
                        f"{format_duration(tree.end[node] - tree.start[node])} |")  # fmt: skip
         if len(listed) > SPANS_SHOWN:
             out.append(f"| | … {len(listed) - SPANS_SHOWN} more | | | |")
     return out
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def findings_html(diagnosis: Diagnosis) -> str:
@@ -61,15 +58,15 @@ def findings_html(diagnosis: Diagnosis) -> str:
 def explain_markdown(diagnosis: Diagnosis, source: str, warnings: list[str], tz: tzinfo | None) -> str:
     a = diagnosis.analysis
     tree = a.tree
-    out = [f"# Trace `{tree.trace_id}`", "", f"**{headline(diagnosis)}**", "",
+    out = [f"# Trace `{tree.trace_id}`", "", f"**{md_text(headline(diagnosis))}**", "",
            f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · {len(tree)} spans · "
-           f"critical path {format_duration(a.path.length_ns)} · {source}"]  # fmt: skip
+           f"critical path {format_duration(a.path.length_ns)} · {md_text(source)}"]  # fmt: skip
     if warnings:
-        out += ["", "## Warnings", "", *[f"- {w}" for w in warnings]]
+        out += ["", "## Warnings", "", *[f"- {md_text(w)}" for w in warnings]]
     out += ["", "## Findings", *findings_markdown(diagnosis)]
     if diagnosis.minor:
         out += ["", f"{diagnosis.minor} minor findings not listed (`tracectl explain --all` lists them)."]
-    out += ["", "## Waterfall", "", "```", *text_waterfall(a, limit=200), "```", ""]
+    out += ["", "## Waterfall", "", *md_fence(text_waterfall(a, limit=200)), ""]
     return "\n".join(out)
 
 
@@ -112,7 +109,7 @@ def worst_trace_document(diagnosis: Diagnosis | None) -> dict[str, Any] | None:
 def worst_trace_markdown(diagnosis: Diagnosis | None) -> list[str]:
     if diagnosis is None or not diagnosis.findings:
         return []
-    return ["", "### What the worst trace shows (`tracectl explain`)", "", f"**{headline(diagnosis)}**",
+    return ["", "### What the worst trace shows (`tracectl explain`)", "", f"**{md_text(headline(diagnosis))}**",
             *findings_markdown(diagnosis)]  # fmt: skip
 
 

@@ -30,12 +30,16 @@ def to_jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
     return "".join(orjson.dumps(r, default=_default).decode() + "\n" for r in rows)
 
 
-def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], raw: bool = False) -> str:
+    """CSV with a header; a text cell starting like a formula (``=``, ``+``, ``-``, ``@``) gets a leading ``'``
+    (``safe_text.csv_cell``) unless ``raw``."""
+    from tracectl.render.safe_text import csv_cell
+
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+        writer.writerow({k: _csv_cell(v) if raw else csv_cell(_csv_cell(v)) for k, v in row.items()})
     return buf.getvalue()
 
 

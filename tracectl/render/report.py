@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
+from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, report_kind, save_report, text_waterfall, waterfall_svg
 from tracectl.render.verdict_view import faster_document, faster_text, suspect_document
 from tracectl.units import format_duration, format_timestamp
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.workflows.quality import InputCheck
+    from tracectl.workflows.sources import InputCounts
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown
 
@@ -49,6 +51,7 @@ class TriageResult(Protocol):
     quality: InputCheck | None
     metrics_window: MetricsWindow | None
     pushdown: Pushdown | None
+    inputs: InputCounts | None
 
     @property
     def error_rate(self) -> float: ...
@@ -100,6 +103,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "worst_trace": _explained(result, "document"),
         "metrics": result.metrics_window.document() if result.metrics_window is not None else None,
         "pushdown": result.pushdown.document() if result.pushdown is not None else None,
+        "inputs": result.inputs.document() if result.inputs is not None else None,
     }
 
 
@@ -136,34 +140,35 @@ def metrics_lines(result: TriageResult) -> list[str]:
         from tracectl.render.metrics_view import sentences
 
         lines += sentences(window.result, window.tz)[1:]
-    return ["", "## Metrics", "", *[f"- {line}" for line in lines]]
+    return ["", "## Metrics", "", *[f"- {md_text(line)}" for line in lines]]
 
 
 def pushdown_lines(result: TriageResult) -> list[str]:
     """The Markdown section with what Tempo computed over a window larger than --max-traces."""
     if result.pushdown is None:
         return []
-    return ["", "## Pushed down to Tempo", "", *[f"- {line}" for line in result.pushdown.lines()]]
+    return ["", "## Pushed down to Tempo", "", *[f"- {md_text(line)}" for line in result.pushdown.lines()]]
 
 
 def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     v, commands = result.verdict, result.commands
     out = ["# Triage report", ""]
-    out.append(f"**Verdict:** {'`' + v.culprit + '`' if v.culprit else 'nothing stands out'} ({v.kind})  ")
-    out.append(v.sentence)
+    culprit = md_code(v.culprit, in_table=False) if v.culprit else "nothing stands out"
+    out.append(f"**Verdict:** {culprit} ({v.kind})  ")
+    out.append(md_text(v.sentence))
     out.append("")
     n = v.numbers
     out.append(
-        f"{len(result.analyses)} traces from {result.source}; {len(result.suspects)} suspects "
+        f"{len(result.analyses)} traces from {md_text(result.source)}; {len(result.suspects)} suspects "
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
     out += metrics_lines(result) + pushdown_lines(result)
     if result.warnings:  # what cut or bent the data: a postmortem must say so next to the numbers
-        out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
+        out += ["", "## Warnings", "", *[f"- {md_text(w)}" for w in result.warnings]]
     out += ["", "## Ranked suspects", "", "| # | component | score | why |", "| ---: | --- | ---: | --- |"]
     for i, s in enumerate(v.suspects, 1):
-        out.append(f"| {i} | `{s.component}` | {s.score:.2f} | {s.sentence.split(': ', 1)[-1]} |")
+        out.append(f"| {i} | {md_code(s.component)} | {s.score:.2f} | {md_text(s.sentence.split(': ', 1)[-1])} |")
     out += [
         "",
         "## Critical-path time per component (mean per trace)",
@@ -173,29 +178,29 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
     ]
     for s in v.suspects:
         out.append(
-            f"| `{s.component}` | {format_duration(round(s.suspect_cp_ns))} | "
+            f"| {md_code(s.component)} | {format_duration(round(s.suspect_cp_ns))} | "
             f"{format_duration(round(s.baseline_cp_ns))} | {format_duration(round(s.excess_ns))} |"
         )
     if v.faster:
-        out += ["", faster_text(v.faster, limit=10) + "."]
+        out += ["", md_text(faster_text(v.faster, limit=10)) + "."]
     if result.quality is not None:
         from tracectl.render.drift_report import quality_markdown
 
         out += ["", *quality_markdown(result.quality)]
     worst = result.worst()
     if worst is not None:
-        out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", "```", *text_waterfall(worst), "```"]
+        out += ["", f"## Worst trace `{worst.tree.trace_id}`", "", *md_fence(text_waterfall(worst))]
         out += _explained(result, "markdown")
     if result.log_excerpts:
-        out += ["", f"## {excerpts_title(result)}", "", "```"]
-        out += [
+        out += ["", f"## {md_text(excerpts_title(result))}", ""]
+        out += md_fence([
             f"{format_timestamp(m.record.time_ns, tz)} {m.level.upper():5} {display_line(m.record.line)}  (trace {tid})"
             for tid, m in result.log_excerpts
-        ]
-        out.append("```")
+        ])  # fmt: skip
     if v.examples:
         out += ["", "## Example traces", "", *[f"- `{t}`" for t in v.examples]]
-    out += ["", "## Reproduce", "", "```sh", *commands, "```", ""]
+    fenced = md_fence(commands)
+    out += ["", "## Reproduce", "", fenced[0] + "sh", *fenced[1:], ""]
     return "\n".join(out)
 
 

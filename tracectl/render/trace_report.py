@@ -11,6 +11,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 from tracectl.analysis.analyse import TraceAnalysis
+from tracectl.render.safe_text import md_code, md_fence, md_text, one_line
 from tracectl.units import format_duration, format_timestamp
 
 
@@ -25,7 +26,7 @@ def text_waterfall(analysis: TraceAnalysis, width: int = 40, limit: int = 40) ->
         right = max(left + 1, -(-(tree.end[node] - tree.wall_start) * width // total))
         bar = " " * left + ("█" if on_path[node] else "░") * (right - left)
         span = tree.spans[node]
-        label = ("  " * min(tree.depth[node], 12) + f"{span.service} {span.name}")[:48]
+        label = ("  " * min(tree.depth[node], 12) + one_line(f"{span.service} {span.name}"))[:48]
         lines.append(f"{label:48} {format_duration(tree.end[node] - tree.start[node]):>9} |{bar:<{width}}|")
     return lines
 
@@ -100,9 +101,7 @@ def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
         f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · {len(tree)} spans · "
         f"critical path {format_duration(analysis.path.length_ns)}",
         "",
-        "```",
-        *text_waterfall(analysis, limit=200),
-        "```",
+        *md_fence(text_waterfall(analysis, limit=200)),
         "",
         "## Critical path",
         "",
@@ -112,7 +111,7 @@ def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
     for n, sec in enumerate(analysis.path.merged(), 1):
         span = tree.spans[sec.node]
         out.append(
-            f"| {n} | `{span.service}` {span.name} | {format_duration(sec.start - tree.wall_start)} | "
+            f"| {n} | {md_code(span.service)} {md_text(span.name)} | {format_duration(sec.start - tree.wall_start)} | "
             f"{format_duration(sec.duration_ns)} |"
         )
     out += [
@@ -124,10 +123,11 @@ def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
     ]
     for r in analysis.attribution.rows:
         out.append(
-            f"| `{r.key}` | {r.spans} | {format_duration(r.self_ns)} | {format_duration(r.cp_ns)} | {r.share:.1%} |"
+            f"| {md_code(r.key)} | {r.spans} | {format_duration(r.self_ns)} | {format_duration(r.cp_ns)} | "
+            f"{r.share:.1%} |"
         )
     if tree.warnings:
-        out += ["", "## Data warnings", "", *[f"- {w.message}" for w in tree.warnings]]
+        out += ["", "## Data warnings", "", *[f"- {md_text(w.message)}" for w in tree.warnings]]
     return "\n".join(out) + "\n"
 
 
@@ -170,10 +170,7 @@ def report_kind(path: Path) -> str:
 
 
 def save_report(path: Path, text: str) -> None:
-    """Write a report; a path that cannot be written is the user's error (exit 2)."""
-    from tracectl.errors import InputError
+    """Write a report, whole or not at all (``tracectl.atomic``); a path that cannot be written is exit 2."""
+    from tracectl.atomic import write_atomically
 
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    write_atomically(path, text)

@@ -54,23 +54,27 @@ class RealPrometheus:
         if not available():
             raise InputError("no prometheus/promtool on PATH (Debian: apt-get install prometheus)")
         self.workdir = Path(tempfile.mkdtemp(prefix="tracectl-prometheus-"))
-        data = self.workdir / "data"
-        if self.history is not None and len(self.history):
-            source = self.workdir / "history.om"
-            source.write_text(dump_openmetrics(self.history))
-            _run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)], self.workdir)
-            source.unlink()
-        config = self.workdir / "prometheus.yml"
-        config.write_text(_config(self.scrape))
-        log = (self.workdir / "prometheus.log").open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed binary with arguments we build
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",  # noqa: S607
-             "--storage.tsdb.retention.time=3650d", f"--web.listen-address=127.0.0.1:{self.port}",
-             "--log.level=warn"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        log.close()
-        self._wait_ready(timeout_s)
+        try:  # anything that stops the start (an error, Ctrl-C, SIGTERM) takes the process and the folder with it
+            data = self.workdir / "data"
+            if self.history is not None and len(self.history):
+                source = self.workdir / "history.om"
+                source.write_text(dump_openmetrics(self.history))
+                _run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)], self.workdir)
+                source.unlink()
+            config = self.workdir / "prometheus.yml"
+            config.write_text(_config(self.scrape))
+            log = (self.workdir / "prometheus.log").open("wb")
+            self.process = subprocess.Popen(  # noqa: S603 - a fixed binary with arguments we build
+                ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",  # noqa: S607
+                 "--storage.tsdb.retention.time=3650d", f"--web.listen-address=127.0.0.1:{self.port}",
+                 "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            log.close()
+            self._wait_ready(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _wait_ready(self, timeout_s: float) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.render import blame_view as view
-from tracectl.workflows.sources import load_inputs
+from tracectl.workflows.repairs import repair_warnings
+from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,13 +51,14 @@ class AggregateBlame:
 
     aggregate: Aggregate
     warnings: list[str] = field(default_factory=list)
+    inputs: InputCounts = field(default_factory=InputCounts)
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
         agg = self.aggregate
         return {"mode": "aggregate", "by": agg.by, "traces": agg.traces, "total_cp_ns": agg.total_cp_ns,
                 "duration_p50_ns": agg.duration_p50, "duration_p95_ns": agg.duration_p95,
                 "duration_p99_ns": agg.duration_p99, "rows": list(self.rows(opts)),
-                "warnings": self.warnings}  # fmt: skip
+                "inputs": self.inputs.document(), "warnings": self.warnings}  # fmt: skip
 
     def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
         return view.aggregate_rows(self.aggregate, opts.top)
@@ -75,13 +77,14 @@ class BucketBlame:
     buckets: BucketComparison
     traces: int
     warnings: list[str] = field(default_factory=list)
+    inputs: InputCounts = field(default_factory=InputCounts)
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
         cmp = self.buckets
         return {"mode": "buckets", "by": cmp.by, "traces": self.traces, "typical_traces": cmp.typical_traces,
                 "tail_traces": cmp.tail_traces, "typical_duration_mean_ns": cmp.typical_duration_mean,
                 "tail_duration_mean_ns": cmp.tail_duration_mean, "rows": list(self.rows(opts)),
-                "warnings": self.warnings}  # fmt: skip
+                "inputs": self.inputs.document(), "warnings": self.warnings}  # fmt: skip
 
     def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
         return view.bucket_rows(self.buckets, opts.top)
@@ -108,16 +111,19 @@ def blame(
     progress = session.progress if session is not None else no_progress
     all_traces = loaded.traces
     with progress("analysing") as update:
-        attributions = []
+        attributions, trees = [], []
         for n, trace in enumerate(all_traces, 1):
-            attributions.append(analyse_trace(trace, key).attribution)
+            analysis = analyse_trace(trace, key)
+            attributions.append(analysis.attribution)
+            trees.append(analysis.tree)
             update(n, len(all_traces))
+    warnings += repair_warnings(trees, session)
     if len(attributions) == 1 and not bucket:
         return TraceBlame(attributions[0], warnings)
     if bucket:
         from tracectl.analysis.aggregate import compare_buckets
 
-        return BucketBlame(compare_buckets(attributions), len(attributions), warnings)
+        return BucketBlame(compare_buckets(attributions), len(attributions), warnings, loaded.counts)
     from tracectl.analysis.aggregate import aggregate
 
-    return AggregateBlame(aggregate(attributions), warnings)
+    return AggregateBlame(aggregate(attributions), warnings, loaded.counts)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.errors import InputError
 from tracectl.render import check_view as view
-from tracectl.workflows.sources import load_inputs
+from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,9 +30,11 @@ class CheckResult:
     report: CheckReport
     source: str
     warnings: list[str] = field(default_factory=list)
+    inputs: InputCounts = field(default_factory=InputCounts)
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {**view.check_document(self.report, self.source), "warnings": self.warnings}
+        return {**view.check_document(self.report, self.source), "inputs": self.inputs.document(),
+                "warnings": self.warnings}  # fmt: skip
 
     def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
         return view.check_rows(self.report)
@@ -58,7 +60,7 @@ def check(
         source = f"{session.backend().name} search: {len(loaded.results)} traces fetched"
     else:
         source = loaded.results[0].source if len(loaded.results) == 1 else f"{len(loaded.results)} sources"
-    return CheckResult(report, source, list(loaded.warnings))
+    return CheckResult(report, source, list(loaded.warnings), loaded.counts)
 
 
 # ------------------------------------------------------------------------------------------------ --fail-on

@@ -14,7 +14,8 @@ from tracectl.render.diff_view import (
     diff_document,
     render_diff,
 )
-from tracectl.workflows.sources import load_many
+from tracectl.workflows.repairs import repair_warnings
+from tracectl.workflows.sources import InputCounts, load_many
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,9 +37,11 @@ class Difference:
     result: SetDiff
     aligned: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
+    inputs: InputCounts = field(default_factory=InputCounts)  # A and B together
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {**diff_document(self.result, self.aligned), "warnings": self.warnings}
+        return {**diff_document(self.result, self.aligned), "inputs": self.inputs.document(),
+                "warnings": self.warnings}  # fmt: skip
 
     def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
         return component_rows(self.result.comparison)
@@ -56,14 +59,17 @@ def diff(
     from tracectl.backends.logfiles import read_log_files
 
     warnings: list[str] = []
+    counts = InputCounts()
 
     def side(arg: str) -> list[Any]:
         loaded = load_many([arg], session)
         warnings.extend(loaded.warnings)
+        counts.add(loaded.counts)
         return [analyse_trace(t, by) for t in loaded.traces]
 
     set_a, set_b = side(a), side(b)
+    warnings += repair_warnings((x.tree for x in [*set_a, *set_b]), session)
     result = diff_sets(set_a, set_b, read_log_files(logs_files) if logs_files else None)
     single = len(set_a) == len(set_b) == 1
     aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if single else None
-    return Difference(result, aligned, warnings)
+    return Difference(result, aligned, warnings, counts)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tracectl.model import Span, Trace
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
+    from tracectl.workflows.sources import InputCounts
 
 FEW_VALUES = 30  # fewer current values than this: said, because only a large drift can show
 
@@ -58,6 +59,7 @@ class DriftResult:
     warnings: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # what to run next
     seconds: float = 0.0
+    inputs: InputCounts | None = None  # traces asked for, analysed and skipped (both windows; none for training data)
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
         return drift_document(self)
@@ -204,6 +206,7 @@ def _all_numbers(key: str, *groups: Sequence[Mapping[str, Any]]) -> bool:
 def drift(session: Session | None, options: DriftOptions) -> DriftResult:
     """Compare a service's inputs and outputs, read from its spans, with training data or an earlier window."""
     from tracectl.analysis.features import select_spans
+    from tracectl.workflows.sources import InputCounts
 
     started = time.perf_counter()
     warnings: list[str] = []
@@ -211,7 +214,8 @@ def drift(session: Session | None, options: DriftOptions) -> DriftResult:
         raise InputError("compare with what? give --reference FILE (training data) or --baseline-from TIME "
                          "(an earlier window), one of them")  # fmt: skip
     table = open_reference(options.reference) if options.reference else None
-    traces, source = _current_traces(session, options, warnings)
+    counts = InputCounts()
+    traces, source = _current_traces(session, options, warnings, counts)
     if options.service is None:
         service, guessed = _guess_service(traces, table)
         _say(session, warnings, [guessed])
@@ -227,7 +231,7 @@ def drift(session: Session | None, options: DriftOptions) -> DriftResult:
     else:
         if session is None or options.baseline_query is None:
             raise InputError("--baseline-from needs a backend search")
-        earlier = _fetch(session, options.baseline_query, warnings)
+        earlier = _fetch(session, options.baseline_query, warnings, counts)
         reference = select_spans((s for t in earlier for s in t.spans), service, options.operation)
         if not reference:
             raise InputError(f"no spans of {what} in the baseline window: move --baseline-from/--baseline-to")
@@ -237,27 +241,28 @@ def drift(session: Session | None, options: DriftOptions) -> DriftResult:
     _say(session, warnings, notes)
     ref_words = table.label if table else f"{n_ref:,} spans in the baseline window"
     result = DriftResult(service, options.operation, report, f"{n_cur:,} spans of {what} from {source}", ref_words,
-                         n_cur, n_ref, warnings)  # fmt: skip
+                         n_cur, n_ref, warnings, inputs=counts)  # fmt: skip
     tempo = session is not None and options.query is not None and session.settings.effective_backend == "tempo"
     result.commands = next_commands(result, options.query, tempo)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _fetch(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
+def _fetch(session: Session, query: SearchQuery, warnings: list[str], counts: InputCounts) -> list[Trace]:
     from tracectl.workflows.search import fetch_window
 
     found: list[str] = []
-    traces = fetch_window(session, query, found)
+    traces = fetch_window(session, query, found, counts)
     warnings.extend(found)
     return traces
 
 
-def _current_traces(session: Session | None, options: DriftOptions, warnings: list[str]) -> tuple[list[Trace], str]:
+def _current_traces(session: Session | None, options: DriftOptions, warnings: list[str],
+                    counts: InputCounts) -> tuple[list[Trace], str]:  # fmt: skip
     if options.query is not None:
         if session is None:
             raise InputError("searching a window needs a backend")
-        traces = _fetch(session, options.query, warnings)
+        traces = _fetch(session, options.query, warnings, counts)
         return traces, f"{session.backend().name} search"
     if not options.files:
         raise InputError("give --service (and a window) to search a backend, or trace files")
@@ -265,6 +270,7 @@ def _current_traces(session: Session | None, options: DriftOptions, warnings: li
 
     loaded = load_many(options.files, session, skip_bad=True)
     warnings.extend(loaded.warnings)
+    counts.add(loaded.counts)
     return loaded.traces, f"{len(options.files)} input(s)"
 
 

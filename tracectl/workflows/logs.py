@@ -61,9 +61,10 @@ def trace_logs(
 
     ``grep`` and ``level`` are sent to Loki (a line filter, a level filter), so ``limit`` (0 = all) counts matching
     lines; saved files are filtered here with the same meaning."""
-    from tracectl.analysis.logs import match_logs
+    from tracectl.analysis.logs import log_window, match_logs
     from tracectl.analysis.tree import build_tree
     from tracectl.backends.loki import fetch_trace_logs
+    from tracectl.workflows.repairs import repair_warnings
 
     line_filter = _grep(grep)
     if level is not None and level not in LEVEL_ORDER:
@@ -81,6 +82,7 @@ def trace_logs(
         warnings.append(f"{loaded.source} holds {len(rest) + 1} traces; these are the lines of the first, "
                         f"{chosen.trace_id} (--trace-id picks another)")  # fmt: skip
     tree = build_tree(chosen)
+    warnings += repair_warnings([tree])  # said with the others below
     if logs_files:
         from tracectl.analysis.logs import records_of
         from tracectl.backends.logfiles import read_log_files
@@ -91,9 +93,10 @@ def trace_logs(
     else:
         client = session.loki()
         pipeline = line_filter[0] if line_filter else ""
+        window = log_window(tree, options.margin_ns)
         if levels is not None:
-            pipeline += _level_stage(client, chosen, options, pipeline, levels)
-        result = fetch_trace_logs(client, chosen, options, pipeline, keep)
+            pipeline += _level_stage(client, chosen, options, pipeline, levels, window)
+        result = fetch_trace_logs(client, chosen, options, pipeline, keep, window)
     warnings.extend(f"Loki: {w}" for w in result.warnings)
     cut = cut_warning(result, "--limit", matching=keep is not None)
     if cut:
@@ -129,17 +132,22 @@ def _keep(line_test: Callable[[str], bool] | None, levels: Sequence[str] | None)
 
 
 def _level_stage(
-    client: LokiClient, trace: Trace, options: LogQueryOptions, pipeline: str, levels: Sequence[str]
+    client: LokiClient,
+    trace: Trace,
+    options: LogQueryOptions,
+    pipeline: str,
+    levels: Sequence[str],
+    window: tuple[int, int],
 ) -> str:
     """The level filter sent to Loki, chosen from a sample of the trace's lines: on the field they carry their level
     in (Loki 3's ``detected_level``, ``level`` …) when they all carry it in the same one; a line filter on the level
     words when none does (their level is in their text); else none (the filter stays in the client)."""
     from tracectl.analysis.logs import level_field, level_spellings
     from tracectl.backends.logql import is_label_name, level_filter
-    from tracectl.backends.loki import RangeTooLong, trace_query, trace_window
+    from tracectl.backends.loki import RangeTooLong, trace_query
 
     try:
-        sample = client.sample(trace_query(trace, options) + pipeline, *trace_window(trace, options), LEVEL_SAMPLE)
+        sample = client.sample(trace_query(trace, options) + pipeline, *window, LEVEL_SAMPLE)
     except RangeTooLong:
         return ""  # the read itself splits the window (or says which flag narrows it)
     fields = {level_field(r) for r in sample}
@@ -154,13 +162,14 @@ def _level_stage(
 def attach_logs(session: Session, view: TreeView, limit: int = 5000) -> list[str]:
     """Fetch and attach a trace's log lines (at most ``limit``, 0 = all) to its view; a Loki failure is a warning,
     never the end of ``show``."""
-    from tracectl.analysis.logs import match_logs
+    from tracectl.analysis.logs import log_window, match_logs
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
 
     try:
         trace = Trace(view.tree.trace_id, tuple(view.tree.spans))
-        result = fetch_trace_logs(session.loki(), trace, session.log_options(limit=limit))
+        options = session.log_options(limit=limit)
+        result = fetch_trace_logs(session.loki(), trace, options, window=log_window(view.tree, options.margin_ns))
     except TracectlError as exc:
         warnings = [f"logs unavailable, showing the tree without them: {exc}"]
     else:

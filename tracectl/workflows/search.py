@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tracectl.model import Trace
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
+    from tracectl.workflows.sources import InputCounts
 
 
 @dataclass(slots=True)
@@ -65,11 +66,18 @@ def search(session: Session, query: SearchQuery, result: SearchResult | None = N
     return found
 
 
-def fetch_window(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
-    """Every trace a search finds, fetched in parallel; failures and cuts are appended to ``warnings``."""
+def fetch_window(
+    session: Session, query: SearchQuery, warnings: list[str], counts: InputCounts | None = None
+) -> list[Trace]:
+    """Every trace a search finds, fetched in parallel; failures and cuts are appended to ``warnings``, and what
+    was analysed and skipped added to ``counts``."""
+    from tracectl.workflows.sources import fetch_ids
+
     found = search(session, query)
     warnings.extend(found.warnings)
     with session.progress(f"fetching {len(found.trace_ids)} traces") as update:
-        loaded, skipped = session.fetch_many(found.trace_ids, update, skip_failed=True)
-    warnings.extend(skipped)
-    return [t for r in loaded if r is not None for t in r.traces]
+        loaded = fetch_ids(session, found.trace_ids, update)
+    warnings.extend(loaded.warnings)
+    if counts is not None:
+        counts.add(loaded.counts)
+    return loaded.traces

@@ -9,11 +9,13 @@ and names a span too (``selected_span``).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracectl.errors import FormatError, InputError
 from tracectl.ids import InvalidId, normalize_trace_id
@@ -150,16 +152,62 @@ def expand_trace_args(args: list[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An input that gave no trace, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(slots=True)
+class InputCounts:
+    """What a multi-trace result rests on: the distinct traces asked for, those analysed, those skipped and why.
+
+    ``requested`` is always ``analysed + len(skipped)``: a source asked twice is one request, a trace found
+    in two inputs is one trace."""
+
+    analysed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def requested(self) -> int:
+        return self.analysed + len(self.skipped)
+
+    def add(self, other: InputCounts) -> None:
+        self.analysed += other.analysed
+        self.skipped.extend(other.skipped)
+
+    def document(self) -> dict[str, Any]:
+        return {"requested": self.requested, "analysed": self.analysed, "skipped": len(self.skipped),
+                "skipped_inputs": [{"source": s.source, "reason": s.reason} for s in self.skipped]}  # fmt: skip
+
+    def summary(self) -> str:
+        """One line for stderr: ``analysed 18 of 20 requested traces (2 skipped)``."""
+        skipped = f" ({len(self.skipped)} skipped)" if self.skipped else ""
+        return f"analysed {self.analysed} of {self.requested} requested trace(s){skipped}"
+
+
 @dataclass(slots=True)
 class Loaded:
-    """Traces read from many sources, with the warnings about sources that were skipped or partial."""
+    """Traces read from many sources, with the warnings about sources that were skipped, repeated or partial."""
 
     results: list[LoadResult]
     warnings: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def traces(self) -> list[Trace]:
         return [t for r in self.results for t in r.traces]
+
+    @property
+    def counts(self) -> InputCounts:
+        return InputCounts(len(self.traces), list(self.skipped))
+
+    def extend(self, other: Loaded) -> None:
+        self.results.extend(other.results)
+        self.warnings.extend(other.warnings)
+        self.skipped.extend(other.skipped)
 
 
 def load_inputs(
@@ -191,27 +239,50 @@ def load_inputs(
     return loaded
 
 
+def _say(loaded: Loaded, session: Session | None, message: str) -> None:
+    loaded.warnings.append(message)
+    if session is not None:
+        session.warn(message)
+
+
+def _distinct(names: list[str], key: Callable[[str], str], loaded: Loaded, session: Session | None) -> list[str]:
+    """``names`` without repeats (by ``key``: the same file by another path, the same ID in another encoding),
+    each repeat said once."""
+    seen: dict[str, list[str]] = {}
+    for name in names:
+        seen.setdefault(key(name), []).append(name)
+    for same in seen.values():
+        if len(same) > 1:
+            _say(loaded, session, f"{same[0]} was given {len(same)} times: read once")
+    return [same[0] for same in seen.values()]
+
+
+def _file_key(name: str) -> str:
+    return name if name == "-" else str(Path(name).resolve())
+
+
 def load_many(
     args: list[str], session: Session | None = None, progress: Update | None = None, skip_bad: bool = False
 ) -> Loaded:
-    """Every source named by ``args``: files first, then trace IDs fetched concurrently; ``progress(done, total)``.
+    """Every source named by ``args``, once each: files first, then trace IDs fetched concurrently;
+    ``progress(done, total)``. A trace found in two sources is kept once (and said).
 
-    A bad source fails the whole load (exit 2) unless ``skip_bad``, which makes it a warning."""
-    names = expand_trace_args(args)
-    files = [n for n in names if is_file_arg(n)]
-    ids = [n for n in names if not is_file_arg(n)]
+    A bad source fails the whole load (exit 2) unless ``skip_bad``, which makes it a warning and a ``skipped``."""
     loaded = Loaded([])
+    names = expand_trace_args(args)
+    files = _distinct([n for n in names if is_file_arg(n)], _file_key, loaded, session)
+    ids = _distinct([n for n in names if not is_file_arg(n)], normalize_or_fail, loaded, session)
+    total = len(files) + len(ids)
     for n, name in enumerate(files, 1):
         try:
             loaded.results.append(load_trace_arg(name))
         except FormatError as exc:
             if not skip_bad:
                 raise
-            loaded.warnings.append(f"skipped {exc}")
-            if session is not None:
-                session.warn(loaded.warnings[-1])
+            loaded.skipped.append(Skipped(name, exc.problem))
+            _say(loaded, session, f"skipped {exc}")
         if progress is not None:
-            progress(n, len(names))
+            progress(n, total)
     if ids:
         checked = [normalize_or_fail(i) for i in ids]  # every ID is checked before any request is made
         if session is None or session.settings.effective_backend == "file":
@@ -220,14 +291,64 @@ def load_many(
 
         def fetched(done: int, _total: int) -> None:
             if progress is not None:
-                progress(offset + done, len(names))
+                progress(offset + done, total)
 
-        results, warnings = session.fetch_many(checked, fetched, skip_failed=skip_bad)
-        loaded.results.extend(r for r in results if r is not None)
-        loaded.warnings.extend(warnings)
+        loaded.extend(fetch_ids(session, checked, fetched, skip_failed=skip_bad))
+    drop_repeated_traces(loaded, session)
     if not loaded.results:
         raise InputError("no readable trace among the inputs")
     return loaded
+
+
+def fetch_ids(
+    session: Session, trace_ids: list[str], progress: Update | None = None, skip_failed: bool = True
+) -> Loaded:
+    """Traces by ID from the session's backend, each ID once, concurrently and in input order. With
+    ``skip_failed`` a failed fetch is a warning and a ``skipped``; otherwise the first failure is raised. Each
+    answer contributes the asked trace only (``LoadResult.only``)."""
+    from tracectl.backends import fetch_traces
+
+    loaded = Loaded([])
+    unique = _distinct(trace_ids, lambda i: i, loaded, session)
+
+    def failed(trace_id: str, exc: Exception) -> None:
+        loaded.skipped.append(Skipped(trace_id, str(exc)))
+        _say(loaded, session, f"skipped trace {trace_id}: {exc}")
+
+    results = fetch_traces(
+        session.backend(), unique, session.settings.concurrency, progress, failed if skip_failed else None
+    )
+    for result in results:
+        if result is None:
+            continue
+        loaded.results.append(result)
+        for note in result.notes:
+            _say(loaded, session, f"{result.source}: {note}")
+    return loaded
+
+
+def drop_repeated_traces(loaded: Loaded, session: Session | None = None) -> None:
+    """Keep each trace ID once (its first source): a trace in two files, or in a file and a fetch, is one
+    trace to every count and every percentile. Each repeat is said once."""
+    first: dict[str, str] = {}
+    repeats: dict[str, list[str]] = {}
+    kept: list[LoadResult] = []
+    for result in loaded.results:
+        traces = []
+        for trace in result.traces:
+            if trace.trace_id in first:
+                repeats.setdefault(trace.trace_id, []).append(result.source)
+            else:
+                first[trace.trace_id] = result.source
+                traces.append(trace)
+        if len(traces) == len(result.traces):
+            kept.append(result)
+        elif traces:
+            kept.append(dataclasses.replace(result, traces=traces))
+    loaded.results = kept
+    for trace_id, sources in repeats.items():
+        _say(loaded, session, f"trace {trace_id} is in {len(sources) + 1} inputs ({first[trace_id]}, "
+             f"{sources[0]}{', …' if len(sources) > 1 else ''}): analysed once")  # fmt: skip
 
 
 def _no_backend(arg: str) -> Loaded:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
+    from tracectl.workflows.sources import InputCounts
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown, WindowCount
 
@@ -74,6 +75,7 @@ class TriageResult:
     quality: InputCheck | None = None  # inputs and outputs against training data or the baseline
     metrics_window: MetricsWindow | None = None  # the metrics that chose the windows, or why they did not
     pushdown: Pushdown | None = None  # what Tempo computed over windows larger than --max-traces
+    inputs: InputCounts | None = None  # traces asked for, analysed and skipped (window and baseline together)
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -103,18 +105,20 @@ class TriageResult:
         render_triage(self, console, opts.tz, truth=opts.extra.get("truth"))
 
 
-def _fetch_window(session: Session, query: SearchQuery, warnings: list[str], over: list[WindowCount]) -> list[Trace]:
+def _fetch_window(session: Session, query: SearchQuery, warnings: list[str], over: list[WindowCount],
+                  counts: InputCounts) -> list[Trace]:  # fmt: skip
     from tracectl.workflows.triage_pushdown import fetch_window
 
-    return fetch_window(session, query, warnings, over)
+    return fetch_window(session, query, warnings, over, counts)
 
 
-def _load_files(session: Session | None, files: list[str], warnings: list[str],
+def _load_files(session: Session | None, files: list[str], warnings: list[str], counts: InputCounts,
                 sources: dict[str, str] | None = None) -> list[Trace]:  # fmt: skip
     from tracectl.workflows.sources import load_many
 
     loaded = load_many(files, session, skip_bad=True)
     warnings.extend(loaded.warnings)
+    counts.add(loaded.counts)
     if sources is not None:
         sources.update({t.trace_id: r.source for r in loaded.results for t in r.traces})
     return loaded.traces
@@ -133,28 +137,28 @@ def _analyse(session: Session | None, traces: list[Trace], by: str) -> list[Trac
 
 
 def _baseline_window(session: Session | None, options: TriageOptions, warnings: list[str],
-                     over: list[WindowCount]) -> list[Trace] | None:  # fmt: skip
+                     over: list[WindowCount], counts: InputCounts) -> list[Trace] | None:  # fmt: skip
     """The traces of a separate baseline window (saved files and/or a search), or None when there is none."""
     if options.baseline_query is None and not options.baseline_files:
         return None
-    found = _load_files(session, options.baseline_files, warnings) if options.baseline_files else []
+    found = _load_files(session, options.baseline_files, warnings, counts) if options.baseline_files else []
     if options.baseline_query is not None:
         if session is None:
             raise InputError("searching a baseline window needs a backend")
-        found += _fetch_window(session, options.baseline_query, warnings, over)
+        found += _fetch_window(session, options.baseline_query, warnings, over, counts)
     if not found:
         raise InputError("no baseline traces: check --baseline (or --baseline-from/--baseline-to)")
     return found
 
 
 def _window_traces(session: Session | None, options: TriageOptions, warnings: list[str], sources: dict[str, str],
-                   over: list[WindowCount]) -> tuple[list[Trace], str]:  # fmt: skip
+                   over: list[WindowCount], counts: InputCounts) -> tuple[list[Trace], str]:  # fmt: skip
     """The window's traces (a search within --max-traces, or files) and where they came from."""
     if options.query is None:
-        return _load_files(session, options.files, warnings, sources), f"{len(options.files)} input(s)"
+        return _load_files(session, options.files, warnings, counts, sources), f"{len(options.files)} input(s)"
     if session is None:
         raise InputError("searching a window needs a backend")
-    return _fetch_window(session, options.query, warnings, over), f"{session.backend().name} search"
+    return _fetch_window(session, options.query, warnings, over, counts), f"{session.backend().name} search"
 
 
 def _pushdown_evidence(session: Session | None, options: TriageOptions, result: TriageResult,
@@ -171,17 +175,21 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     is a file and log lines come from files (or not at all)."""
     from tracectl.analysis.triage import split_errors, split_latency, verdict_for
     from tracectl.analysis.triage import triage as auto_verdict
+    from tracectl.workflows.repairs import repair_warnings
+    from tracectl.workflows.sources import InputCounts
 
     started = time.perf_counter()
     warnings: list[str] = []
     sources: dict[str, str] = {}
     over: list[WindowCount] = []  # the windows that held more traces than --max-traces
-    traces, source = _window_traces(session, options, warnings, sources, over)
+    counts = InputCounts()
+    traces, source = _window_traces(session, options, warnings, sources, over, counts)
     if not traces:
         raise InputError("no traces to triage: widen --since or check --service")
     analyses = _analyse(session, traces, options.by)
-    earlier = _baseline_window(session, options, warnings, over)
+    earlier = _baseline_window(session, options, warnings, over, counts)
     baseline_given = _analyse(session, earlier, options.by) if earlier is not None else None
+    warnings += repair_warnings((a.tree for a in [*analyses, *(baseline_given or [])]), session)
 
     mode = options.mode
     if mode == "auto" and options.slo_ns is None and baseline_given is None:
@@ -204,7 +212,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
         evidence = evidence_from_records(suspects, baseline, records)
     verdict = verdict_for(mode, suspects, baseline, evidence)
     result = TriageResult(verdict, mode, analyses, suspects, baseline, source=source, warnings=warnings,
-                          sources=sources)  # fmt: skip
+                          sources=sources, inputs=counts)  # fmt: skip
     if records is not None:
         result.logs_checked = True
         result.log_excerpts, result.excerpts_from_culprit = _excerpts(result, records)
@@ -258,6 +266,7 @@ def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: lis
                   warnings: list[str]) -> list[LogRecord]:  # fmt: skip
     """The lines of a sample of suspect (the slowest) and baseline (around the median) traces, from Loki; a trace
     whose lines were cut at ``limit`` is said in ``warnings`` (and on stderr)."""
+    from tracectl.analysis.logs import log_window
     from tracectl.backends.loki import fetch_trace_logs
     from tracectl.model import Trace
     from tracectl.workflows.logs import cut_warning
@@ -268,7 +277,8 @@ def _loki_records(session: Session, suspects: list[TraceAnalysis], baseline: lis
     chosen += sorted(baseline[len(baseline) // 2 :], key=lambda a: a.tree.duration_ns)[:LOG_SAMPLE]
     records: list[LogRecord] = []
     for a in chosen:
-        result = fetch_trace_logs(client, Trace(a.tree.trace_id, tuple(a.tree.spans)), log_options)
+        trace, window = Trace(a.tree.trace_id, tuple(a.tree.spans)), log_window(a.tree, log_options.margin_ns)
+        result = fetch_trace_logs(client, trace, log_options, window=window)
         records.extend(result.records)
         cut = cut_warning(result, "--log-limit", a.tree.trace_id)
         if cut:

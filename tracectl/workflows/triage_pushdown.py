@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tracectl.model import Trace
     from tracectl.timerange import TimeRange
     from tracectl.workflows.session import Session
+    from tracectl.workflows.sources import InputCounts
     from tracectl.workflows.triage import TriageOptions, TriageResult
 
 SLICES = 10  # the sample is drawn from this many slices of the window
@@ -139,29 +140,31 @@ class Pushdown:
         return out
 
 
-def fetch_window(session: Session, query: SearchQuery, warnings: list[str], over: list[WindowCount]) -> list[Trace]:
+def fetch_window(session: Session, query: SearchQuery, warnings: list[str], over: list[WindowCount],
+                 counts: InputCounts | None = None) -> list[Trace]:  # fmt: skip
     """The window's traces within the budget (``query.limit``); a window Tempo counts above it is sampled across
-    its length and recorded in ``over``."""
+    its length and recorded in ``over``; what was analysed and skipped is added to ``counts``."""
     from tracectl.workflows.search import search
 
     backend = session.backend()
     first = backend.search(query)
     full = len(first.traces) >= query.limit and query.traceql is None
     if full and backend.name == "Jaeger":
-        return _jaeger_sample(session, query, warnings)
+        return _jaeger_sample(session, query, warnings, counts)
     slices = _count(session, query) if full else None
     counted = sum(n for _, n in slices or ())
     if slices is None or counted <= query.limit:
         found = search(session, query, first)
         warnings.extend(found.warnings)
-        return _fetch(session, found.trace_ids, warnings)
+        return _fetch(session, found.trace_ids, warnings, counts)
     ids = _sample(session, query, slices)
-    traces = _fetch(session, ids, warnings)
+    traces = _fetch(session, ids, warnings, counts)
     over.append(WindowCount(query.time, counted, len(traces), query.limit, _count_query(query)))
     return traces
 
 
-def _jaeger_sample(session: Session, query: SearchQuery, warnings: list[str]) -> list[Trace]:
+def _jaeger_sample(session: Session, query: SearchQuery, warnings: list[str],
+                   counts: InputCounts | None) -> list[Trace]:  # fmt: skip
     """Jaeger can neither count nor aggregate: the budget, drawn evenly from ten slices of the window, and said."""
     from tracectl.timerange import TimeRange
 
@@ -169,7 +172,7 @@ def _jaeger_sample(session: Session, query: SearchQuery, warnings: list[str]) ->
     shares = [query.limit // n + (k < query.limit % n) for k in range(n)]
     parts = [(TimeRange(start + length * k // n, start + length * (k + 1) // n), shares[k]) for k in range(n)]
     ids = _draw(session, query, parts)
-    traces = _fetch(session, ids, warnings)
+    traces = _fetch(session, ids, warnings, counts)
     _warn(session, warnings, f"Jaeger has no query engine to count or aggregate the window: it holds at least "
           f"{query.limit} traces, and the verdict rests on the {len(traces)} fetched, drawn across {n} slices "
           "of it; raise --max-traces to read more")  # fmt: skip
@@ -203,11 +206,15 @@ def _warn(session: Session, warnings: list[str], message: str) -> None:
     session.warn(message)
 
 
-def _fetch(session: Session, ids: list[str], warnings: list[str]) -> list[Trace]:
+def _fetch(session: Session, ids: list[str], warnings: list[str], counts: InputCounts | None) -> list[Trace]:
+    from tracectl.workflows.sources import fetch_ids
+
     with session.progress(f"fetching {len(ids)} traces") as update:
-        loaded, skipped = session.fetch_many(ids, update, skip_failed=True)
-    warnings.extend(skipped)
-    return [t for r in loaded if r is not None for t in r.traces]
+        loaded = fetch_ids(session, ids, update)
+    warnings.extend(loaded.warnings)
+    if counts is not None:
+        counts.add(loaded.counts)
+    return loaded.traces
 
 
 def _count_query(query: SearchQuery) -> str:
