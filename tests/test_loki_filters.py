@@ -82,14 +82,23 @@ def test_a_plain_grep_is_a_substring_filter(router: respx.MockRouter) -> None:
     assert sorted(got) == sorted(line for *_, line in json_lines(300) if "line 12" in line)
 
 
-def test_level_in_the_line_is_a_loki_line_filter_and_the_limit_counts_error_lines(router: respx.MockRouter) -> None:
+def test_level_in_a_json_body_is_a_json_stage_and_the_limit_counts_error_lines(router: respx.MockRouter) -> None:
     fake = serve(router, FakeLoki(json_lines(12_000)))
     result = cli("logs", ML_FILE, "--level", "error", "--limit", "100", "-o", "json")
     got = lines_of(result)
     assert len(got) == 100 and all('"level":"error"' in line for line in got)
-    assert fake.queries[0] == BASE_QUERY  # a look at what the lines carry: the level is in the line
-    assert fake.queries[1] == BASE_QUERY + f" |~ `(?i){ERROR_WORDS}`"
+    assert fake.queries[0] == BASE_QUERY  # a look at what the lines carry: JSON bodies with a "level" field
+    assert fake.queries[1] == BASE_QUERY + f" | json | level=~`(?i){ERROR_WORDS}`"
     assert "stopped at --limit 100 matching log lines" in orjson.loads(result.stdout)["warnings"][0]
+
+
+def test_level_in_plain_text_is_a_line_filter_and_the_exact_test_is_kept(router: respx.MockRouter) -> None:
+    levels = ["INFO", "ERROR", "WARN", "INFO", "DEBUG", "info: no error here"]  # the last is an info line
+    entries: list[Entry] = [(T + i, "svc", f"{levels[i % 6]} step {i} trace={ML.trace_id}") for i in range(3000)]
+    fake = serve(router, FakeLoki(entries))
+    got = lines_of(cli("logs", ML_FILE, "--level", "error", "--limit", "100", "-o", "json"))
+    assert len(got) == 100 and all(line.startswith("ERROR ") for line in got)  # "no error here" is not an error
+    assert fake.queries[1] == BASE_QUERY + f" |~ `(?i){ERROR_WORDS}`"  # a superset; the exact test is tracectl's
 
 
 def test_level_in_structured_metadata_is_a_label_filter(router: respx.MockRouter) -> None:

@@ -102,6 +102,12 @@ def level_field(record: LogRecord) -> str | None:
     return None
 
 
+def level_body_field(record: LogRecord) -> str | None:
+    """The top-level field of a JSON body ``level_of`` takes the level from (when no label carries it), or None."""
+    body = body_of(record)
+    return next((f for f in _LEVEL_FIELDS if f in body), None)
+
+
 def _field(record: LogRecord, body: Mapping[str, object], names: tuple[str, ...]) -> str | None:
     return record.get(*names) or next((str(body[f]) for f in names if body.get(f)), None)
 

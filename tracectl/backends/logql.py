@@ -181,11 +181,13 @@ def grep_filter(grep: str) -> tuple[str, Callable[[str], bool]]:
     return f" |~ {logql_literal(grep)}", lambda line: pattern.search(line) is not None
 
 
-def level_filter(field: str | None, spellings: Sequence[str]) -> str:
+def level_filter(field: str | None, spellings: Sequence[str], parser: str = "") -> str:
     """A LogQL stage keeping the lines whose level is one of ``spellings`` (any case): a label filter on
-    ``field`` (a stream label, structured metadata such as Loki 3's ``detected_level``, or a parsed field), or,
-    with no field, a line filter for any of the words (a superset of the lines whose level is in their text)."""
+    ``field`` (a stream label, structured metadata such as Loki 3's ``detected_level``, or a field the ``parser``
+    stage, e.g. ``json``, extracts), or, with no field, a line filter for any of the words (a superset of the
+    lines whose level is in their text)."""
     words = "|".join(regex_literal(w) for w in spellings)
     if field is None:
         return f" |~ {logql_literal('(?i)' + words)}"
-    return f" | {label_name(field)}=~{logql_literal('(?i)' + words)}"
+    stage = f" | {parser}" if parser else ""
+    return f"{stage} | {label_name(field)}=~{logql_literal('(?i)' + words)}"

@@ -140,9 +140,10 @@ def _level_stage(
     window: tuple[int, int],
 ) -> str:
     """The level filter sent to Loki, chosen from a sample of the trace's lines: on the field they carry their level
-    in (Loki 3's ``detected_level``, ``level`` …) when they all carry it in the same one; a line filter on the level
-    words when none does (their level is in their text); else none (the filter stays in the client)."""
-    from tracectl.analysis.logs import level_field, level_spellings
+    in (Loki 3's ``detected_level``, ``level`` …) when they all carry it in the same one; on a JSON body's field
+    (``| json``) when they all are JSON with it; a line filter on the level words when the level is in their
+    text; else none (the filter stays in the client, which applies the exact test in every case)."""
+    from tracectl.analysis.logs import level_body_field, level_field, level_spellings
     from tracectl.backends.logql import is_label_name, level_filter
     from tracectl.backends.loki import RangeTooLong, trace_query
 
@@ -154,9 +155,14 @@ def _level_stage(
     if not sample or len(fields) > 1:
         return ""
     found = fields.pop()
+    parser = ""
+    if found is None and "| json" not in trace_query(trace, options):  # one parser stage, not two
+        in_body = {level_body_field(r) for r in sample}
+        if len(in_body) == 1:
+            found, parser = in_body.pop(), "json"
     if found is not None and not is_label_name(found):
         return ""
-    return level_filter(found, level_spellings(levels))
+    return level_filter(found, level_spellings(levels), parser if found is not None else "")
 
 
 def attach_logs(session: Session, view: TreeView, limit: int = 5000) -> list[str]:
