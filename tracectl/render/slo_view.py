@@ -158,7 +158,8 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         line.append(f"{_pct(s.sli):>7} ")
         remaining = s.error_budget_remaining
         line.append(budget_bar(remaining), style="red" if remaining <= 0 else "green" if remaining > 0.5 else "yellow")
-        line.append(f"{_pct(remaining, 0):>5} ")
+        left = _pct(remaining, 0) if not math.isfinite(remaining) or remaining > -1 else "spent"
+        line.append(f"{left:>5} ", style="bold red" if left == "spent" else "")
         line.append(f"{_burn(s.burn_rates.get('1h', math.nan)):>7} ")
         history = [v for _, v in s.burn_history.get("1h", ())]
         ceiling = burn.ALERT_WINDOWS[0].factor(s.slo.period_seconds)
@@ -166,13 +167,12 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         text, style = _alert_cell(s, opts)
         line.append(text, style=style)
         console.print(line, soft_wrap=True)
-    factor = number(burn.ALERT_WINDOWS[0].factor(result.slos[0].slo.period_seconds)) if result.slos else "14.4"
-    console.print(
-        f"[dim]burn 1 spends the budget exactly over the period; a page fires at {factor}× over 1h and 5m "
-        f"(sparkline: 1h burn, full at {factor}×)[/dim]",
-        soft_wrap=True,
-        highlight=False,
-    )
+    evaluated = [s for s in result.slos if s.evaluated and not s.slo.is_model_quality]
+    if evaluated:
+        period = evaluated[0].slo.period_seconds
+        factor = number(burn.ALERT_WINDOWS[0].factor(period))
+        console.print(f"[dim]burn 1 spends the budget in {period_window(period)} · a page fires at {factor}× over "
+                      f"1h and 5m (the sparkline's top)[/dim]", soft_wrap=True, highlight=False)  # fmt: skip
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
 
