@@ -85,3 +85,20 @@ def test_healthy_fires_nothing_in_prometheus() -> None:
     assert alerts == []
     names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
     assert names == {"MLServingGatewayAvailability", "MLServingGatewayLatency"}
+
+
+@pytest.mark.parametrize(("scenario", "pages"), [("gateway-timeout", True), ("healthy", False)])
+def test_the_demo_starts_with_what_burns(scenario: str, pages: bool) -> None:
+    """Step 0 of the demo reads the sandbox's SLOs from its built-in PromQL subset (no real Prometheus needed)."""
+    from typer.testing import CliRunner
+
+    from tracectl.cli.main import app
+
+    result = CliRunner().invoke(app, ["demo", "--scenario", scenario, "--requests", "150"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.index("0. SLOs: what burns") < out.index("1. Metrics") < out.index("2. Triage")
+    line = next(x for x in out.splitlines() if x.startswith("gateway-availability"))
+    assert ("PAGE" in line) is pages, line
+    assert " ok" in line or pages
+    assert "nlp-precision" in out

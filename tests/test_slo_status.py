@@ -105,3 +105,30 @@ def test_json_contract_and_fail_on(prometheus_history: History) -> None:
     )  # fmt: skip
     assert cli.exit_code == 0, cli.stderr
     assert orjson.loads(cli.stdout)["schema"] == "tracectl.slo/v1"
+
+
+def test_the_builtin_promql_subset_answers_status_as_the_real_prometheus(prometheus_history: History) -> None:
+    """The demo reads SLOs from the sandbox's built-in PromQL subset: binary operators, `or vector(0)` and the
+    extrapolated rates must give the real Prometheus' numbers (over the windows that hold one scenario only)."""
+    from tracectl.sandbox import SandboxServers
+
+    real = status_at(prometheus_history, "gateway-timeout")
+    at = prometheus_history.workloads["gateway-timeout"].end_ns + 60 * 10**9
+    start = prometheus_history.workloads["gateway-timeout"].start_ns
+    with (
+        SandboxServers(prometheus_history.stores["gateway-timeout"]) as servers,
+        Session(Settings(prometheus_url=servers.prometheus_url)) as session,
+    ):
+        builtin = slo_status(session, SloStatusRequest(load_specs([EXAMPLE]), at_ns=at))
+    for mine, theirs in zip(builtin.slos, real.slos, strict=True):
+        if mine.slo.is_model_quality:
+            continue
+        for window in ("5m", "30m", "1h"):
+            assert mine.burn_rates[window] == pytest.approx(theirs.burn_rates[window], rel=1e-9), window
+            # The real Prometheus also holds the scenarios before this one (two hours apart): compare this one's.
+            near = [(t, v) for t, v in mine.burn_history[window] if not math.isnan(v) and t >= start]
+            far = [(t, v) for t, v in theirs.burn_history[window] if not math.isnan(v) and t >= start]
+            assert len(near) >= 6
+            assert [t for t, _ in near] == [t for t, _ in far]
+            assert [v for _, v in near] == pytest.approx([v for _, v in far], rel=1e-9)
+        assert [a.firing for a in mine.alerts if a.severity is Severity.PAGE] == [True]

@@ -138,10 +138,11 @@ def _alert_cell(status: SloStatus, opts: RenderOptions) -> tuple[str, str]:
 def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOptions) -> None:
     from rich.text import Text
 
-    hours = result.history_ns / 3.6e12
+    minutes = result.history_ns // (60 * 10**9)
+    span = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
     width = min(NAME_MAX, max([len(s.slo.name) for s in result.slos] + [3]))
     header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 5}} {'1h burn':>7} "
-              f"{f'last {hours:g}h':<{SPARK}} alert")  # fmt: skip
+              f"{f'last {span}':<{SPARK}} alert")  # fmt: skip
     console.print(Text(header, style="bold"), soft_wrap=True)
     for s in result.slos:
         line = Text()
@@ -171,8 +172,8 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
     if evaluated:
         period = evaluated[0].slo.period_seconds
         factor = number(burn.ALERT_WINDOWS[0].factor(period))
-        console.print(f"[dim]burn 1 spends the budget in {period_window(period)} · a page fires at {factor}× over "
-                      f"1h and 5m (the sparkline's top)[/dim]", soft_wrap=True, highlight=False)  # fmt: skip
+        console.print(f"[dim]burn 1 = the budget spent in {period_window(period)} · page at {factor}× over 1h & 5m "
+                      "(sparkline top)[/dim]", soft_wrap=True, highlight=False)  # fmt: skip
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
 
