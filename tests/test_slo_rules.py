@@ -179,3 +179,26 @@ def test_bad_spec_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.strip().count("\n") == 0
     assert 'bad.yml: SLO "availability": slos[0].objetive: unknown field' in result.stderr
+
+
+@needs_promtool
+def test_grafana_dashboard_is_importable_and_its_queries_parse(tmp_path: Path) -> None:
+    board = tmp_path / "slos.json"
+    result = CliRunner().invoke(app, ["slo", "rules", str(EXAMPLE), "--out", str(tmp_path / "r.yml"),
+                                      "--grafana-dashboard", str(board)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    import orjson
+
+    doc = orjson.loads(board.read_bytes())
+    assert doc["title"] and doc["uid"] and doc["schemaVersion"] >= 30
+    assert doc["templating"]["list"][0]["type"] == "datasource"
+    panels = doc["panels"]
+    assert [p["type"] for p in panels] == ["row", "stat", "timeseries", "timeseries"] * 2  # model quality: none
+    assert len({p["id"] for p in panels}) == len(panels)
+    exprs = [t["expr"] for p in panels for t in p.get("targets", [])]
+    assert any("slo:period_error_budget_remaining:ratio" in e for e in exprs)
+    # promtool parses every query when it is a recording rule's expression
+    check = {"groups": [{"name": "q", "rules": [{"record": f"q:{i}", "expr": e} for i, e in enumerate(exprs)]}]}
+    (tmp_path / "q.yml").write_text(yaml.safe_dump(check))
+    proc = promtool("check", "rules", "q.yml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

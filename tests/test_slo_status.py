@@ -132,3 +132,20 @@ def test_the_builtin_promql_subset_answers_status_as_the_real_prometheus(prometh
             assert [t for t, _ in near] == [t for t, _ in far]
             assert [v for _, v in near] == pytest.approx([v for _, v in far], rel=1e-9)
         assert [a.firing for a in mine.alerts if a.severity is Severity.PAGE] == [True]
+
+
+def test_the_openslo_example_reads_the_same_availability(prometheus_history: History) -> None:
+    """The same SLI written as OpenSLO good/total counters gives the Sloth spec's error ratios; its 28-day period
+    only changes the factors. The p95 threshold SLI burns while the gateway's p95 is over 750 ms."""
+    at = prometheus_history.workloads["gateway-timeout"].end_ns + 60 * 10**9
+    slos = load_specs([EXAMPLE, ROOT / "examples" / "slo" / "ml-serving.openslo.yml"])
+    with Session(Settings(prometheus_url=prometheus_history.url)) as session:
+        result = slo_status(session, SloStatusRequest(slos, at_ns=at))
+    by_id = {s.slo.id: s for s in result.slos}
+    sloth, openslo = by_id["ml-serving-gateway-availability"], by_id["api-gateway-gateway-availability"]
+    for window in ("5m", "30m", "1h"):
+        assert openslo.error_ratios[window] == pytest.approx(sloth.error_ratios[window], rel=1e-9), window
+    assert openslo.slo.period_seconds == 28 * 86400
+    assert openslo.firing(Severity.PAGE)
+    p95 = by_id["api-gateway-gateway-p95"]
+    assert 0 < p95.error_ratios["30m"] <= 1  # the share of minutes with the p95 over 750 ms
