@@ -141,7 +141,7 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
     minutes = result.history_ns // (60 * 10**9)
     span = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
     width = min(NAME_MAX, max([len(s.slo.name) for s in result.slos] + [3]))
-    header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 5}} {'1h burn':>7} "
+    header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 6}} {'1h burn':>7} "
               f"{f'last {span}':<{SPARK}} alert")  # fmt: skip
     console.print(Text(header, style="bold"), soft_wrap=True)
     for s in result.slos:
@@ -160,7 +160,7 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         remaining = s.error_budget_remaining
         line.append(budget_bar(remaining), style="red" if remaining <= 0 else "green" if remaining > 0.5 else "yellow")
         left = _pct(remaining, 0) if not math.isfinite(remaining) or remaining > -1 else "spent"
-        line.append(f"{left:>5} ", style="bold red" if left == "spent" else "")
+        line.append(f" {left:>5} ", style="bold red" if left == "spent" else "")
         line.append(f"{_burn(s.burn_rates.get('1h', math.nan)):>7} ")
         history = [v for _, v in s.burn_history.get("1h", ())]
         ceiling = burn.ALERT_WINDOWS[0].factor(s.slo.period_seconds)
