@@ -201,6 +201,10 @@ BAD = [
         "objectives: [{target: 99.5}]}",
         'bad.yml: SLO "y": spec.indicator.spec: needs exactly one of',
     ),
+    (
+        'version: prometheus/v1\nservice: a\nlabels: {"team-name": x}\nslos: [{name: x, objective: 99, sli: {raw: {error_ratio_query: "a[{{.window}}]"}}}]',
+        "bad.yml: labels.team-name: not a Prometheus label name",
+    ),
     ("a: [1, 2", "bad.yml: not YAML at line"),
     ("", "bad.yml: empty"),
     ("kind: Deployment", "bad.yml: not a Sloth spec"),

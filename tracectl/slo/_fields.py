@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from tracectl.slo.spec import ModelQualitySLI, SpecError
+
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +105,9 @@ class Node:
             raise self.fail(key, f"must be true or false, not {value!r}")
         return value
 
-    def labels(self, key: str) -> dict[str, str]:
-        """A string → string mapping (Prometheus labels or annotations); numbers are written as text."""
+    def labels(self, key: str, *, label_names: bool = True) -> dict[str, str]:
+        """A string → string mapping: Prometheus labels (names checked) or annotations (``label_names=False``);
+        numbers are written as text."""
         value = self.data.get(key)
         if value is None:
             return {}
@@ -111,6 +115,8 @@ class Node:
             raise self.fail(key, "must be a mapping of names to values")
         out: dict[str, str] = {}
         for name, item in value.items():
+            if label_names and not _LABEL_NAME.match(str(name)):
+                raise self.fail(f"{key}.{name}", "not a Prometheus label name (letters, digits and '_')")
             if isinstance(item, dict | list) or item is None:
                 raise self.fail(f"{key}.{name}", "must be a string")
             out[str(name)] = str(item).lower() if isinstance(item, bool) else str(item)

@@ -97,7 +97,7 @@ def _alerting(node: Node | None, service: str, name: str) -> Alerting:
     return Alerting(
         name=alert_name,
         labels=node.labels("labels"),
-        annotations=node.labels("annotations"),
+        annotations=node.labels("annotations", label_names=False),
         page=_alert(node.child("page_alert", required=False)),
         ticket=_alert(node.child("ticket_alert", required=False)),
     )
@@ -108,7 +108,9 @@ def _alert(node: Node | None) -> AlertSpec:
         return AlertSpec()
     node.only(("disable", "labels", "annotations"))
     return AlertSpec(
-        disabled=node.flag("disable"), labels=node.labels("labels"), annotations=node.labels("annotations")
+        disabled=node.flag("disable"),
+        labels=node.labels("labels"),
+        annotations=node.labels("annotations", label_names=False),
     )
 
 
