@@ -76,8 +76,10 @@ def rules(
     ] = None,
     period: Period = "30d",
 ) -> None:
-    """Prometheus rules for the SLOs: recording rules (the SLI's error ratio over 5m … 3d and the period, the SLO's
-    objective, budget and burn rates) and the multiwindow multi-burn-rate alerts, page (2 % of the budget in 1h
+    """Prometheus rules for the SLOs: recordings and multiwindow multi-burn-rate alerts, as Sloth names them.
+
+    Recording rules hold the SLI's error ratio over 5m … 3d and the period, the SLO's objective, budget and burn
+    rates; the alerts are page (2 % of the budget in 1h
     and 5m, or 5 % in 6h and 30m) and ticket (10 % in 1d and 2h, or in 3d and 6h), with factors computed from
     the period. Names and labels are Sloth's: slo:sli_error:ratio_rate<window>, sloth_service, sloth_slo,
     sloth_severity, plus the spec's labels; the alert is the spec's alerting.name.
@@ -133,10 +135,12 @@ def status(
     ] = "6h",
     output: Output = "table",
 ) -> None:
-    """Each SLO now, from Prometheus (--prometheus-url or PROMETHEUS_ADDR): the SLI over 5m, the objective, the
-    error budget left over the period, burn rates over 5m, 30m, 1h, 2h, 6h, 1d and 3d, and which multiwindow
-    alerts fire and since when. One line per SLO in a terminal (budget bar, burn sparkline); -o json for scripts
-    (schema tracectl.slo/v1).
+    """Each SLO now: SLI, error budget left, burn rates, which multiwindow alerts fire and since when.
+
+    Read from Prometheus (--prometheus-url or PROMETHEUS_ADDR): the SLI over 5m, the objective, the error budget
+    left over the period, burn rates over 5m, 30m, 1h, 2h, 6h, 1d and 3d, and the page and ticket alerts. One
+    line per SLO in a terminal (budget bar, burn sparkline); -o json for scripts (schema tracectl.slo/v1);
+    --fail-on exits 6 for cron and CI.
 
     A burn rate of 1 spends the budget exactly over the period; the page alert fires at 14.4 over 1h and 5m on a
     30-day period (13.44 on 28 days). Model-quality SLIs are computed by tracectl from spans and labels.
