@@ -27,15 +27,21 @@ def firing_alerts(url: str) -> list[dict[str, object]]:
     return [a for a in doc["data"]["alerts"] if a["state"] == "firing"]
 
 
+def instant(text: str) -> tuple[str, str]:
+    """An RFC 3339 time from Prometheus (Go trims the fraction's trailing zeros) as a sortable pair."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return whole, fraction.ljust(9, "0")
+
+
 def wait_for_alerts(url: str) -> list[dict[str, object]]:
     """The firing alerts once every alert group has been evaluated after every recording group had been: from then
     on the alerts read recorded error ratios (groups are evaluated every 15 s, not in a fixed order)."""
     deadline = time.monotonic() + 120
-    recorded: str | None = None
+    recorded: tuple[str, str] | None = None
     while time.monotonic() < deadline:
         groups = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
-        last = {g["name"]: g.get("lastEvaluation", "") for g in groups}
-        done = all(v.startswith("2") for v in last.values())  # Go's zero time starts with 0001
+        last = {g["name"]: instant(g.get("lastEvaluation", "0001")) for g in groups}
+        done = all(v[0].startswith("2") for v in last.values())  # Go's zero time starts with 0001
         if recorded is None and groups and done:
             recorded = max(v for k, v in last.items() if "-alerts-" not in k)
         elif recorded is not None and all(v > recorded for k, v in last.items() if "-alerts-" in k):
