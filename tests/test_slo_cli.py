@@ -106,3 +106,21 @@ def test_unknown_field_in_an_openslo_spec(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f'{spec}: SLO "x": spec.budgetMethod: unknown field' in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_refused_query_leaves_the_other_slos_shown(burning: str) -> None:
+    # The built-in PromQL subset has no subqueries: the OpenSLO threshold SLI is refused, the others are read.
+    openslo = str(ROOT / "examples" / "slo" / "ml-serving.openslo.yml")
+    result = runner.invoke(app, ["slo", "status", EXAMPLE, openslo, "--prometheus-url", burning, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    by_id = {s["id"]: s for s in doc["slos"]}
+    assert by_id["api-gateway-gateway-p95"]["evaluated"] is False
+    assert by_id["api-gateway-gateway-availability"]["alerts"][0]["firing"] is True
+    assert "api-gateway/gateway-p95: Prometheus refused the query" in doc["warnings"][0]
+    assert "api-gateway/gateway-p95: Prometheus refused" in result.stderr
+    table = runner.invoke(app, ["slo", "status", EXAMPLE, openslo, "--prometheus-url", burning],
+                          env={"COLUMNS": "80"})  # fmt: skip
+    lines = table.stdout.splitlines()
+    assert lines[1].startswith("ml-serving/gateway-… ")  # two services: each name says its own
+    assert all(len(line) <= 80 for line in lines[:-1])

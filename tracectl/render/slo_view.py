@@ -140,13 +140,17 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
 
     minutes = result.history_ns // (60 * 10**9)
     span = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
-    width = min(NAME_MAX, max([len(s.slo.name) for s in result.slos] + [3]))
-    header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 6}} {'1h burn':>7} "
+    names = _names(result)
+    # the columns after the name take 60 cells at most (an alert "PAGE ≤16:31" included): the name gets the rest
+    room = max(12, min(NAME_MAX, console.width - 60))
+    width = min(room, max([len(n) for n in names.values()] + [3]))
+    header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 6}} {'1h burn':>6} "
               f"{f'last {span}':<{SPARK}} alert")  # fmt: skip
     console.print(Text(header, style="bold"), soft_wrap=True)
     for s in result.slos:
         line = Text()
-        name = s.slo.name if len(s.slo.name) <= width else s.slo.name[: width - 1] + "…"
+        name = names[s.slo.id]
+        name = name if len(name) <= width else name[: width - 1] + "…"
         line.append(f"{name:<{width}} ", style="bold")
         line.append(f"{s.slo.objective_percent:>5g}% ")
         if not s.evaluated or s.slo.is_model_quality:
@@ -161,7 +165,7 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         line.append(budget_bar(remaining), style="red" if remaining <= 0 else "green" if remaining > 0.5 else "yellow")
         left = _pct(remaining, 0) if not math.isfinite(remaining) or remaining > -1 else "spent"
         line.append(f" {left:>5} ", style="bold red" if left == "spent" else "")
-        line.append(f"{_burn(s.burn_rates.get('1h', math.nan)):>7} ")
+        line.append(f"{_burn(s.burn_rates.get('1h', math.nan)):>6} ")
         history = [v for _, v in s.burn_history.get("1h", ())]
         ceiling = burn.ALERT_WINDOWS[0].factor(s.slo.period_seconds)
         line.append(f"{burn.sparkline(_resample(history, SPARK), ceiling):<{SPARK}} ", style="cyan")
@@ -174,8 +178,12 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         factor = number(burn.ALERT_WINDOWS[0].factor(period))
         console.print(f"[dim]burn 1 = the budget spent in {period_window(period)} · page at {factor}× over 1h & 5m "
                       "(sparkline top)[/dim]", soft_wrap=True, highlight=False)  # fmt: skip
-    for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
+
+
+def _names(result: SloStatusResult) -> dict[str, str]:
+    """SLO names as shown: with their service when the SLOs come from more than one."""
+    several = len({s.slo.service for s in result.slos}) > 1
+    return {s.slo.id: f"{s.slo.service}/{s.slo.name}" if several else s.slo.name for s in result.slos}
 
 
 def _resample(values: list[float], width: int) -> list[float]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tracectl.errors import BackendError
 from tracectl.slo import burn
 from tracectl.slo.rules import period_window
 from tracectl.slo.spec import SLO, ModelQualitySLI, Severity
@@ -131,7 +132,14 @@ def slo_status(session: Session, request: SloStatusRequest) -> SloStatusResult:
             result.slos.append(model_quality_hook(session, slo, at))
             continue
         assert client is not None  # noqa: S101 - asked for above whenever an SLO needs Prometheus
-        result.slos.append(_evaluate(client, slo, TimeRange(at - history, at), step))
+        try:
+            result.slos.append(_evaluate(client, slo, TimeRange(at - history, at), step))
+        except BackendError as exc:
+            # One SLO whose query this Prometheus refuses (a subquery on a PromQL subset, a typo in the spec)
+            # must not hide the others: it is shown as not evaluated, and said.
+            result.slos.append(SloStatus(slo, evaluated=False, note="not evaluated: Prometheus refused its query"))
+            result.warnings.append(f"{slo.service}/{slo.name}: {exc}")
+            session.warn(f"{slo.service}/{slo.name}: {exc}")
     return result
 
 
