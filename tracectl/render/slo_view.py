@@ -144,7 +144,7 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
     # the columns after the name take 60 cells at most (an alert "PAGE ≤16:31" included): the name gets the rest
     room = max(12, min(NAME_MAX, console.width - 60))
     width = min(room, max([len(n) for n in names.values()] + [3]))
-    header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 6}} {'1h burn':>6} "
+    header = (f"{'SLO':<{width}} {'target':>6} {'SLI':>7} {'budget left':<{BAR + 6}}{'1h burn':>7} "
               f"{f'last {span}':<{SPARK}} alert")  # fmt: skip
     console.print(Text(header, style="bold"), soft_wrap=True)
     for s in result.slos:
@@ -164,8 +164,8 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         remaining = s.error_budget_remaining
         line.append(budget_bar(remaining), style="red" if remaining <= 0 else "green" if remaining > 0.5 else "yellow")
         left = _pct(remaining, 0) if not math.isfinite(remaining) or remaining > -1 else "spent"
-        line.append(f" {left:>5} ", style="bold red" if left == "spent" else "")
-        line.append(f"{_burn(s.burn_rates.get('1h', math.nan)):>6} ")
+        line.append(f" {left:>5}", style="bold red" if left == "spent" else "")
+        line.append(f"{_burn(s.burn_rates.get('1h', math.nan)):>7} ")
         history = [v for _, v in s.burn_history.get("1h", ())]
         ceiling = burn.ALERT_WINDOWS[0].factor(s.slo.period_seconds)
         line.append(f"{burn.sparkline(_resample(history, SPARK), ceiling):<{SPARK}} ", style="cyan")
