@@ -16,6 +16,7 @@ from tracectl.cli import (  # noqa: F401
     sandbox_cmd,
     search,
     show,
+    slo,
     triage,
 )
 from tracectl.cli.app import app, end_like_ctrl_c_on_term_and_hup, reflow_help
