@@ -89,7 +89,7 @@ def triage(
     options = to.window_from_metrics(ctx, options, bool(since or start or end or baseline_from or baseline))
     result = run(get_session(ctx), options)
     if report is not None:
-        write_report(result, report, get_env(ctx).tz)
+        write_report(result, report, get_env(ctx).tz, get_session(ctx).settings.ui_url)
         get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output)
     crossed = crossed_thresholds(result, rules)
