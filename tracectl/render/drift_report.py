@@ -4,6 +4,7 @@ network), for a scheduled check's artefact or a postmortem."""
 from __future__ import annotations
 
 import html
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,19 @@ def histogram_svg(f: FeatureDrift, width: int = 300, height: int = 84) -> str:
     return "".join(out)
 
 
-def to_html(result: DriftResult) -> str:
+def header_rows(result: DriftResult, tz: tzinfo | None) -> list[tuple[str, str]]:
+    """The windows as absolute times (display zone and UTC), and when and by what the report was made."""
+    from tracectl.render.postmortem import generated_text, window_text
+
+    rows = [("Current window", window_text(result.window, tz))] if result.window is not None else []
+    if result.baseline_window is not None:
+        rows.append(("Reference window", window_text(result.baseline_window, tz)))
+    else:
+        rows.append(("Reference", result.reference))
+    return [*rows, ("Generated", generated_text(result.generated_ns, tz))]
+
+
+def to_html(result: DriftResult, tz: tzinfo | None = None) -> str:
     r = result.report
     e = html.escape
     rows = []
@@ -73,6 +86,9 @@ def to_html(result: DriftResult) -> str:
         "<meta name=viewport content='width=device-width,initial-scale=1'><title>tracectl drift report</title>",
         f"<style>{REPORT_CSS}{_EXTRA_CSS}</style></head><body>",
         f"<h1>Drift report: <code>{e(result.service)}</code></h1>",
+        "<table class=about>"
+        + "".join(f"<tr><th>{e(k)}</th><td>{e(t)}</td></tr>" for k, t in header_rows(result, tz))
+        + "</table>",
         f"<div class='verdict{'' if r.drifted else ' ok'}'><b>{e(verdict)}</b><br>"
         + "<br>".join(e(describe(f)) for f in r.drifted)
         + "</div>",
@@ -85,14 +101,14 @@ def to_html(result: DriftResult) -> str:
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in result.warnings) + "</ul>")
     if result.commands:
-        parts.append(f"<h2>Next</h2><pre>{e(chr(10).join(result.commands))}</pre>")
+        parts.append(f"<h2>Next</h2><pre class=reproduce>{e(chr(10).join(result.commands))}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def to_markdown(result: DriftResult) -> str:
+def to_markdown(result: DriftResult, tz: tzinfo | None = None) -> str:
     r = result.report
-    out = [f"# Drift report: `{result.service}`", "",
+    out = [f"# Drift report: `{result.service}`", "", *[f"- **{k}:** {t}" for k, t in header_rows(result, tz)], "",
            f"**{len(r.drifted)} of {len(r.tested)} features drifted** (drift share {r.drift_share:.2f}).", "",
            f"Current: {result.current}. Reference: {result.reference}.", "",
            "| | feature | role | test | score | PSI | reference | current | missing | outside |",
@@ -113,11 +129,11 @@ def to_markdown(result: DriftResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_drift_report(result: DriftResult, path: Path) -> None:
+def write_drift_report(result: DriftResult, path: Path, tz: tzinfo | None = None) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
     from tracectl.errors import InputError
 
-    text = to_markdown(result) if report_kind(path) == "md" else to_html(result)
+    text = to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
