@@ -12,6 +12,7 @@ from tracectl.analysis.drift import FeatureDrift, short_number
 from tracectl.analysis.drift_text import describe
 from tracectl.render.drift_view import SHORT_TEST, legend, spark_pair
 from tracectl.render.trace_report import REPORT_CSS, report_kind
+from tracectl.units import plural
 
 if TYPE_CHECKING:
     from tracectl.workflows.drift import DriftResult
@@ -80,7 +81,7 @@ def to_html(result: DriftResult, tz: tzinfo | None = None) -> str:
             f"<span class=dim>PSI {'' if f.psi is None else f'{f.psi:.3f}'} · n {f.n_reference:,} → {f.n_current:,} "
             f"· missing {missing} · outside the reference {f.out_of_range:.1%}</span></td></tr>"
         )
-    verdict = f"{len(r.drifted)} of {len(r.tested)} features drifted (drift share {r.drift_share:.2f})"
+    verdict = f"{len(r.drifted)} of {plural(len(r.tested), 'feature')} drifted (drift share {r.drift_share:.2f})"
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'><title>tracectl drift report</title>",
@@ -109,7 +110,7 @@ def to_html(result: DriftResult, tz: tzinfo | None = None) -> str:
 def to_markdown(result: DriftResult, tz: tzinfo | None = None) -> str:
     r = result.report
     out = [f"# Drift report: `{result.service}`", "", *[f"- **{k}:** {t}" for k, t in header_rows(result, tz)], "",
-           f"**{len(r.drifted)} of {len(r.tested)} features drifted** (drift share {r.drift_share:.2f}).", "",
+           f"**{len(r.drifted)} of {plural(len(r.tested), 'feature')} drifted** (drift share {r.drift_share:.2f}).", "",
            f"Current: {result.current}. Reference: {result.reference}.", "",
            "| | feature | role | test | score | PSI | reference | current | missing | outside |",
            "| --- | --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: |"]  # fmt: skip

@@ -14,7 +14,7 @@ from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
 from tracectl.render.trace_report import REPORT_CSS, report_kind, save_report, text_waterfall, waterfall_svg
 from tracectl.render.verdict_view import faster_document, faster_text, suspect_document
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
     from tracectl.analysis.explain import Diagnosis
@@ -163,7 +163,7 @@ def to_markdown(result: TriageResult, tz: tzinfo | None, ui_url: str | None = No
     out.append("")
     n = v.numbers
     out.append(
-        f"{len(result.analyses)} traces from {result.source}; {len(result.suspects)} suspects "
+        f"{plural(len(result.analyses), 'trace')} from {result.source}; {plural(len(result.suspects), 'suspect')} "
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
@@ -247,7 +247,8 @@ def to_html(result: TriageResult, tz: tzinfo | None, ui_url: str | None = None) 
         + "</table>",
         f"<div class='verdict{'' if v.culprit else ' ok'}'><b>Verdict:</b> {culprit} <span class=dim>({e(v.kind)})"
         f"</span><br>{e(v.sentence)}</div>",
-        f"<p class=dim>{len(result.analyses)} traces from {e(result.source)}; {len(result.suspects)} suspects (mean "
+        f"<p class=dim>{plural(len(result.analyses), 'trace')} from {e(result.source)}; "
+        f"{plural(len(result.suspects), 'suspect')} (mean "
         f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
         f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
     ]
