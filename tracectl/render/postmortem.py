@@ -213,7 +213,12 @@ def _polyline(pts: Sequence[tuple[int, float]], x: object, y: object, colour: st
             runs[-1].append(f"{x(t):.1f},{y(v):.1f}")  # type: ignore[operator]
         elif runs[-1]:
             runs.append([])
-    return "".join(
+    dots = "".join(  # a point with no neighbour would draw nothing as a line
+        f'<circle cx="{run[0].split(",")[0]}" cy="{run[0].split(",")[1]}" r="2" fill="{colour}"/>'
+        for run in runs
+        if len(run) == 1
+    )
+    return dots + "".join(
         f'<polyline class="series" points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="1.6">'
         f"<title>{html.escape(name)}</title></polyline>"
         for run in runs

@@ -316,7 +316,7 @@ def header_rows(result: TriageResult, tz: tzinfo | None) -> list[tuple[str, str]
     if result.baseline_window is not None:
         rows.append(("Baseline window", window_text(result.baseline_window, tz)))
     elif result.window is not None:
-        rows.append(("Baseline", f"the {len(result.baseline)} other requests of the incident window"))
+        rows.append(("Baseline", f"{plural(len(result.baseline), 'request')} of the same window (mode {result.mode})"))
     rows.append(("Generated", generated_text(result.generated_ns, tz)))
     return rows
 
