@@ -331,6 +331,15 @@ def test_the_score_is_the_weighted_pass_rate_of_the_rules_that_apply() -> None:
     assert (category(90), category(74.9), category(49)) == ("excellent", "needs improvement", "poor")
 
 
+def test_a_failing_critical_rule_caps_the_label_below_good() -> None:
+    assert [category(s, critical_failing=True) for s in (99, 78.9, 60, 40)] == [
+        "needs improvement", "needs improvement", "needs improvement", "poor"]  # fmt: skip
+    orphaned = traced("e" * 32, span("GET /features/{zipcode}", 0, 10, kind=SERVER, service="feat"))
+    feat = next(s for s in check_traces([healthy_call(), orphaned]).services if s.service == "feat")
+    assert feat.score >= 75 and category(feat.score) in ("good", "excellent")  # the score alone would say good
+    assert feat.category == "needs improvement"  # one request in two split: not good
+
+
 def test_every_rule_has_an_impact_weight_and_a_fix_sentence() -> None:
     assert len({r.id for r in RULES}) == len(RULES)
     for rule in RULES:

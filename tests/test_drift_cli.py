@@ -197,6 +197,10 @@ def test_reports_markdown_and_html_in_headless_chromium(
     dom = headless_dom(page, tmp_path, "docs/drift.md")
     assert "Drift report" in dom and dom.count("<svg") == 4 and dom.count("<rect") >= 4 * 2 * 3  # parsed SVG
     assert "smart-tv" in dom and "session_duration" in dom
+    # a postmortem document: the absolute window (display zone and UTC), when and by what; next commands absolute
+    assert "Current window" in dom and re.search(r"UTC \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ → ", dom)
+    assert "Generated" in dom and "by tracectl " in dom and "Reference</th><td>train.parquet" in dom
+    assert "--since" not in text and "- **Current window:** " in text
 
 
 def test_triage_with_quality_keeps_a_latency_verdict_and_adds_the_input_check(reference: str) -> None:

@@ -91,6 +91,11 @@ class Settings:
         None, flag="--prometheus-url", env=("PROMETHEUS_ADDR",),
         help="Prometheus (or Mimir, Thanos, VictoriaMetrics) base URL: `metrics`, and triage's window.",
     )  # fmt: skip
+    ui_url: str | None = setting(
+        None, flag="--ui-url", env=("TRACECTL_UI_URL",),
+        help="Trace UI link for reports' trace and span IDs: a URL with {trace_id} (and {span_id}), e.g. "
+             "https://jaeger.example.com/trace/{trace_id}?uiFind={span_id} (Grafana Explore: docs/triage.md).",
+    )  # fmt: skip
     org_id: str | None = setting(None, flag="--org-id", env=("TRACECTL_ORG_ID",), help="Tenant, sent as X-Scope-OrgID.")
     headers: dict[str, str] = setting({}, kind=dict, flag="--header", short="-H", repeatable=True,
                                       help="Extra header NAME=VALUE (repeatable); its value is treated as a secret "
@@ -416,6 +421,10 @@ def _token_source(settings: Settings, loki: bool) -> str | None:
 
 
 def _check(settings: Settings) -> None:
+    ui = settings.ui_url
+    if ui and (not ui.startswith(("http://", "https://")) or "{trace_id}" not in ui):
+        raise InputError(f"ui_url ({settings.origin.get('ui_url')}): {ui!r} must be an http(s) URL holding "
+                         "{trace_id} (and optionally {span_id})")  # fmt: skip
     if settings.log_strategy == "template" and not settings.log_query_template:
         raise InputError("log_strategy 'template' needs log_query_template (or TRACECTL_LOG_QUERY_TEMPLATE)")
     for header, value in settings.headers.items():

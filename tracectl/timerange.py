@@ -111,3 +111,15 @@ def go_duration(ns: int) -> str:
         if ns % size == 0 and ns:
             return f"{ns // size}{unit}"
     return f"{ns}ns"
+
+
+def utc_second(ns: int) -> str:
+    """``2026-11-24T08:00:00Z``: an instant as ``--from``/``--to`` take it, to the second, in UTC."""
+    return datetime.fromtimestamp(ns // 10**9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_flags(window: TimeRange, prefix: str = "") -> str:
+    """`` --from A --to B`` (``prefix`` ``baseline-``: ``--baseline-from``…) in absolute UTC seconds, covering the
+    window (its end rounded up): a suggested command means the same window tomorrow, unlike ``--since``."""
+    end = -(-window.end_ns // 10**9) * 10**9
+    return f" --{prefix}from {utc_second(window.start_ns)} --{prefix}to {utc_second(end)}"

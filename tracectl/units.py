@@ -104,3 +104,8 @@ def resolve_tz(name: str | None) -> tzinfo | None:
             f"--tz: unknown time zone {name!r} (use UTC, local, an offset like +02:00, or an IANA name like "
             "Europe/Paris)"
         ) from None
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 trace``, ``2 traces``, ``0 spans``: a count with its noun agreeing (``many``: an irregular plural)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"

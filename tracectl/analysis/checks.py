@@ -108,8 +108,16 @@ class RuleResult:
         return self.examples.get(self.cause, ("", ""))[1]
 
 
-def category(score: float) -> str:
-    return next(name for floor, name in CATEGORIES if score >= floor)
+CAPPED = "needs improvement"  # the best label a service with a failing critical rule can have
+
+
+def category(score: float, critical_failing: bool = False) -> str:
+    """The score's label; a failing critical rule (broken propagation, no service name) caps it below "good":
+    a service whose every request is split into pieces is not well instrumented, whatever else passes."""
+    name = next(name for floor, name in CATEGORIES if score >= floor)
+    if critical_failing and [n for _, n in CATEGORIES].index(name) < [n for _, n in CATEGORIES].index(CAPPED):
+        return CAPPED
+    return name
 
 
 @dataclass(slots=True)
@@ -127,6 +135,10 @@ class ServiceReport:
     @property
     def findings(self) -> list[RuleResult]:
         return [r for r in self.results if r.failed]
+
+    @property
+    def category(self) -> str:
+        return category(self.score, any(r.rule.impact == "critical" for r in self.findings))
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from tracectl.analysis.findings import (
     SerialCalls,
 )
 from tracectl.analysis.tree import SpanTree
-from tracectl.units import format_duration
+from tracectl.units import format_duration, plural
 
 HEADLINE_SHARE = 0.1  # a finding leads the headline from this share of the critical path up
 LIST_AT_MOST = 3
@@ -179,7 +179,7 @@ def headline(diagnosis: Diagnosis) -> str:
             return _failure(top, tree)
     dominant = next((x for x in diagnosis.findings if isinstance(x, DominantSection)), None)
     if dominant is None:
-        return f"Nothing to explain: the trace has no critical path ({len(tree)} spans)."
+        return f"Nothing to explain: the trace has no critical path ({plural(len(tree), 'span')})."
     where = label(tree, dominant.node)
     if dominant.share >= 0.5:
         return (

@@ -38,6 +38,7 @@ from tracectl.analysis.excess import LatencyRow, latency_rows, top_operation
 from tracectl.analysis.logevidence import LogEvidence, NewTemplate, Silenced
 from tracectl.analysis.logs import Event
 from tracectl.analysis.truncation import Truncation, truncations
+from tracectl.units import plural
 
 Operation = tuple[str, str]  # (service, span name)
 
@@ -333,7 +334,7 @@ def triage(analyses: Sequence[TraceAnalysis], slow_ratio: float = 2.0) -> Verdic
     """Automatic mode for one window: latency first (slowest tenth vs faster half), then errors (failing vs
     healthy, when at least 5% fail), else nothing stands out."""
     if len(analyses) < 10:
-        return Verdict("none", None, f"only {len(analyses)} traces: too few to compare slow against normal")
+        return Verdict("none", None, f"only {plural(len(analyses), 'trace')}: too few to compare slow against normal")
     slow, normal = split_latency(analyses)
     latency = verdict_for("latency", slow, normal, slow_ratio=slow_ratio)
     if latency.culprit:

@@ -83,7 +83,7 @@ def drift(
     if report is not None:
         from tracectl.render.drift_report import write_drift_report
 
-        write_drift_report(result, report)
+        write_drift_report(result, report, get_env(ctx).tz)
         get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output, top=top)
     finish(ctx, result.inputs, max_skipped)

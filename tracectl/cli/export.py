@@ -27,7 +27,17 @@ class ExportFormat(enum.StrEnum):
 def export(
     ctx: typer.Context,
     trace: Trace,
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.otlp_json,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Output format: " + ", ".join(f.value for f in ExportFormat) + " (-f/--format: the same).",
+        ),
+    ] = ExportFormat.otlp_json.value,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     trace_id: TraceIdOption = None,
 ) -> None:
@@ -38,15 +48,20 @@ def export(
     OTLP JSON has hex IDs, Tempo JSON base64 IDs; Jaeger JSON is what Jaeger UI's "Download JSON" writes and
     what it opens. OTLP JSON ⇄ Jaeger JSON is lossless (times to the microsecond, Jaeger's resolution).
 
-      tracectl export trace.jaeger.json -f otlp-json > trace.otlp.json
-      tracectl export trace.json -f otlp-proto --out trace.pb
+    As everywhere, -o is the format and --out the file.
+
+      tracectl export trace.jaeger.json -o otlp-json > trace.otlp.json
+      tracectl export trace.json -o otlp-proto --out trace.pb
+      tracectl export 4bf92f3577b34da6a3ce929d0e0e4736 -o html --out incident-trace.html
     """
     from tracectl.workflows.inspect import export as run
 
     env = get_env(ctx)
-    if str(fmt) == "otlp-proto" and out is None and env.stdout_is_tty:
+    fmt = export_format(fmt)
+    if fmt == "otlp-proto" and out is None and env.stdout_is_tty:
         raise InputError("refusing to write binary protobuf to a terminal: use --out FILE or a pipe")
-    exported = run(get_session(ctx), trace, str(fmt), trace_id=trace_id, tz=env.tz)
+    session = get_session(ctx)
+    exported = run(session, trace, fmt, trace_id=trace_id, tz=env.tz, ui_url=session.settings.ui_url)
     if out is not None:
         from tracectl.atomic import write_atomically
 
@@ -54,3 +69,13 @@ def export(
         env.info(f"wrote {exported.traces} trace(s) to {out}")
         return
     env.write_bytes(exported.data)
+
+
+def export_format(value: str) -> str:
+    """The format ``-o`` names; a file name there (``-o trace.pb``) is a one-line error pointing at ``--out``."""
+    names = [f.value for f in ExportFormat]
+    if value.lower() in names:
+        return value.lower()
+    if "/" in value or "." in value:
+        raise InputError(f"-o is the format ({', '.join(names)}), not a file: write {value} with --out {value}")
+    raise InputError(f"-o: {value!r} is not a format (formats: {', '.join(names)})")

@@ -10,6 +10,7 @@ import typer
 
 from tracectl.cli.app import Terminated, app, get_env
 from tracectl.errors import InputError
+from tracectl.units import plural
 
 sandbox_app = typer.Typer(help="The built-in sandbox: Tempo-, Jaeger- and Loki-compatible APIs on 127.0.0.1.",
                           no_args_is_help=True)  # fmt: skip
@@ -90,8 +91,9 @@ def serve(
         servers.stop()
         raise
     try:
-        env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · seed {seed} · {len(workload.traces)} traces, "
-                      f"{len(workload.logs)} log lines", soft_wrap=True)  # fmt: skip
+        env.out.print(f"[bold]sandbox[/bold] · scenario {scenario} · seed {seed} · "
+                      f"{plural(len(workload.traces), 'trace')}, {plural(len(workload.logs), 'log line')}",
+                      soft_wrap=True)  # fmt: skip
         hint = "tracectl search -s api-gateway --min-duration 100ms" if requests else "send OTLP: examples/house-prices"
         for line in (f"export TEMPO_ADDR={servers.tempo_url}", f"export JAEGER_ADDR={servers.jaeger_url}",
                      f"export LOKI_ADDR={servers.loki_url}", f"export PROMETHEUS_ADDR={prometheus_url}",

@@ -94,7 +94,7 @@ def triage(
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), options)
     if report is not None:
-        write_report(result, report, get_env(ctx).tz)
+        write_report(result, report, get_env(ctx).tz, get_session(ctx).settings.ui_url)
         get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output)
     finish(ctx, getattr(result, "inputs", None), max_skipped)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tracectl.analysis.aggregate import Aggregate, BucketComparison
 from tracectl.analysis.attribution import Attribution
 from tracectl.render.fit import Column, fitted_table, say_cut
-from tracectl.units import format_duration
+from tracectl.units import format_duration, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,7 +83,7 @@ def render_aggregate(agg: Aggregate, console: Console, top: int) -> None:
 
     console.print(
         Text.assemble(
-            ("Latency attribution over ", "bold"), (f"{agg.traces} traces", "bold"),
+            ("Latency attribution over ", "bold"), (plural(agg.traces, "trace"), "bold"),
             f"  duration p50 {_ms(agg.duration_p50)} · p95 {_ms(agg.duration_p95)} · p99 {_ms(agg.duration_p99)}",
             f" · by {agg.by}",
         )
@@ -115,8 +115,8 @@ def render_buckets(cmp: BucketComparison, console: Console, top: int) -> None:
     console.print(
         Text.assemble(
             ("Typical vs tail", "bold"),
-            f"  typical: {cmp.typical_traces} traces near the median (mean {_ms(cmp.typical_duration_mean)})",
-            f" · tail: {cmp.tail_traces} traces ≥ p99 (mean {_ms(cmp.tail_duration_mean)}) · by {cmp.by}",
+            f"  typical: {plural(cmp.typical_traces, 'trace')} near the median (mean {_ms(cmp.typical_duration_mean)})",
+            f" · tail: {plural(cmp.tail_traces, 'trace')} ≥ p99 (mean {_ms(cmp.tail_duration_mean)}) · by {cmp.by}",
         )
     )
     columns = (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tracectl.analysis.checks import RULES, CheckReport, Rule, RuleResult, category
+from tracectl.analysis.checks import RULES, CheckReport, Rule, RuleResult
 from tracectl.render.fit import Column, fitted_table
+from tracectl.units import plural
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -45,7 +46,7 @@ def _cause_document(r: RuleResult, cause: str, spans: int) -> dict[str, Any]:
 
 def check_document(report: CheckReport, source: str) -> dict[str, Any]:
     services = [
-        {"service": s.service, "score": _score(s.score), "category": category(s.score), "spans": s.spans,
+        {"service": s.service, "score": _score(s.score), "category": s.category, "spans": s.spans,
          "traces": s.traces, "findings": len(s.findings),
          "rules": [{"rule": r.rule.id, "impact": r.rule.impact, "checked": r.checked, "failed": r.failed,
                     "passing": round(r.passing, 4)} for r in s.results]}
@@ -68,7 +69,7 @@ def check_rows(report: CheckReport) -> list[dict[str, Any]]:
     for s in report.services:
         for r in s.results:
             rows.append({
-                "service": s.service, "score": _score(s.score), "category": category(s.score), "rule": r.rule.id,
+                "service": s.service, "score": _score(s.score), "category": s.category, "rule": r.rule.id,
                 "impact": r.rule.impact, "weight": r.rule.weight, "checked": r.checked, "failed": r.failed,
                 "passing": round(r.passing, 4), "cause": r.cause, "example_trace_id": r.example_trace_id or None,
                 "example_span_id": r.example_span_id or None, "fix": r.fix if r.failed else "",
@@ -80,7 +81,7 @@ def render_check(report: CheckReport, source: str, console: Console, top: int) -
     from rich.text import Text
 
     services = report.services
-    counts = f"  {report.traces} traces · {report.spans} spans · {len(services)} service{'s' * (len(services) != 1)}"
+    counts = f"  {plural(report.traces, 'trace')} · {plural(report.spans, 'span')} · {plural(len(services), 'service')}"
     console.print(Text.assemble(("Instrumentation check", "bold"), counts))
     console.print(Text(source, style="dim"))
     columns = [Column("service", flex=12), Column("score", "right", keep=True), Column("", keep=True),
@@ -88,7 +89,7 @@ def render_check(report: CheckReport, source: str, console: Console, top: int) -
                Column("findings", "right", keep=True)]  # fmt: skip
     rows: list[list[RenderableType]] = []
     for s in services:
-        label = category(s.score)
+        label = s.category
         found = str(len(s.findings)) if s.findings else "·"
         rows.append([s.service, f"{s.score:.1f}", Text(label, style=_CATEGORY_STYLE[label]), str(s.spans),
                      str(s.traces), found])  # fmt: skip
@@ -96,7 +97,7 @@ def render_check(report: CheckReport, source: str, console: Console, top: int) -
     findings = report.findings
     console.print()
     if not findings:
-        console.print(Text(f"✓ every rule passed on all {report.spans} spans", style="green"))
+        console.print(Text(f"✓ every rule passed on all {plural(report.spans, 'span')}", style="green"))
     else:
         shown = findings[:top] if top else findings
         console.print(Text(f"Findings ({len(findings)}), most important first", style="bold"))
@@ -112,7 +113,7 @@ def _finding(r: RuleResult, console: Console) -> None:
 
     console.print(Text.assemble(
         ("✗ ", "red"), (r.rule.impact, _IMPACT_STYLE[r.rule.impact]), " · ", (r.rule.id, "bold"), " · ", r.service,
-        f" · {r.failed} of {r.checked} spans ({1 - r.passing:.0%})",
+        f" · {r.failed} of {plural(r.checked, 'span')} ({1 - r.passing:.0%})",
     ))  # fmt: skip
     causes = _by_count(r)
     for cause, n in causes[:_CAUSES_SHOWN]:

@@ -4,6 +4,7 @@ network), for a scheduled check's artefact or a postmortem."""
 from __future__ import annotations
 
 import html
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from tracectl.analysis.drift_text import describe
 from tracectl.render.drift_view import SHORT_TEST, legend, spark_pair
 from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, report_kind
+from tracectl.units import plural
 
 if TYPE_CHECKING:
     from tracectl.workflows.drift import DriftResult
@@ -55,7 +57,19 @@ def histogram_svg(f: FeatureDrift, width: int = 300, height: int = 84) -> str:
     return "".join(out)
 
 
-def to_html(result: DriftResult) -> str:
+def header_rows(result: DriftResult, tz: tzinfo | None) -> list[tuple[str, str]]:
+    """The windows as absolute times (display zone and UTC), and when and by what the report was made."""
+    from tracectl.render.postmortem import generated_text, window_text
+
+    rows = [("Current window", window_text(result.window, tz))] if result.window is not None else []
+    if result.baseline_window is not None:
+        rows.append(("Reference window", window_text(result.baseline_window, tz)))
+    else:
+        rows.append(("Reference", result.reference))
+    return [*rows, ("Generated", generated_text(result.generated_ns, tz))]
+
+
+def to_html(result: DriftResult, tz: tzinfo | None = None) -> str:
     r = result.report
     e = html.escape
     rows = []
@@ -68,12 +82,15 @@ def to_html(result: DriftResult) -> str:
             f"<span class=dim>PSI {'' if f.psi is None else f'{f.psi:.3f}'} · n {f.n_reference:,} → {f.n_current:,} "
             f"· missing {missing} · outside the reference {f.out_of_range:.1%}</span></td></tr>"
         )
-    verdict = f"{len(r.drifted)} of {len(r.tested)} features drifted (drift share {r.drift_share:.2f})"
+    verdict = f"{len(r.drifted)} of {plural(len(r.tested), 'feature')} drifted (drift share {r.drift_share:.2f})"
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'><title>tracectl drift report</title>",
         f"<style>{REPORT_CSS}{_EXTRA_CSS}</style></head><body>",
         f"<h1>Drift report: <code>{e(result.service)}</code></h1>",
+        "<table class=about>"
+        + "".join(f"<tr><th>{e(k)}</th><td>{e(t)}</td></tr>" for k, t in header_rows(result, tz))
+        + "</table>",
         f"<div class='verdict{'' if r.drifted else ' ok'}'><b>{e(verdict)}</b><br>"
         + "<br>".join(e(describe(f)) for f in r.drifted)
         + "</div>",
@@ -86,15 +103,16 @@ def to_html(result: DriftResult) -> str:
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in result.warnings) + "</ul>")
     if result.commands:
-        parts.append(f"<h2>Next</h2><pre>{e(chr(10).join(result.commands))}</pre>")
+        parts.append(f"<h2>Next</h2><pre class=reproduce>{e(chr(10).join(result.commands))}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def to_markdown(result: DriftResult) -> str:
+def to_markdown(result: DriftResult, tz: tzinfo | None = None) -> str:
     r = result.report
     out = [f"# Drift report: {md_code(result.service, in_table=False)}", "",
-           f"**{len(r.drifted)} of {len(r.tested)} features drifted** (drift share {r.drift_share:.2f}).", "",
+           *[f"- **{k}:** {md_text(v)}" for k, v in header_rows(result, tz)], "",
+           f"**{len(r.drifted)} of {plural(len(r.tested), 'feature')} drifted** (drift share {r.drift_share:.2f}).", "",
            f"Current: {md_text(result.current)}. Reference: {md_text(result.reference)}.", "",
            "| | feature | role | test | score | PSI | reference | current | missing | outside |",
            "| --- | --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: |"]  # fmt: skip
@@ -116,11 +134,11 @@ def to_markdown(result: DriftResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_drift_report(result: DriftResult, path: Path) -> None:
+def write_drift_report(result: DriftResult, path: Path, tz: tzinfo | None = None) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
     from tracectl.atomic import write_atomically
 
-    write_atomically(path, to_markdown(result) if report_kind(path) == "md" else to_html(result))
+    write_atomically(path, to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz))
 
 
 # ------------------------------------------------------------------------------------ triage's input check

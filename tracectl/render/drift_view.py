@@ -18,6 +18,7 @@ from tracectl.analysis.drift import (
 )
 from tracectl.analysis.drift_text import describe
 from tracectl.render.emit import keep
+from tracectl.units import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -140,7 +141,7 @@ def render_drift(result: DriftResult, console: Console, top: int = 0) -> None:
     for f in r.drifted:
         console.print(Text.assemble(("✗ ", "red"), describe(f)))
     tested = len(r.tested)
-    verdict = f"{len(r.drifted)} of {tested} features drifted (drift share {r.drift_share:.2f})."
+    verdict = f"{len(r.drifted)} of {plural(tested, 'feature')} drifted (drift share {r.drift_share:.2f})."
     console.print(Text(verdict, style="bold red" if r.drifted else "bold green"))
     console.print(Text(legend(result), style="dim"))
     if result.commands:

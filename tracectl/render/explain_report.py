@@ -13,7 +13,7 @@ from tracectl.render.explain_doc import findings_document, roles
 from tracectl.render.explain_view import SPANS_SHOWN, TITLES
 from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, text_waterfall, waterfall_svg
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 
 def findings_markdown(diagnosis: Diagnosis) -> list[str]:
@@ -59,7 +59,8 @@ def explain_markdown(diagnosis: Diagnosis, source: str, warnings: list[str], tz:
     a = diagnosis.analysis
     tree = a.tree
     out = [f"# Trace `{tree.trace_id}`", "", f"**{md_text(headline(diagnosis))}**", "",
-           f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · {len(tree)} spans · "
+           f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · "
+           f"{plural(len(tree), 'span')} · "
            f"critical path {format_duration(a.path.length_ns)} · {md_text(source)}"]  # fmt: skip
     if warnings:
         out += ["", "## Warnings", "", *[f"- {md_text(w)}" for w in warnings]]
@@ -82,7 +83,7 @@ def explain_html(diagnosis: Diagnosis, source: str, warnings: list[str], tz: tzi
         f"<h1>Trace <code>{e(tree.trace_id)}</code></h1>",
         f"<div class='verdict{'' if failed else ' ok'}'>{e(headline(diagnosis))}</div>",
         f"<p class=dim>{e(format_timestamp(tree.wall_start, tz))} · {format_duration(tree.duration_ns)} · "
-        f"{len(tree)} spans · critical path {format_duration(a.path.length_ns)} · {e(source)}</p>",
+        f"{plural(len(tree), 'span')} · critical path {format_duration(a.path.length_ns)} · {e(source)}</p>",
     ]
     if warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul>")

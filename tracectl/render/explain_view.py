@@ -11,7 +11,7 @@ from tracectl.analysis.explain_text import describe, headline
 from tracectl.analysis.findings import Finding
 from tracectl.render.explain_doc import main_node, roles
 from tracectl.render.fit import Column, fitted_table
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -42,7 +42,8 @@ def render_explanation(diagnosis: Diagnosis, console: Console, tz: tzinfo | None
     errors = sum(s.is_error for s in tree.spans)
     console.print(Text.assemble(
         ("Trace ", "bold"), (tree.trace_id, "bold"), "  ", (format_duration(tree.duration_ns), "bold"),
-        f"  {len(tree)} spans · {len(services)} services", (f" · {errors} errors" if errors else "", "red"),
+        f"  {plural(len(tree), 'span')} · {plural(len(services), 'service')}",
+        (f" · {plural(errors, 'error')}" if errors else "", "red"),
     ))  # fmt: skip
     console.print(Text(f"{format_timestamp(tree.wall_start, tz)} · {source}", style="dim"))
     if selected >= 0:

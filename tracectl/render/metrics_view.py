@@ -299,4 +299,5 @@ def _axis(console: Console, r: MetricsResult, opts: RenderOptions, width: int) -
     if n:
         left, right = clock(r.rate[0][0], opts.tz), clock(r.rate[-1][0], opts.tz)
         span = min(width, n)
-        console.print(Text(" " * LABEL_WIDTH + left + right.rjust(max(1, span - len(left))), style="dim"), crop=False)
+        gap = max(len(right) + 2, span - len(left))  # two spaces at least: never "14:2214:23"
+        console.print(Text(" " * LABEL_WIDTH + left + right.rjust(gap), style="dim"), crop=False)

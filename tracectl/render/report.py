@@ -15,12 +15,14 @@ from tracectl.render.logs_view import display_line
 from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, report_kind, save_report, text_waterfall, waterfall_svg
 from tracectl.render.verdict_view import faster_document, faster_text, suspect_document
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
     from tracectl.analysis.explain import Diagnosis
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
+    from tracectl.render.postmortem import Event
+    from tracectl.timerange import TimeRange
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.sources import InputCounts
     from tracectl.workflows.triage_metrics import MetricsWindow
@@ -52,6 +54,11 @@ class TriageResult(Protocol):
     metrics_window: MetricsWindow | None
     pushdown: Pushdown | None
     inputs: InputCounts | None
+    window: TimeRange | None
+    baseline_window: TimeRange | None
+    generated_ns: int
+    alert_start_ns: int | None
+    reproduce: str
 
     @property
     def error_rate(self) -> float: ...
@@ -150,19 +157,24 @@ def pushdown_lines(result: TriageResult) -> list[str]:
     return ["", "## Pushed down to Tempo", "", *[f"- {md_text(line)}" for line in result.pushdown.lines()]]
 
 
-def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
-    v, commands = result.verdict, result.commands
-    out = ["# Triage report", ""]
+def to_markdown(result: TriageResult, tz: tzinfo | None, ui_url: str | None = None) -> str:
+    from tracectl.render import postmortem as pm
+
+    v, commands = result.verdict, reproduce_lines(result)
+    out = ["# Triage report", "", *[f"- **{k}:** {md_text(t)}" for k, t in header_rows(result, tz)], ""]
     culprit = md_code(v.culprit, in_table=False) if v.culprit else "nothing stands out"
     out.append(f"**Verdict:** {culprit} ({v.kind})  ")
     out.append(md_text(v.sentence))
     out.append("")
     n = v.numbers
     out.append(
-        f"{len(result.analyses)} traces from {md_text(result.source)}; {len(result.suspects)} suspects "
+        f"{plural(len(result.analyses), 'trace')} from {md_text(result.source)}; "
+        f"{plural(len(result.suspects), 'suspect')} "
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
+    events = triage_events(result)
+    out += ["", *pm.timeline_markdown(events, tz), "", *pm.chart_markdown(result.metrics_window, events, tz)]
     out += metrics_lines(result) + pushdown_lines(result)
     if result.warnings:  # what cut or bent the data: a postmortem must say so next to the numbers
         out += ["", "## Warnings", "", *[f"- {md_text(w)}" for w in result.warnings]]
@@ -201,14 +213,17 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
         out += ["", "## Example traces", "", *[f"- `{t}`" for t in v.examples]]
     fenced = md_fence(commands)
     out += ["", "## Reproduce", "", fenced[0] + "sh", *fenced[1:], ""]
-    return "\n".join(out)
+    worst = result.worst()
+    return pm.link_markdown("\n".join(out), ui_url, worst.tree.trace_id if worst is not None else None)
 
 
 # ------------------------------------------------------------------------------------------------- HTML
 
 
-def to_html(result: TriageResult, tz: tzinfo | None) -> str:
-    v, commands = result.verdict, result.commands
+def to_html(result: TriageResult, tz: tzinfo | None, ui_url: str | None = None) -> str:
+    from tracectl.render import postmortem as pm
+
+    v, commands = result.verdict, reproduce_lines(result)
     e = html.escape
     rows = "".join(
         f"<tr><td class=n>{i}</td><td><code>{e(s.component)}</code></td><td class=n>{s.score:.2f}</td>"
@@ -233,12 +248,18 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         "<meta name=viewport content='width=device-width,initial-scale=1'><title>tracectl triage report</title>",
         f"<style>{REPORT_CSS}</style></head><body>",
         "<h1>Triage report</h1>",
+        "<table class=about>"
+        + "".join(f"<tr><th>{e(k)}</th><td>{e(t)}</td></tr>" for k, t in header_rows(result, tz))
+        + "</table>",
         f"<div class='verdict{'' if v.culprit else ' ok'}'><b>Verdict:</b> {culprit} <span class=dim>({e(v.kind)})"
         f"</span><br>{e(v.sentence)}</div>",
-        f"<p class=dim>{len(result.analyses)} traces from {e(result.source)}; {len(result.suspects)} suspects (mean "
+        f"<p class=dim>{plural(len(result.analyses), 'trace')} from {e(result.source)}; "
+        f"{plural(len(result.suspects), 'suspect')} (mean "
         f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
         f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
     ]
+    events = triage_events(result)
+    parts += [pm.timeline_html(events, tz), "<h2>Metrics chart</h2>", pm.chart_svg(result.metrics_window, events, tz)]
     if metrics_lines(result):
         parts.append(
             "<h2>Metrics</h2><ul>" + "".join(f"<li>{e(m[2:])}</li>" for m in metrics_lines(result)[3:]) + "</ul>"
@@ -271,8 +292,8 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         parts.append(
             "<h2>Example traces</h2><ul>" + "".join(f"<li><code>{e(t)}</code></li>" for t in v.examples) + "</ul>"
         )
-    parts.append(f"<h2>Reproduce</h2><pre>{e(chr(10).join(commands))}</pre></body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append(f"<h2>Reproduce</h2><pre class=reproduce>{e(chr(10).join(commands))}</pre></body></html>")
+    return pm.link_html("\n".join(parts) + "\n", ui_url, worst.tree.trace_id if worst is not None else None)
 
 
 def excerpts_title(result: TriageResult) -> str:
@@ -282,6 +303,60 @@ def excerpts_title(result: TriageResult) -> str:
     return f"Log excerpts (none from {result.verdict.culprit}: warnings and errors elsewhere in the same requests)"
 
 
-def write_report(result: TriageResult, path: Path, tz: tzinfo | None) -> None:
+def write_report(result: TriageResult, path: Path, tz: tzinfo | None, ui_url: str | None = None) -> None:
     """The report as Markdown (``.md``) or self-contained HTML (``.html``), written to ``path``."""
-    save_report(path, to_markdown(result, tz) if report_kind(path) == "md" else to_html(result, tz))
+    md = report_kind(path) == "md"
+    save_report(path, to_markdown(result, tz, ui_url) if md else to_html(result, tz, ui_url))
+
+
+# ------------------------------------------------------------------------------------ what a postmortem needs
+
+
+def header_rows(result: TriageResult, tz: tzinfo | None) -> list[tuple[str, str]]:
+    """The windows as absolute times, and when and by what the report was made."""
+    from tracectl.render.postmortem import generated_text, window_text
+
+    rows = []
+    if result.window is not None:
+        rows.append(("Incident window", window_text(result.window, tz)))
+    if result.baseline_window is not None:
+        rows.append(("Baseline window", window_text(result.baseline_window, tz)))
+    elif result.window is not None:
+        rows.append(("Baseline", f"{plural(len(result.baseline), 'request')} of the same window (mode {result.mode})"))
+    rows.append(("Generated", generated_text(result.generated_ns, tz)))
+    return rows
+
+
+def reproduce_lines(result: TriageResult) -> list[str]:
+    """The triage that gives this report again, then what to run next: absolute windows, never ``--since``."""
+    return [*([result.reproduce] if result.reproduce else []), *result.commands]
+
+
+def triage_events(result: TriageResult) -> list[Event]:
+    """The windows, the metrics' change and deployments, the alert, the first suspect, the worst request and the
+    first serious log line, for the timeline and the chart's marks."""
+    from tracectl.render.postmortem import Event, metrics_events
+
+    events = metrics_events(result.metrics_window)
+    if result.baseline_window is not None:
+        events.append(Event(result.baseline_window.start_ns, "the baseline window begins", "window"))
+    if result.window is not None:
+        events.append(Event(result.window.start_ns, "the incident window begins", "window"))
+        events.append(Event(result.window.end_ns, "the incident window ends", "window"))
+    if result.alert_start_ns is not None:
+        events.append(Event(result.alert_start_ns, "the alert began firing", "alert"))
+    if result.suspects and result.mode != "windows":
+        first = min(result.suspects, key=lambda a: a.tree.wall_start)
+        events.append(Event(first.tree.wall_start, f"the first suspect request: {first.tree.trace_id} "
+                            f"({format_duration(first.tree.duration_ns)})", "trace"))  # fmt: skip
+    worst = result.worst()
+    if worst is not None:
+        events.append(Event(worst.tree.wall_start, f"the worst suspect request: {worst.tree.trace_id} "
+                            f"({format_duration(worst.tree.duration_ns)})", "trace"))  # fmt: skip
+    rank = {"fatal": 0, "error": 1, "warn": 2}
+    serious = sorted(result.log_excerpts, key=lambda tm: (rank.get(tm[1].level, 3), tm[1].record.time_ns))
+    if serious:
+        tid, m = serious[0]
+        events.append(Event(m.record.time_ns, f"the first {m.level} log line of the excerpts: "
+                            f"{display_line(m.record.line)[:120]} (trace {tid})", "log"))  # fmt: skip
+    return events

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.backends.query import SearchResult
 from tracectl.render.fit import Column, fitted_table
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,7 +30,7 @@ def render_search(result: SearchResult, console: Console, tz: tzinfo | None) -> 
     starts = [format_timestamp(t.start_ns, tz) for t in result.traces]
     day = starts[0][:10] if starts and all(s[:10] == starts[0][:10] for s in starts) else None
     header = f" from {result.backend}, slowest first" + (f", started {day}" if day else "") + "  "
-    console.print(Text.assemble((f"{len(result.traces)} traces", "bold"), header, (result.query, "dim")))
+    console.print(Text.assemble((plural(len(result.traces), "trace"), "bold"), header, (result.query, "dim")))
     # The trace ID stays whole (the next command takes it), and so does the duration; on a narrow terminal the
     # root column shrinks, then the span and error counts and the start give way.
     columns = (

@@ -1,4 +1,4 @@
-"""One trace as a report (``tracectl export -f md|html``), and what every report shares: a text and an SVG
+"""One trace as a report (``tracectl export -o md|html``), and what every report shares: a text and an SVG
 waterfall, the stylesheet, the file kind from its name, and writing the file.
 
 The HTML is self-contained: inline CSS and an inline SVG waterfall, no scripts, no network.
@@ -7,12 +7,13 @@ The HTML is self-contained: inline CSS and an inline SVG waterfall, no scripts, 
 from __future__ import annotations
 
 import html
+import time
 from datetime import tzinfo
 from pathlib import Path
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.safe_text import md_code, md_fence, md_text, one_line
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 
 def text_waterfall(analysis: TraceAnalysis, width: int = 40, limit: int = 40) -> list[str]:
@@ -93,13 +94,18 @@ def waterfall_svg(analysis: TraceAnalysis, limit: int = 60) -> str:
     return "".join(out)
 
 
-def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
+def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None, ui_url: str | None = None) -> str:
+    from tracectl.render.postmortem import generated_text, link_markdown
+
     tree = analysis.tree
     out = [
         f"# Trace `{tree.trace_id}`",
         "",
-        f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · {len(tree)} spans · "
+        f"{format_timestamp(tree.wall_start, tz)} · {format_duration(tree.duration_ns)} · "
+        f"{plural(len(tree), 'span')} · "
         f"critical path {format_duration(analysis.path.length_ns)}",
+        "",
+        f"Generated {generated_text(time.time_ns(), tz)}.",
         "",
         *md_fence(text_waterfall(analysis, limit=200)),
         "",
@@ -128,10 +134,12 @@ def trace_markdown(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
         )
     if tree.warnings:
         out += ["", "## Data warnings", "", *[f"- {md_text(w.message)}" for w in tree.warnings]]
-    return "\n".join(out) + "\n"
+    return link_markdown("\n".join(out) + "\n", ui_url)
 
 
-def trace_html(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
+def trace_html(analysis: TraceAnalysis, tz: tzinfo | None, ui_url: str | None = None) -> str:
+    from tracectl.render.postmortem import generated_text, link_html
+
     tree = analysis.tree
     e = html.escape
     rows = "".join(
@@ -140,14 +148,15 @@ def trace_html(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
         for r in analysis.attribution.rows
     )
     warnings = "".join(f"<li>{e(w.message)}</li>" for w in tree.warnings)
-    return (
+    page = (
         "\n".join(
             [
                 "<!doctype html><html lang=en><head><meta charset=utf-8>",
                 f"<title>trace {e(tree.trace_id)}</title><style>{REPORT_CSS}</style></head><body>",
                 f"<h1>Trace <code>{e(tree.trace_id)}</code></h1>",
                 f"<p class=dim>{e(format_timestamp(tree.wall_start, tz))} · {format_duration(tree.duration_ns)} · "
-                f"{len(tree)} spans · critical path {format_duration(analysis.path.length_ns)}</p>",
+                f"{plural(len(tree), 'span')} · critical path {format_duration(analysis.path.length_ns)}</p>",
+                f"<p class=dim>Generated {e(generated_text(time.time_ns(), tz))}.</p>",
                 waterfall_svg(analysis, limit=200),
                 "<h2>Where the time went</h2><table><tr><th>component</th><th>spans</th><th>self</th>"
                 f"<th>critical path</th><th>share</th></tr>{rows}</table>",
@@ -157,6 +166,7 @@ def trace_html(analysis: TraceAnalysis, tz: tzinfo | None) -> str:
         )
         + "\n"
     )
+    return link_html(page, ui_url)
 
 
 def report_kind(path: Path) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
 from tracectl.render.logs_view import log_line_text
 from tracectl.render.tree_rows import TreeView
-from tracectl.units import format_duration, format_timestamp
+from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -80,7 +80,8 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
     errors = sum(s.is_error for s in tree.spans)
     header = Text.assemble(
         ("Trace ", "bold"), (tree.trace_id, "bold"), "  ", (format_duration(tree.duration_ns), "bold"),
-        f"  {len(tree)} spans · {len(services)} services", (f" · {errors} errors" if errors else "", "red"),
+        f"  {plural(len(tree), 'span')} · {plural(len(services), 'service')}",
+        (f" · {plural(errors, 'error')}" if errors else "", "red"),
     )  # fmt: skip
     console.print(header)  # wrapped between words on a narrow terminal: the trace ID stays whole
     console.print(Text(f"{format_timestamp(tree.wall_start, tz)} · {source}", style="dim"))

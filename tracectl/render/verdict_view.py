@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tracectl.analysis.excess import LatencyRow
 from tracectl.analysis.logevidence import Silenced
 from tracectl.analysis.triage import Suspect, Verdict
-from tracectl.units import format_duration
+from tracectl.units import format_duration, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -182,7 +182,9 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
         console.print(Text("\n(no log evidence: Loki not configured or unreachable; --logs-file reads saved lines)",
                            style="dim"))  # fmt: skip
     tail = " Next:" if result.commands else ""
-    console.print(Text(f"\n{len(result.analyses)} traces analysed in {result.seconds:.1f} s.{tail}", style="bold"))
+    console.print(
+        Text(f"\n{plural(len(result.analyses), 'trace')} analysed in {result.seconds:.1f} s.{tail}", style="bold")
+    )
     for cmd in result.commands:
         console.print(Text.assemble("  ", (cmd, "cyan")), soft_wrap=True)
 

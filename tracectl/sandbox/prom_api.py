@@ -40,18 +40,22 @@ class PromSource:
         self.families = families
         self.interval_s = interval_s
         self._db: SeriesDB | None = None
-        self._built_for = -1
+        self._built_for = (-1, -1)
         self._lock = threading.Lock()
 
     def db(self) -> SeriesDB:
+        from tracectl.sandbox.otlp_series import add_otlp_metrics
+
         traces = [t for t, _ in self.store.traces()]
+        pushed = self.store.metrics()  # what applications sent over OTLP: served as Prometheus stores it
         with self._lock:
-            if self._db is None or self._built_for != len(traces):
+            if self._db is None or self._built_for != (len(traces), len(pushed)):
                 spans = [s for t in traces for s in t.spans]
                 start = min((s.start_ns for s in spans), default=time.time_ns())
                 end = max((s.end_ns for s in spans), default=start)
                 self._db = build_series(traces, start, end, self.families, self.interval_s)
-                self._built_for = len(traces)
+                add_otlp_metrics(self._db, pushed)
+                self._built_for = (len(traces), len(pushed))
             return self._db
 
 

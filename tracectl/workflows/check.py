@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.errors import InputError
 from tracectl.render import check_view as view
+from tracectl.units import plural
 from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def check(
         report = check_traces(loaded.traces)
         update(1, 1)
     if query is not None and session is not None:
-        source = f"{session.backend().name} search: {len(loaded.results)} traces fetched"
+        source = f"{session.backend().name} search: {plural(len(loaded.results), 'trace')} fetched"
     else:
         source = loaded.results[0].source if len(loaded.results) == 1 else f"{len(loaded.results)} sources"
     return CheckResult(report, source, list(loaded.warnings), loaded.counts)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tracectl.backends.query import SearchQuery
     from tracectl.model import Span, Trace
     from tracectl.render.emit import RenderOptions
+    from tracectl.timerange import TimeRange
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts
 
@@ -60,6 +61,9 @@ class DriftResult:
     commands: list[str] = field(default_factory=list)  # what to run next
     seconds: float = 0.0
     inputs: InputCounts | None = None  # traces asked for, analysed and skipped (both windows; none for training data)
+    window: TimeRange | None = None  # the current window (searched, or the spans' extent with files)
+    baseline_window: TimeRange | None = None  # the earlier window compared with (None: training data)
+    generated_ns: int = 0  # when the result was made (the report says it)
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
         return drift_document(self)
@@ -245,7 +249,16 @@ def drift(session: Session | None, options: DriftOptions) -> DriftResult:
     tempo = session is not None and options.query is not None and session.settings.effective_backend == "tempo"
     result.commands = next_commands(result, options.query, tempo)
     result.seconds = time.perf_counter() - started
+    result.window = options.query.time if options.query is not None else _extent(spans)
+    result.baseline_window = options.baseline_query.time if options.baseline_query is not None else None
+    result.generated_ns = time.time_ns()
     return result
+
+
+def _extent(spans: Sequence[Span]) -> TimeRange | None:
+    from tracectl.timerange import TimeRange
+
+    return TimeRange(min(s.start_ns for s in spans), max(s.end_ns for s in spans)) if spans else None
 
 
 def _fetch(session: Session, query: SearchQuery, warnings: list[str], counts: InputCounts) -> list[Trace]:
@@ -302,7 +315,9 @@ def _guess_service(traces: Sequence[Trace], table: TableReference | None) -> tup
 
 def next_commands(result: DriftResult, query: SearchQuery | None, tempo: bool = False) -> list[str]:
     """Traces to look at: requests carrying a new category, or (Tempo) a value beyond the reference's range."""
-    since = f" --since {max(1, round(query.time.duration_ns / 60e9))}m" if query is not None else ""
+    from tracectl.timerange import window_flags
+
+    since = window_flags(query.time) if query is not None else ""  # absolute: the same window tomorrow
     cmds = []
     for f in result.report.drifted[:2]:
         if f.new_categories:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.render.explain_doc import EXPLAIN_CSV_COLUMNS, EXPLAIN_SCHEMA, explain_document, finding_rows
+from tracectl.units import plural
 from tracectl.workflows.inspect import session_warn
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
@@ -97,6 +98,6 @@ def _slowest(traces: list[Trace], source: str, warnings: list[str]) -> Trace:
     if len(traces) == 1:
         return traces[0]
     chosen = max(traces, key=lambda t: (wall(t), t.trace_id))
-    warnings.append(f"{source} holds {len(traces)} traces; explaining the slowest, {chosen.trace_id} "
+    warnings.append(f"{source} holds {plural(len(traces), 'trace')}; explaining the slowest, {chosen.trace_id} "
                     "(--trace-id picks another)")  # fmt: skip
     return chosen

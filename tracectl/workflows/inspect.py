@@ -136,7 +136,8 @@ class Exported:
     binary: bool
 
 
-def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None, tz: Any = None) -> Exported:
+def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None, tz: Any = None,
+           ui_url: str | None = None) -> Exported:  # fmt: skip
     """The traces of ``trace`` in another format (lossless between OTLP JSON and Jaeger JSON), or written up."""
     import orjson
 
@@ -144,7 +145,7 @@ def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | Non
 
     traces = select_traces(load_trace_arg(trace, session), trace_id)
     if fmt in ("md", "html", "json"):
-        return Exported(_write_up(traces, fmt, tz).encode("utf-8"), len(traces), binary=False)
+        return Exported(_write_up(traces, fmt, tz, ui_url).encode("utf-8"), len(traces), binary=False)
     if fmt == "otlp-proto":
         return Exported(otlp_proto.dump_bytes(traces), len(traces), binary=True)
     if fmt == "jaeger-json":
@@ -156,7 +157,7 @@ def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | Non
     return Exported(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n", len(traces), binary=False)
 
 
-def _write_up(traces: list[Any], fmt: str, tz: Any = None) -> str:
+def _write_up(traces: list[Any], fmt: str, tz: Any = None, ui_url: str | None = None) -> str:
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.render import machine
     from tracectl.render.trace_report import trace_html, trace_markdown
@@ -166,4 +167,4 @@ def _write_up(traces: list[Any], fmt: str, tz: Any = None) -> str:
         docs = [trace_document(make_view(a), "export", []) for a in analyses]
         return machine.to_json({"traces": docs}, SHOW_SCHEMA)
     render = trace_markdown if fmt == "md" else trace_html
-    return "\n".join(render(a, tz) for a in analyses)
+    return "\n".join(render(a, tz, ui_url) for a in analyses)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.errors import InputError, TracectlError
 from tracectl.render.logs_view import LOG_CSV_COLUMNS, LOGS_SCHEMA, log_row, render_logs
+from tracectl.units import plural
 from tracectl.workflows.sources import load_trace_arg, select_traces
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def trace_logs(
     chosen, *rest = select_traces(loaded, trace_id)
     warnings: list[str] = []
     if rest:
-        warnings.append(f"{loaded.source} holds {len(rest) + 1} traces; these are the lines of the first, "
+        warnings.append(f"{loaded.source} holds {plural(len(rest) + 1, 'trace')}; these are the lines of the first, "
                         f"{chosen.trace_id} (--trace-id picks another)")  # fmt: skip
     tree = build_tree(chosen)
     warnings += repair_warnings([tree])  # said with the others below

@@ -80,8 +80,10 @@ class MetricsResult:
 
 
 def aligned(time: TimeRange, step_ns: int) -> TimeRange:
-    """The window with its start on a multiple of the step, so every point is a whole bucket."""
-    return TimeRange(time.start_ns - time.start_ns % step_ns, time.end_ns)
+    """The window with both ends on multiples of the step, so every point is a whole bucket ``(t − step, t]``,
+    the last one included: a window ending now ends in the bucket now is in, whose requests would otherwise be
+    left out (all of them, after a run shorter than a step)."""
+    return TimeRange(time.start_ns - time.start_ns % step_ns, -(-time.end_ns // step_ns) * step_ns)
 
 
 def _one(series: Sequence[PromSeries], scale: float = 1.0) -> Points:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tracectl.backends.query import SearchQuery
     from tracectl.model import LogRecord, Trace
     from tracectl.render.emit import RenderOptions
+    from tracectl.timerange import TimeRange
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts
@@ -71,11 +72,16 @@ class TriageResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # what to run next
+    reproduce: str = ""  # the triage command that gives this result again (absolute windows)
     sources: dict[str, str] = field(default_factory=dict)  # trace ID -> the file it came from
     quality: InputCheck | None = None  # inputs and outputs against training data or the baseline
     metrics_window: MetricsWindow | None = None  # the metrics that chose the windows, or why they did not
     pushdown: Pushdown | None = None  # what Tempo computed over windows larger than --max-traces
     inputs: InputCounts | None = None  # traces asked for, analysed and skipped (window and baseline together)
+    window: TimeRange | None = None  # the suspect window (searched, or the traces' extent with files)
+    baseline_window: TimeRange | None = None  # a separate baseline window; None: the baseline is in ``window``
+    generated_ns: int = 0  # when the result was made (the report says it)
+    alert_start_ns: int | None = None  # when the alert that started triage began firing (``triage --alert``)
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -224,9 +230,38 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
         _input_evidence(session, result, options)
     _metrics_evidence(result, options.metrics_window)
     _pushdown_evidence(session, options, result, over)
-    result.seconds = time.perf_counter() - started
-    result.commands = next_commands(result, options)
+    _finish(result, options, baseline_given, started)
     return result
+
+
+def _finish(result: TriageResult, options: TriageOptions, baseline_given: list[TraceAnalysis] | None,
+            started: float) -> None:  # fmt: skip
+    """What a report needs beside the evidence: the time taken, the windows, when it was made, the commands."""
+    from tracectl.workflows.triage_commands import reproduce_command
+
+    result.seconds = time.perf_counter() - started
+    result.window, result.baseline_window = _windows(options, result.analyses, baseline_given)
+    result.generated_ns = time.time_ns()
+    result.commands = next_commands(result, options)
+    result.reproduce = reproduce_command(result, options)
+
+
+def _windows(options: TriageOptions, analyses: list[TraceAnalysis],
+             baseline: list[TraceAnalysis] | None) -> tuple[TimeRange | None, TimeRange | None]:  # fmt: skip
+    """The suspect window and the baseline window (None: the baseline is part of the suspect window): searched,
+    or from files the extent of their traces."""
+    from tracectl.timerange import TimeRange
+
+    def extent(found: list[TraceAnalysis]) -> TimeRange | None:
+        if not found:
+            return None
+        return TimeRange(min(a.tree.wall_start for a in found), max(a.tree.wall_start + a.tree.duration_ns
+                                                                      for a in found))  # fmt: skip
+
+    window = options.query.time if options.query is not None else extent(analyses)
+    if options.baseline_query is not None:
+        return window, options.baseline_query.time
+    return window, extent(baseline) if baseline is not None else None
 
 
 def _metrics_evidence(result: TriageResult, window: MetricsWindow | None) -> None:
@@ -344,15 +379,19 @@ def next_commands(result: TriageResult, options: TriageOptions) -> list[str]:
         where = f"{shlex.quote(source)} --trace-id {example}"
         return [f"tracectl show {where} --critical{saved}", f"tracectl path {where}",
                 *([f"tracectl logs {where}{saved} --level warn"] if saved else [])]  # fmt: skip
+    from tracectl.timerange import TimeRange, window_flags
+
     query = options.query
     service = query.service if query is not None else None
-    since = f" --since {max(1, round(query.time.duration_ns / 60e9))}m" if query is not None else ""
+    since = window_flags(query.time) if query is not None else ""  # absolute: the same window tomorrow
     cmds = []
     if v.kind == "drift":  # every input and output of the model, with histograms
-        against = (
-            f"--reference {options.reference}" if options.reference else "--baseline-from now-1d --baseline-to now-23h"
-        )
-        cmds.append(f"tracectl drift -s {v.culprit}{since} {against}")
+        day = 86400 * 10**9
+        earlier = options.baseline_query.time if options.baseline_query is not None else (
+            TimeRange(query.time.start_ns - day, query.time.end_ns - day) if query is not None else None)  # fmt: skip
+        against = f" --reference {options.reference}" if options.reference else (
+            window_flags(earlier, "baseline-") if earlier is not None else "")  # fmt: skip
+        cmds.append(f"tracectl drift -s {v.culprit}{since}{against}")
     if example:
         cmds += [f"tracectl show {example} --critical --logs", f"tracectl path {example}"]
     if service:
