@@ -79,7 +79,7 @@ class CliState:
             secrets = settings.secret_values()  # once: it reads the token files
             env.redact = lambda text: redact(text, secrets)
             self._session = Session(settings, warn=env.warn, progress=env.progress, status=env.status,
-                                    transport=self.transport, started=self.started)  # fmt: skip
+                                    transport=self.transport, started=self.started, info=env.info)  # fmt: skip
             if settings.insecure:
                 env.warn("TLS certificate verification is off (--insecure): use only on a trusted network")
             elif settings.loki_insecure and settings.loki_url:
