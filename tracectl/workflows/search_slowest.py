@@ -59,7 +59,7 @@ class SearchMethod:
 
 def page_size(limit: int) -> int:
     """The limit of a refining search: room above the N asked for, so that one complete page can hold them."""
-    return max(2 * limit, limit + 10)
+    return max(3 * limit, limit + 20)
 
 
 def find_slowest(backend: Backend, q: SearchQuery) -> tuple[SearchResult, SearchMethod]:
@@ -150,13 +150,14 @@ def _nth_longest(seen: dict[str, TraceSummary], n: int, floor: int) -> int:
 
 def _next_bound(lo: int, hi: int | None, ladder: list[int], longest: int, precision: int) -> int | None:
     """The next duration to search from: a quantile between the ends, else their geometric middle, else (no upper
-    end yet) the longest trace seen; None when the ends are within the server's resolution."""
+    end yet) the longest trace seen; None when the ends are within a tenth (or the server's resolution) of each
+    other."""
     between = [v for v in ladder if v > lo and (hi is None or v < hi)]
     if between:
         return between[len(between) // 2]
     if hi is None:
         return longest if longest > lo else lo + precision
-    if hi - lo <= precision:
+    if hi - lo <= max(precision, lo // 10):  # close: the N-th longest seen is the better bound (the caller's)
         return None
     middle = math.isqrt(lo * hi) if lo > 0 else hi // 2
     middle = max(middle - middle % precision, lo + precision)  # the server filters at its resolution
