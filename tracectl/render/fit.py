@@ -1,8 +1,10 @@
 """Tables that fit the terminal without cutting what matters.
 
 Trace IDs and durations are never cut: a column marked ``keep`` keeps its natural width. When a table is wider
-than the terminal, flexible columns (span and component names) shrink first, down to their minimum, with an
-ellipsis; then optional columns are left out, least important first (JSON and CSV always carry everything).
+than the terminal, flexible optional columns (waterfalls) narrow first, down to their minimum; then optional
+columns are left out, least important first; only then do names (flexible columns that cannot be left out)
+shrink, down to their minimum, with an ellipsis. A name is what the reader looks for: numbers give way to it
+(JSON and CSV always carry everything).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def _cell_len(cell: Any) -> int:
 def fit_widths(columns: Sequence[Column], natural: Sequence[int], total: int) -> dict[int, int]:
     """Column index → width, for the columns that stay: optional columns go (least important first) until the
     rest fits with flexible columns at their minimum; the room left is then given back to flexible columns."""
-    floor = [min(natural[i], c.flex) if c.flex else natural[i] for i, c in enumerate(columns)]
+    # names at their natural width while optional columns can still give way; waterfalls at their minimum
+    floor = [min(natural[i], c.flex) if c.flex and c.drop else natural[i] for i, c in enumerate(columns)]
     kept = list(range(len(columns)))
 
     def need(widths: Sequence[int]) -> int:
@@ -68,7 +71,12 @@ def fit_widths(columns: Sequence[Column], natural: Sequence[int], total: int) ->
     while need(floor) > total:
         optional = [i for i in kept if columns[i].drop]
         if not optional:
-            break  # only what must stay is left: the terminal wraps it
+            shrinkable = [i for i in kept if columns[i].flex and floor[i] > min(natural[i], columns[i].flex)]
+            if not shrinkable:
+                break  # only what must stay is left: the terminal wraps it
+            for i in shrinkable:  # last resort: names shrink (the room left is given back below)
+                floor[i] = min(natural[i], columns[i].flex)
+            continue
         kept.remove(min(optional, key=lambda i: (columns[i].drop, -i)))
     widths = {i: floor[i] for i in kept}
     room = total - need(floor)

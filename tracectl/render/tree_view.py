@@ -143,8 +143,11 @@ def _cells(view: TreeView, node: int, guide: str, styles: dict[str, str]) -> lis
     span = tree.spans[node]
     # explain's marks lead the name, so that a narrow terminal cuts the name rather than them
     found = [(f"{mark_label(m, n)} ", "bold magenta") for m, n in view.marks.get(node, ())]
-    parts: list[tuple[str, str | None]] = [(guide, "dim"), *found, (span.service, styles[span.service]), (" ", None),
-                                           (span.name, "red" if span.is_error else None)]  # fmt: skip
+    parts: list[tuple[str, str | None]] = [(guide, "dim"), *found]
+    p = tree.parent[node]
+    if p < 0 or tree.spans[p].service != span.service:  # the service is written where it changes
+        parts += [(span.service, styles[span.service]), (" ", None)]
+    parts.append((span.name, "red" if span.is_error else None))
     if span.is_error:
         parts.append((" ✗", "bold red"))
     if tree.orphan[node]:
@@ -204,7 +207,7 @@ def _footer(view: TreeView, console: Console, shown: int, notes: list[str], tz: 
         legend += f" · ◀ the span the traceparent names ({view.tree.keys[view.selected]})"
     shown_marks = {m for n in view.order for m, _ in view.marks.get(n, ())}
     legend += "".join(f" · {MARK_LEGEND[m]}" for m in MARK_LEGEND if m in shown_marks)
-    console.print(Text(legend, style="dim"), soft_wrap=True)
+    console.print(Text(legend, style="dim"))  # wrapped at the terminal's width, between words
     unmatched = view.logs.get(-1, [])
     if unmatched:
         console.print(Text(f"{len(unmatched)} log lines matched no span:", style="yellow"))
