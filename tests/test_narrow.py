@@ -108,3 +108,18 @@ def test_names_stay_whole_until_the_numbers_have_given_way() -> None:
     # 60: everything optional is gone before the name is cut
     assert fit_widths(columns, natural, 60) == {0: 40, 2: 8}
     assert fit_widths(columns, natural, 40) == {0: 29, 2: 8}
+
+
+def test_a_deep_chain_prints_its_depth_as_a_number_and_stays_narrow(tmp_path: Path) -> None:
+    from tracectl.formats import otlp_json
+    from tracectl.synth import chain_trace
+
+    path = tmp_path / "chain.json"
+    path.write_bytes(orjson.dumps(otlp_json.dump_document([chain_trace(3000)])))
+    out = runner.invoke(app, ["--no-color", "show", str(path), "--limit", "0"], env={"COLUMNS": "80"}).stdout
+    rows = [line for line in out.splitlines() if "level-" in line]
+    assert len(rows) == 3000 and too_wide(out, 80) == []
+    assert rows[5].startswith(" " * 12 + "└─ level-5 ")  # drawn in full near the top
+    assert re.match(r"2999 ⋯ {12}└─ level-2999 ", rows[-1])  # past a dozen levels at 80 columns: the depth
+    table = runner.invoke(app, ["--no-color", "path", str(path)], env={"COLUMNS": "80"}).stdout
+    assert table.count("chain level-") == 2 * 3000 - 1 and too_wide(table, 80) == []  # down and back up

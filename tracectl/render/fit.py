@@ -111,6 +111,9 @@ class FittedTable:
             yield Segment.line()
         header = tuple(Text(c.header, style="bold") for c in self.columns)
         header_sizes = tuple(_cell_len(c.header) for c in self.columns)
+        if plain:  # no styles: one segment per line (a 20,000-row table is 20,000 segments, not 300,000)
+            yield from self._plain_lines(header, header_sizes)
+            return
         for n, (row, sizes) in enumerate(zip((header, *self.rows), (header_sizes, *self.sizes), strict=True)):
             last = len(row) - 1
             for i, (given, width, column) in enumerate(zip(row, self.widths, self.columns, strict=True)):
@@ -138,6 +141,30 @@ class FittedTable:
                 yield Segment("─" * (sum(self.widths) + GAP * (len(self.widths) - 1)), console.get_style("dim"))
                 yield Segment.line()
 
+    def _plain_lines(self, header: tuple[Any, ...], header_sizes: tuple[int, ...]) -> Any:
+        from rich.segment import Segment
+        from rich.text import Text
+
+        gap, last = " " * GAP, len(self.columns) - 1
+        rule = "─" * (sum(self.widths) + GAP * (len(self.widths) - 1))
+        for n, (row, sizes) in enumerate(zip((header, *self.rows), (header_sizes, *self.sizes), strict=True)):
+            parts = []
+            for i, (given, width, column) in enumerate(zip(row, self.widths, self.columns, strict=True)):
+                text = given if isinstance(given, str) else given.plain if isinstance(given, Text) else ""
+                size = sizes[i] if isinstance(given, str | Text) else 0
+                if size > width:
+                    cut = Text(text)
+                    cut.truncate(width, overflow="ellipsis")
+                    text, size = cut.plain, cut.cell_len
+                if size < width and (column.justify == "right" or i < last):
+                    text = " " * (width - size) + text if column.justify == "right" else text + " " * (width - size)
+                parts.append(text)
+            yield Segment(gap.join(parts))
+            yield Segment.line()
+            if n == 0:
+                yield Segment(rule)
+                yield Segment.line()
+
 
 def _shown(cell: Any) -> Any:
     """A cell with its control characters made visible (same length): the table writes segments itself, past
@@ -148,7 +175,7 @@ def _shown(cell: Any) -> Any:
 
     if isinstance(cell, str):
         return visible(cell)
-    if isinstance(cell, Text) and not is_safe(cell.plain):
+    if isinstance(cell, Text) and not cell.plain.isprintable() and not is_safe(cell.plain):
         safe = cell.copy()
         safe.plain = visible(cell.plain)
         return safe
@@ -159,8 +186,21 @@ def fitted_table(
     console: Console, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]], title: str | None = None
 ) -> FittedTable:
     """A table of ``rows`` with the columns that fit ``console.width`` (see the module's docstring)."""
-    rows = [tuple(_shown(cell) for cell in row) for row in rows]
-    sizes = [tuple(_cell_len(cell) for cell in row) for row in rows]
+    shown_rows, sizes = [], []
+    for row in rows:  # one pass, plain strings on a fast path: a 20,000-row table has 200,000 cells
+        cells, cell_sizes = [], []
+        for given in row:
+            if type(given) is str:
+                text = given if given.isprintable() else _shown(given)
+                cells.append(text)
+                cell_sizes.append(len(text) if text.isascii() else cell_width(text))
+            else:
+                cell = _shown(given)
+                cells.append(cell)
+                cell_sizes.append(_cell_len(cell))
+        shown_rows.append(tuple(cells))
+        sizes.append(tuple(cell_sizes))
+    rows = shown_rows
     natural = [max([_cell_len(c.header)] + [s[i] for s in sizes]) for i, c in enumerate(columns)]
     widths = fit_widths(columns, natural, console.width)
     kept = sorted(widths)

@@ -25,7 +25,15 @@ _PALETTE = (
     "bright_green",
     "bright_blue",
 )
-_MAX_GUIDE_LEVELS = 16  # deeper trees keep only the innermost guides, so a 50,000-deep line stays short
+# Guides are drawn in full for up to this many levels (fewer on a narrow terminal: half of it at most); deeper
+# rows start with their depth as a number, then the innermost levels' guides, so that a 20,000-deep chain prints
+# rows of a few dozen characters (output linear in rows) and names stay readable.
+_MAX_GUIDE_LEVELS = 24
+_DEEP_LEVELS_KEPT = 4
+
+
+def guide_levels(width: int) -> int:
+    return max(8, min(_MAX_GUIDE_LEVELS, (width // 2) // 3))
 
 
 def service_style(service: str, services: list[str]) -> str:
@@ -37,7 +45,7 @@ def service_styles(services: list[str]) -> dict[str, str]:
     return {s: service_style(s, services) for s in services}
 
 
-def _guides(view: TreeView) -> dict[int, str]:
+def _guides(view: TreeView, levels: int = _MAX_GUIDE_LEVELS) -> dict[int, str]:
     """Tree-drawing prefix per visible node, computed in one pass over the depth-first order."""
     tree = view.tree
     last_child: dict[int, int] = {}
@@ -55,8 +63,10 @@ def _guides(view: TreeView) -> dict[int, str]:
         is_last = last_child.get(p) == node
         line_prefix[node] = base + ("└─ " if is_last else "├─ ")
         nxt = base + ("   " if is_last else "│  ")
-        if len(nxt) > 3 * _MAX_GUIDE_LEVELS:
-            nxt = "⋯" + nxt[-3 * (_MAX_GUIDE_LEVELS - 1) :]
+        depth = tree.depth[node]
+        if depth > levels:
+            line_prefix[node] = f"{depth} ⋯" + line_prefix[node][-3 * (_DEEP_LEVELS_KEPT + 1) :]
+            nxt = nxt[-3 * (_DEEP_LEVELS_KEPT + 1) :]  # only what deeper rows draw: each row stays short
         child_prefix[node] = nxt
     return line_prefix
 
@@ -84,7 +94,7 @@ def render_tree(view: TreeView, console: Console, tz: tzinfo | None, source: str
     )  # fmt: skip
     console.print(header)  # wrapped between words on a narrow terminal: the trace ID stays whole
     console.print(Text(f"{format_timestamp(tree.wall_start, tz)} · {source}", style="dim"))
-    guides = _guides(view)
+    guides = _guides(view, guide_levels(console.width))
     shown = view.order if limit <= 0 else view.order[:limit]
     styles = service_styles(services)
     cells = [(node, _cells(view, node, guides[node], styles)) for node in shown]
