@@ -137,8 +137,10 @@ def test_show_marks_the_error_origin_and_the_n_plus_one_calls(tmp_path: Path) ->
     marked = {s["span_id"]: s["marks"] for s in doc["traces"][0]["spans"] if s["marks"]}
     assert marked == {sid("model"): ["origin"], **{sid(f"read{i}"): ["n+1"] for i in range(8)}}
     assert all(s["marks"] == [] for s in doc["traces"][0]["spans"] if s["span_id"] not in marked)
-    table = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout
+    table = runner.invoke(app, ["show", path, "--expand"], env={"COLUMNS": "120"}).stdout
     assert "⊗ origin model model" in table and table.count("×8 N+1 HGET") == 8
+    folded = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout  # the mark stays on the one row
+    assert folded.count("×8 N+1 HGET  (sum 720 ms, wall 790 ms)") == 1 and "7 spans of repeated calls" in folded
     assert "⊗ origin: where a failure began" in table and "×N N+1: one of N calls" in table
     rows = list(csv.DictReader(io.StringIO(run("show", path, "-o", "csv").stdout)))
     assert len(rows) == 11 and "marks" not in rows[0]  # the CSV columns stay as they were

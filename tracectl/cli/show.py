@@ -47,10 +47,15 @@ def show(
         bool, typer.Option("--logs", help="Interleave the trace's Loki log lines under their spans.")
     ] = False,
     logs_file: LogsFile = None,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="One row per span: repeated calls (N+1, retries) not folded.")
+    ] = False,
 ) -> None:
     """Show a trace as a tree with a waterfall, the critical path drawn solid.
 
-    Per span: service, operation, start offset, duration, self time and critical-path time.
+    Per span: service (where it changes from the parent's), operation, start offset, duration, self time and
+    critical-path time. Siblings with the same service and operation one after another (an N+1 loop, retries)
+    are one row, "×24  (sum 312 ms, wall 318 ms)", unless --expand; JSON and CSV have every span.
 
     Messy data (orphans, duplicate IDs, cycles, clock skew, bad times) is repaired and reported on stderr and
     in the JSON "warnings". Examples:
@@ -68,7 +73,7 @@ def show(
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     shown = run(get_session(ctx), trace, trace_id=trace_id, min_duration_ns=min_ns, max_depth=max_depth,
                 critical=critical, logs=logs, logs_files=logs_file)  # fmt: skip
-    emit_result(ctx, shown, output, limit=limit, full_rows=output != "csv")
+    emit_result(ctx, shown, output, limit=limit, full_rows=output != "csv", expand=expand)
 
 
 @app.command(rich_help_panel="Inspect a trace")

@@ -183,9 +183,11 @@ def _shown(cell: Any) -> Any:
 
 
 def fitted_table(
-    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]], title: str | None = None
-) -> FittedTable:
-    """A table of ``rows`` with the columns that fit ``console.width`` (see the module's docstring)."""
+    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]], title: str | None = None,
+    essential: dict[int, int] | None = None,
+) -> FittedTable:  # fmt: skip
+    """A table of ``rows`` with the columns that fit ``console.width`` (see the module's docstring). ``essential``:
+    column index → the width its cells need whole (longer cells may be cut: what follows a name)."""
     shown_rows, sizes = [], []
     for row in rows:  # one pass, plain strings on a fast path: a 20,000-row table has 200,000 cells
         cells, cell_sizes = [], []
@@ -201,8 +203,17 @@ def fitted_table(
         shown_rows.append(tuple(cells))
         sizes.append(tuple(cell_sizes))
     rows = shown_rows
-    natural = [max([_cell_len(c.header)] + [s[i] for s in sizes]) for i, c in enumerate(columns)]
+    full = [max([_cell_len(c.header)] + [s[i] for s in sizes]) for i, c in enumerate(columns)]
+    natural = list(full)
+    for i, width in (essential or {}).items():
+        natural[i] = min(natural[i], max(width, _cell_len(columns[i].header)))
     widths = fit_widths(columns, natural, console.width)
+    room = console.width - sum(widths.values()) - GAP * (len(widths) - 1)
+    for i in essential or {}:  # what room is left shows more of what follows the names
+        if i in widths and room > 0:
+            grow = min(room, full[i] - widths[i])
+            widths[i] += grow
+            room -= grow
     kept = sorted(widths)
     return FittedTable(
         tuple(columns[i] for i in kept), tuple(widths[i] for i in kept),
