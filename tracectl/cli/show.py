@@ -50,6 +50,10 @@ def show(
     expand: Annotated[
         bool, typer.Option("--expand", help="One row per span: repeated calls (N+1, retries) not folded.")
     ] = False,
+    span: Annotated[
+        str | None,
+        typer.Option("--span", help="Only this span, whole: attributes, events, links, status, path share, logs."),
+    ] = None,
 ) -> None:
     """Show a trace as a tree with a waterfall, the critical path drawn solid.
 
@@ -63,6 +67,7 @@ def show(
       tracectl show trace.json
       tracectl show trace.json --min-duration 1ms --max-depth 4
       tracectl show trace.json --critical
+      tracectl show trace.json --span 5b8efff798038103
       tracectl show $TRACE_ID --logs
       tracectl show trace.json.gz --logs-file loki-answer.json
       curl -s "$TEMPO/api/traces/$ID" | tracectl show - -o json | jq '.traces[0].warnings'
@@ -70,6 +75,12 @@ def show(
     from tracectl.units import parse_duration
     from tracectl.workflows.inspect import show as run
 
+    if span is not None:
+        from tracectl.workflows.span_detail import span_detail
+
+        detail = span_detail(get_session(ctx), trace, span, trace_id=trace_id, logs_files=logs_file)
+        emit_result(ctx, detail, output)
+        return
     min_ns = parse_duration(min_duration, "--min-duration") if min_duration else 0
     shown = run(get_session(ctx), trace, trace_id=trace_id, min_duration_ns=min_ns, max_depth=max_depth,
                 critical=critical, logs=logs, logs_files=logs_file)  # fmt: skip
