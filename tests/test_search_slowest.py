@@ -212,4 +212,5 @@ def test_raw_traceql_is_one_search_said_as_such(tempo: Any) -> None:
     result = cli("search", "--traceql", "{ }", "--limit", "5", "-o", "json", env={"TEMPO_ADDR": TEMPO})
     doc = orjson.loads(result.stdout)
     assert asked == [("{ }", "5")] and not doc["method"]["exact"]
-    assert any("cannot be added to a raw --traceql query" in w for w in doc["warnings"])
+    assert "cannot be added to a raw --traceql query" in doc["method"]["note"]  # said on stderr too
+    assert any("first 5 traces it found" in w for w in doc["warnings"]) and "raw --traceql" in result.stderr

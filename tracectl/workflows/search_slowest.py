@@ -124,7 +124,7 @@ def _single(backend: Backend, q: SearchQuery, first: SearchResult) -> tuple[Sear
     note = (f"the {len(first.traces)} first matches {backend.name} found, slowest first, perhaps not the window's "
             "slowest: a duration bound cannot be added to a raw --traceql query; add `trace:duration > …` to it "
             "to look among slower traces")  # fmt: skip
-    first.warnings = [note]
+    first.warnings = first.warnings or [note]  # the backend's own warning already says how it was cut
     return first, SearchMethod("slowest", False, 1, note=note)
 
 
