@@ -34,7 +34,7 @@ def test_show_table_in_a_pipe_is_plain_text() -> None:
         "Trace 6513270e269e0d37f2a74de452e6b438  46.0 ms  24 spans · 8 services\n2025-11-24T08:20:00.000+00:00" in out
     )
     assert "└─ inference-orchestrator Predict" in out
-    assert "feature-store online_store.lookup" in out
+    assert "─ online_store.lookup" in out  # under feature-store GetFeatures: the service is not repeated
     assert "audit-logger audit process ↷" in out
 
 

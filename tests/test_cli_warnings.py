@@ -58,7 +58,7 @@ def assert_has(warnings: list[str], *expected: str) -> None:
 
 
 def test_search_json_keeps_the_cut_even_when_quiet(router: respx.MockRouter) -> None:
-    result = run("-q", "search", "-s", "api-gateway", "--limit", "6", "-o", "json")
+    result = run("-q", "search", "-s", "api-gateway", "--limit", "6", "--order", "recent", "-o", "json")
     assert result.exit_code == 0 and result.stderr == ""
     assert_has(orjson.loads(result.stdout)["warnings"], CUT)
 

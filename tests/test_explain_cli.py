@@ -53,7 +53,9 @@ def test_table_says_one_sentence_then_the_findings(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     lines = [x for x in out.splitlines() if x.strip()]
-    assert lines[2].startswith("The request failed at gateway gateway (a timeout), but the time went to model model")
+    first = " ".join(x.strip() for x in lines).split("The request failed", 1)  # wrapped at 80 columns
+    assert "2025-11-24T08:20:00" in first[0] and "1. where" not in first[0]  # the header, then the sentence
+    assert first[1].startswith(" at gateway gateway (a timeout), but the time went to model model")
     assert "1. where the failure began" in out and "N+1 calls" in out and sid("model") in out
 
 
@@ -135,8 +137,10 @@ def test_show_marks_the_error_origin_and_the_n_plus_one_calls(tmp_path: Path) ->
     marked = {s["span_id"]: s["marks"] for s in doc["traces"][0]["spans"] if s["marks"]}
     assert marked == {sid("model"): ["origin"], **{sid(f"read{i}"): ["n+1"] for i in range(8)}}
     assert all(s["marks"] == [] for s in doc["traces"][0]["spans"] if s["span_id"] not in marked)
-    table = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout
-    assert "⊗ origin model model" in table and table.count("×8 N+1 features HGET") == 8
+    table = runner.invoke(app, ["show", path, "--expand"], env={"COLUMNS": "120"}).stdout
+    assert "⊗ origin model model" in table and table.count("×8 N+1 HGET") == 8
+    folded = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout  # the mark stays on the one row
+    assert folded.count("×8 N+1 HGET  (sum 720 ms, wall 790 ms)") == 1 and "7 spans of repeated calls" in folded
     assert "⊗ origin: where a failure began" in table and "×N N+1: one of N calls" in table
     rows = list(csv.DictReader(io.StringIO(run("show", path, "-o", "csv").stdout)))
     assert len(rows) == 11 and "marks" not in rows[0]  # the CSV columns stay as they were
@@ -173,5 +177,5 @@ def test_show_marks_a_retry_with_its_attempt_number(tmp_path: Path) -> None:
     )
     path = write(tmp_path / "r.json", retried)
     table = runner.invoke(app, ["show", path], env={"COLUMNS": "120"}).stdout
-    assert "↻ retry 2 api POST /score" in table and "↻ a call made again after it failed" in table
+    assert "↻ retry 2 POST /score" in table and "↻ a call made again after it failed" in table
     assert "⊗" not in table  # the retry made the failure good: no origin to mark

@@ -149,7 +149,8 @@ def test_search_table_and_json_keep_the_servers_precision(tempo_router: respx.Mo
     tempo_router.get("/api/search").mock(
         return_value=httpx.Response(200, content=sample("search__traceql_predict-api_trace_duration_ge_100ms.json"))
     )
-    table = cli("--tz", "UTC", "search", "-s", "predict-api", "--min-duration", "100ms")
+    table = runner.invoke(app, ["--tempo-url", BASE, "--tz", "UTC", "search", "-s", "predict-api", "--min-duration",
+                                "100ms"], env={"TEMPO_ADDR": "", "JAEGER_ADDR": "", "COLUMNS": "120"})  # fmt: skip
     assert table.exit_code == 0 and table.stderr == ""  # 4 of 4 jobs: nothing to warn about
     assert "350 ms" in table.stdout and "350.00" not in table.stdout and " 17 " in table.stdout
     doc = orjson.loads(cli("search", "-s", "predict-api", "-o", "json").stdout)

@@ -270,7 +270,18 @@ def test_a_backend_that_never_answers_is_shown_on_a_terminal_and_bounded_by_time
 def test_search_says_when_the_limit_cut_the_answer(sandbox) -> None:  # type: ignore[no-untyped-def]
     servers, _ = sandbox
     result = cli(
-        "search", "-s", "api-gateway", "--since", "40m", "--limit", "3", "-o", "json", env=backend_env(servers)
+        "search",
+        "-s",
+        "api-gateway",
+        "--since",
+        "40m",
+        "--limit",
+        "3",
+        "--order",
+        "recent",
+        "-o",
+        "json",
+        env=backend_env(servers),
     )
     doc = orjson.loads(result.stdout)
     assert len(doc["traces"]) == 3 and doc["limit"] == 3

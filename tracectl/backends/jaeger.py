@@ -145,7 +145,7 @@ class JaegerClient:
             + (["errors anywhere (checked here)"] if q.errors else [])
         )
         ranked = slowest_first(hits)
-        result = SearchResult(self.name, shown, ranked[: q.limit])
+        result = SearchResult(self.name, shown, ranked[: q.limit], complete=returned < q.limit)
         if len(ranked) > q.limit:
             result.warnings.append(
                 f"Jaeger returned {len(ranked)} traces for --limit {q.limit}: kept the {q.limit} slowest"

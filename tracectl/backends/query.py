@@ -95,6 +95,7 @@ class SearchResult:
     traces: list[TraceSummary]
     warnings: list[str] = field(default_factory=list)
     limit_said: bool = False  # a warning above already says the --limit cut the answer
+    complete: bool = False  # the server sent every match of the window (its answer stayed below the limit)
 
 
 def slowest_first(traces: Iterable[TraceSummary]) -> list[TraceSummary]:

@@ -90,6 +90,7 @@ class TempoClient:
         result = capped_result(self.name, shown, hits, q.limit)
         result.warnings.extend(_search_warnings(metrics, len(hits), q.limit))
         result.limit_said = result.limit_said or any("raise --limit" in w for w in result.warnings)
+        result.complete = len(hits) < q.limit and not result.warnings  # a warning here means Tempo stopped early
         return result
 
     # ---------------------------------------------------------------------------------- TraceQL metrics

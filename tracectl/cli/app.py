@@ -80,7 +80,7 @@ class CliState:
             secrets = settings.secret_values()  # once: it reads the token files
             env.redact = lambda text: redact(text, secrets)
             self._session = Session(settings, warn=env.warn, progress=env.progress, status=env.status,
-                                    transport=self.transport, started=self.started)  # fmt: skip
+                                    transport=self.transport, started=self.started, info=env.info)  # fmt: skip
             for warning in settings.warnings:
                 env.warn(warning)
             if settings.insecure:

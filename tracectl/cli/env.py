@@ -34,6 +34,11 @@ def _console_class() -> type[Console]:
     return TerminalConsole
 
 
+def _columns() -> int:
+    raw = os.environ.get("COLUMNS", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 0
+
+
 def _unchanged(text: str) -> str:
     return text
 
@@ -80,7 +85,7 @@ class Env:
         return bool(getattr(self.stderr, "isatty", lambda: False)())
 
     def _console(self, stream: IO[str], tty: bool) -> Console:
-        width = self.width or (None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 120)
+        width = self.width or (None if tty else _columns() or 80)  # a pipe: $COLUMNS, else a terminal's 80
         return _console_class()(
             file=stream, force_terminal=tty, no_color=not self.color_allowed,
             color_system="auto" if tty and self.color_allowed else None, width=width, highlight=False,

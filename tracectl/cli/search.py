@@ -22,6 +22,7 @@ def search(
     start: so.From = None,
     end: so.To = None,
     limit: so.Limit = 20,
+    order: so.Order = "slowest",
     output: Output = "table",
 ) -> None:
     """Find traces by service, operation, duration, errors and attributes (or raw TraceQL), slowest first.
@@ -29,11 +30,14 @@ def search(
     -s, --operation and --attr describe one span; --errors and the durations describe the whole trace:
     -s api-gateway --errors finds gateway requests that failed in any service. Tempo gets TraceQL built from the
     flags (values escaped and typed, durations fitted to the server's version); Jaeger gets its v3 API, or v1 on
-    older servers. A backend returns the first --limit matches it finds, which are then sorted: when the limit
-    is reached, tracectl says so. Examples:
+    older servers. A backend returns the first --limit matches it finds, not the slowest: with --order slowest
+    (the default) tracectl asks for slower ones (a TraceQL metrics quantile on Tempo, then duration-bounded
+    searches; duration bisection on Jaeger) until one answer holds them all, and says how the list was made.
+    Examples:
 
       tracectl search -s inference-orchestrator --min-duration 2s --since 30m
       tracectl search -s api-gateway --errors --since 1h
+      tracectl search -s api-gateway --order recent --limit 50
       tracectl search -s api-gateway --attr http.response.status_code=500
       tracectl search -s feature-store --attr cache.hit=false
       tracectl search -s geo --attr 'zip="02134"'     # quotes: a string
@@ -43,4 +47,4 @@ def search(
 
     query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
                            start, end, limit)  # fmt: skip
-    emit_result(ctx, run(get_session(ctx), query), output)
+    emit_result(ctx, run(get_session(ctx), query, order=order), output)

@@ -53,6 +53,15 @@ From = Annotated[
 ]
 To = Annotated[str | None, typer.Option("--to", help=f"End: {TIME_HELP} (default now).", rich_help_panel=PANEL)]
 Limit = Annotated[int, typer.Option("--limit", min=1, help="At most this many traces.", rich_help_panel=PANEL)]
+Order = Annotated[
+    str,
+    typer.Option(
+        "--order",
+        help="slowest: the window's --limit longest traces (asked for with at most 8 requests, since backends return "
+        "the first matches they find); recent: the backend's first matches, newest first.",
+        rich_help_panel=PANEL,
+    ),
+]
 # Commands that compare two sets of traces (triage, drift): a window, and optionally an earlier one.
 WindowLimit = Annotated[
     int, typer.Option("--limit", min=1, help="At most this many traces per window (said when reached).")

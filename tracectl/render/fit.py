@@ -1,8 +1,10 @@
 """Tables that fit the terminal without cutting what matters.
 
 Trace IDs and durations are never cut: a column marked ``keep`` keeps its natural width. When a table is wider
-than the terminal, flexible columns (span and component names) shrink first, down to their minimum, with an
-ellipsis; then optional columns are left out, least important first (JSON and CSV always carry everything).
+than the terminal, flexible optional columns (waterfalls) narrow first, down to their minimum; then optional
+columns are left out, least important first; only then do names (flexible columns that cannot be left out)
+shrink, down to their minimum, with an ellipsis. A name is what the reader looks for: numbers give way to it
+(JSON and CSV always carry everything).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def _cell_len(cell: Any) -> int:
 def fit_widths(columns: Sequence[Column], natural: Sequence[int], total: int) -> dict[int, int]:
     """Column index → width, for the columns that stay: optional columns go (least important first) until the
     rest fits with flexible columns at their minimum; the room left is then given back to flexible columns."""
-    floor = [min(natural[i], c.flex) if c.flex else natural[i] for i, c in enumerate(columns)]
+    # names at their natural width while optional columns can still give way; waterfalls at their minimum
+    floor = [min(natural[i], c.flex) if c.flex and c.drop else natural[i] for i, c in enumerate(columns)]
     kept = list(range(len(columns)))
 
     def need(widths: Sequence[int]) -> int:
@@ -68,7 +71,12 @@ def fit_widths(columns: Sequence[Column], natural: Sequence[int], total: int) ->
     while need(floor) > total:
         optional = [i for i in kept if columns[i].drop]
         if not optional:
-            break  # only what must stay is left: the terminal wraps it
+            shrinkable = [i for i in kept if columns[i].flex and floor[i] > min(natural[i], columns[i].flex)]
+            if not shrinkable:
+                break  # only what must stay is left: the terminal wraps it
+            for i in shrinkable:  # last resort: names shrink (the room left is given back below)
+                floor[i] = min(natural[i], columns[i].flex)
+            continue
         kept.remove(min(optional, key=lambda i: (columns[i].drop, -i)))
     widths = {i: floor[i] for i in kept}
     room = total - need(floor)
@@ -103,6 +111,9 @@ class FittedTable:
             yield Segment.line()
         header = tuple(Text(c.header, style="bold") for c in self.columns)
         header_sizes = tuple(_cell_len(c.header) for c in self.columns)
+        if plain:  # no styles: one segment per line (a 20,000-row table is 20,000 segments, not 300,000)
+            yield from self._plain_lines(header, header_sizes)
+            return
         for n, (row, sizes) in enumerate(zip((header, *self.rows), (header_sizes, *self.sizes), strict=True)):
             last = len(row) - 1
             for i, (given, width, column) in enumerate(zip(row, self.widths, self.columns, strict=True)):
@@ -130,6 +141,30 @@ class FittedTable:
                 yield Segment("─" * (sum(self.widths) + GAP * (len(self.widths) - 1)), console.get_style("dim"))
                 yield Segment.line()
 
+    def _plain_lines(self, header: tuple[Any, ...], header_sizes: tuple[int, ...]) -> Any:
+        from rich.segment import Segment
+        from rich.text import Text
+
+        gap, last = " " * GAP, len(self.columns) - 1
+        rule = "─" * (sum(self.widths) + GAP * (len(self.widths) - 1))
+        for n, (row, sizes) in enumerate(zip((header, *self.rows), (header_sizes, *self.sizes), strict=True)):
+            parts = []
+            for i, (given, width, column) in enumerate(zip(row, self.widths, self.columns, strict=True)):
+                text = given if isinstance(given, str) else given.plain if isinstance(given, Text) else ""
+                size = sizes[i] if isinstance(given, str | Text) else 0
+                if size > width:
+                    cut = Text(text)
+                    cut.truncate(width, overflow="ellipsis")
+                    text, size = cut.plain, cut.cell_len
+                if size < width and (column.justify == "right" or i < last):
+                    text = " " * (width - size) + text if column.justify == "right" else text + " " * (width - size)
+                parts.append(text)
+            yield Segment(gap.join(parts))
+            yield Segment.line()
+            if n == 0:
+                yield Segment(rule)
+                yield Segment.line()
+
 
 def _shown(cell: Any) -> Any:
     """A cell with its control characters made visible (same length): the table writes segments itself, past
@@ -140,7 +175,7 @@ def _shown(cell: Any) -> Any:
 
     if isinstance(cell, str):
         return visible(cell)
-    if isinstance(cell, Text) and not is_safe(cell.plain):
+    if isinstance(cell, Text) and not cell.plain.isprintable() and not is_safe(cell.plain):
         safe = cell.copy()
         safe.plain = visible(cell.plain)
         return safe
@@ -148,13 +183,37 @@ def _shown(cell: Any) -> Any:
 
 
 def fitted_table(
-    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]], title: str | None = None
-) -> FittedTable:
-    """A table of ``rows`` with the columns that fit ``console.width`` (see the module's docstring)."""
-    rows = [tuple(_shown(cell) for cell in row) for row in rows]
-    sizes = [tuple(_cell_len(cell) for cell in row) for row in rows]
-    natural = [max([_cell_len(c.header)] + [s[i] for s in sizes]) for i, c in enumerate(columns)]
+    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]], title: str | None = None,
+    essential: dict[int, int] | None = None,
+) -> FittedTable:  # fmt: skip
+    """A table of ``rows`` with the columns that fit ``console.width`` (see the module's docstring). ``essential``:
+    column index → the width its cells need whole (longer cells may be cut: what follows a name)."""
+    shown_rows, sizes = [], []
+    for row in rows:  # one pass, plain strings on a fast path: a 20,000-row table has 200,000 cells
+        cells, cell_sizes = [], []
+        for given in row:
+            if type(given) is str:
+                text = given if given.isprintable() else _shown(given)
+                cells.append(text)
+                cell_sizes.append(len(text) if text.isascii() else cell_width(text))
+            else:
+                cell = _shown(given)
+                cells.append(cell)
+                cell_sizes.append(_cell_len(cell))
+        shown_rows.append(tuple(cells))
+        sizes.append(tuple(cell_sizes))
+    rows = shown_rows
+    full = [max([_cell_len(c.header)] + [s[i] for s in sizes]) for i, c in enumerate(columns)]
+    natural = list(full)
+    for i, width in (essential or {}).items():
+        natural[i] = min(natural[i], max(width, _cell_len(columns[i].header)))
     widths = fit_widths(columns, natural, console.width)
+    room = console.width - sum(widths.values()) - GAP * (len(widths) - 1)
+    for i in essential or {}:  # what room is left shows more of what follows the names
+        if i in widths and room > 0:
+            grow = min(room, full[i] - widths[i])
+            widths[i] += grow
+            room -= grow
     kept = sorted(widths)
     return FittedTable(
         tuple(columns[i] for i in kept), tuple(widths[i] for i in kept),

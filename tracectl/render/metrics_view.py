@@ -261,8 +261,8 @@ def print_metrics(console: Console, r: MetricsResult, opts: RenderOptions) -> No
     unit = "s" if fam.unit_ns == 10**9 else "ms"
     what = f"{r.service}" + (f" · {r.operation}" if r.operation else "")
     console.print(Text(f"{what} · {format_timestamp(r.time.start_ns, opts.tz)[:16]} → {clock(r.time.end_ns, opts.tz)}"
-                       f" · step {format_duration(r.step_ns)}", style="bold"), soft_wrap=True)  # fmt: skip
-    console.print(Text(f"from {fam.histogram} ({fam.title}, {unit})", style="dim"), soft_wrap=True)
+                       f" · step {format_duration(r.step_ns)}", style="bold"))  # fmt: skip
+    console.print(Text(f"from {fam.histogram} ({fam.title}, {unit})", style="dim"))  # wrapped at the width
     width = max(10, console.width - LABEL_WIDTH - VALUE_WIDTH - 2)
     rows: list[tuple[str, str, Sequence[tuple[int, float]]]] = [("requests/s", "rate", r.rate)]
     if r.error_ratio is not None:

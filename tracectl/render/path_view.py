@@ -6,7 +6,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
-from tracectl.render.fit import Column, fit_widths, fitted_table
+from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
 from tracectl.render.tree_view import bar_cells, service_style
 from tracectl.units import format_duration, format_timestamp
 
@@ -56,7 +56,7 @@ def path_document(analysis: TraceAnalysis, source: str) -> dict[str, Any]:
 
 
 def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, source: str) -> None:
-    from rich.text import Text
+    from rich.text import Span, Text
 
     tree = analysis.tree
     services = sorted({s.service for s in tree.spans})
@@ -70,12 +70,14 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
     )  # fmt: skip
     console.print(Text(source, style="dim"), soft_wrap=True)
     columns = [
-        Column("#", "right", keep=True), Column("span", flex=16), Column("start", "right", drop=2),
+        Column("#", "right", keep=True), Column("span", flex=16), Column("start", "right", drop=2, style="dim"),
         Column("length", "right", keep=True), Column("share", "right", drop=3), Column("", flex=8, drop=1),
     ]  # fmt: skip
     rows: list[list[Any]] = []
     bars: list[tuple[int, int, int, str]] = []  # (row, start, end, style): drawn once the bar width is known
     multi = len(analysis.path.roots) > 1
+    plain = console.color_system is None  # no colours will be written: plain strings, no Text to build
+    styles = {name: service_style(name, services) for name in services}
     step = 0
     for root in analysis.path.roots:
         if multi:
@@ -83,25 +85,30 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
             label = f"root {tree.keys[root.root]}" + (" (parent missing: a partial trace)" if orphan else "")
             rows.append(["", Text(label, style="bold yellow" if orphan else "bold"), "", "", "", ""])
         length = root.length_ns
+        orphan = tree.orphan[root.root]
         for s in type(analysis.path)(tree, (root,)).merged():
             step += 1
             span = tree.spans[s.node]
-            style = service_style(span.service, services) if not tree.orphan[root.root] else "yellow"
-            name = Text.assemble((span.service, style), " ", (span.name, "red" if span.is_error else ""))
+            service, style = span.service, "yellow" if orphan else styles[span.service]
+            name: Any = f"{service} {span.name}"
+            if not plain:  # Text with its spans given, not assembled: a 20,000-step path builds 20,000 of them
+                cut = len(service)
+                name = Text(name, spans=[Span(0, cut, style)] + (
+                    [Span(cut + 1, cut + 1 + len(span.name), "red")] if span.is_error else []))  # fmt: skip
             offset = s.start - tree.wall_start
             bars.append((len(rows), s.start, s.end, style))
             share = f"{s.duration_ns / length if length else 0.0:.1%}"
-            shown_offset = Text(format_duration(offset) if offset else "0", style="dim")
-            rows.append([str(step), name, shown_offset, format_duration(s.duration_ns), share, ""])
+            rows.append([str(step), name, format_duration(offset) if offset else "0", format_duration(s.duration_ns),
+                         share, ""])  # fmt: skip
     natural = [max([len(c.header)] + [_cell_len(r[i]) for r in rows]) for i, c in enumerate(columns[:5])]
     width = fit_widths(columns, [*natural, min(max(console.width - 100, 16), 50)], console.width).get(5, 0)
     for row, start, end, style in bars:
         pad, left, right = bar_cells(start, end, tree.wall_start, tree.wall_end, max(width, 1))
-        rows[row][5] = Text(pad) + Text("█" * (right - left), style=style) if width else ""
+        bar = pad + "█" * (right - left)
+        rows[row][5] = "" if not width else bar if plain else Text(bar, spans=[Span(left, right, style)])
     console.print(fitted_table(console, columns, rows), crop=False)
 
 
 def _cell_len(cell: Any) -> int:
-    from rich.text import Text
-
-    return cell.cell_len if isinstance(cell, Text) else len(cell)
+    text = cell if isinstance(cell, str) else cell.plain
+    return len(text) if text.isascii() else cell_width(text)

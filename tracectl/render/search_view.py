@@ -24,12 +24,13 @@ def search_rows(result: SearchResult) -> list[dict[str, Any]]:
     return [{**asdict(t), "services": list(t.services)} for t in result.traces]
 
 
-def render_search(result: SearchResult, console: Console, tz: tzinfo | None) -> None:
+def render_search(result: SearchResult, console: Console, tz: tzinfo | None, order: str = "slowest") -> None:
     from rich.text import Text
 
     starts = [format_timestamp(t.start_ns, tz) for t in result.traces]
     day = starts[0][:10] if starts and all(s[:10] == starts[0][:10] for s in starts) else None
-    header = f" from {result.backend}, slowest first" + (f", started {day}" if day else "") + "  "
+    first = "newest" if order == "recent" else "slowest"
+    header = f" from {result.backend}, {first} first" + (f", started {day}" if day else "") + "  "
     console.print(Text.assemble((plural(len(result.traces), "trace"), "bold"), header, (result.query, "dim")))
     # The trace ID stays whole (the next command takes it), and so does the duration; on a narrow terminal the
     # root column shrinks, then the span and error counts and the start give way.

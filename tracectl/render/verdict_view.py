@@ -209,7 +209,7 @@ def render_suspects(suspects: list[Suspect], console: Console, top: int, title: 
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title=title, title_justify="left")
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("component", no_wrap=True, max_width=40, overflow="ellipsis")
+    table.add_column("component", no_wrap=True, overflow="ellipsis")  # whole first: "why" wraps
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("why", ratio=1)
     shown = [s for n, s in enumerate(suspects) if s.score >= SHOWN_SCORE or (n == 0 and s.score > 0)]

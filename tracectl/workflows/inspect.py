@@ -44,7 +44,7 @@ class Shown:
         for n, view in enumerate(self.views):
             if n:
                 console.print()
-            render_tree(view, console, opts.tz, self.source, self.notes, opts.limit)
+            render_tree(view, console, opts.tz, self.source, self.notes, opts.limit, opts.extra.get("expand", False))
 
 
 def show(

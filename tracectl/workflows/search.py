@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tracectl.backends.query import SearchQuery, SearchResult
     from tracectl.model import Trace
     from tracectl.render.emit import RenderOptions
+    from tracectl.workflows.search_slowest import SearchMethod
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts
 
@@ -28,6 +29,7 @@ class Found:
     query: SearchQuery
     result: SearchResult
     warnings: list[str] = field(default_factory=list)
+    method: SearchMethod | None = None  # how the list was made (None: the backend's first matches, sorted)
 
     @property
     def trace_ids(self) -> list[str]:
@@ -37,19 +39,28 @@ class Found:
         return {
             "backend": self.result.backend, "query": self.result.query, "start_ns": self.query.time.start_ns,
             "end_ns": self.query.time.end_ns, "limit": self.query.limit, "traces": search_rows(self.result),
+            "order": self.order, "method": self.method.document() if self.method else None,
             "warnings": self.warnings,
         }  # fmt: skip
+
+    @property
+    def order(self) -> str:
+        return self.method.order if self.method else "slowest"
 
     def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
         return search_rows(self.result)
 
     def table(self, console: Console, opts: RenderOptions) -> None:
-        render_search(self.result, console, opts.tz)
+        render_search(self.result, console, opts.tz, self.order)
 
 
-def search(session: Session, query: SearchQuery, result: SearchResult | None = None) -> Found:
-    """Search the configured backend (or take its ``result``, already asked). More hits than ``--limit`` are cut
-    (and said); a full page is said too, because a backend returns the first N it finds, not the slowest N."""
+def search(session: Session, query: SearchQuery, result: SearchResult | None = None, order: str | None = None) -> Found:
+    """Search the configured backend. ``order`` ``slowest``: the window's ``--limit`` longest traces, asked for
+    with a bounded number of requests (``search_slowest.py``); ``recent``: the backend's first matches, newest
+    first. Without ``order`` (sampling for triage, blame): one request (or its ``result``, already asked), the
+    first matches sorted slowest first, and a full page said, because a backend returns the first N it finds."""
+    if order is not None:
+        return _ordered(session, query, order)
     result = result if result is not None else session.backend().search(query)
     found = Found(query, result, list(result.warnings))
     if len(result.traces) > query.limit:
@@ -63,6 +74,22 @@ def search(session: Session, query: SearchQuery, result: SearchResult | None = N
         )
     for warning in found.warnings:
         session.warn(warning)
+    return found
+
+
+def _ordered(session: Session, query: SearchQuery, order: str) -> Found:
+    from tracectl.errors import InputError
+    from tracectl.workflows.search_slowest import ORDERS, find_recent, find_slowest
+
+    if order not in ORDERS:
+        raise InputError(f"--order must be one of {', '.join(ORDERS)}, not {order!r}")
+    finder = find_slowest if order == "slowest" else find_recent
+    result, method = finder(session.backend(), query)
+    found = Found(query, result, list(result.warnings), method)
+    for warning in found.warnings:
+        session.warn(warning)
+    if method.note not in found.warnings and (method.requests > 1 or not method.exact):
+        session.info(method.note)  # one complete answer needs no comment
     return found
 
 

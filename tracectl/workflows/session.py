@@ -47,6 +47,7 @@ class Session:
     status: Callable[[str], None] = _ignore  # what is being waited on right now (requests, retries)
     transport: httpx.BaseTransport | None = None  # tests: respx or a mock transport
     started: float = field(default_factory=time.monotonic)  # `timeout` counts from here, for every request
+    info: Callable[[str], None] = _ignore  # a note on how a result was made (not a warning)
     _deadline: Deadline | None = field(default=None, repr=False)
     _backend: Backend | None = field(default=None, repr=False)
     _loki: LokiClient | None = field(default=None, repr=False)

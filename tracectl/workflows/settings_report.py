@@ -37,7 +37,7 @@ class SettingsReport:
 
         s = self.settings
         console.print(f"config file: {s.config_path or '(none)'}   profile: {s.profile or '(none)'}   "
-                      f"backend in use: {s.effective_backend}", soft_wrap=True)  # fmt: skip
+                      f"backend in use: {s.effective_backend}")  # fmt: skip
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         for name in self.columns:
             table.add_column(name, overflow="fold")
