@@ -31,6 +31,10 @@ def blame(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),
+    ] = None,
     search: Annotated[
         bool,
         typer.Option(
@@ -69,5 +73,5 @@ def blame(
     if search:
         query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
                                start, end, limit)  # fmt: skip
-    result = run(get_session(ctx), traces, query=query, by=by, bucket=bucket, skip_bad=skip_bad)
+    result = run(get_session(ctx), traces, query=query, by=by, bucket=bucket, skip_bad=skip_bad, jobs=jobs)
     emit_result(ctx, result, output, top=top)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.render import blame_view as view
-from tracectl.workflows.sources import load_inputs
+from tracectl.workflows.sources import expand_trace_args, is_file_arg, load_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,25 +93,41 @@ class BucketBlame:
 Blame = TraceBlame | AggregateBlame | BucketBlame
 
 
+def _ignore(_message: str) -> None:
+    return None
+
+
 def blame(
     session: Session | None, traces: list[str] | None = None, *, query: SearchQuery | None = None,
-    by: str = "service", bucket: bool = False, skip_bad: bool = False,
+    by: str = "service", bucket: bool = False, skip_bad: bool = False, jobs: int | None = None,
 ) -> Blame:  # fmt: skip
-    """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds."""
+    """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds.
+
+    ``jobs``: worker processes for many files (default: one per processor; 1 reads and analyses in this process).
+    """
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.attribution import parse_key
+    from tracectl.workflows import pool
     from tracectl.workflows.session import no_progress
 
     key = parse_key(by)
-    loaded = load_inputs(session, traces, query, skip_bad)
-    warnings = list(loaded.warnings)
     progress = session.progress if session is not None else no_progress
-    all_traces = loaded.traces
-    with progress("analysing") as update:
-        attributions = []
-        for n, trace in enumerate(all_traces, 1):
-            attributions.append(analyse_trace(trace, key).attribution)
-            update(n, len(all_traces))
+    files = expand_trace_args(traces) if traces and query is None else []
+    workers = jobs or pool.default_jobs()
+    if pool.worth_a_pool(files, workers) and all(is_file_arg(f) for f in files):
+        warn = session.warn if session is not None else _ignore
+        with pool.forked(workers) as processes, progress("reading and analysing") as update:
+            outcomes = pool.attribute_files(processes, files, by, update)
+            attributions, warnings = pool.merged(outcomes, skip_bad, warn)
+    else:
+        loaded = load_inputs(session, traces, query, skip_bad)
+        warnings = list(loaded.warnings)
+        all_traces = loaded.traces
+        with progress("analysing") as update:
+            attributions = []
+            for n, trace in enumerate(all_traces, 1):
+                attributions.append(analyse_trace(trace, key).attribution)
+                update(n, len(all_traces))
     if len(attributions) == 1 and not bucket:
         return TraceBlame(attributions[0], warnings)
     if bucket:
