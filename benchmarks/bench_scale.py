@@ -139,15 +139,30 @@ def span_count(path: Path) -> int:
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def cases(paths: dict[str, Path], files: int) -> list[Case]:
+def prepare(workdir: Path, spans: int, files: int) -> tuple[dict[str, Path], dict[str, int]]:
+    """The workloads and their span counts, made in a child: a process forked from a big parent starts with the
+    parent's peak RSS on the kernel's books, so this process stays small."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_scale as b; from pathlib import Path; "
+        "p = b.write_workloads(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])); "
+        "print(json.dumps({k: [str(v), b.span_count(v)] for k, v in p.items()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(workdir), str(spans), str(files)],
+        capture_output=True, check=True, env=tree_env(ROOT), cwd=ROOT,
+    )  # fmt: skip
+    made = orjson.loads(out.stdout)
+    return {k: Path(v[0]) for k, v in made.items()}, {k: int(v[1]) for k, v in made.items()}
+
+
+def cases(paths: dict[str, Path], counts: dict[str, int], files: int) -> list[Case]:
     mixed, chain, jaeger, j100 = (str(paths[k]) for k in ("mixed", "chain", "jaeger", "jaeger100"))
     return [
-        Case("path (table), mixed trace", span_count(paths["mixed"]), [mixed], ["path", mixed],
-             "TRACECTL_BENCH_NODE_CP", mixed),
-        Case("show -o json, mixed trace", span_count(paths["mixed"]), [mixed], ["show", mixed, "-o", "json"]),
-        Case(f"blame DIR -o json, {files:,} Jaeger files", span_count(paths["jaeger"]), [jaeger],
+        Case("path (table), mixed trace", counts["mixed"], [mixed], ["path", mixed], "TRACECTL_BENCH_NODE_CP", mixed),
+        Case("show -o json, mixed trace", counts["mixed"], [mixed], ["show", mixed, "-o", "json"]),
+        Case(f"blame DIR -o json, {files:,} Jaeger files", counts["jaeger"], [jaeger],
              ["blame", jaeger, "-o", "json"], "TRACECTL_BENCH_CRISP", jaeger),
-        Case("blame DIR -o json, 100 Jaeger files", span_count(paths["jaeger100"]), [j100],
+        Case("blame DIR -o json, 100 Jaeger files", counts["jaeger100"], [j100],
              ["blame", j100, "-o", "json"], "TRACECTL_BENCH_CRISP", j100),
         Case("path (table), 20,000-deep chain", 20_000, [chain], ["path", chain]),
         Case("--help", 0, [], ["--help"]),
@@ -208,12 +223,12 @@ def main() -> int:
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     files = args.files or 10_000 // scale
-    paths = write_workloads(args.workdir, 100_000 // scale, files)
+    paths, counts = prepare(args.workdir, 100_000 // scale, files)
     trees = {"tracectl": ROOT}
     for spec in args.tree:
         label, _, path = spec.partition("=")
         trees[f"tracectl ({label})"] = Path(path).resolve()
-    chosen = [c for c in cases(paths, files) if not args.only or args.only in c.name]
+    chosen = [c for c in cases(paths, counts, files) if not args.only or args.only in c.name]
     for _ in range(args.rounds):
         one_round(chosen, trees)
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
