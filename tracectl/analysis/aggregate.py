@@ -1,4 +1,4 @@
-"""Attribution over many traces (ANALYSIS.md section 4), with pandas.
+"""Attribution over many traces (ANALYSIS.md section 4), in plain Python (pandas only for ``frame``).
 
 Per component (and edge): traces seen, spans, error rate, mean / p50 / p95 / p99 of per-trace critical-path
 time and of per-trace self time (over the traces where the component appears), and its share of the total
@@ -9,6 +9,7 @@ that does not dominate normal ones.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -85,40 +86,91 @@ def frame(attributions: Sequence[Attribution]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def group_quantile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, linearly interpolated, to the bit as pandas' ``groupby().quantile``."""
+    idx = q * (len(ordered) - 1)
+    below = int(idx)
+    frac = idx % 1
+    if frac == 0.0:
+        return float(ordered[below])
+    lo, hi = float(ordered[below]), float(ordered[below + 1])
+    return lo + (hi - lo) * frac
+
+
+def series_quantile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, linearly interpolated, to the bit as pandas' ``Series.quantile`` (which is
+    ``numpy.quantile``: its interpolation leans on the nearer neighbour)."""
+    n = len(ordered)
+    virtual = (n - 1) * q
+    if virtual >= n - 1:
+        return float(ordered[-1])
+    if virtual < 0:
+        return float(ordered[0])
+    below = math.floor(virtual)
+    gamma = virtual - below
+    a, b = float(ordered[below]), float(ordered[below + 1])
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def _median(ordered: Sequence[float]) -> float:
+    """numpy's median: the middle value, or the mean of the two middle ones."""
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+class _Group:
+    """One (component label, edge) over many traces: what ``aggregate`` computes its row from."""
+
+    __slots__ = ("cp", "errors", "self", "spans", "trace_ids")
+
+    def __init__(self) -> None:
+        self.trace_ids: set[str] = set()
+        self.spans = 0
+        self.errors = 0
+        self.cp: list[int] = []
+        self.self: list[int] = []
+
+
 def aggregate(attributions: Sequence[Attribution]) -> Aggregate:
-    """Per-component statistics over many traces' attributions (all made with the same key)."""
+    """Per-component statistics over many traces' attributions (all made with the same key).
+
+    Plain Python: the groups are small lists, and importing pandas would cost more than the work (``frame`` gives
+    the same table as a DataFrame for those who want one)."""
     if not attributions:
         raise ValueError("aggregate needs at least one trace")
-    import pandas as pd
-
-    df = frame(attributions)
-    durations = pd.Series([a.duration_ns for a in attributions], dtype="float64")
+    groups: dict[tuple[str, bool], _Group] = {}
+    for a in attributions:
+        for r in a.rows:
+            g = groups.get((r.key, r.edge))
+            if g is None:
+                g = groups[(r.key, r.edge)] = _Group()
+            g.trace_ids.add(a.trace_id)
+            g.spans += r.spans
+            g.errors += r.errors
+            g.cp.append(r.cp_ns)
+            g.self.append(r.self_ns)
     total_cp = sum(a.cp_length_ns for a in attributions)
-    grouped = df.groupby(["key", "edge"], sort=False)
-    stats = grouped.agg(
-        traces=("trace_id", "nunique"), spans=("spans", "sum"), errors=("errors", "sum"), cp_sum=("cp_ns", "sum"),
-        cp_mean=("cp_ns", "mean"), self_mean=("self_ns", "mean"),
-    )  # fmt: skip
-    for q in QUANTILES:
-        stats[f"cp_p{round(q * 100)}"] = grouped["cp_ns"].quantile(q)
-        stats[f"self_p{round(q * 100)}"] = grouped["self_ns"].quantile(q)
     comps = []
-    for rec in stats.reset_index().to_dict("records"):
-        spans, errors = int(rec["spans"]), int(rec["errors"])
+    for (key, edge), g in groups.items():
+        cp, selfs = sorted(g.cp), sorted(g.self)
+        cp_q = [group_quantile(cp, q) for q in QUANTILES]
+        self_q = [group_quantile(selfs, q) for q in QUANTILES]
         comps.append(
             ComponentStats(
-                key=str(rec["key"]), edge=bool(rec["edge"]), traces=int(rec["traces"]), spans=spans, errors=errors,
-                error_rate=errors / spans if spans else 0.0, share=float(rec["cp_sum"]) / total_cp if total_cp else 0.0,
-                cp_mean=float(rec["cp_mean"]), cp_p50=float(rec["cp_p50"]), cp_p95=float(rec["cp_p95"]),
-                cp_p99=float(rec["cp_p99"]), self_mean=float(rec["self_mean"]), self_p50=float(rec["self_p50"]),
-                self_p95=float(rec["self_p95"]), self_p99=float(rec["self_p99"]),
+                key=key, edge=edge, traces=len(g.trace_ids), spans=g.spans, errors=g.errors,
+                error_rate=g.errors / g.spans if g.spans else 0.0,
+                share=float(sum(cp)) / total_cp if total_cp else 0.0,
+                cp_mean=sum(cp) / len(cp), cp_p50=cp_q[0], cp_p95=cp_q[1], cp_p99=cp_q[2],
+                self_mean=sum(selfs) / len(selfs), self_p50=self_q[0], self_p95=self_q[1], self_p99=self_q[2],
             )
         )  # fmt: skip
     comps.sort(key=lambda c: (-c.share, -c.self_mean, c.key, c.edge))
+    durations = sorted(float(a.duration_ns) for a in attributions)
     return Aggregate(
         by=attributions[0].by, traces=len(attributions), total_cp_ns=total_cp,
-        duration_p50=float(durations.quantile(0.5)), duration_p95=float(durations.quantile(0.95)),
-        duration_p99=float(durations.quantile(0.99)), components=tuple(comps),
+        duration_p50=series_quantile(durations, 0.5), duration_p95=series_quantile(durations, 0.95),
+        duration_p99=series_quantile(durations, 0.99), components=tuple(comps),
     )  # fmt: skip
 
 
@@ -126,31 +178,34 @@ def compare_buckets(attributions: Sequence[Attribution]) -> BucketComparison:
     """Typical traces (duration within the 45th–55th percentile) against the tail (≥ 99th percentile)."""
     if not attributions:
         raise ValueError("compare_buckets needs at least one trace")
-    import pandas as pd
+    durations = {a.trace_id: float(a.duration_ns) for a in attributions}  # a trace read twice counts once
+    ordered = sorted(durations.values())
+    lo, hi, tail_cut = (series_quantile(ordered, q) for q in (0.45, 0.55, 0.99))
+    typical_ids = {t for t, d in durations.items() if lo <= d <= hi}
+    if not typical_ids:  # few traces: the one nearest the median (the first of equals)
+        median = _median(ordered)
+        typical_ids = {min(durations, key=lambda t: abs(durations[t] - median))}
+    tail_ids = {t for t, d in durations.items() if d >= tail_cut} or {max(durations, key=durations.__getitem__)}
 
-    durations = pd.Series({a.trace_id: a.duration_ns for a in attributions}, dtype="float64")
-    lo, hi, tail_cut = durations.quantile([0.45, 0.55, 0.99])
-    typical_ids = set(durations[(durations >= lo) & (durations <= hi)].index)
-    if not typical_ids:  # few traces: the one nearest the median
-        typical_ids = {(durations - durations.median()).abs().idxmin()}
-    tail_ids = set(durations[durations >= tail_cut].index) or {durations.idxmax()}
-    df = frame(attributions)
-
-    def bucket(ids: set[str]) -> tuple[pd.Series, pd.Series, float]:
-        part = df[df["trace_id"].isin(ids)]
-        per_key = part.groupby(["key", "edge"], sort=False)["cp_ns"].sum()
+    def bucket(ids: set[str]) -> tuple[dict[tuple[str, bool], float], dict[tuple[str, bool], float], float]:
+        per_key: dict[tuple[str, bool], int] = {}
+        for a in attributions:
+            if a.trace_id in ids:
+                for r in a.rows:
+                    per_key[(r.key, r.edge)] = per_key.get((r.key, r.edge), 0) + r.cp_ns
         length = sum(a.cp_length_ns for a in attributions if a.trace_id in ids)
-        return per_key / len(ids), per_key / length if length else per_key * 0.0, float(durations[list(ids)].mean())
+        means = {k: v / len(ids) for k, v in per_key.items()}
+        shares = {k: v / length if length else 0.0 for k, v in per_key.items()}
+        return means, shares, sum(durations[t] for t in ids) / len(ids)
 
     typ_mean, typ_share, typ_dur = bucket(typical_ids)
     tail_mean, tail_share, tail_dur = bucket(tail_ids)
-    keys = list(dict.fromkeys([*typ_mean.index, *tail_mean.index]))
+    keys = list(dict.fromkeys([*typ_mean, *tail_mean]))
     rows = [
         BucketRow(
-            key=str(k[0]), edge=bool(k[1]),
-            typical_cp_mean=float(typ_mean.get(k, 0.0)), tail_cp_mean=float(tail_mean.get(k, 0.0)),
-            delta=float(tail_mean.get(k, 0.0)) - float(typ_mean.get(k, 0.0)),
-            typical_share=float(typ_share.get(k, 0.0)), tail_share=float(tail_share.get(k, 0.0)),
+            key=k[0], edge=k[1], typical_cp_mean=typ_mean.get(k, 0.0), tail_cp_mean=tail_mean.get(k, 0.0),
+            delta=tail_mean.get(k, 0.0) - typ_mean.get(k, 0.0),
+            typical_share=typ_share.get(k, 0.0), tail_share=tail_share.get(k, 0.0),
         )
         for k in keys
     ]  # fmt: skip

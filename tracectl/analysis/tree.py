@@ -95,10 +95,6 @@ class SpanTree:
             raise KeyError(key) from None
 
 
-def _is_async(child: Span, parent: Span) -> bool:
-    return child.follows_from or (child.kind is SpanKind.CONSUMER and parent.kind is SpanKind.PRODUCER)
-
-
 def _outside(s: int, e: int, lo: int, hi: int) -> bool:
     """``[s, e]`` lies wholly outside ``[lo, hi]``; a zero-length span may sit on an edge."""
     return (s > hi or e < lo) if s == e else (s >= hi or e <= lo)
@@ -149,6 +145,9 @@ class _Warnings:
 
 def _dedupe(spans: Sequence[Span], warn: _Warnings) -> tuple[list[Span], list[str], dict[int, int]]:
     """Drop repeated copies; keep Zipkin-style client/server pairs. Returns kept spans, keys, server→client."""
+    ids = [span.span_id for span in spans]
+    if len(set(ids)) == len(ids):  # the common case: nothing to drop, nothing to pair
+        return list(spans), ids, {}
     by_id: dict[str, list[int]] = defaultdict(list)
     for i, span in enumerate(spans):
         by_id[span.span_id].append(i)
@@ -254,13 +253,13 @@ def _build_tree(trace: Trace) -> SpanTree:
 
     start, end, cp_start, cp_end, eligible, depth = _place(spans, keys, parent, children, roots, warn)
 
-    def by_time(i: int) -> tuple[int, int, int]:
-        return (start[i], end[i], i)
-
-    roots.sort(key=by_time)
-    for kids in children:
+    # By (start, end, index): the lists are in index order, and two stable sorts with C key functions (end, then
+    # start) give that order without a tuple per node.
+    by_start, by_end = start.__getitem__, end.__getitem__
+    for kids in (roots, *children):
         if len(kids) > 1:
-            kids.sort(key=by_time)
+            kids.sort(key=by_end)
+            kids.sort(key=by_start)
     return SpanTree(
         trace_id=trace.trace_id,
         spans=spans,
@@ -296,17 +295,21 @@ def _place(
     depth = [0] * n
     queue = list(roots)
     head = 0
+    lo, hi = MIN_VALID_NS, MAX_VALID_NS  # _valid_time, inlined: this loop runs once per span
+    consumer, producer = SpanKind.CONSUMER, SpanKind.PRODUCER
     while head < len(queue):  # breadth-first: a parent is always placed before its children
         i = queue[head]
         head += 1
-        queue.extend(children[i])
+        kids = children[i]
+        if kids:
+            queue.extend(kids)
         span = spans[i]
         p = parent[i]
         s, e = span.start_ns, span.end_ns
-        if not (_valid_time(s) and _valid_time(e)):
+        if not (lo <= s <= hi and lo <= e <= hi):
             warn.add("bad-time", keys[i])
             anchor = start[p] if p >= 0 else fallback
-            s = e = s if _valid_time(s) else anchor
+            s = e = s if lo <= s <= hi else anchor
         elif e < s:
             warn.add("negative-duration", keys[i])
             e = s
@@ -318,9 +321,9 @@ def _place(
             continue
         depth[i] = depth[p] + 1
         ps, pe = cp_start[p], cp_end[p]
-        if not eligible[p] or _is_async(span, spans[p]):
+        if not eligible[p] or span.follows_from or (span.kind is consumer and spans[p].kind is producer):  # async
             eligible[i] = False
-        elif _outside(s, e, ps, pe):
+        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # _outside(s, e, ps, pe), inlined
             eligible[i] = False
             # Said only when it is outside the parent as received, not merely outside a window clipped upstream.
             if _outside(s, e, start[p], end[p]):
@@ -329,6 +332,8 @@ def _place(
                 warn.add("clock-skew", keys[i])
         elif s < start[p] - SKEW_TOLERANCE_NS:
             warn.add("clock-skew", keys[i])
-        cp_start[i] = min(max(s, ps), pe)
-        cp_end[i] = max(min(e, pe), cp_start[i])
+        cs = pe if s > pe else (s if s > ps else ps)  # min(max(s, ps), pe)
+        ce = e if e < pe else pe
+        cp_start[i] = cs
+        cp_end[i] = ce if ce > cs else cs  # max(min(e, pe), cs)
     return start, end, cp_start, cp_end, eligible, depth

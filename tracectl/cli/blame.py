@@ -33,6 +33,10 @@ def blame(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),
+    ] = None,
     search: Annotated[
         bool,
         typer.Option(
@@ -72,6 +76,6 @@ def blame(
         query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
                                start, end, limit)  # fmt: skip
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
-    result = run(get_session(ctx), traces, query=query, by=by, bucket=bucket, skip_bad=skip_bad)
+    result = run(get_session(ctx), traces, query=query, by=by, bucket=bucket, skip_bad=skip_bad, jobs=jobs)
     emit_result(ctx, result, output, top=top)
     finish(ctx, getattr(result, "inputs", None), max_skipped)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from tracectl.errors import FormatError
+from tracectl.formats import fastpath
 from tracectl.formats._common import KINDS, STATUSES, enum_value, group_for_writing, links_for_otlp, split_async_parent
 from tracectl.formats.typed import (
     MAX_DEPTH,
@@ -96,26 +97,40 @@ def _bad_key(kv: Any) -> Malformed:
 def read_resource_spans(resource_spans: Any, source: str, top_key: str = "resourceSpans") -> list[Span]:
     """Read the spans of a list of OTLP ``ResourceSpans`` (a.k.a. Tempo ``batches``). Raises ``FormatError``
     naming the JSON path of the first thing that is not what OTLP says it is."""
+    memo = fastpath.Memo()
     try:
-        groups = read_list(resource_spans, top_key, _one_resource)
+        groups = read_list(resource_spans, top_key, lambda rs: _one_resource(rs, memo))
     except Malformed as exc:
         raise FormatError(source, str(exc)) from None
     return [span for group in groups for span in group]
 
 
-def _one_resource(rs: dict[str, Any]) -> list[Span]:
+def _one_resource(rs: dict[str, Any], memo: fastpath.Memo) -> list[Span]:
     raw_resource = obj(rs.get("resource"), "resource")
     resource = Resource(within("resource.attributes", attributes, raw_resource.get("attributes")))
     inner_key = "scopeSpans" if "scopeSpans" in rs else "instrumentationLibrarySpans"
-    groups = read_list(rs.get(inner_key), inner_key, lambda ss: _scope_spans(ss, resource))
+    groups = read_list(rs.get(inner_key), inner_key, lambda ss: _scope_spans(ss, resource, memo))
     return [span for group in groups for span in group]
 
 
-def _scope_spans(ss: dict[str, Any], resource: Resource) -> list[Span]:
+def _scope_spans(ss: dict[str, Any], resource: Resource, memo: fastpath.Memo) -> list[Span]:
     key = "scope" if ss.get("scope") is not None else "instrumentationLibrary"
     raw_scope = obj(ss.get(key), key)
-    scope = Scope(text(raw_scope.get("name"), f"{key}.name"), text(raw_scope.get("version"), f"{key}.version"))
-    return read_list(ss.get("spans"), "spans", lambda raw: _span(raw, resource, scope))
+    scope = memo.scope(text(raw_scope.get("name"), f"{key}.name"), text(raw_scope.get("version"), f"{key}.version"))
+    items = ss.get("spans")
+    if type(items) is not list or not fastpath.ENABLED:
+        return read_list(items, "spans", lambda raw: _span(raw, resource, scope))
+    out = []
+    for i, raw in enumerate(items):
+        span = fastpath.otlp_span(raw, resource, scope, memo) if type(raw) is dict else None
+        if span is None:  # not as exporters write it: the checked reader reads it, or names what is wrong
+            try:
+                span = _span(obj(raw), resource, scope)
+            except Malformed as exc:
+                raise exc.under(f"spans[{i}]") from None
+        out.append(span)
+        items[i] = None  # read once: each span's parsed JSON goes as soon as the span is built (peak memory)
+    return out
 
 
 def _id(value: Any, path: str, normalise: Callable[[str], str]) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.render import blame_view as view
 from tracectl.workflows.repairs import repair_warnings
-from tracectl.workflows.sources import InputCounts, load_inputs
+from tracectl.workflows.sources import InputCounts, expand_trace_args, is_file_arg, load_inputs
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -96,34 +96,53 @@ class BucketBlame:
 Blame = TraceBlame | AggregateBlame | BucketBlame
 
 
+def _ignore(_message: str) -> None:
+    return None
+
+
 def blame(
     session: Session | None, traces: list[str] | None = None, *, query: SearchQuery | None = None,
-    by: str = "service", bucket: bool = False, skip_bad: bool = False,
+    by: str = "service", bucket: bool = False, skip_bad: bool = False, jobs: int | None = None,
 ) -> Blame:  # fmt: skip
-    """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds."""
+    """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds.
+
+    ``jobs``: worker processes for many files (default: one per processor; 1 reads and analyses in this process).
+    """
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.attribution import parse_key
+    from tracectl.workflows import pool
     from tracectl.workflows.session import no_progress
 
     key = parse_key(by)
-    loaded = load_inputs(session, traces, query, skip_bad)
-    warnings = list(loaded.warnings)
     progress = session.progress if session is not None else no_progress
-    all_traces = loaded.traces
-    with progress("analysing") as update:
-        attributions, trees = [], []
-        for n, trace in enumerate(all_traces, 1):
-            analysis = analyse_trace(trace, key)
-            attributions.append(analysis.attribution)
-            trees.append(analysis.tree)
-            update(n, len(all_traces))
-    warnings += repair_warnings(trees, session)
+    files = expand_trace_args(traces) if traces and query is None else []
+    workers = jobs or pool.default_jobs()
+    if pool.worth_a_pool(files, workers) and all(is_file_arg(f) for f in files):
+        from tracectl.workflows.sources import distinct_files
+
+        warn = session.warn if session is not None else _ignore
+        files, warnings = distinct_files(files, warn)
+        with pool.forked(workers) as processes, progress("reading and analysing") as update:
+            outcomes = pool.attribute_files(processes, files, by, update)
+            attributions, counts = pool.merged(outcomes, skip_bad, warn, warnings)
+    else:
+        loaded = load_inputs(session, traces, query, skip_bad)
+        warnings, counts = list(loaded.warnings), loaded.counts
+        all_traces = loaded.traces
+        with progress("analysing") as update:
+            attributions, trees = [], []
+            for n, trace in enumerate(all_traces, 1):
+                analysis = analyse_trace(trace, key)
+                attributions.append(analysis.attribution)
+                trees.append(analysis.tree)
+                update(n, len(all_traces))
+        warnings += repair_warnings(trees, session)
     if len(attributions) == 1 and not bucket:
         return TraceBlame(attributions[0], warnings)
     if bucket:
         from tracectl.analysis.aggregate import compare_buckets
 
-        return BucketBlame(compare_buckets(attributions), len(attributions), warnings, loaded.counts)
+        return BucketBlame(compare_buckets(attributions), len(attributions), warnings, counts)
     from tracectl.analysis.aggregate import aggregate
 
-    return AggregateBlame(aggregate(attributions), warnings, loaded.counts)
+    return AggregateBlame(aggregate(attributions), warnings, counts)

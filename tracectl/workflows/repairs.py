@@ -17,7 +17,11 @@ SHOWN_PER_RESULT = 10  # over many traces, the first repairs one by one and then
 def repair_warnings(trees: Iterable[SpanTree], session: Session | None = None) -> list[str]:
     """One warning per repair, ``trace <id>: <what was repaired>``; past ``SHOWN_PER_RESULT``, a count of the rest
     with where to see them. Each is also passed to the session's ``warn``."""
-    every = [(tree.trace_id, w.message) for tree in trees for w in tree.warnings]
+    return repairs_said([(tree.trace_id, w.message) for tree in trees for w in tree.warnings], session)
+
+
+def repairs_said(every: list[tuple[str, str]], session: Session | None = None) -> list[str]:
+    """``repair_warnings`` from (trace ID, repair) pairs (what worker processes send back instead of trees)."""
     out = [f"trace {trace_id}: {message}" for trace_id, message in every[:SHOWN_PER_RESULT]]
     rest = every[SHOWN_PER_RESULT:]
     if rest:

@@ -257,6 +257,22 @@ def _distinct(names: list[str], key: Callable[[str], str], loaded: Loaded, sessi
     return [same[0] for same in seen.values()]
 
 
+def distinct_files(names: list[str], warn: Callable[[str], None]) -> tuple[list[str], list[str]]:
+    """``names`` (files) each once, as ``load_many`` reads them, and the warnings about repeats (each also passed
+    to ``warn``): for readers that do not go through ``load_many`` (the process pool of ``blame``)."""
+    loaded = Loaded([])
+    kept = _distinct(names, _file_key, loaded, None)
+    for warning in loaded.warnings:
+        warn(warning)
+    return kept, loaded.warnings
+
+
+def repeated_trace_warning(trace_id: str, first: str, sources: list[str]) -> str:
+    """The warning for a trace found in more than one input (kept once: from ``first``)."""
+    return (f"trace {trace_id} is in {len(sources) + 1} inputs ({first}, {sources[0]}"
+            f"{', …' if len(sources) > 1 else ''}): analysed once")  # fmt: skip
+
+
 def _file_key(name: str) -> str:
     return name if name == "-" else str(Path(name).resolve())
 
@@ -347,8 +363,7 @@ def drop_repeated_traces(loaded: Loaded, session: Session | None = None) -> None
             kept.append(dataclasses.replace(result, traces=traces))
     loaded.results = kept
     for trace_id, sources in repeats.items():
-        _say(loaded, session, f"trace {trace_id} is in {len(sources) + 1} inputs ({first[trace_id]}, "
-             f"{sources[0]}{', …' if len(sources) > 1 else ''}): analysed once")  # fmt: skip
+        _say(loaded, session, repeated_trace_warning(trace_id, first[trace_id], sources))
 
 
 def _no_backend(arg: str) -> Loaded:

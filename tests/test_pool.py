@@ -1,0 +1,94 @@
+"""``blame`` over many files in worker processes gives exactly the serial result: the same aggregate, buckets and
+warnings, and the same error for the same bad file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tracectl.errors import FormatError, InputError
+from tracectl.formats import jaeger_json, otlp_json
+from tracectl.synth import ml_inference_trace
+from tracectl.workflows import pool
+from tracectl.workflows.blame import AggregateBlame, BucketBlame, blame
+
+
+def write_files(directory: Path, n: int) -> list[Path]:
+    """``n`` one-trace files, Jaeger and OTLP alternately, slower towards the end (so buckets have a tail)."""
+    paths = []
+    for i in range(n):
+        trace = ml_inference_trace(seed=100 + i, trace_id=f"{i + 1:032x}")
+        if i % 10 == 9:  # a slow one: the whole trace stretched
+            trace = replace(trace, spans=tuple(replace(s, end_ns=s.end_ns + 50_000_000) for s in trace.spans))
+        doc = jaeger_json.dump_document([trace]) if i % 2 else otlp_json.dump_document([trace])
+        path = directory / f"t{i:03d}.json"
+        path.write_bytes(orjson.dumps(doc))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("many")
+    write_files(directory, pool.MIN_FILES + 6)
+    return directory
+
+
+@pytest.mark.parametrize(("by", "bucket"), [("service", False), ("operation", False), ("service", True)])
+def test_the_pool_gives_the_serial_result(many: Path, by: str, bucket: bool) -> None:
+    serial = blame(None, [str(many)], by=by, bucket=bucket, jobs=1)
+    pooled = blame(None, [str(many)], by=by, bucket=bucket, jobs=2)
+    assert isinstance(serial, BucketBlame if bucket else AggregateBlame)
+    assert pooled == serial
+
+
+def test_a_bad_file_is_the_same_error_or_the_same_warning(tmp_path: Path) -> None:
+    paths = write_files(tmp_path, pool.MIN_FILES + 2)
+    paths[5].write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": 5}]}]}]}')
+    paths[40].write_text("{}")
+    with pytest.raises(FormatError) as serial_error:
+        blame(None, [str(tmp_path)], jobs=1)
+    with pytest.raises(FormatError) as pooled_error:
+        blame(None, [str(tmp_path)], jobs=2)
+    assert str(pooled_error.value) == str(serial_error.value)
+    assert "t005.json" in str(serial_error.value)
+    serial = blame(None, [str(tmp_path)], skip_bad=True, jobs=1)
+    pooled = blame(None, [str(tmp_path)], skip_bad=True, jobs=2)
+    assert pooled == serial and len(serial.warnings) == 2
+
+
+def test_nothing_readable_is_the_same_error(tmp_path: Path) -> None:
+    for i in range(pool.MIN_FILES):
+        (tmp_path / f"bad{i:03d}.json").write_text("{}")
+    for jobs in (1, 2):
+        with pytest.raises(InputError, match="no readable trace among the inputs"):
+            blame(None, [str(tmp_path)], skip_bad=True, jobs=jobs)
+
+
+def test_few_files_stay_in_this_process() -> None:
+    assert not pool.worth_a_pool(["a.json"] * (pool.MIN_FILES - 1), 8)
+    assert not pool.worth_a_pool(["a.json"] * pool.MIN_FILES, 1)
+    assert not pool.worth_a_pool(["-", *["a.json"] * pool.MIN_FILES], 8)
+    assert pool.worth_a_pool(["a.json"] * pool.MIN_FILES, 2)
+
+
+def test_repeats_and_repairs_are_counted_and_said_as_the_serial_path_does(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import FIXTURES
+
+    paths = write_files(tmp_path, pool.MIN_FILES + 2)
+    (tmp_path / "copy.json").write_bytes(paths[3].read_bytes())  # the same trace in a second file
+    shutil.copy(FIXTURES / "messy" / "cycle.otlp.json", tmp_path / "zz-cycle.json")  # a tree that needs repair
+    args = [str(tmp_path), str(paths[7])]  # a file named twice (inside the folder and on its own)
+    serial = blame(None, args, jobs=1)
+    pooled = blame(None, args, jobs=2)
+    assert isinstance(serial, AggregateBlame)
+    assert pooled == serial
+    assert serial.inputs.requested == serial.inputs.analysed == serial.aggregate.traces == pool.MIN_FILES + 3
+    said = "\n".join(serial.warnings)
+    assert "was given 2 times: read once" in said and "inputs" in said and "analysed once" in said
+    assert "cycle" in said
