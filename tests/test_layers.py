@@ -21,9 +21,12 @@ PACKAGE = ROOT / "tracectl"
 FORBIDDEN: dict[str, frozenset[str]] = {
     "analysis": frozenset({"backends", "workflows", "render", "cli", "sandbox"}),
     "backends": frozenset({"workflows", "render", "cli", "sandbox"}),
-    "formats": frozenset({"analysis", "backends", "workflows", "render", "cli", "sandbox", "slo", "config"}),
     "render": frozenset({"cli", "sandbox"}),
     "workflows": frozenset({"cli", "render", "sandbox"}),
+}
+# layer → the only other layers it may import: formats sit just above the model.
+ONLY: dict[str, frozenset[str]] = {
+    "formats": frozenset({"model", "ids", "errors", "units", "_gc"}),
 }
 # Only these layers may import the sandbox: it is a leaf that ``tracectl demo`` and ``tracectl sandbox`` wrap.
 SANDBOX_IMPORTERS = frozenset({"cli", "sandbox"})
@@ -118,8 +121,10 @@ def violations_in(source: str, module: str, is_package: bool = False) -> set[tup
         target = layer_of(imported)
         if importer is None or target is None or target == importer:
             continue
-        if target in FORBIDDEN.get(importer, frozenset()) or (
-            target == "sandbox" and importer not in SANDBOX_IMPORTERS
+        if (
+            target in FORBIDDEN.get(importer, frozenset())
+            or (importer in ONLY and target not in ONLY[importer])
+            or (target == "sandbox" and importer not in SANDBOX_IMPORTERS)
         ):
             found.add((module, _owning_module(imported)))
     return found
@@ -165,6 +170,9 @@ def test_a_wrong_import_is_caught() -> None:
     assert violations_in(source, "tracectl.analysis.example") == {
         ("tracectl.analysis.example", "tracectl.render.emit"),
         ("tracectl.analysis.example", "tracectl.sandbox"),
+    }
+    assert violations_in("from tracectl.analysis.tree import build_tree\n", "tracectl.formats.example") == {
+        ("tracectl.formats.example", "tracectl.analysis.tree")
     }
     assert violations_in("import tracectl.cli.app\n", "tracectl.workflows.example") == {
         ("tracectl.workflows.example", "tracectl.cli.app")
