@@ -118,27 +118,38 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
 
     api-gateway → inference-orchestrator → feature-store (cache miss, online store) → model-router →
     nlp-model ∥ cv-model → postprocess, plus an async producer/consumer hop to audit-logger.
+
+    Each step below draws its jitter in the order the request makes its calls: the same seed gives the same trace.
     """
     b = TraceBuilder(seed, trace_id)
-    t = start_ns
     j = b.jitter_us
     net = 400 * US
     gw = b.span(
         "api-gateway",
         "POST /v1/predict",
-        t,
+        start_ns,
         0,
         kind=SpanKind.SERVER,
         attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200},
     )
-    t_orch = t + j(0.3)
-    orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", t_orch, 0, net)
+    orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", start_ns + j(0.3), 0, net)
     cursor = orch.start_ns + j(0.2)
     b.span("inference-orchestrator", "validate_request", cursor, j(0.3), orch)
-    cursor += j(0.5)
+    cursor = _feature_lookup(b, orch, cursor + j(0.5), net)
+    router_end = _model_inference(b, orch, cursor, net)
+    pp_end = _postprocess(b, orch, router_end + net // 2 + j(0.2), net)
+    producer = _audit_publish(b, orch, pp_end + net // 2 + j(0.1))
+    orch_end = producer.end_ns + j(0.2)
+    _stretch(b, orch, orch_end, net)
+    _stretch(b, gw, orch_end + net // 2 + j(0.3), 0)
+    _audit_consume(b, producer)
+    return b.build()
 
-    fs_handler = j(6.0)
-    fs = b.rpc(orch, "inference-orchestrator", "feature-store", "GetFeatures", cursor, fs_handler, net)
+
+def _feature_lookup(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int:
+    """feature-store/GetFeatures: a cache miss, then the online store; returns when the orchestrator goes on."""
+    j = b.jitter_us
+    fs = b.rpc(orch, "inference-orchestrator", "feature-store", "GetFeatures", start_ns, j(6.0), net)
     cache_d = j(0.4)
     b.span(
         "feature-store",
@@ -159,22 +170,22 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
         SpanKind.CLIENT,
         {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
     )
-    cursor = fs.end_ns + net // 2 + j(0.2)
+    return fs.end_ns + net // 2 + j(0.2)
 
-    route_start = cursor
-    router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", route_start, 0, net)
+
+_MODELS: tuple[tuple[str, float, float, dict[str, AttrValue]], ...] = (
+    ("nlp-model", 18.0, 14.0, {"ml.model.name": "intent-bert", "ml.model.version": "2024.11.3", "ml.batch_size": 8}),
+    ("cv-model", 24.0, 20.0, {"ml.model.name": "product-vit", "ml.model.version": "3.2.0", "ml.batch_size": 4}),
+)
+
+
+def _model_inference(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int:
+    """model-router/Route fanning out to the NLP and CV models in parallel; returns the router's end."""
+    j = b.jitter_us
+    router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", start_ns, 0, net)
     branch_start = router.start_ns + j(0.3)
     ends = []
-    models: tuple[tuple[str, float, float, dict[str, AttrValue]], ...] = (
-        (
-            "nlp-model",
-            18.0,
-            14.0,
-            {"ml.model.name": "intent-bert", "ml.model.version": "2024.11.3", "ml.batch_size": 8},
-        ),
-        ("cv-model", 24.0, 20.0, {"ml.model.name": "product-vit", "ml.model.version": "3.2.0", "ml.batch_size": 4}),
-    )
-    for model, mean, infer_mean, extra in models:
+    for model, mean, infer_mean, extra in _MODELS:
         handler = j(mean)
         server = b.rpc(router, "model-router", model, "Infer", branch_start + j(0.1), handler, net)
         pre = j(mean - infer_mean - 1)
@@ -191,39 +202,36 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
         ends.append(server.end_ns + net // 2)
     router_end = max(ends) + j(0.3)
     _stretch(b, router, router_end, net)
+    return router_end
 
-    pp_start = router_end + net // 2 + j(0.2)
-    pp = b.rpc(orch, "inference-orchestrator", "postprocess", "Process", pp_start, 0, net)
+
+def _postprocess(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int:
+    """postprocess/Process: rank, then calibrate; returns its end."""
+    j = b.jitter_us
+    pp = b.rpc(orch, "inference-orchestrator", "postprocess", "Process", start_ns, 0, net)
     rank = b.span("postprocess", "rank", pp.start_ns + j(0.1), j(1.5), pp)
     calibrate = b.span(
         "postprocess", "calibrate", rank.end_ns + j(0.2), j(0.6), pp, attributes={"ml.calibration": "isotonic"}
     )
     pp_end = calibrate.end_ns + j(0.1)
     _stretch(b, pp, pp_end, net)
-    pub_start = pp_end + net // 2 + j(0.1)
-    producer = b.span(
-        "inference-orchestrator",
-        "audit publish",
-        pub_start,
-        j(0.15),
-        orch,
-        SpanKind.PRODUCER,
-        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
+    return pp_end
+
+
+_AUDIT = {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"}
+
+
+def _audit_publish(b: TraceBuilder, orch: Span, start_ns: int) -> Span:
+    """The orchestrator's Kafka publish to the audit topic (the request does not wait for the consumer)."""
+    return b.span(
+        "inference-orchestrator", "audit publish", start_ns, b.jitter_us(0.15), orch, SpanKind.PRODUCER, dict(_AUDIT)
     )
-    orch_end = producer.end_ns + j(0.2)
-    _stretch(b, orch, orch_end, net)
-    gw_end = orch_end + net // 2 + j(0.3)
-    _stretch(b, gw, gw_end, 0)
-    b.span(
-        "audit-logger",
-        "audit process",
-        producer.end_ns + j(2.0),
-        j(1.2),
-        producer,
-        SpanKind.CONSUMER,
-        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
-    )
-    return b.build()
+
+
+def _audit_consume(b: TraceBuilder, producer: Span) -> None:
+    """audit-logger consuming the message, after the response has gone."""
+    j = b.jitter_us
+    b.span("audit-logger", "audit process", producer.end_ns + j(2.0), j(1.2), producer, SpanKind.CONSUMER, dict(_AUDIT))
 
 
 def _stretch(b: TraceBuilder, server: Span, end_ns: int, network_ns: int) -> None:
