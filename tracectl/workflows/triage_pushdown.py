@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from tracectl.workflows.triage import TriageOptions, TriageResult
 
 SLICES = 10  # the sample is drawn from this many slices of the window
+PIECES, PIECE_SHARE = 8, 3  # a slice whose share is above PIECE_SHARE traces is drawn from up to PIECES pieces
 QUANTILES = (0.5, 0.99)
 TOP_ATTRIBUTES = 5  # over-represented attribute values kept as evidence
 MIN_SHARE_GAIN = 0.1  # … when their share among suspect spans exceeds the baseline's by at least this
@@ -370,11 +371,18 @@ def _step_counts(client: TempoClient, q: str, span: TimeRange, step: int) -> lis
 def _sample(session: Session, query: SearchQuery, slices: list[tuple[TimeRange, int]]) -> list[str]:
     """About ``query.limit`` trace IDs, each slice of the window giving its share of the budget (in proportion
     to its count) because a search returns the first traces it finds, not a random draw."""
+    from tracectl.timerange import TimeRange
+
     total = sum(n for _, n in slices)
     shares, taken = [], 0
     for part, n in slices:
-        shares.append((part, query.limit * (taken + n) // total - query.limit * taken // total))
+        share = query.limit * (taken + n) // total - query.limit * taken // total
         taken += n
+        # a search returns a slice's first traces: a large share is drawn from pieces of it (a fault that began
+        # late in a slice would otherwise be missed)
+        k, start, length = min(PIECES, -(-share // PIECE_SHARE)), part.start_ns, part.duration_ns
+        shares += [(TimeRange(start + length * i // k, start + length * (i + 1) // k),
+                    share * (i + 1) // k - share * i // k) for i in range(max(k, 1))]  # fmt: skip
     return _draw(session, query, shares)
 
 
