@@ -203,6 +203,8 @@ class CompareAnswer:
     rows: list[CompareRow]  # the most over-represented (known) first, then those with an unknown side
     truncated: list[str]  # attributes with a value not among the topN on either side: marked, or found cut
     saturated: list[str]  # attributes whose selection side may hold more than topN values (ask a larger topN)
+    cut_share: dict[str, float] = field(default_factory=dict)  # saturated attribute → the largest share of the
+    # selection a value cut from it can have (the smallest share among those that came back)
 
 
 def compare_rows(series: Iterable[Series], top_n: int = 10) -> tuple[list[CompareRow], list[str]]:
@@ -263,4 +265,8 @@ def compare_answer(series: Iterable[Series], top_n: int = 10) -> CompareAnswer:
     names = {attr for attr, _ in counts} | marked
     cut = sorted(a for a in names if not (complete(a, "selection") and complete(a, "baseline")))
     saturated = sorted(a for a in names if not complete(a, "selection"))
-    return CompareAnswer(rows, cut, saturated)
+    cut_share = {}
+    for a in saturated:
+        total = totals.get(a, {}).get("selection", 0.0)
+        cut_share[a] = min(seen.get((a, "selection"), [0.0])) / total if total else 0.0
+    return CompareAnswer(rows, cut, saturated, cut_share)

@@ -18,7 +18,8 @@ engine for what it would otherwise compute from every trace, and fetches only a 
    Tempo's quantiles are interpolated inside power-of-two buckets: services are ranked on the p50 ratio and the
    fetched sample's exact p99 ratio, and on Tempo's p99 ratio only when it clears the buckets' widths (×4).
    ``compare()`` keeps the topN values of each attribute and may cut the rest silently: a value absent from a side
-   whose answer is not complete is unknown, and never reported as over-represented.
+   whose answer is not complete is unknown, and never reported as over-represented; topN is raised to 100 when a
+   cut value could have been reported.
 
 Jaeger has no such engine: a full page there is drawn again across ten slices of the window, and the cut is
 said with the flag that lifts it.
@@ -531,9 +532,18 @@ def _compare(session: Session, client: TempoClient, pushed: Pushdown, parts: tup
         except TracectlError as exc:  # e.g. an older Tempo's 400 in plain text: the latency evidence stands alone
             _warn(session, result.warnings, f"compare() not pushed down: {exc}")
             break
-        if not answer.saturated:
+        if not _worth_more(answer):
             break
     return [] if answer is None else _gained(pushed, answer)
+
+
+def _worth_more(answer: CompareAnswer) -> bool:
+    """Whether a larger topN could change what is reported: a value cut from the suspects' side could hold
+    MIN_SHARE_GAIN of them (the values cut are smaller than the smallest that came back), or a value that holds
+    that much of the suspects has an unknown baseline."""
+    if any(share >= MIN_SHARE_GAIN for share in answer.cut_share.values()):
+        return True
+    return any(r.baseline is None and (r.selection_share or 0.0) >= MIN_SHARE_GAIN for r in answer.rows)
 
 
 def _gained(pushed: Pushdown, answer: CompareAnswer) -> list[CompareRow]:
