@@ -129,7 +129,9 @@ def test_compare_is_asked_again_when_a_cut_value_could_be_reported(tempo_router:
     rows = _compare(session([]), tempo_client(), pushed, (SCOPE, "{ status = error }", ", 1, 2"),  # type: ignore[arg-type]
                     TimeRange(START * 10**9, END * 10**9), SimpleNamespace(warnings=[]))  # type: ignore[arg-type]  # fmt: skip
     assert [c.request.url.params["q"] for c in route.calls] == [
-        f"{SCOPE} | compare({{ status = error }}, 10, 1, 2)", f"{SCOPE} | compare({{ status = error }}, 100, 1, 2)"]
+        f"{SCOPE} | compare({{ status = error }}, 10, 1, 2)",
+        f"{SCOPE} | compare({{ status = error }}, 100, 1, 2)",
+    ]
     assert [(r.value, r.selection, r.baseline) for r in rows] == [("c", 45, 50), ("a", 30, 25), ("b", 25, 25)]
     assert pushed.unknown == []  # the answer with topN 100 is whole
 
