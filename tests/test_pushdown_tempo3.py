@@ -212,3 +212,26 @@ def test_late_onset_triage_counts_every_request_and_names_the_culprit() -> None:
     assert window["traces_counted"] == 3000 == len(workload.traces)
     assert set(window["counted_by"]) <= {"step", "instant", "search"} and window["counted_by"]["step"] < 3000
     assert doc["verdict"]["culprit"] == "feature-store"
+
+
+def test_a_large_share_is_drawn_from_pieces_and_a_zero_share_from_none() -> None:
+    from tracectl.backends.query import SearchResult, TraceSummary
+    from tracectl.workflows.triage_pushdown import _sample
+
+    asked: list[tuple[int, int, int]] = []
+
+    def search(q: SearchQuery) -> SearchResult:
+        asked.append((q.time.start_ns, q.time.end_ns, q.limit))
+        hits = [
+            TraceSummary(f"{q.time.start_ns:x}{k:04x}", "api-gateway", "", q.time.start_ns, 1) for k in range(q.limit)
+        ]
+        return SearchResult("Tempo", "q", hits)
+
+    backend = SimpleNamespace(search=search)
+    s = SimpleNamespace(backend=lambda: backend)
+    query = SearchQuery(TimeRange(0, 200 * 10**9), "api-gateway", limit=20)
+    ids = _sample(s, query, [(TimeRange(0, 100 * 10**9), 1), (TimeRange(100 * 10**9, 200 * 10**9), 999)])  # type: ignore[arg-type]
+    # the first slice's share rounds to 0: not searched; the second's 20 come from 7 pieces (at most 3 each), so a
+    # fault that began late in the slice is in the sample
+    assert len(ids) == 20 and len(asked) == 7 and sum(n for *_, n in asked) == 20
+    assert asked[0][0] == 100 * 10**9 and asked[-1][1] == 200 * 10**9 and max(n for *_, n in asked) == 3

@@ -331,9 +331,9 @@ def _count(session: Session, query: SearchQuery) -> list[CountedPart] | None:
     parts: list[CountedPart] = []
     try:
         first, last = -(-lo // step) * step, horizon // step * step
-        if first < last:
-            parts += _instant_count(client, q, TimeRange(lo, first))
-            parts += _step_counts(client, q, TimeRange(first, last), step)
+        if first < last:  # the steps first: a Tempo without TraceQL metrics fails there, as before
+            steps = _step_counts(client, q, TimeRange(first, last), step)
+            parts += _instant_count(client, q, TimeRange(lo, first)) + steps
             parts += _instant_count(client, q, TimeRange(last, horizon))
         else:
             parts += _instant_count(client, q, TimeRange(lo, horizon))
@@ -381,9 +381,9 @@ def _sample(session: Session, query: SearchQuery, slices: list[tuple[TimeRange, 
         taken += n
         # a search returns a slice's first traces: a large share is drawn from pieces of it (a fault that began
         # late in a slice would otherwise be missed)
-        k, start, length = min(PIECES, -(-share // PIECE_SHARE)), part.start_ns, part.duration_ns
+        k, start, length = max(1, min(PIECES, -(-share // PIECE_SHARE))), part.start_ns, part.duration_ns
         shares += [(TimeRange(start + length * i // k, start + length * (i + 1) // k),
-                    share * (i + 1) // k - share * i // k) for i in range(max(k, 1))]  # fmt: skip
+                    share * (i + 1) // k - share * i // k) for i in range(k)]  # fmt: skip
     return _draw(session, query, shares)
 
 
