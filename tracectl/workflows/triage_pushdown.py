@@ -52,7 +52,7 @@ QUERY_END_CUTOFF_NS = 30 * 10**9  # query_frontend.query_end_cutoff (Tempo 3.0's
 # Tempo's quantiles are interpolated inside power-of-two buckets: each may be off by up to the bucket's width (×2),
 # so the ratio of two of them shows growth only beyond ×2 each way.
 RESOLVED_RATIO = 4.0
-COMPARE_TOP_N = (10, 100)  # compare()'s topN, then the topN asked again when the suspects' values were cut
+COMPARE_TOP_N = (10, 100)  # compare()'s topN, then the topN asked again when a value it cut could be reported
 
 
 @dataclass(frozen=True, slots=True)
