@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.workflows.quality import InputCheck
+    from tracectl.workflows.triage_alert import AlertStart
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown
 
@@ -49,6 +50,7 @@ class TriageResult(Protocol):
     quality: InputCheck | None
     metrics_window: MetricsWindow | None
     pushdown: Pushdown | None
+    alert: AlertStart | None
 
     @property
     def error_rate(self) -> float: ...
@@ -100,6 +102,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "worst_trace": _explained(result, "document"),
         "metrics": result.metrics_window.document() if result.metrics_window is not None else None,
         "pushdown": result.pushdown.document() if result.pushdown is not None else None,
+        "alert": result.alert.document() if result.alert is not None else None,
     }
 
 
@@ -158,6 +161,8 @@ def to_markdown(result: TriageResult, tz: tzinfo | None) -> str:
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
+    if result.alert is not None:  # what paged, and the windows and SLO read from it
+        out += ["", "## Alert", "", result.alert.sentence(tz)]
     out += metrics_lines(result) + pushdown_lines(result)
     if result.warnings:  # what cut or bent the data: a postmortem must say so next to the numbers
         out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
@@ -234,6 +239,8 @@ def to_html(result: TriageResult, tz: tzinfo | None) -> str:
         f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
         f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
     ]
+    if result.alert is not None:
+        parts.append(f"<h2>Alert</h2><p>{e(result.alert.sentence(tz))}</p>")
     if metrics_lines(result):
         parts.append(
             "<h2>Metrics</h2><ul>" + "".join(f"<li>{e(m[2:])}</li>" for m in metrics_lines(result)[3:]) + "</ul>"
