@@ -4,6 +4,9 @@ seeded bootstrap, evaluation windows, breaches, and the property that an interva
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -150,3 +153,101 @@ def test_join_on_ids() -> None:
     joined, unmatched = join(predictions, [("a", 1, None), ("b", 0, 99), ("c", 1, None)])
     assert joined == [Observation(5, 0.9, 1), Observation(99, 0.1, 0)] and unmatched == 1
     assert not math.isnan(quality(Metric.accuracy, joined).value or 0)
+
+
+# ------------------------------------------------------------------------------- the sandbox's labels, over HTTP
+
+
+@pytest.mark.parametrize(("scenario", "breached"), [("healthy", False), ("bad-model-version", True)])
+def test_precision_slo_breaches_on_the_bad_model_version_only(scenario: str, breached: bool, tmp_path: Path) -> None:
+    from tracectl import Session, Settings
+    from tracectl.sandbox import start_sandbox
+    from tracectl.sandbox.labels import CONFIDENCE_KEY, write_labels
+    from tracectl.workflows.model_quality import ModelQualitySpec, evaluate_model_quality, evaluate_slo
+
+    servers, workload = start_sandbox(scenario, 240, seed=11, end_ns=time.time_ns())
+    try:
+        labels = tmp_path / "labels.jsonl"
+        written = write_labels(labels, workload)
+        # the last 30 minutes in three 10-minute windows; SLO 95 %, page below 93 % for two windows
+        sli = ModelQualitySpec("precision", CONFIDENCE_KEY, str(labels), "nlp-model", 600, page_below=0.93)
+        with Session(Settings(tempo_url=servers.tempo_url)) as session:
+            result = evaluate_model_quality(session, sli, name="nlp-precision", objective=0.95, end_ns=workload.end_ns,
+                                            windows=3)  # fmt: skip
+            spec_slo = SimpleNamespace(name="nlp-precision", objective=0.95, sli=sli)  # as `slo status` asks
+            via_spec = evaluate_slo(session, spec_slo, workload.end_ns)
+    finally:
+        servers.stop()
+    assert result.labels == written == result.joined and result.predictions == 240  # every label joined on trace ID
+    assert sum(w.labelled for w in result.windows) == written
+    assert result.breach.breached is breached and result.breach.pages is breached
+    latest = result.windows[-1].quality
+    assert latest.value is not None and latest.interval.low <= latest.value <= latest.interval.high
+    if breached:  # the fault began halfway: the first window is clean, the later ones are well under 95 %
+        assert result.windows[0].quality.value == 1.0 and latest.value < 0.8 and result.breach.certain
+    else:
+        assert all(w.quality.value is not None and w.quality.value >= 0.95 for w in result.windows)
+    assert via_spec.breached is breached and via_spec.value == latest.value and len(via_spec.windows) == 2
+    from rich.console import Console
+
+    from tracectl.render.emit import RenderOptions
+
+    console = Console(record=True, width=120)
+    result.table(console, RenderOptions())
+    shown = console.export_text()
+    assert "nlp-precision: precision" in shown and "SLO ≥ 95.0%" in shown and shown.count("✓") + shown.count("✗") == 3
+    assert ("breached (certain); pages" in shown) is breached and ("met" in shown) is not breached
+    doc = result.document()
+    assert doc["schema"] == "tracectl.model-quality/v1" and doc["breached"] is breached and len(doc["windows"]) == 3
+
+
+def test_labels_are_deterministic_from_the_seed_and_read_in_every_format(tmp_path: Path) -> None:
+    from tracectl.formats.labels import read_labels
+    from tracectl.sandbox import generate
+    from tracectl.sandbox.labels import write_labels
+
+    first, again = generate("healthy", 80, seed=5), generate("healthy", 80, seed=5)
+    assert first.labels == again.labels and first.labels != generate("healthy", 80, seed=6).labels
+    assert 0 < len(first.labels) < 80  # a sample: about half the requests
+    assert {t.trace_id for t in first.traces} >= {tid for tid, _, _ in first.labels}
+    rows = {}
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        path = tmp_path / f"labels{suffix}"
+        write_labels(path, first)
+        rows[suffix] = [(r.id, float(r.label), r.time_ns) for r in read_labels(path)]
+    expected = [(tid, float(label), t) for tid, label, t in first.labels]
+    assert rows[".jsonl"] == rows[".csv"] == rows[".parquet"] == expected
+
+
+def test_bad_labelled_samples_name_the_file_and_the_row(tmp_path: Path) -> None:
+    from tracectl.errors import InputError
+    from tracectl.formats.labels import read_labels
+
+    no_label = tmp_path / "a.csv"
+    no_label.write_text("id,truth\nx,1\n")
+    with pytest.raises(InputError, match=r"a.csv: no column label \(columns: id, truth\)"):
+        read_labels(no_label)
+    bad_time = tmp_path / "b.csv"
+    bad_time.write_text("id,label,time\nx,1,2026-12-06T00:00:00Z\ny,0,soon\n")
+    with pytest.raises(InputError, match=r"b\.csv: row 2: time: 'soon' is not a time"):
+        read_labels(bad_time)
+    with pytest.raises(InputError, match=r"labels: .*c\.txt must be a \.parquet, \.csv"):
+        read_labels(tmp_path / "c.txt")
+
+
+def test_sandbox_serve_writes_the_labelled_sample(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tracectl.cli.main import app
+    from tracectl.formats.labels import read_labels
+
+    out = tmp_path / "labels.csv"
+    args = ["sandbox", "serve", "--scenario", "bad-model-version", "--requests", "40", "--seed", "9", "--tempo-port",
+            "0", "--jaeger-port", "0", "--loki-port", "0", "--prometheus", "builtin", "--duration", "0.1",
+            "--labels-out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = read_labels(out)
+    assert f"wrote {len(rows)} labels to {out}" in result.stderr and 0 < len(rows) < 40
+    bad = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "labels.txt")])
+    assert bad.exit_code == 2 and "--labels-out" in bad.stderr and "must end in .jsonl, .csv or .parquet" in bad.stderr
