@@ -13,6 +13,10 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -97,23 +101,65 @@ def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> Interval:
     return Interval(low, high, "wilson")
 
 
+Statistic = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]  # (predicted, label) rows → one value per row
+CHUNK = 250  # resamples drawn at once: memory stays at CHUNK × n
+
+
 def bootstrap(
-    rows: Sequence[tuple[float, float]], statistic: Callable[[Sequence[tuple[float, float]]], float | None],
-    confidence: float = CONFIDENCE, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = SEED,
+    rows: Sequence[tuple[float, float]], statistic: Statistic, confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = SEED,
 ) -> Interval:  # fmt: skip
-    """Percentile bootstrap of ``statistic`` over (predicted, label) rows, seeded: the same rows, the same interval."""
+    """Percentile bootstrap of ``statistic`` (vectorised: each row of the two matrices is one resample; NaN where
+    it is undefined) over (predicted, label) rows, seeded: the same rows, the same interval."""
     import numpy as np
 
     if not rows:
         return Interval(0.0, math.inf, "none")
+    predicted, label = (np.asarray(c, dtype=float) for c in zip(*rows, strict=True))
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(rows), size=(resamples, len(rows)))
-    values = [v for idx in picks if (v := statistic([rows[i] for i in idx])) is not None]
-    if not values:
+    values = []
+    for done in range(0, resamples, CHUNK):
+        picks = rng.integers(0, len(rows), size=(min(CHUNK, resamples - done), len(rows)))
+        values.append(statistic(predicted[picks], label[picks]))
+    found = np.concatenate(values)
+    found = found[np.isfinite(found)]
+    if not found.size:
         return Interval(0.0, math.inf, "none")
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
+    low, high = np.percentile(found, [tail, 100 - tail])
     return Interval(float(low), float(high), "bootstrap")
+
+
+def _f1(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    tp = ((p > 0) & (y > 0)).sum(axis=1)
+    wrong = (p != y).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tp + wrong > 0, 2 * tp / (2 * tp + wrong), np.nan)
+
+
+def _mae(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return abs(p - y).mean(axis=1)  # type: ignore[no-any-return]
+
+
+def _mape(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    kept = y != 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(kept, abs(p - y) / np.where(kept, abs(y), 1.0), 0.0).sum(axis=1) / kept.sum(axis=1)  # type: ignore[no-any-return]
+
+
+def _point(rows: Sequence[tuple[float, float]], statistic: Statistic) -> float | None:
+    """``statistic`` of the sample itself (None when it is undefined)."""
+    import numpy as np
+
+    if not rows:
+        return None
+    predicted, label = (np.asarray([c], dtype=float) for c in zip(*rows, strict=True))
+    value = float(statistic(predicted, label)[0])
+    return value if math.isfinite(value) else None
 
 
 # ------------------------------------------------------------------------------------------------ metrics
@@ -135,21 +181,6 @@ def is_positive(value: float | str | bool, positive: str | None = None, threshol
         return float(text) >= threshold
     except ValueError:
         return False
-
-
-def _f1(rows: Sequence[tuple[float, float]]) -> float | None:
-    tp = sum(1 for p, y in rows if p and y)
-    wrong = sum(1 for p, y in rows if p != y)
-    return 2 * tp / (2 * tp + wrong) if tp + wrong else None
-
-
-def _mae(rows: Sequence[tuple[float, float]]) -> float | None:
-    return sum(abs(p - y) for p, y in rows) / len(rows) if rows else None
-
-
-def _mape(rows: Sequence[tuple[float, float]]) -> float | None:
-    kept = [abs(p - y) / abs(y) for p, y in rows if y != 0]
-    return sum(kept) / len(kept) if kept else None
 
 
 def classify(
@@ -183,10 +214,10 @@ def quality(
         rows = numbers(observations)
         stat = _mae if metric is Metric.mae else _mape
         n = len(rows) if metric is Metric.mae else sum(1 for _, y in rows if y != 0)
-        return QualityValue(metric, stat(rows), n, bootstrap(rows, stat, confidence, seed=seed))
+        return QualityValue(metric, _point(rows, stat), n, bootstrap(rows, stat, confidence, seed=seed))
     pairs = classify(observations, threshold, positive)
     if metric is Metric.f1:
-        return QualityValue(metric, _f1(pairs), len(pairs), bootstrap(pairs, _f1, confidence, seed=seed))
+        return QualityValue(metric, _point(pairs, _f1), len(pairs), bootstrap(pairs, _f1, confidence, seed=seed))
     if metric is Metric.precision:
         pool = [y for p, y in pairs if p]  # among predicted positives: how many were
     elif metric is Metric.recall:
