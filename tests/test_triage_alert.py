@@ -163,6 +163,11 @@ def test_windows_from_the_alert() -> None:
     assert start_from_alert(doc, now, service="other").service_from == "--service"
     with pytest.raises(InputError, match=r"alert X has no service label .*give --service"):
         start_from_alert(payload(alertmanager(alert({"alertname": "X"}, "2026-12-06T14:50:00Z"))), now)
+    mixed = payload(
+        alertmanager(alert({"alertname": "X"}, "2026-12-06T14:50:00Z"), alert({"job": "a"}, "2026-12-06T14:55:00Z"))
+    )
+    with pytest.raises(InputError, match=r"give --service or --alert-index 1 \(it has one\)$"):
+        start_from_alert(mixed, now)
     with pytest.raises(InputError, match=r"--alert-index: 3 is not in alerts\[\]"):
         start_from_alert(doc, now, index=3)
 

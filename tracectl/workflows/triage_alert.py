@@ -102,7 +102,10 @@ def start_from_alert(
         named = (service, "--service")
     if named is None:
         what = alert.name or f"alerts[{alert.index}]"
-        raise InputError(f"{source}: alert {what} has no service label ({', '.join(SERVICE_LABELS)}): give --service")
+        others = [a.index for a in payload.alerts if a is not alert and alert_service(a) is not None]
+        hint = f" or --alert-index {others[0]} (it has one)" if others else ""
+        raise InputError(f"{source}: alert {what} has no service label ({', '.join(SERVICE_LABELS)}): give --service"
+                         f"{hint}")  # fmt: skip
     end = alert.ends_ns if alert.ends_ns is not None else now_ns
     if end <= alert.starts_ns:
         raise InputError(f"{source}: alert {alert.name or alert.index} starts after now (startsAt in the future)")
