@@ -331,3 +331,44 @@ def test_reports_name_the_alert_and_its_windows(tmp_path: Path) -> None:
         assert "Alert LatencyBurn" in result.stdout
     finally:
         servers.stop()
+
+
+# --------------------------------------------------------------------------------- slo status --triage
+
+
+def test_each_burning_slo_is_triaged_from_when_its_alert_began() -> None:
+    from tracectl import Session, Settings
+    from tracectl.workflows.slo_triage import burning_since, slo_alert_labels, triage_burning
+
+    servers, workload = start_sandbox("gateway-timeout", 240, seed=11, end_ns=time.time_ns())
+    assert workload.fault_start_ns is not None
+    fired = workload.fault_start_ns + 120 * 10**9
+    availability = SimpleNamespace(
+        name="gateway-availability", service="ml-serving", labels={"service": "api-gateway", "owner": "ml"},
+        alerting=SimpleNamespace(name="GatewayAvailability"), objective=0.999,
+        sli=SimpleNamespace(error_query='sum(rate(http_server_request_duration_seconds_count{code=~"5.."}[{{.window}}]))',
+                            total_query="sum(rate(http_server_request_duration_seconds_count[{{.window}}]))"),
+    )  # fmt: skip
+    calm = SimpleNamespace(**{**vars(availability), "name": "calm"})
+    page = SimpleNamespace(firing=True, since_ns=fired, severity="page")
+    status = SimpleNamespace(slos=[SimpleNamespace(slo=calm, burning=False, alerts=[]),
+                                   SimpleNamespace(slo=availability, burning=True, alerts=[page], quality=None)])  # fmt: skip
+    try:
+        with Session(Settings(tempo_url=servers.tempo_url, loki_url=servers.loki_url)) as session:
+            (found,) = triage_burning(session, status, now_ns=workload.end_ns)
+    finally:
+        servers.stop()
+    assert found.slo == "gateway-availability" and found.service == "api-gateway" and found.since_ns == fired
+    assert found.result is not None and found.result.verdict.culprit == SCENARIOS["gateway-timeout"].culprit
+    assert found.result.mode == "errors"  # an availability SLO: its failing requests are the suspects
+    assert found.result.alert is not None and found.result.alert.slo is not None
+    assert found.result.alert.slo.name == "gateway-availability" and found.document()["triage"]["alert"]["name"] == (
+        "GatewayAvailability"
+    )
+    assert slo_alert_labels(availability) == {"service": "api-gateway", "owner": "ml", "sloth_service": "ml-serving",
+                                              "sloth_slo": "gateway-availability", "alertname": "GatewayAvailability"}  # fmt: skip
+    quality = SimpleNamespace(
+        breach=SimpleNamespace(consecutive=2), windows=[SimpleNamespace(start_ns=s) for s in (1, 2, 3)]
+    )
+    assert burning_since(SimpleNamespace(alerts=[], quality=quality), 100) == 2
+    assert burning_since(SimpleNamespace(alerts=[], quality=None), 3600 * 10**9 + 5) == 5
