@@ -72,6 +72,8 @@ def test_times_as_go_writes_them() -> None:
         parse_time("yesterday", "alerts[0].startsAt", "a.json")
     with pytest.raises(FormatError, match="not a valid date"):
         parse_time("2026-13-40T00:00:00Z", "t", "s")
+    with pytest.raises(FormatError, match="not a valid date"):
+        parse_time("2026-02-30T00:00:00Z", "t", "s")
 
 
 def test_alertmanager_v4_and_grafana_read_alike() -> None:

@@ -12,6 +12,7 @@ import re
 from calendar import timegm
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tracectl.errors import FormatError
@@ -66,11 +67,10 @@ def parse_time(text: object, where: str, source: str) -> int | None:
     if int(year) <= 1:
         return None  # Go's zero time: no end yet
     try:
-        seconds = timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
-        if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24 and int(minute) < 60):
-            raise ValueError
-    except (ValueError, OverflowError):
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
         raise FormatError(source, f"{where}: {text!r} is not a valid date and time") from None
+    seconds = timegm(moment.timetuple())
     if not zulu:
         offset = (int(off_h) * 60 + int(off_m)) * 60
         seconds -= offset if sign == "+" else -offset
