@@ -374,3 +374,28 @@ def test_each_burning_slo_is_triaged_from_when_its_alert_began() -> None:
     )
     assert burning_since(SimpleNamespace(alerts=[], quality=quality), 100) == 2
     assert burning_since(SimpleNamespace(alerts=[], quality=None), 3600 * 10**9 + 5) == 5
+
+
+def test_the_slo_the_alert_names_sets_the_latency_threshold() -> None:
+    """The shipped Sloth spec's gateway-latency SLO (750 ms) chooses the suspects of a page for it."""
+    pytest.importorskip("tracectl.slo.spec")
+    spec = Path(__file__).parent.parent / "examples" / "slo" / "ml-serving.sloth.yml"
+    servers, workload = start_sandbox("gateway-timeout", 240, seed=11, end_ns=time.time_ns())
+    assert workload.fault_start_ns is not None
+    labels = {"alertname": "MLServingGatewayLatency", "sloth_service": "ml-serving", "sloth_slo": "gateway-latency",
+              "service": "api-gateway", "severity": "critical", "category": "latency"}  # fmt: skip
+    body = orjson.dumps(alertmanager(alert(labels, rfc3339(workload.fault_start_ns + 120 * 10**9))))
+    env = {"TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url, "JAEGER_ADDR": "", "PROMETHEUS_ADDR": ""}
+    try:
+        result = runner.invoke(app, ["triage", "--alert", "-", "--slo-spec", str(spec), "-o", "json"], input=body,
+                               env=env)  # fmt: skip
+        unknown = runner.invoke(app, ["triage", "--alert", "-", "--slo-spec", str(spec)],
+                                input=body.replace(b"gateway-latency", b"gateway-nope"), env=env)  # fmt: skip
+    finally:
+        servers.stop()
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    assert doc["alert"]["slo"] == {"name": "gateway-latency", "mode": "latency", "threshold_ns": 750_000_000,
+                                   "objective": 0.99}  # fmt: skip
+    assert doc["mode"] == "latency" and doc["verdict"]["culprit"] == SCENARIOS["gateway-timeout"].culprit
+    assert unknown.exit_code == 2 and "names SLO 'gateway-nope' (sloth_slo), not in the spec" in unknown.stderr
