@@ -178,7 +178,8 @@ def test_precision_slo_breaches_on_the_bad_model_version_only(scenario: str, bre
             via_spec = evaluate_slo(session, spec_slo, workload.end_ns)
     finally:
         servers.stop()
-    assert result.labels == written == result.joined and result.predictions == 240  # every label joined on trace ID
+    # joined on trace IDs: the labelled traces are fetched by ID, and every label finds its prediction
+    assert result.labels == written == result.joined == result.predictions and result.source == "Tempo, by trace ID"
     assert sum(w.labelled for w in result.windows) == written
     assert result.breach.breached is breached and result.breach.pages is breached
     latest = result.windows[-1].quality
@@ -251,3 +252,35 @@ def test_sandbox_serve_writes_the_labelled_sample(tmp_path: Path) -> None:
     assert f"wrote {len(rows)} labels to {out}" in result.stderr and 0 < len(rows) < 40
     bad = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "labels.txt")])
     assert bad.exit_code == 2 and "--labels-out" in bad.stderr and "must end in .jsonl, .csv or .parquet" in bad.stderr
+
+
+def test_a_request_id_attribute_joins_and_week_long_windows_are_searched_a_week_at_a_time(tmp_path: Path) -> None:
+    from tests.builders import MS, T0, span, trace
+    from tracectl import Session, Settings
+    from tracectl.sandbox import start_sandbox
+    from tracectl.sandbox.labels import CONFIDENCE_KEY
+    from tracectl.workflows.model_quality import ModelQualitySpec, evaluate_model_quality, predictions
+
+    hand = [
+        trace(span("predict", 0, 5, service="m", **{"request.id": "r1", "score": 0.9}), trace_id=f"{1:032x}"),
+        trace(span("predict", 7, 9, service="m", **{"request.id": "r2", "score": 0.2}), trace_id=f"{2:032x}"),
+        trace(span("predict", 8, 9, service="m", **{"request.id": "r2", "score": 0.3}), trace_id=f"{3:032x}"),
+        trace(span("other", 0, 5, service="n", **{"request.id": "r3", "score": 0.9}), trace_id=f"{4:032x}"),
+    ]
+    found, repeated = predictions(hand, "m", "score", "request.id")
+    assert found == {"r1": (T0, 0.9), "r2": (T0 + 7 * MS, 0.2)} and repeated == 1  # the first of r2's is kept
+    # against the sandbox's Tempo (which, like Tempo, refuses a search over more than 168 h): two 7-day windows
+    servers, workload = start_sandbox("healthy", 60, seed=2, end_ns=time.time_ns())
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\nintent-bert,1\n")
+    sli = ModelQualitySpec(
+        "precision", CONFIDENCE_KEY, str(labels), "nlp-model", 7 * 86400, label_attribute="ml.model.name"
+    )
+    try:
+        with Session(Settings(tempo_url=servers.tempo_url)) as session:
+            result = evaluate_model_quality(session, sli, objective=0.95, end_ns=workload.end_ns, windows=2,
+                                            step_ns=86400 * 10**9)  # fmt: skip
+    finally:
+        servers.stop()
+    assert result.predictions == 1 and result.joined == 1 and result.source == "Tempo search"
+    assert any("59 spans repeated a prediction" in w for w in result.warnings)

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 SCHEMA = "tracectl.model-quality/v1"
 COLUMNS = ("start_ns", "end_ns", "metric", "value", "n", "low", "high", "bad")
-DEFAULT_LIMIT = 5000  # traces fetched per evaluation
+DEFAULT_LIMIT = 5000  # traces a search fetches per slice
+# Tempo refuses a search over more than 168 h (its default max duration), and the bounds are sent in whole
+# seconds rounded outwards: a minute less leaves room.
+SEARCH_SLICE_NS = (7 * 86400 - 60) * 10**9
 
 
 class QualitySli(Protocol):
@@ -173,8 +176,12 @@ def evaluate_model_quality(
     step = step_ns or window_ns
     warnings: list[str] = []
     labels = read_labels(sli.labels_file, f"model quality {name or metric}: labels_file")
-    if traces is None:
-        traces, source = _search(session, sli, end - (windows - 1) * step - window_ns, end, limit, warnings)
+    start = end - (windows - 1) * step - window_ns
+    if traces is None and sli.label_attribute is None:  # joined on trace IDs: fetch the labelled traces themselves
+        wanted = [r.id for r in labels if r.time_ns is None or start <= r.time_ns < end]
+        traces, source = _fetch_labelled(session, wanted, warnings)
+    elif traces is None:
+        traces, source = _search(session, sli, start, end, limit, warnings)
     else:
         source = f"{len(traces)} traces given"
     found, repeated = predictions(traces, sli.service, sli.prediction_attribute, sli.label_attribute, sli.operation)
@@ -203,16 +210,42 @@ def evaluate_slo(session: Session | None, slo: Any, at_ns: int | None = None) ->
                                   windows=2, step_ns=step)  # fmt: skip
 
 
+def _fetch_labelled(session: Session | None, trace_ids: list[str], warnings: list[str]) -> tuple[list[Trace], str]:
+    """The labelled requests' traces by ID: a labelled sample is small, and a week-long search is not."""
+    from tracectl.backends import fetch_traces
+    from tracectl.errors import TracectlError
+
+    if session is None:
+        raise InputError("evaluating model quality from spans needs a backend (or traces)")
+    missing: list[str] = []
+
+    def skipped(trace_id: str, _exc: TracectlError) -> None:
+        missing.append(trace_id)
+
+    with session.progress(f"fetching {len(trace_ids)} labelled traces") as update:
+        loaded = fetch_traces(session.backend(), trace_ids, session.settings.concurrency, update, skipped)
+    if missing:
+        warnings.append(f"{len(missing)} labelled traces could not be fetched (first: {missing[0]}): unmatched")
+    return [t for r in loaded if r is not None for t in r.traces], f"{session.backend().name}, by trace ID"
+
+
 def _search(session: Session | None, sli: QualitySli, start_ns: int, end_ns: int, limit: int,
             warnings: list[str]) -> tuple[list[Trace], str]:  # fmt: skip
+    """The service's traces over the windows, searched a week at a time (newest first) with ``limit`` each."""
     from tracectl.backends.query import SearchQuery
     from tracectl.timerange import TimeRange
     from tracectl.workflows.search import fetch_window
 
     if session is None:
         raise InputError("evaluating model quality from spans needs a backend (or traces)")
-    query = SearchQuery(time=TimeRange(start_ns, end_ns), service=sli.service, operation=sli.operation, limit=limit)
-    found = fetch_window(session, query, warnings)
-    if len(found) >= limit:
-        warnings.append(f"the search stopped at {limit} traces: the windows' older predictions may be missing")
+    found: list[Trace] = []
+    slice_end = end_ns
+    while slice_end > start_ns:
+        window = TimeRange(max(start_ns, slice_end - SEARCH_SLICE_NS), slice_end)
+        query = SearchQuery(time=window, service=sli.service, operation=sli.operation, limit=limit)
+        got = fetch_window(session, query, warnings)
+        if len(got) >= limit:
+            warnings.append(f"a search stopped at {limit} traces: some predictions of the windows may be missing")
+        found += got
+        slice_end = window.start_ns
     return found, f"{session.backend().name} search"
