@@ -331,6 +331,12 @@ def test_reports_name_the_alert_and_its_windows(tmp_path: Path) -> None:
             and "Alert LatencyBurn (Alertmanager, firing; the only alert): api-gateway from label service.name" in text
         )
         assert "Alert LatencyBurn" in result.stdout
+        page = tmp_path / "incident.html"
+        as_html = runner.invoke(app, ["triage", "--alert", "-", "--no-logs", "--report", str(page), "-o", "json"],
+                                input=orjson.dumps(body), env=env)  # fmt: skip
+        assert as_html.exit_code == 0, as_html.output
+        assert "<h2>Alert</h2><p>Alert LatencyBurn (Alertmanager, firing; the only alert)" in page.read_text()
+        assert orjson.loads(as_html.stdout)["verdict"]["culprit"] == "feature-store"
     finally:
         servers.stop()
 
