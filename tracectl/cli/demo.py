@@ -43,7 +43,12 @@ def demo(
     def announce(url: str) -> None:
         env.out.print(Rule(f"tracectl demo · scenario {scenario} · {backend} at {url}"))
         env.out.print(Text(SCENARIOS[scenario].description + "\n", style="dim"))
-        env.out.print(Text("1. Metrics: the spike, when it began, what lined up", style="bold"))
+        env.out.print(Text("0. SLOs: what burns", style="bold"))
+        env.out.print(Text("$ tracectl slo status examples/slo/ml-serving.sloth.yml --history 35m", style="bold"))
+
+    def show_slos(status: object) -> None:
+        emit_result(ctx, status, "table")
+        env.out.print(Text("\n1. Metrics: the spike, when it began, what lined up", style="bold"))
         env.out.print(Text("$ tracectl metrics -s api-gateway --since 35m", style="bold"))
 
     def show_metrics(found: object) -> None:
@@ -51,7 +56,8 @@ def demo(
         env.out.print(Text("\n2. Triage: which component, and why", style="bold"))
         env.out.print(Text("$ tracectl triage -s api-gateway --since 35m --reference train.csv", style="bold"))
 
-    result = run_demo(scenario, backend, requests, announce, show_metrics, warn=env.warn, progress=env.progress)
+    result = run_demo(scenario, backend, requests, announce, show_metrics, show_slos, warn=env.warn,
+                      progress=env.progress)  # fmt: skip
     emit_result(ctx, result, "table", truth=(SCENARIOS[scenario].culprit or "",))
     env.out.print(Text(f"\nDone in {time.perf_counter() - started:.1f} s; the sandbox is stopped. Try it by hand:",
                        style="bold"))  # fmt: skip

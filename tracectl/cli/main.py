@@ -16,6 +16,7 @@ from tracectl.cli import (  # noqa: F401
     sandbox_cmd,
     search,
     show,
+    slo,
     triage,
 )
 from tracectl.cli.app import app, reflow_help

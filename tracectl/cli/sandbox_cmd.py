@@ -111,7 +111,9 @@ def serve(
                      hint):  # fmt: skip
             env.out.print(line, soft_wrap=True, highlight=False)
         env.err.print("Prometheus: " + ("a real one, its history backfilled with promtool, scraping the sandbox's "
-                      "/metrics" if real is not None else "the built-in PromQL subset"), highlight=False)  # fmt: skip
+                      "/metrics, evaluating the SLO rules of examples/slo/ml-serving.sloth.yml (its burn alerts: "
+                      f"{prometheus_url}/api/v1/alerts)" if real is not None else "the built-in PromQL subset"),
+                      highlight=False)  # fmt: skip
         env.err.print("serving; Ctrl-C stops" if duration is None else f"serving for {duration:g} s")
         deadline = None if duration is None else time.monotonic() + duration
         while deadline is None or time.monotonic() < deadline:
@@ -129,10 +131,13 @@ def _prometheus(servers: Any, which: str) -> tuple[str, Any]:
     from urllib.parse import urlparse
 
     from tracectl.sandbox.real_prometheus import RealPrometheus, available
+    from tracectl.sandbox.slos import rules_yaml
 
     if which == "builtin" or (which == "auto" and not available()):
         return servers.prometheus_url, None
-    real = RealPrometheus(servers.metrics.db(), scrape=urlparse(servers.prometheus_url).netloc).start()
+    # It evaluates the SLO rules of examples/slo/ml-serving.sloth.yml: its /api/v1/alerts shows the burn alerts.
+    scrape = urlparse(servers.prometheus_url).netloc
+    real = RealPrometheus(servers.metrics.db(), scrape=scrape, rules=rules_yaml()).start()
     return real.url, real
 
 

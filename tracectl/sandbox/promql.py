@@ -6,8 +6,9 @@
 
 Selectors with ``= != =~ !~`` (regexes fully anchored), ``{__name__=~…}``; range selectors ``[d]`` in ``rate``,
 ``increase``, ``last_over_time``, ``max_over_time``; ``histogram_quantile``; ``sum``, ``max``, ``min``,
-``count``, ``avg`` with ``by``/``without`` before or after the argument. Anything else (binary operators
-included) is Prometheus' ``bad_data`` parse error. Semantics follow 2.42: an instant selector takes the latest
+``count``, ``avg`` with ``by``/``without`` before or after the argument; ``vector(n)``, parentheses, the
+arithmetic operators ``+ - * /`` and ``or`` (``promql_ops``: what the SLO queries of ``slo status`` use).
+Anything else is Prometheus' ``bad_data`` parse error. Semantics follow 2.42: an instant selector takes the latest
 sample of the 5 minutes up to the evaluation time; a range ``[d]`` holds the samples of ``[t − d, t]``;
 ``rate``/``increase`` extrapolate as ``extrapolatedRate`` does; ``histogram_quantile`` interpolates within the
 bucket as ``bucketQuantile`` does (NaN without observations).
@@ -30,7 +31,7 @@ AGGREGATIONS = ("sum", "max", "min", "count", "avg")
 RANGE_FUNCTIONS = ("rate", "increase", "last_over_time", "max_over_time")
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?P<dur>\[\s*[0-9]+(?:ms|[smhdwy])(?:[0-9]+(?:ms|[smhdwy]))*\s*\])"""
-    r"""|(?P<num>[0-9]+(?:\.[0-9]*)?(?:e[+-]?[0-9]+)?|\.[0-9]+)|(?P<op>=~|!~|!=|=|\{|\}|\(|\)|,)"""
+    r"""|(?P<num>[0-9]+(?:\.[0-9]*)?(?:e[+-]?[0-9]+)?|\.[0-9]+)|(?P<op>=~|!~|!=|=|\{|\}|\(|\)|,|\+|-|\*|/)"""
     r"""|(?P<word>[A-Za-z_:][A-Za-z0-9_:]*)|(?P<bad>\S))"""
 )
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000, "y": 31_536_000_000}
@@ -60,7 +61,15 @@ class Number:
     value: float
 
 
-Node = Selector | Call | Number
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str  # + - * / or
+    lhs: Node
+    rhs: Node
+
+
+Node = Selector | Call | Number | Binary
+PRECEDENCE = {"or": 1, "+": 2, "-": 2, "*": 3, "/": 3}
 
 
 def duration_ms(text: str) -> int:
@@ -97,16 +106,29 @@ class _Parser:
         return text
 
     def parse(self) -> Node:
-        node = self.expr()
+        node = self.binary(1)
         if self.peek()[0] != "end":
             kind, text = self.peek()
-            outside = "binary operators are outside the sandbox's PromQL subset"
+            outside = "this operator is outside the sandbox's PromQL subset"
             what = outside if kind == "bad" else f"unexpected {text!r}"
             raise self.fail(what)
         return node
 
+    def binary(self, floor: int) -> Node:
+        """Operators of precedence ``floor`` and above, left-associative (precedence climbing)."""
+        node = self.expr()
+        while self.peek()[1] in PRECEDENCE and PRECEDENCE[self.peek()[1]] >= floor:
+            op = self.take()
+            node = Binary(op, node, self.binary(PRECEDENCE[op] + 1))
+        return node
+
     def expr(self) -> Node:
         kind, text = self.peek()
+        if text == "(":
+            self.take("(")
+            node = self.binary(1)
+            self.take(")")
+            return node
         if kind == "num":
             self.i += 1
             return Number(float(text))
@@ -145,6 +167,11 @@ class _Parser:
 
     def function(self) -> Node:
         name = self.take()
+        if name == "vector":
+            self.take("(")
+            arg = self.binary(1)
+            self.take(")")
+            return Call(name, (arg,))
         if name not in (*RANGE_FUNCTIONS, "histogram_quantile"):
             raise self.fail(f'unknown function with name "{name}"')
         self.take("(")
@@ -239,6 +266,15 @@ class Evaluator:
     def _eval(self, node: Node, t: int) -> Vector | float:
         if isinstance(node, Number):
             return node.value
+        if isinstance(node, Binary):
+            from tracectl.sandbox.promql_ops import binary
+
+            return binary(node.op, self._eval(node.lhs, t), self._eval(node.rhs, t))
+        if isinstance(node, Call) and node.name == "vector":
+            scalar = self._eval(node.args[0], t)
+            if not isinstance(scalar, float):
+                raise PromQLError('expected type scalar in call to function "vector", got instant vector')
+            return {(): scalar}
         if isinstance(node, Selector):
             if node.range_ms:
                 raise PromQLError("invalid expression type \"range vector\" for range query, must be Scalar or "

@@ -39,9 +39,12 @@ def free_port() -> int:
 class RealPrometheus:
     """A Prometheus process over a backfilled history; a context manager."""
 
-    def __init__(self, history: SeriesDB | None = None, scrape: str | None = None, port: int = 0) -> None:
+    def __init__(
+        self, history: SeriesDB | None = None, scrape: str | None = None, port: int = 0, rules: str | None = None
+    ) -> None:
         self.history = history
         self.scrape = scrape  # host:port of a /metrics to scrape every INTERVAL_S
+        self.rules = rules  # a rule file's text (`tracectl slo rules`), evaluated every INTERVAL_S
         self.port = port or free_port()
         self.workdir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -61,7 +64,9 @@ class RealPrometheus:
             _run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)], self.workdir)
             source.unlink()
         config = self.workdir / "prometheus.yml"
-        config.write_text(_config(self.scrape))
+        if self.rules is not None:
+            (self.workdir / "rules.yml").write_text(self.rules)
+        config.write_text(_config(self.scrape, "rules.yml" if self.rules is not None else None))
         log = (self.workdir / "prometheus.log").open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - a fixed binary with arguments we build
             ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",  # noqa: S607
@@ -118,8 +123,10 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise InputError(f"{' '.join(cmd[:4])} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
 
 
-def _config(scrape: str | None) -> str:
+def _config(scrape: str | None, rule_file: str | None = None) -> str:
     lines = ["global:", f"  scrape_interval: {INTERVAL_S}s", f"  evaluation_interval: {INTERVAL_S}s"]
+    if rule_file:
+        lines += ["rule_files:", f"  - {rule_file}"]  # relative to the configuration file
     if scrape:
         # The sandbox names each series' job and instance itself, as the backfilled history does: keep them.
         lines += ["scrape_configs:", "  - job_name: sandbox", "    honor_labels: true",

@@ -13,11 +13,13 @@ from tracectl.workflows.triage import TriageOptions, TriageResult
 
 def run_demo(
     scenario: str, backend: str, requests: int, announce: Callable[[str], None] | None = None,
-    show_metrics: Callable[[Any], None] | None = None, **callbacks: Any,
+    show_metrics: Callable[[Any], None] | None = None, show_slos: Callable[[Any], None] | None = None,
+    **callbacks: Any,
 ) -> TriageResult:  # fmt: skip
     """Triage ``scenario`` served by a fresh sandbox as ``backend`` (tempo or jaeger). The user's own settings
     and environment are ignored: the session talks only to the sandbox. With ``show_metrics``, the sandbox's
-    metrics are read first (``tracectl metrics``) and handed to it: the spike, when it began, what lined up."""
+    metrics are read first (``tracectl metrics``) and handed to it: the spike, when it began, what lined up. With
+    ``show_slos``, before that, the status of the sandbox's SLOs (examples/slo/ml-serving.sloth.yml): what burns."""
     from tracectl.backends.query import SearchQuery
     from tracectl.config import Settings
     from tracectl.sandbox import start_sandbox
@@ -37,6 +39,13 @@ def run_demo(
         with Session(settings, **callbacks) as session, tempfile.TemporaryDirectory(prefix="tracectl-demo-") as tmp:
             reference = Path(tmp) / "train.csv"  # the recommender's training data, as a user would pass it
             write_reference(reference)
+            if show_slos is not None:
+                from tracectl.sandbox.slos import SPEC_NAME, SPEC_TEXT
+                from tracectl.slo.spec import parse_spec_text
+                from tracectl.workflows.slo import SloStatusRequest, slo_status
+
+                slos = parse_spec_text(SPEC_TEXT, SPEC_NAME)
+                show_slos(slo_status(session, SloStatusRequest(slos, history_ns=query.time.duration_ns)))
             if show_metrics is not None:
                 from tracectl.workflows.metrics import MetricsRequest, metrics
 
