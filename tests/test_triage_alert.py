@@ -405,3 +405,66 @@ def test_the_slo_the_alert_names_sets_the_latency_threshold() -> None:
                                    "objective": 0.99}  # fmt: skip
     assert doc["mode"] == "latency" and doc["verdict"]["culprit"] == SCENARIOS["gateway-timeout"].culprit
     assert unknown.exit_code == 2 and "names SLO 'gateway-nope' (sloth_slo), not in the spec" in unknown.stderr
+
+
+def _running(marker: str) -> bool:
+    """A process whose command line holds ``marker`` (the triage the receiver started) is still running."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_the_documented_receiver_turns_a_webhook_into_a_report(tmp_path: Path) -> None:
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    root = Path(__file__).parent.parent
+    example = (root / "examples" / "alerts" / "receiver.py").read_text()
+    documented = re.search(
+        r"## Alertmanager receiver.*?```python\n(.*?)```", (root / "docs" / "slo.md").read_text(), re.S
+    )
+    assert documented is not None and documented.group(1) == example  # the docs show the file that is tested
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    receiver = tmp_path / "receiver.py"
+    receiver.write_text(example.replace("9095", str(port)).replace("/var/lib/tracectl", str(tmp_path)))
+    servers, workload = start_sandbox("feature-store-gc", 160, seed=3, end_ns=time.time_ns())
+    assert workload.fault_start_ns is not None
+    env = {**os.environ, "TEMPO_ADDR": servers.tempo_url, "LOKI_ADDR": servers.loki_url, "JAEGER_ADDR": "",
+           "PROMETHEUS_ADDR": "", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+    process = subprocess.Popen([sys.executable, str(receiver)], env=env, stderr=subprocess.DEVNULL)
+    body = orjson.dumps(alertmanager(alert({"alertname": "LatencyBurn", "service_name": "api-gateway"},
+                                           rfc3339(workload.fault_start_ns + 60 * 10**9))))  # fmt: skip
+    try:
+        answer = None
+        for _ in range(100):  # the receiver starts listening
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/", content=body)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert answer is not None and answer.status_code == 200
+        reports: list[Path] = []
+        for _ in range(600):  # triage runs in the background
+            reports = [p for p in tmp_path.glob("incident-*.html") if p.read_text().rstrip().endswith("</html>")]
+            if reports and not _running(str(tmp_path)):
+                break
+            time.sleep(0.1)
+        assert len(reports) == 1
+        text = reports[0].read_text()
+        assert "<h2>Alert</h2><p>Alert LatencyBurn (Alertmanager, firing; the only alert)" in text
+        assert "<code>feature-store</code>" in text
+    finally:
+        process.terminate()
+        process.wait()
+        servers.stop()
