@@ -68,6 +68,14 @@ def serve(
             "real; builtin.",
         ),
     ] = "auto",
+    labels_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels-out",
+            help="Also write the labelled sample of the NLP model's requests (id, label, time; "
+            ".jsonl, .csv or .parquet): the ground truth of a model-quality SLI (docs/slo.md).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a scenario on 127.0.0.1 until Ctrl-C, and print the settings that point tracectl at it.
 
@@ -93,6 +101,10 @@ def serve(
     env = get_env(ctx)
     chosen = SCENARIOS[scenario] if onset is None else dataclasses.replace(SCENARIOS[scenario], onset=onset)
     workload = generate(chosen, requests, seed, end_ns=time.time_ns())
+    if labels_out is not None:
+        from tracectl.sandbox.labels import write_labels
+
+        env.info(f"wrote {write_labels(labels_out, workload)} labels to {labels_out}")
     store = Store()
     store.add_traces(workload.traces)
     store.add_logs(workload.logs)
