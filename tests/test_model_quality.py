@@ -163,14 +163,17 @@ def test_precision_slo_breaches_on_the_bad_model_version_only(scenario: str, bre
     from tracectl import Session, Settings
     from tracectl.sandbox import start_sandbox
     from tracectl.sandbox.labels import CONFIDENCE_KEY, write_labels
-    from tracectl.workflows.model_quality import ModelQualitySpec, evaluate_model_quality, evaluate_slo
+    from tracectl.slo.spec import ModelQualityMetric, ModelQualitySLI
+    from tracectl.workflows.model_quality import evaluate_model_quality, evaluate_slo
 
     servers, workload = start_sandbox(scenario, 240, seed=11, end_ns=time.time_ns())
     try:
         labels = tmp_path / "labels.jsonl"
         written = write_labels(labels, workload)
         # the last 30 minutes in three 10-minute windows; SLO 95 %, page below 93 % for two windows
-        sli = ModelQualitySpec("precision", CONFIDENCE_KEY, str(labels), "nlp-model", 600, page_below=0.93)
+        sli = ModelQualitySLI(
+            ModelQualityMetric.PRECISION, CONFIDENCE_KEY, str(labels), "nlp-model", 600, page_below=0.93
+        )
         with Session(Settings(tempo_url=servers.tempo_url)) as session:
             result = evaluate_model_quality(session, sli, name="nlp-precision", objective=0.95, end_ns=workload.end_ns,
                                             windows=3)  # fmt: skip
@@ -259,7 +262,8 @@ def test_a_request_id_attribute_joins_and_week_long_windows_are_searched_a_week_
     from tracectl import Session, Settings
     from tracectl.sandbox import start_sandbox
     from tracectl.sandbox.labels import CONFIDENCE_KEY
-    from tracectl.workflows.model_quality import ModelQualitySpec, evaluate_model_quality, predictions
+    from tracectl.slo.spec import ModelQualityMetric, ModelQualitySLI
+    from tracectl.workflows.model_quality import evaluate_model_quality, predictions
 
     hand = [
         trace(span("predict", 0, 5, service="m", **{"request.id": "r1", "score": 0.9}), trace_id=f"{1:032x}"),
@@ -273,8 +277,13 @@ def test_a_request_id_attribute_joins_and_week_long_windows_are_searched_a_week_
     servers, workload = start_sandbox("healthy", 60, seed=2, end_ns=time.time_ns())
     labels = tmp_path / "labels.csv"
     labels.write_text("id,label\nintent-bert,1\n")
-    sli = ModelQualitySpec(
-        "precision", CONFIDENCE_KEY, str(labels), "nlp-model", 7 * 86400, label_attribute="ml.model.name"
+    sli = ModelQualitySLI(
+        ModelQualityMetric.PRECISION,
+        CONFIDENCE_KEY,
+        str(labels),
+        "nlp-model",
+        7 * 86400,
+        label_attribute="ml.model.name",
     )
     try:
         with Session(Settings(tempo_url=servers.tempo_url)) as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.errors import InputError
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.model_quality import Breach, Metric, WindowQuality
     from tracectl.model import Trace
     from tracectl.render.emit import RenderOptions
+    from tracectl.slo.spec import SLO, ModelQualitySLI
     from tracectl.workflows.session import Session
 
 SCHEMA = "tracectl.model-quality/v1"
@@ -26,47 +27,6 @@ DEFAULT_LIMIT = 5000  # traces a search fetches per slice
 # Tempo refuses a search over more than 168 h (its default max duration), and the bounds are sent in whole
 # seconds rounded outwards: a minute less leaves room.
 SEARCH_SLICE_NS = (7 * 86400 - 60) * 10**9
-
-
-class QualitySli(Protocol):
-    """What an evaluation needs of a model-quality SLI (``tracectl.slo.spec.ModelQualitySLI`` has these)."""
-
-    @property
-    def metric(self) -> Any: ...  # precision | recall | accuracy | f1 | mae | mape (a str enum or a str)
-    @property
-    def prediction_attribute(self) -> str: ...
-    @property
-    def labels_file(self) -> str: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def evaluation_window_seconds(self) -> int: ...
-    @property
-    def label_attribute(self) -> str | None: ...  # the span attribute the labels' id is (None: the trace ID)
-    @property
-    def threshold(self) -> float: ...
-    @property
-    def max_error(self) -> float | None: ...
-    @property
-    def page_below(self) -> float | None: ...
-    @property
-    def operation(self) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ModelQualitySpec:
-    """A model-quality SLI written out (for the library, and until a spec file gives one)."""
-
-    metric: str
-    prediction_attribute: str
-    labels_file: str
-    service: str
-    evaluation_window_seconds: int = 86400
-    label_attribute: str | None = None
-    threshold: float = 0.5
-    max_error: float | None = None
-    page_below: float | None = None
-    operation: str | None = None
 
 
 @dataclass(slots=True)
@@ -154,7 +114,7 @@ def predictions(
 
 
 def evaluate_model_quality(
-    session: Session | None, sli: QualitySli, *, name: str = "", objective: float | None = None,
+    session: Session | None, sli: ModelQualitySLI, *, name: str = "", objective: float | None = None,
     end_ns: int | None = None, windows: int = 1, step_ns: int | None = None, limit: int = DEFAULT_LIMIT,
     traces: Sequence[Trace] | None = None,
 ) -> ModelQualityResult:  # fmt: skip
@@ -200,11 +160,15 @@ def evaluate_model_quality(
                               time.perf_counter() - started)  # fmt: skip
 
 
-def evaluate_slo(session: Session | None, slo: Any, at_ns: int | None = None) -> ModelQualityResult:
+def evaluate_slo(session: Session | None, slo: SLO, at_ns: int | None = None) -> ModelQualityResult:
     """A model-quality SLO of a spec (``tracectl.slo.spec.SLO`` whose ``sli`` is a ``ModelQualitySLI``) at
     ``at_ns``: its window and the one before it (a day earlier at most, so a 7-day rolling window is evaluated
     daily), enough to say whether it pages (below ``page_below`` twice in a row)."""
+    from tracectl.slo.spec import ModelQualitySLI
+
     sli = slo.sli
+    if not isinstance(sli, ModelQualitySLI):
+        raise InputError(f"SLO {slo.name}: its SLI is not a model-quality one")
     step = min(sli.evaluation_window_seconds, 86400) * 10**9
     return evaluate_model_quality(session, sli, name=str(slo.name), objective=float(slo.objective), end_ns=at_ns,
                                   windows=2, step_ns=step)  # fmt: skip
@@ -229,7 +193,7 @@ def _fetch_labelled(session: Session | None, trace_ids: list[str], warnings: lis
     return [t for r in loaded if r is not None for t in r.traces], f"{session.backend().name}, by trace ID"
 
 
-def _search(session: Session | None, sli: QualitySli, start_ns: int, end_ns: int, limit: int,
+def _search(session: Session | None, sli: ModelQualitySLI, start_ns: int, end_ns: int, limit: int,
             warnings: list[str]) -> tuple[list[Trace], str]:  # fmt: skip
     """The service's traces over the windows, searched a week at a time (newest first) with ``limit`` each."""
     from tracectl.backends.query import SearchQuery
