@@ -48,8 +48,9 @@ def main() -> int:
     (window,) = pushed["pushdown"]["windows"]
     top = pushed["pushdown"]["services"][0]
     print(f"--max-traces 500: {pushed_s:.1f} s wall (target ≤ 15 s); {window['traces_counted']:,} traces counted, "
-          f"{window['traces_fetched']} fetched; culprit {pushed['verdict']['culprit']}; Tempo's top span p50 ratio: "
-          f"{top['service']} ×{top['p50_ratio']:.1f}")  # fmt: skip
+          f"{window['traces_fetched']} fetched; culprit {pushed['verdict']['culprit']}; top of the span latency: "
+          f"{top['service']} ×{top['rank_ratio']:.1f} (p50 ×{top['p50_ratio']:.1f}, Tempo's p99 "
+          f"×{top['p99_ratio']:.1f}, the sample's p99 ×{top['sample_p99_ratio'] or 0:.1f})")  # fmt: skip
     print(f"full fetch:       {full_s:.1f} s wall; {full['counts']['traces']:,} traces; "
           f"culprit {full['verdict']['culprit']}")  # fmt: skip
     same = pushed["verdict"]["culprit"] == full["verdict"]["culprit"]

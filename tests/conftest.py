@@ -133,7 +133,14 @@ TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
     ),
     "test_loki_paging.py::test_12000_lines_of_one_trace_none_lost_none_twice": ("slow",),
     "test_loki_paging.py::test_any_layout_reads_each_line_once_in_order": ("slow",),
+    "test_metrics_traceql.py::test_with_only_a_tempo_metrics_prints_red_from_traceql_metrics": ("e2e",),
+    "test_model_quality.py::test_precision_slo_breaches_on_the_bad_model_version_only": ("e2e",),
+    "test_model_quality.py::test_a_request_id_attribute_joins_and_week_long_windows_are_searched_a_week_at_a_time": (
+        "e2e",
+    ),
     "test_prometheus_client.py::test_discovery_finds_each_family_and_says_which": ("e2e",),
+    "test_pushdown_tempo3.py::test_the_sandbox_trims_metrics_ends_as_tempo_3_does": ("e2e",),
+    "test_pushdown_tempo3.py::test_late_onset_triage_counts_every_request_and_names_the_culprit": ("e2e",),
     "test_rca_rules.py::test_property_an_unmistakable_small_change_outranks_a_slight_change_on_a_large_base": ("slow",),
     "test_report_postmortem.py::test_html_report_in_headless_chromium_is_a_postmortem_document": ("real",),
     "test_sandbox.py::test_a_real_opentelemetry_sdk_sends_to_the_sandbox_and_tracectl_finds_the_slow_step": ("real",),
@@ -151,6 +158,12 @@ TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
     "test_tree.py::test_property_tree_invariants": ("slow",),
     "test_tree.py::test_deep_chain_and_wide_fanout_need_no_recursion": ("slow",),
     "test_triage.py::test_html_report_renders_in_headless_chromium_offline": ("real",),
+    "test_triage_alert.py::test_the_alert_names_the_culprit_triage_names_by_hand": ("e2e",),
+    "test_triage_alert.py::test_the_alerts_windows_typed_by_hand_give_the_same_sets": ("e2e",),
+    "test_triage_alert.py::test_reports_name_the_alert_and_its_windows": ("e2e",),
+    "test_triage_alert.py::test_each_burning_slo_is_triaged_from_when_its_alert_began": ("e2e",),
+    "test_triage_alert.py::test_the_slo_the_alert_names_sets_the_latency_threshold": ("e2e",),
+    "test_triage_alert.py::test_the_documented_receiver_turns_a_webhook_into_a_report": ("e2e",),  # a subprocess
     "test_workflows.py::test_every_command_writes_every_format_it_accepts_and_refuses_the_rest": ("slow",),
 }
 # A test that takes one of these fixtures is of its tier wherever it stands.

@@ -38,6 +38,11 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
         # The re-export left at the old path of tracectl/sandbox/synth.py until sandbox/workload.py imports the new one.
         ("tracectl.synth", "tracectl.sandbox.synth"),
+        # formats/labels.py reads the labelled samples' times with timerange's parser, above formats.
+        ("tracectl.formats.labels", "tracectl.timerange"),
+        ("tracectl.workflows.model_quality", "tracectl.render.emit"),
+        ("tracectl.workflows.model_quality", "tracectl.render.model_quality_view"),
+        ("tracectl.workflows.slo_triage", "tracectl.render.emit"),
         ("tracectl.workflows.blame", "tracectl.render.blame_view"),
         ("tracectl.workflows.blame", "tracectl.render.emit"),
         ("tracectl.workflows.check", "tracectl.render.check_view"),

@@ -87,7 +87,7 @@ def test_injected_cause_ranks_first_with_its_evidence(scenario_run: tuple[str, d
 
 CONTRACT_KEYS = {"schema", "verdict", "mode", "source", "counts", "durations_ns", "suspects", "faster", "logs",
                  "warnings", "next_commands", "seconds", "error_rate", "quality", "worst_trace",
-                 "metrics", "pushdown", "inputs"}  # fmt: skip
+                 "metrics", "pushdown", "inputs", "alert"}  # fmt: skip
 QUALITY_KEYS = {"compared", "culprit", "sentence", "examples", "services"}
 SUSPECT_KEYS = {"rank", "component", "edge", "services", "score", "evidence", "sentence", "excess_cp_ns", "share_of_excess",
                 "suspect_cp_mean_ns", "baseline_cp_mean_ns", "rows", "errors_on_path", "new_operations",

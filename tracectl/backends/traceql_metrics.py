@@ -12,8 +12,10 @@ The quirks of the wire (BACKENDS-2026.md §2.2 and §2.6, checked against a real
   ``rootServiceName``): keys are mapped to the scoped spelling the query used;
 - exemplar ``trace:id`` values are hex with leading zeros stripped: padded to 32 characters;
 - ``compare()`` answers one series per attribute value with ``__meta_type`` = baseline / selection /
-  baseline_total / selection_total (totals carry the attribute with a nil value), and ``__meta_error`` =
-  ``__too_many_values__`` when an attribute had more values than topN: ``compare_rows`` puts them side by side;
+  baseline_total / selection_total (totals carry the attribute with a nil value), only the topN values of each,
+  and may send ``__meta_error`` = ``__too_many_values__`` when an attribute had more, or (3.0.3,
+  ``../shared/samples/tempo3/pushdown``) cut them silently: ``compare_rows`` puts them side by side, and a value
+  absent from a side is unknown (None), not 0, unless that side's answer for the attribute is complete;
 - ``status: PARTIAL`` (with ``message``) and ``completedJobs < totalJobs`` mean an incomplete answer: warnings.
 """
 
@@ -168,38 +170,66 @@ def _time_ns(raw: Any) -> int:
 @dataclass(frozen=True, slots=True)
 class CompareRow:
     """One attribute value in ``compare()`` (None: the spans without the attribute): spans carrying it in the
-    selection and the baseline, and the totals of each set."""
+    selection and the baseline (None: unknown, the value was not among that side's topN), and the totals of each
+    set."""
 
     attribute: str
     value: LabelValue
-    selection: float
-    baseline: float
+    selection: float | None
+    baseline: float | None
     selection_total: float
     baseline_total: float
 
     @property
-    def selection_share(self) -> float:
+    def selection_share(self) -> float | None:
+        if self.selection is None:
+            return None
         return self.selection / self.selection_total if self.selection_total else 0.0
 
     @property
-    def baseline_share(self) -> float:
+    def baseline_share(self) -> float | None:
+        if self.baseline is None:
+            return None
         return self.baseline / self.baseline_total if self.baseline_total else 0.0
 
+    def gain(self) -> float | None:
+        """How much larger the value's share is among the selection than the baseline; None when unknown."""
+        a, b = self.selection_share, self.baseline_share
+        return None if a is None or b is None else a - b
 
-def compare_rows(series: Iterable[Series]) -> tuple[list[CompareRow], list[str]]:
+
+@dataclass(slots=True)
+class CompareAnswer:
+    rows: list[CompareRow]  # the most over-represented (known) first, then those with an unknown side
+    truncated: list[str]  # attributes with a value not among the topN on either side: marked, or found cut
+    saturated: list[str]  # attributes whose selection side may hold more than topN values (ask a larger topN)
+    cut_share: dict[str, float] = field(default_factory=dict)  # saturated attribute → the largest share of the
+    # selection a value cut from it can have (the smallest share among those that came back)
+
+
+def compare_rows(series: Iterable[Series], top_n: int = 10) -> tuple[list[CompareRow], list[str]]:
     """``compare()`` series → rows per (attribute, value), largest selection share first, and the attributes
-    Tempo cut at topN (``__too_many_values__``)."""
+    whose answer was cut at topN."""
+    answer = compare_answer(series, top_n)
+    return answer.rows, answer.truncated
+
+
+def compare_answer(series: Iterable[Series], top_n: int = 10) -> CompareAnswer:
+    """``compare()`` series → rows side by side. A side's answer for an attribute is complete when it holds fewer
+    than ``top_n`` values or its values add up to the side's total; else a value absent from it is unknown."""
     counts: dict[tuple[str, LabelValue], dict[str, float]] = {}
     totals: dict[str, dict[str, float]] = {}
-    truncated: set[str] = set()
+    marked: set[str] = set()
     for s in series:
         kind = s.labels.get(META_TYPE)
         attrs = [(k, v) for k, v in s.labels.items() if k not in (META_TYPE, META_ERROR)]
-        if not isinstance(kind, str) or len(attrs) != 1:
+        if len(attrs) != 1:
             continue
         (attr, value) = attrs[0]
         if s.labels.get(META_ERROR) == TOO_MANY_VALUES:
-            truncated.add(attr)
+            marked.add(attr)
+            continue
+        if not isinstance(kind, str):
             continue
         if kind.endswith("_total"):
             slot = totals.setdefault(attr, {})
@@ -207,16 +237,36 @@ def compare_rows(series: Iterable[Series]) -> tuple[list[CompareRow], list[str]]
         else:
             slot = counts.setdefault((attr, value), {})
             slot[kind] = slot.get(kind, 0.0) + s.total()
+    seen: dict[tuple[str, str], list[float]] = {}  # (attribute, side) → the values' counts
+    for (attr, _), c in counts.items():
+        for which, n in c.items():
+            seen.setdefault((attr, which), []).append(n)
+
+    def complete(attr: str, side: str) -> bool:
+        got = seen.get((attr, side), [])
+        total = totals.get(attr, {}).get(side, 0.0)
+        return attr not in marked and (len(got) < top_n or math.fsum(got) >= total - 0.5)
+
+    def side(c: dict[str, float], attr: str, which: str) -> float | None:
+        return c[which] if which in c else (0.0 if complete(attr, which) else None)
+
     rows = [
         CompareRow(
             attr,
             value,
-            c.get("selection", 0.0),
-            c.get("baseline", 0.0),
+            side(c, attr, "selection"),
+            side(c, attr, "baseline"),
             totals.get(attr, {}).get("selection", 0.0),
             totals.get(attr, {}).get("baseline", 0.0),
         )
         for (attr, value), c in counts.items()
     ]
-    rows.sort(key=lambda r: (-(r.selection_share - r.baseline_share), r.attribute, str(r.value)))
-    return rows, sorted(truncated)
+    rows.sort(key=lambda r: (r.gain() is None, -(r.gain() or 0.0), r.attribute, str(r.value)))
+    names = {attr for attr, _ in counts} | marked
+    cut = sorted(a for a in names if not (complete(a, "selection") and complete(a, "baseline")))
+    saturated = sorted(a for a in names if not complete(a, "selection"))
+    cut_share = {}
+    for a in saturated:
+        total = totals.get(a, {}).get("selection", 0.0)
+        cut_share[a] = min(seen.get((a, "selection"), [0.0])) / total if total else 0.0
+    return CompareAnswer(rows, cut, saturated, cut_share)

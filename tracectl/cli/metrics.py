@@ -31,8 +31,9 @@ def metrics(
     output: Output = "table",
 ) -> None:
     """A service's requests/s, error ratio and p50/p95/p99 latency from Prometheus (--prometheus-url or
-    PROMETHEUS_ADDR), with when the latency or errors changed (Pettitt's change-point test), which downstream
-    service-graph edge grew, and whether a deployment or a traffic change lined up with it.
+    PROMETHEUS_ADDR; without one, from Tempo's TraceQL metrics), with when the latency or errors changed
+    (Pettitt's change-point test), which downstream service-graph edge grew, and whether a deployment or a
+    traffic change lined up with it.
 
     The metric family is found without configuration (OpenTelemetry HTTP server duration, Tempo span metrics,
     the Collector's spanmetrics connector) and named in the output; --metric names another. See docs/metrics.md.

@@ -50,6 +50,15 @@ def serve(
     seed: Annotated[
         int, typer.Option("--seed", help="Workload seed: another seed gives other requests and trace IDs.")
     ] = 42,
+    onset: Annotated[
+        float | None,
+        typer.Option(
+            "--onset",
+            metavar="FRACTION",
+            help="Where in the 30 minutes the fault begins "
+            "(0 = from the start, 0.95 = the last 90 s; default: the scenario's, halfway).",
+        ),
+    ] = None,
     prometheus: Annotated[
         str,
         typer.Option(
@@ -59,6 +68,14 @@ def serve(
             "real; builtin.",
         ),
     ] = "auto",
+    labels_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels-out",
+            help="Also write the labelled sample of the NLP model's requests (id, label, time; "
+            ".jsonl, .csv or .parquet): the ground truth of a model-quality SLI (docs/slo.md).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a scenario on 127.0.0.1 until Ctrl-C, and print the settings that point tracectl at it.
 
@@ -69,15 +86,25 @@ def serve(
 
       tracectl sandbox serve
       tracectl sandbox serve --requests 0 --duration 600
+      tracectl sandbox serve --scenario feature-store-gc --requests 3000 --onset 0.95
     """
+    import dataclasses
+
     from tracectl.sandbox import SCENARIOS, SandboxServers, Store, generate
 
     if scenario not in SCENARIOS:
         raise InputError(f"--scenario: unknown {scenario!r} (one of {', '.join(SCENARIOS)})")
     if prometheus not in ("auto", "real", "builtin"):
         raise InputError(f"--prometheus: {prometheus!r} is not one of auto, real, builtin")
+    if onset is not None and not 0 <= onset < 1:
+        raise InputError(f"--onset: {onset:g} is not a fraction of the window in [0, 1)")
     env = get_env(ctx)
-    workload = generate(scenario, requests, seed, end_ns=time.time_ns())
+    chosen = SCENARIOS[scenario] if onset is None else dataclasses.replace(SCENARIOS[scenario], onset=onset)
+    workload = generate(chosen, requests, seed, end_ns=time.time_ns())
+    if labels_out is not None:
+        from tracectl.sandbox.labels import write_labels
+
+        env.info(f"wrote {write_labels(labels_out, workload)} labels to {labels_out}")
     store = Store()
     store.add_traces(workload.traces)
     store.add_logs(workload.logs)

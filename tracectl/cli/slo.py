@@ -38,28 +38,6 @@ def _load(specs: list[Path], period: str) -> Any:
     return load_specs(specs, default_period_seconds=seconds)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over: a reader (Prometheus reloading its
-    rules) never sees half a file, and a failure leaves the old file as it was."""
-    import os
-    import tempfile
-
-    directory = path.parent if str(path.parent) else Path()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
 @slo_app.command("rules")
 def rules(
     ctx: typer.Context,
@@ -92,6 +70,7 @@ def rules(
       tracectl slo rules slos/*.yml --out /etc/prometheus/rules/slos.yml --grafana-dashboard slos.json
       tracectl slo rules checkout.openslo.yml --period 28d
     """
+    from tracectl.atomic import write_atomically
     from tracectl.slo.rules import to_yaml
 
     slos = _load(specs, period)
@@ -133,6 +112,14 @@ def status(
     history: Annotated[
         str, typer.Option("--history", help="How far back to look for when a firing alert began (and the sparkline).")
     ] = "6h",
+    triage: Annotated[
+        bool,
+        typer.Option(
+            "--triage",
+            help="Then triage each burning SLO as its page would be: its service, since its "
+            "alert began, against the window before (the result follows the status; -o json: 'triage').",
+        ),
+    ] = False,
     output: Output = "table",
 ) -> None:
     """Each SLO now: SLI, error budget left, burn rates, which multiwindow alerts fire and since when.
@@ -150,6 +137,7 @@ def status(
       tracectl slo status examples/slo/ml-serving.sloth.yml
       tracectl slo status slos/*.yml -o json | jq '.slos[] | {name, burn_rates}'
       tracectl slo status slos/*.yml --fail-on page -q || page-someone
+      tracectl slo status examples/slo/ml-serving.sloth.yml --triage
     """
     from tracectl.units import parse_duration
     from tracectl.workflows.slo import SloStatusRequest, crossed, slo_status
@@ -157,7 +145,15 @@ def status(
     rule = _fail_on(fail_on)
     slos = _load(specs, period)
     request = SloStatusRequest(slos, history_ns=parse_duration(history, "--history"))
-    result = slo_status(get_session(ctx), request)
+    session = get_session(ctx)
+    result = slo_status(session, request)
+    if triage:
+        from tracectl.workflows.slo_triage import triage_burning
+
+        result.triaged = triage_burning(session, result, result.at_ns)
+        for t in result.triaged:
+            if t.result is None:
+                session.warn(f"SLO {t.slo}: not triaged: {t.note}")
     emit_result(ctx, result, output)
     reasons = crossed(result, rule) if rule else []
     if reasons:

@@ -12,7 +12,7 @@ from tracectl.cli.app import Output, app, emit_result, get_env, get_session
 from tracectl.cli.blame import By
 from tracectl.cli.show import LogsFile
 from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
-from tracectl.errors import ThresholdCrossed
+from tracectl.errors import InputError, ThresholdCrossed
 
 
 @app.command(rich_help_panel="Find the culprit")
@@ -41,6 +41,9 @@ def triage(
     reference: to.Reference = None,
     fail_on: to.FailOn = None,
     report: to.Report = None,
+    alert: to.Alert = None,
+    alert_index: to.AlertIndex = None,
+    slo_spec: to.SloSpec = None,
     output: Output = "table",
     max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
 ) -> None:
@@ -68,6 +71,7 @@ def triage(
       tracectl triage --baseline monday/ today.json.gz --logs-file today.logs.gz
       tracectl triage -s api-gateway --since 30m --reference train.parquet
       tracectl triage -s api-gateway --since 1h --max-traces 500
+      tracectl triage --alert - --slo-spec slos.sloth.yml --report incident.html   (an Alertmanager webhook)
 
     A window with more traces than --max-traces (Tempo counts them) is not downloaded whole: Tempo computes the
     span latency by service and the over-represented attributes over all of them, and a sample of --max-traces
@@ -76,6 +80,10 @@ def triage(
     When neither latency nor errors explain the suspects and there is something to compare with (--reference
     training data, or an earlier window), or with --quality, the models' inputs and outputs read from span
     attributes are compared too (`tracectl drift`): a drifted input becomes the verdict.
+
+    With --alert, the page starts it: the service comes from the alert's labels (service.name, service_name,
+    service, sloth_service, job; -s overrides), the suspects from its startsAt to its endsAt (or now), the
+    baseline from the window before; with --slo-spec, the SLO it names chooses the suspects (docs/slo.md).
     """
     from tracectl.cli.drift_options import checked_reference
     from tracectl.render.report import write_report
@@ -86,11 +94,20 @@ def triage(
     rules = [parse_fail_on(r) for r in fail_on or []]
     if report is not None:
         report_kind(report)
+    paged = to.read_alert(ctx, alert, alert_index, service, slo_spec) if alert is not None else None
+    if slo_spec and paged is None:
+        raise InputError("--slo-spec goes with --alert (the SLO the alert names)")
+    window_given = bool(since or start or end or baseline_from or baseline)
+    service = paged.service if paged is not None else service
     options = to.triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
                              baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
     options.quality, options.reference = quality, checked_reference(reference)
     options.log_limit = log_limit
-    options = to.window_from_metrics(ctx, options, bool(since or start or end or baseline_from or baseline))
+    if paged is not None:
+        from tracectl.workflows.triage_alert import apply_alert
+
+        options = apply_alert(options, paged, window_given, bool(slo or errors))
+    options = to.window_from_metrics(ctx, options, window_given or paged is not None)
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), options)
     if report is not None:

@@ -13,6 +13,7 @@ from tracectl.units import parse_duration
 
 if TYPE_CHECKING:
     from tracectl.workflows.triage import TriageOptions
+    from tracectl.workflows.triage_alert import AlertStart
 
 Slo = Annotated[str | None, typer.Option("--slo", help="Suspects: requests slower than this (baseline: the rest).")]
 Percentile = Annotated[
@@ -59,6 +60,26 @@ FailOn = Annotated[
     typer.Option("--fail-on", help="Exit 6 when crossed: share>0.5, p99>2s, error-rate>5%, ratio>3 (repeatable)."),
 ]
 Report = Annotated[Path | None, typer.Option("--report", help="Also write a report: FILE.md or FILE.html.")]
+Alert = Annotated[
+    str | None,
+    typer.Option(
+        "--alert", help="Start from an alert: an Alertmanager webhook payload (version 4) or Grafana's, FILE or - "
+        "(stdin). Service from its labels, suspects from startsAt to endsAt (or now), the baseline before.",
+    ),
+]  # fmt: skip
+AlertIndex = Annotated[
+    int | None,
+    typer.Option(
+        "--alert-index", min=0, help="Which of the payload's alerts[] (from 0; default: the earliest firing one)."
+    ),
+]
+SloSpec = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--slo-spec", help="Sloth or OpenSLO spec: the SLO the alert names sets the suspects (its latency threshold, "
+        "or its failures). Repeatable.",
+    ),
+]  # fmt: skip
 
 
 def triage_options(
@@ -91,3 +112,22 @@ def window_from_metrics(ctx: typer.Context, options: TriageOptions, window_given
     from tracectl.workflows.triage_metrics import start_from_metrics
 
     return start_from_metrics(get_session(ctx), options, get_env(ctx).tz)
+
+
+def read_alert(ctx: typer.Context, alert: str, index: int | None, service: str | None,
+               slo_spec: list[str] | None) -> AlertStart:  # fmt: skip
+    """The alert to start from (``-``: stdin), with its service, windows and the SLO it names."""
+    import sys
+    import time
+
+    from tracectl.formats.alertmanager import parse_alert_payload
+    from tracectl.workflows.triage_alert import load_alert_slos, start_from_alert
+
+    source = "--alert: stdin" if alert == "-" else f"--alert: {alert}"
+    try:
+        data = sys.stdin.buffer.read() if alert == "-" else Path(alert).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    payload = parse_alert_payload(data, source)
+    slos = load_alert_slos(slo_spec) if slo_spec else None
+    return start_from_alert(payload, time.time_ns(), index, service, slos, source)

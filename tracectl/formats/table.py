@@ -20,31 +20,31 @@ KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", 
 COMPRESSION = (".gz", ".bz2", ".zst", ".xz", ".zip")
 
 
-def table_kind(path: Path) -> str:
+def table_kind(path: Path, flag: str = "--reference") -> str:
     """parquet, csv, tsv, jsonl or json, from the file name (checked before any work)."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in COMPRESSION:
         suffixes.pop()
     kind = KINDS.get(suffixes[-1]) if suffixes else None
     if kind is None:
-        raise InputError(f"--reference: {path} must be a .parquet, .csv, .tsv or .jsonl file (optionally compressed)")
+        raise InputError(f"{flag}: {path} must be a .parquet, .csv, .tsv or .jsonl file (optionally compressed)")
     return kind
 
 
-def _problem(path: Path, exc: Exception) -> InputError:
+def _problem(path: Path, exc: Exception, flag: str = "--reference") -> InputError:
     if isinstance(exc, FileNotFoundError):
-        return InputError(f"--reference: {path}: no such file")
+        return InputError(f"{flag}: {path}: no such file")
     if isinstance(exc, OSError):
-        return InputError(f"--reference: {path}: cannot read it ({exc.strerror or exc})")
+        return InputError(f"{flag}: {path}: cannot read it ({exc.strerror or exc})")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputError(f"--reference: {path}: not a readable {table_kind(path)} table ({first})")
+    return InputError(f"{flag}: {path}: not a readable {table_kind(path, flag)} table ({first})")
 
 
-def table_columns(path: Path) -> list[str]:
+def table_columns(path: Path, flag: str = "--reference") -> list[str]:
     """The column names, read from the file's header (Parquet: its schema) without loading the rows."""
     import pandas as pd
 
-    kind = table_kind(path)
+    kind = table_kind(path, flag)
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
@@ -54,14 +54,14 @@ def table_columns(path: Path) -> list[str]:
             return [str(c) for c in pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ",").columns]
         return [str(c) for c in _read_json(path, kind, nrows=100).columns]
     except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many types for one bad file
-        raise _problem(path, exc) from None
+        raise _problem(path, exc, flag) from None
 
 
-def read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+def read_table(path: Path, columns: Sequence[str], flag: str = "--reference") -> pd.DataFrame:
     """The named columns of the table, every row."""
     import pandas as pd
 
-    kind = table_kind(path)
+    kind = table_kind(path, flag)
     wanted = list(dict.fromkeys(columns))
     try:
         if kind == "parquet":
@@ -70,7 +70,7 @@ def read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
             return pd.read_csv(path, usecols=wanted, sep="\t" if kind == "tsv" else ",")
         return _read_json(path, kind)[wanted]
     except Exception as exc:  # noqa: BLE001
-        raise _problem(path, exc) from None
+        raise _problem(path, exc, flag) from None
 
 
 def _read_json(path: Path, kind: str, nrows: int | None = None) -> pd.DataFrame:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tracectl.timerange import TimeRange
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.sources import InputCounts
+    from tracectl.workflows.triage_alert import AlertStart
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown
 
@@ -57,8 +58,11 @@ class TriageResult(Protocol):
     window: TimeRange | None
     baseline_window: TimeRange | None
     generated_ns: int
-    alert_start_ns: int | None
     reproduce: str
+    alert: AlertStart | None
+
+    @property
+    def alert_start_ns(self) -> int | None: ...
 
     @property
     def error_rate(self) -> float: ...
@@ -111,6 +115,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
         "metrics": result.metrics_window.document() if result.metrics_window is not None else None,
         "pushdown": result.pushdown.document() if result.pushdown is not None else None,
         "inputs": result.inputs.document() if result.inputs is not None else None,
+        "alert": result.alert.document() if result.alert is not None else None,
     }
 
 
@@ -173,6 +178,8 @@ def to_markdown(result: TriageResult, tz: tzinfo | None, ui_url: str | None = No
         f"(mean {format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline "
         f"(mean {format_duration(round(n.get('baseline_mean_ns', 0)))}); mode: {result.mode}."
     )
+    if result.alert is not None:  # what paged, and the windows and SLO read from it
+        out += ["", "## Alert", "", result.alert.sentence(tz)]
     events = triage_events(result)
     out += ["", *pm.timeline_markdown(events, tz), "", *pm.chart_markdown(result.metrics_window, events, tz)]
     out += metrics_lines(result) + pushdown_lines(result)
@@ -258,6 +265,8 @@ def to_html(result: TriageResult, tz: tzinfo | None, ui_url: str | None = None) 
         f"{format_duration(round(n.get('suspect_mean_ns', 0)))}) vs {len(result.baseline)} baseline (mean "
         f"{format_duration(round(n.get('baseline_mean_ns', 0)))}); mode {e(result.mode)}.</p>",
     ]
+    if result.alert is not None:
+        parts.append(f"<h2>Alert</h2><p>{e(result.alert.sentence(tz))}</p>")
     events = triage_events(result)
     parts += [pm.timeline_html(events, tz), "<h2>Metrics chart</h2>", pm.chart_svg(result.metrics_window, events, tz)]
     if metrics_lines(result):

@@ -155,9 +155,11 @@ def print_slo_status(console: Console, result: SloStatusResult, opts: RenderOpti
         line.append(f"{s.slo.objective_percent:>5g}% ")
         if not s.evaluated or s.slo.is_model_quality:
             value = _quality_value(s)
-            shown = f"{value:.3g}" if value is not None else ""
+            ratio = getattr(getattr(s.quality, "metric", None), "higher_is_better", False)  # precision … F1
+            shown = "" if value is None else _pct(value) if ratio else f"{value:.3g}"
             line.append(f"{shown:>7} ")
-            line.append(s.note or "not evaluated", style="dim" if not s.quality_breached else "bold red")
+            verdict = " · breaches its objective" if s.quality_breached else ""
+            line.append((s.note or "not evaluated") + verdict, style="dim" if not s.quality_breached else "bold red")
             console.print(line, soft_wrap=True)
             continue
         line.append(f"{_pct(s.sli):>7} ")

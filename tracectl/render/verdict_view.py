@@ -150,6 +150,10 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
 
     known = truth is not None
     expected = truth[0] if isinstance(truth, tuple) else truth
+    if result.alert is not None:
+        from rich.panel import Panel
+
+        console.print(Panel(result.alert.sentence(tz), title="Alert", title_align="left", border_style="cyan"))
     if result.metrics_window is not None:
         render_metrics_window(result.metrics_window, console)
     render_verdict(result.verdict, console, str(expected) if expected else None, truth_known=known)

@@ -28,7 +28,7 @@ def run_demo(
     from tracectl.workflows.session import Session
     from tracectl.workflows.triage import triage
 
-    servers, _workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
+    servers, workload = start_sandbox(scenario, requests, end_ns=time.time_ns())
     try:
         settings = Settings(backend=backend, tempo_url=servers.tempo_url, jaeger_url=servers.jaeger_url,
                             loki_url=servers.loki_url, prometheus_url=servers.prometheus_url)  # fmt: skip
@@ -40,11 +40,15 @@ def run_demo(
             reference = Path(tmp) / "train.csv"  # the recommender's training data, as a user would pass it
             write_reference(reference)
             if show_slos is not None:
+                from tracectl.sandbox.labels import write_labels
                 from tracectl.sandbox.slos import SPEC_NAME, SPEC_TEXT
                 from tracectl.slo.spec import parse_spec_text
                 from tracectl.workflows.slo import SloStatusRequest, slo_status
 
-                slos = parse_spec_text(SPEC_TEXT, SPEC_NAME)
+                # The spec's labels_file is beside it: the labelled sample of these requests, as a team keeps one.
+                spec = Path(tmp) / Path(SPEC_NAME).name
+                write_labels(spec.parent / "labels.jsonl", workload)
+                slos = parse_spec_text(SPEC_TEXT, str(spec))
                 show_slos(slo_status(session, SloStatusRequest(slos, history_ns=query.time.duration_ns)))
             if show_metrics is not None:
                 from tracectl.workflows.metrics import MetricsRequest, metrics

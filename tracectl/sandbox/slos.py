@@ -77,7 +77,7 @@ slos:
       model_quality:
         metric: precision
         service: nlp-model
-        prediction_attribute: ml.prediction.score
+        prediction_attribute: ml.prediction.confidence
         labels_file: labels.jsonl
         threshold: 0.5
         evaluation_window: 7d

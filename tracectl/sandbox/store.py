@@ -4,7 +4,8 @@ points."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,8 @@ def summarise(trace: Trace) -> Summary:
 
 
 class Store:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self.clock = clock  # now, in ns: Tempo's query_end_cutoff is measured from it
         self._lock = threading.Lock()
         self._traces: dict[str, Trace] = {}
         self._summaries: dict[str, Summary] = {}

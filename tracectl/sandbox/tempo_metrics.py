@@ -7,8 +7,13 @@ aligned down to the step, ``timestampMs`` as a string, no ``value`` where it is 
 ``"nil"``), ``p=<q>`` for quantiles, ``__meta_type`` for ``compare()`` (``sandbox/tempo_compare.py``). An instant
 query is one step over the whole range, each series with a ``value`` and no samples.
 
-A span counts in the bucket of its start time. Quantiles are exact (Tempo interpolates within log2 buckets: its
-values differ by up to a few percent). Anything else is a 400 in Tempo's plain-text words.
+As Tempo 3.0.3 (``modules/frontend/metrics_query_range_handler.go``, ``pipeline/async_adjust_start_end.go``,
+``pkg/traceql/engine_metrics.go``): a range query's start is aligned down and its end up to the step, then an end
+past now − ``query_end_cutoff`` (30 s) is cut there and aligned to the LEFT, so the last, partial step is absent;
+an instant query's end is cut to now − 30 s, unaligned. A span counts in the bucket of its start time. Quantiles
+are Tempo's: durations counted in power-of-two buckets (``Log2Bucketize``), the quantile interpolated
+exponentially inside the bucket it falls in (``Log2Quantile``), so a p99 may be off by up to a factor of two.
+Anything else is a 400 in Tempo's plain-text words.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ _PIPELINE = re.compile(
     r"\((?P<args>[^()]*)\)\s*(?:by\s*\((?P<by>[^()]*)\))?\s*$"
 )
 _NAMES = {"rate": "rate", "count": "count_over_time", "quantile": "quantile_over_time"}
+QUERY_END_CUTOFF_NS = 30 * 10**9  # query_frontend.query_end_cutoff (Tempo 3.0 default)
+QUERY_BACKEND_AFTER_NS = 15 * 60 * 10**9  # the start an instant query gets when the cutoff passes its start
 MAX_POINTS = 1000  # query_frontend.metrics.max_intervals... Tempo's default step keeps a range near 1000 points
 # Intrinsics as Tempo names them in labels (BACKENDS-2026.md §2.6), with how the sandbox reads them.
 _SPAN_INTRINSICS: dict[str, Callable[[Span, Summary], Any]] = {
@@ -112,11 +119,32 @@ def group_value(attr: str, span: Span, summary: Summary) -> tuple[str, Any]:
     return attr, found if isinstance(found, str | bool | int | float) else None
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+def log2_bucket(duration_ns: int) -> float:
+    """Tempo's ``Log2Bucketize``: the power of two at or above the value (the bucket's upper bound), -1 below 2."""
+    return -1.0 if duration_ns < 2 else float(1 << (duration_ns - 1).bit_length())
+
+
+def log2_quantile(durations_ns: list[int], q: float) -> float:
+    """Tempo's ``Log2Quantile`` over the durations' power-of-two buckets, in seconds: the bucket holding the
+    ⌈q·n⌉-th value, interpolated exponentially between the previous (non-empty) bucket's bound and its own."""
+    counts: dict[float, int] = {}
+    for d in durations_ns:
+        bound = log2_bucket(d)
+        counts[bound] = counts.get(bound, 0) + 1
+    buckets = sorted(counts.items())
+    wanted = max(1, math.ceil(q * len(durations_ns)))
+    total, at = 0, 0
+    while total + buckets[at][1] <= wanted:  # the buckets hold every value: ⌈q·n⌉ is reached
+        total += buckets[at][1]
+        if total == wanted:
+            return buckets[at][0] / 1e9
+        at += 1
+    bound, n = buckets[at]
+    if bound <= 0:
+        return bound / 1e9
+    top = math.log2(bound)
+    low = math.log2(buckets[at - 1][0]) if at > 0 and buckets[at - 1][0] > 0 else top - 1
+    return float(2 ** (low + (top - low) * (wanted - total) / n)) / 1e9
 
 
 def _sample(t_ms: int, value: float) -> dict[str, Any]:
@@ -126,22 +154,24 @@ def _sample(t_ms: int, value: float) -> dict[str, Any]:
 @dataclass(slots=True)
 class Buckets:
     """The range cut into steps: bucket ``k`` holds the spans that started in ``(first + (k−1)·step, first + k·step]``
-    (an instant query: one bucket, the whole range)."""
+    (an instant query: one bucket, the whole range ``(first, first + step]``)."""
 
     first_ns: int
     step_ns: int
     count: int
+    instant: bool = False
 
     def index(self, start_ns: int) -> int | None:
-        k = math.ceil((start_ns - self.first_ns) / self.step_ns) if self.count > 1 else (
-            0 if self.first_ns < start_ns <= self.first_ns + self.step_ns else -1)  # fmt: skip
+        if self.instant:
+            return 0 if self.first_ns < start_ns <= self.first_ns + self.step_ns else None
+        k = -(-(start_ns - self.first_ns) // self.step_ns)
         return k if 0 <= k < self.count else None
 
     def times_ms(self) -> list[int]:
         return [(self.first_ns + k * self.step_ns) // 10**6 for k in range(self.count)]
 
 
-def _buckets(params: Params, instant: bool) -> Buckets:
+def _buckets(params: Params, instant: bool, now_ns: int) -> Buckets:
     try:
         start_s, end_s = int(params.get("start", "0")), int(params.get("end", "0"))
         step_ns = (end_s - start_s) * 10**9 if instant else parse_duration(params.get("step", "60s"), "step")
@@ -149,18 +179,25 @@ def _buckets(params: Params, instant: bool) -> Buckets:
         raise bad(f"invalid parameter: {exc}") from None
     if end_s <= start_s or step_ns <= 0:
         raise bad("end must be greater than start")
-    if instant:
-        return Buckets(start_s * 10**9, step_ns, 1)
-    first = start_s * 10**9 - (start_s * 10**9) % step_ns
-    count = (end_s * 10**9 - first) // step_ns + 1
+    start, end, horizon = start_s * 10**9, end_s * 10**9, now_ns - QUERY_END_CUTOFF_NS
+    if instant:  # the end cut to the horizon, not aligned (ClampDateRangeReq)
+        if end > horizon:
+            end = horizon
+            start = start if start < end else now_ns - QUERY_BACKEND_AFTER_NS
+        return Buckets(start, end - start, 1, instant=True)
+    first = start - start % step_ns  # AlignRequest: the start down, the end up to the step…
+    end = -(-end // step_ns) * step_ns
+    if end > horizon:  # … then cut to now − query_end_cutoff and aligned to the left: the partial step is gone
+        end = horizon - horizon % step_ns
+    count = max(0, (end - first) // step_ns + 1)
     if count > MAX_POINTS:
         raise bad(f"step of {step_ns / 1e9:g}s is too small for this range: at most {MAX_POINTS} intervals")
     return Buckets(first, step_ns, count)
 
 
-def _grouped(store: Store, plan: Plan, buckets: Buckets) -> tuple[dict[tuple[Any, ...], list[list[float]]], int]:
-    """Span durations (seconds) per ``by`` group and bucket, and how many spans were inspected."""
-    groups: dict[tuple[Any, ...], list[list[float]]] = defaultdict(lambda: [[] for _ in range(buckets.count)])
+def _grouped(store: Store, plan: Plan, buckets: Buckets) -> tuple[dict[tuple[Any, ...], list[list[int]]], int]:
+    """Span durations (ns) per ``by`` group and bucket, and how many spans were inspected."""
+    groups: dict[tuple[Any, ...], list[list[int]]] = defaultdict(lambda: [[] for _ in range(buckets.count)])
     if not plan.by:
         groups[()] = [[] for _ in range(buckets.count)]  # ungrouped: one series, even empty
     spans = 0
@@ -170,20 +207,20 @@ def _grouped(store: Store, plan: Plan, buckets: Buckets) -> tuple[dict[tuple[Any
             if k is None:
                 continue
             key = tuple(group_value(a, span, summary) for a in plan.by)
-            groups[key][k].append(span.duration_ns / 1e9)
+            groups[key][k].append(span.duration_ns)
             spans += 1
     return groups, spans
 
 
 def _values(
-    plan: Plan, groups: dict[tuple[Any, ...], list[list[float]]], buckets: Buckets
+    plan: Plan, groups: dict[tuple[Any, ...], list[list[int]]], buckets: Buckets
 ) -> Iterator[tuple[list[Any], list[float]]]:
     """(labels, value per bucket) of every series the function answers."""
     for key, per_bucket in sorted(groups.items(), key=lambda kv: repr(kv[0])):
         labels = [label(k, v) for k, v in key] or [label("__name__", _NAMES[plan.fn])] * (plan.fn != "quantile")
         if plan.fn == "quantile":
             for q in plan.quantiles:
-                yield [*labels, label("p", q)], [_quantile(b, q) if b else 0.0 for b in per_bucket]
+                yield [*labels, label("p", q)], [log2_quantile(b, q) if b else 0.0 for b in per_bucket]
         else:
             per_second = buckets.step_ns / 1e9 if plan.fn == "rate" else 1.0
             yield labels, [len(b) / per_second for b in per_bucket]
@@ -191,8 +228,11 @@ def _values(
 
 def _answer(store: Store, params: Params, instant: bool) -> Reply:
     plan = _parse(params.get("q", ""))
-    buckets = _buckets(params, instant)
-    if plan.compare is not None:
+    buckets = _buckets(params, instant, store.clock())
+    if buckets.count == 0:  # the whole range within the cutoff
+        series: list[Any] = []
+        spans = 0
+    elif plan.compare is not None:
         series, spans = compare_series(store, plan.query, plan.compare, buckets)
     else:
         groups, spans = _grouped(store, plan, buckets)

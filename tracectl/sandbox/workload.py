@@ -16,6 +16,7 @@ import orjson
 
 from tracectl.model import LogRecord, Span, SpanKind, Trace
 from tracectl.sandbox.call_faults import N_PLUS_ONE_FEATURES, lookups_one_by_one, route_timeout
+from tracectl.sandbox.labels import CONFIDENCE_KEY, confidence, labelled, truth
 from tracectl.sandbox.recommender import recommend
 from tracectl.synth import MS, US, TraceBuilder, _stretch
 
@@ -129,6 +130,7 @@ class Workload:
     start_ns: int = 0  # the window the requests are spread over
     end_ns: int = 0
     fault_start_ns: int | None = None  # when the fault begins (None: no fault)
+    labels: list[tuple[str, int, int]] = field(default_factory=list)  # the labelled sample: (trace ID, 0/1, time)
 
 
 class _Logger:
@@ -213,7 +215,7 @@ def simulate_request(
     router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", cursor, 0, net)
     branch = router.start_ns + j(0.3)
     ends = [
-        _nlp_branch(b, logger, router, branch, fault, net, layers),
+        _nlp_branch(b, logger, router, branch, fault, net, layers, confidence(seed, fault == "bad_model_version")),
         _cv_branch(b, logger, router, branch, fault, net, layers),
     ]
     router_end = max(ends) + j(0.3)
@@ -279,8 +281,9 @@ def _layers(b: TraceBuilder, forward: Span, count: int) -> None:
 
 
 def _nlp_branch(
-    b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int, layers: int = 0
-) -> int:
+    b: TraceBuilder, logger: _Logger, router: Span, start: int, fault: str | None, net: int, layers: int = 0,
+    score: float | None = None,
+) -> int:  # fmt: skip
     j = b.jitter_us
     version = "2024.12.0-rc1" if fault == "bad_model_version" else "2024.11.3"
     extra_net = b.rng.randrange(250, 450) * MS if fault == "nlp_network_delay" else 0
@@ -324,6 +327,7 @@ def _nlp_branch(
                 "ml.model.version": version,
                 "ml.batch_size": 8,
                 "gen_ai.request.model": "intent-bert",
+                **({CONFIDENCE_KEY: score} if score is not None else {}),
             },
         )
         _layers(b, fwd, layers)
@@ -395,6 +399,7 @@ def generate(
     logger = _Logger()
     traces: list[Trace] = []
     affected: set[str] = set()
+    labels: list[tuple[str, int, int]] = []
     fault_start = end - window_ns + round(window_ns * sc.onset) if sc.fault is not None else None
     after_onset = min(1.0, sc.affected / (1 - sc.onset)) if sc.onset < 1 else 0.0
     for i in range(requests):
@@ -407,5 +412,7 @@ def generate(
         traces.append(trace)
         if hit:
             affected.add(trace.trace_id)
+        if labelled(seed * 100_003 + i):
+            labels.append((trace.trace_id, truth(seed * 100_003 + i), start - (start % 1000)))
     logger.records.sort(key=lambda r: r.time_ns)
-    return Workload(sc, traces, logger.records, affected, end - window_ns, end, fault_start)
+    return Workload(sc, traces, logger.records, affected, end - window_ns, end, fault_start, labels)

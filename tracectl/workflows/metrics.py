@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.backends.prometheus import PrometheusClient, PromSeries
+    from tracectl.backends.tempo import TempoClient
     from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
 
@@ -91,9 +92,16 @@ def _one(series: Sequence[PromSeries], scale: float = 1.0) -> Points:
 
 
 def metrics(session: Session, request: MetricsRequest) -> MetricsResult:
-    """Read the service's RED and say what changed (see the module's docstring)."""
+    """Read the service's RED and say what changed (see the module's docstring); with no Prometheus configured
+    and a Tempo, from Tempo's TraceQL metrics (as triage does)."""
     from tracectl.backends.prometheus import check_step, choose_step
 
+    if not session.settings.prometheus_url and session.settings.tempo_url:
+        from tracectl.backends.tempo import TempoClient
+
+        backend = session.backend()
+        if isinstance(backend, TempoClient):
+            return _from_traceql(session, backend, request)
     client = session.prometheus()
     override = mf.parse_metric_flag(request.metric) if request.metric else None
     step = request.step_ns or choose_step(request.time)
@@ -174,6 +182,79 @@ def _read_red(session: Session, client: PrometheusClient, result: MetricsResult)
     result.rate = _one(answers["rate"])
     result.error_ratio = tuple(red.error_ratio(result.rate, _one(answers["errors"]))) if "errors" in answers else None
     result.latency = {name: _one(answers[name], found.family.unit_ns) for name in answers if name.startswith("p")}
+
+
+TRACEQL = mf.Family(
+    key="tempo-traceql",
+    title="server spans; no Prometheus configured",
+    histogram="Tempo's TraceQL metrics",
+    unit_ns=10**9,
+    service_labels=("resource.service.name",),
+    operation_labels=("name",),
+    errors=(("status", "=", "error"),),
+    kind_label="kind",
+)
+
+
+def _from_traceql(session: Session, client: TempoClient, request: MetricsRequest) -> MetricsResult:
+    """The RED and its changes from Tempo's TraceQL metrics (``tempo_red.traceql_red_queries``): the same points
+    (one per step, each its bucket ``(t − step, t]``) and the same change-point test. The service graph, the
+    downstream errors and the deployments need Prometheus: said."""
+    from tracectl.backends.prometheus import check_step, choose_step
+    from tracectl.workflows.tempo_red import traceql_red_queries
+
+    step = request.step_ns or choose_step(request.time)
+    check_step(request.time, step)
+    time = aligned(request.time, step)
+    found = mf.Found(TRACEQL, (("resource.service.name", "=", request.service),), ("status", "=", "error"),
+                     "name", None)  # fmt: skip
+    result = MetricsResult(request.service, request.operation, time, step, found, {}, alpha=request.alpha)
+    _warn(session, result, "no Prometheus configured (--prometheus-url, PROMETHEUS_ADDR): the RED is read from "
+          "Tempo's TraceQL metrics (the service's server spans); the service graph, downstream errors and "
+          "deployments need Prometheus")  # fmt: skip
+    result.queries = traceql_red_queries(request.service, request.operation)
+    served = _read_traceql(session, client, result)
+    covered = _covered(result.rate)
+    if request.step_ns is None and covered is not None and choose_step(covered) < step:  # as with Prometheus
+        finer = choose_step(covered)
+        result.time, result.step_ns = aligned(TimeRange(covered.start_ns - finer, time.end_ns), finer), finer
+        _warn(session, result, f"{request.service}'s metrics cover only the last {format_duration(covered.duration_ns)}"
+                               f" of the window: read at a {format_duration(finer)} step over that part")  # fmt: skip
+        served = _read_traceql(session, client, result)
+    if not served:
+        named = f" with span name {request.operation!r}" if request.operation else ""
+        _warn(session, result, f"no requests of {request.service}{named} in Tempo's TraceQL metrics in this window: "
+              "widen --since")  # fmt: skip
+    tested = [("p95", "latency", result.latency.get("p95", ())), ("error ratio", "ratio", result.error_ratio or ())]
+    result.findings.changes = red.find_changes(tested, result.step_ns, request.alpha)
+    first = result.findings.first
+    if first is not None:
+        result.findings.traffic = red.traffic(result.rate, first.change.time_ns)
+    return result
+
+
+def _read_traceql(session: Session, client: TempoClient, result: MetricsResult) -> bool:
+    """The RED series from TraceQL metrics over ``result``'s window and step; whether any step had requests."""
+    import math
+
+    answers = {}
+    with session.progress("reading RED from Tempo's TraceQL metrics") as update:
+        for i, (name, query) in enumerate(result.queries.items()):
+            answer = client.metrics_query_range(query, result.time, result.step_ns)
+            for w in answer.warnings:
+                _warn(session, result, w)
+            answers[name] = answer.series
+            update(i + 1, len(result.queries))
+    result.rate = answers["rate"][0].samples if answers["rate"] else ()
+    served = {t for t, v in result.rate if v > 0}  # an empty bucket's quantile is written 0: no requests, no latency
+    errors = answers["errors"][0].samples if answers["errors"] else tuple((t, 0.0) for t, _ in result.rate)
+    result.error_ratio = tuple(red.error_ratio(result.rate, errors))
+    result.latency = {}
+    for s in answers["latency"]:
+        q = s.labels.get("p")
+        if isinstance(q, float):
+            result.latency[f"p{q * 100:g}"] = tuple((t, v * 1e9 if t in served else math.nan) for t, v in s.samples)
+    return bool(served)
 
 
 def _covered(rate: Points) -> TimeRange | None:

@@ -58,7 +58,7 @@ class SloStatus:
     alerts: list[AlertState] = field(default_factory=list)
     queries: dict[str, str] = field(default_factory=dict)
     note: str = ""
-    quality: Any = None  # what tracectl.analysis.model_quality computed for a model-quality SLI
+    quality: Any = None  # what tracectl computed for a model-quality SLI (workflows.model_quality)
     quality_breached: bool = False
 
     @property
@@ -95,11 +95,15 @@ class SloStatusResult:
     history_ns: int
     slos: list[SloStatus]
     warnings: list[str] = field(default_factory=list)
+    triaged: list[Any] | None = None  # with --triage: a ``workflows.slo_triage.SloTriage`` per burning SLO
 
     def document(self, opts: RenderOptions) -> dict[str, Any]:
         from tracectl.render.slo_view import slo_document
 
-        return slo_document(self)
+        doc = slo_document(self)
+        if self.triaged is not None:  # one document on stdout: each burning SLO's triage inside it
+            doc["triage"] = [t.document() for t in self.triaged]
+        return doc
 
     def rows(self, opts: RenderOptions) -> list[dict[str, Any]]:
         from tracectl.render.slo_view import slo_rows
@@ -110,6 +114,13 @@ class SloStatusResult:
         from tracectl.render.slo_view import print_slo_status
 
         print_slo_status(console, self, opts)
+        for t in self.triaged or []:
+            console.print()
+            console.rule(f"triage of {t.slo} ({t.service}), burning since the alert began", style="dim")
+            if t.result is not None:
+                t.result.table(console, opts)
+            else:
+                console.print(f"not triaged: {t.note}", style="dim")
 
 
 def choose_history_step(history_ns: int) -> int:
@@ -129,7 +140,7 @@ def slo_status(session: Session, request: SloStatusRequest) -> SloStatusResult:
     client = session.prometheus() if any(not s.is_model_quality for s in request.slos) else None
     for slo in request.slos:
         if isinstance(slo.sli, ModelQualitySLI):
-            result.slos.append(model_quality_hook(session, slo, at))
+            result.slos.append(model_quality_hook(session, slo, at, result.warnings))
             continue
         assert client is not None  # noqa: S101 - asked for above whenever an SLO needs Prometheus
         try:
@@ -190,23 +201,20 @@ def alert_states(slo: SLO, rates: dict[str, float], history: dict[str, Points]) 
     return states
 
 
-def model_quality_hook(session: Session, slo: SLO, at_ns: int) -> SloStatus:
-    """A model-quality SLI, computed by ``tracectl.analysis.model_quality`` when that module offers
-    ``evaluate_slo(session, slo, at_ns)`` (an object with ``value`` and ``breached``); otherwise shown as not
-    evaluated."""
-    import importlib
+def model_quality_hook(session: Session, slo: SLO, at_ns: int, warnings: list[str]) -> SloStatus:
+    """A model-quality SLI, computed by tracectl (``workflows.model_quality.evaluate_slo``: the predictions its
+    spans record joined with the labelled sample). One that cannot be computed (no labels file, no backend, no
+    labelled request found) is shown as not evaluated, with why, and does not hide the others."""
+    from tracectl.errors import TracectlError
+    from tracectl.workflows.model_quality import evaluate_slo
 
     try:
-        module = importlib.import_module("tracectl.analysis.model_quality")
-    except ImportError:
+        quality = evaluate_slo(session, slo, at_ns)
+    except TracectlError as exc:  # the line says not evaluated; why goes to stderr and the JSON's warnings
+        warnings.append(f"{slo.service}/{slo.name}: {NOT_EVALUATED}: {exc}")
+        session.warn(warnings[-1])
         return SloStatus(slo, evaluated=False, note=NOT_EVALUATED)
-    evaluate = getattr(module, "evaluate_slo", None)
-    if evaluate is None:
-        return SloStatus(slo, evaluated=False, note=NOT_EVALUATED)
-    quality = evaluate(session, slo, at_ns)
-    return SloStatus(
-        slo, note="computed by tracectl", quality=quality, quality_breached=bool(getattr(quality, "breached", False))
-    )
+    return SloStatus(slo, note="computed by tracectl", quality=quality, quality_breached=quality.breached)
 
 
 def crossed(result: SloStatusResult, rule: str) -> list[str]:

@@ -30,6 +30,21 @@ def tempo_queries(service: str) -> dict[str, str]:
     }
 
 
+def traceql_red_queries(service: str, operation: str | None = None) -> dict[str, str]:
+    """``tracectl metrics``' RED from TraceQL metrics: the service's server spans (``--operation``: of that span
+    name) per second, those with an error status, and their p50/p95/p99 in one query."""
+    from tracectl.backends.query import traceql_string
+
+    spans = f"resource.service.name = {traceql_string(service)} && kind = server"
+    if operation:
+        spans += f" && name = {traceql_string(operation)}"
+    return {
+        "rate": f"{{ {spans} }} | rate()",
+        "errors": f"{{ {spans} && status = error }} | rate()",
+        "latency": f"{{ {spans} }} | quantile_over_time(duration, .5, .95, .99)",
+    }
+
+
 def tempo_changes(client: TempoClient, service: str, time: TimeRange, step_ns: int) -> list[red.SeriesChange]:
     """The changes in the service's p95 latency and error ratio, read from TraceQL metrics."""
     answers: dict[str, Points] = {}

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts
+    from tracectl.workflows.triage_alert import AlertStart
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown, WindowCount
 
@@ -51,6 +52,7 @@ class TriageOptions:
     quality: bool = False  # compare models' inputs and outputs even when latency or errors explain the difference
     reference: str | None = None  # training data for that comparison (else: suspects against the baseline)
     metrics_window: MetricsWindow | None = None  # how the metrics chose the windows (workflows/triage_metrics.py)
+    alert: AlertStart | None = None  # the alert that set the service and windows (workflows/triage_alert.py)
 
 
 @dataclass(slots=True)
@@ -81,7 +83,12 @@ class TriageResult:
     window: TimeRange | None = None  # the suspect window (searched, or the traces' extent with files)
     baseline_window: TimeRange | None = None  # a separate baseline window; None: the baseline is in ``window``
     generated_ns: int = 0  # when the result was made (the report says it)
-    alert_start_ns: int | None = None  # when the alert that started triage began firing (``triage --alert``)
+    alert: AlertStart | None = None  # the alert triage started from
+
+    @property
+    def alert_start_ns(self) -> int | None:
+        """When the alert that started triage began firing (the report's timeline and chart mark it)."""
+        return self.alert.alert.starts_ns if self.alert is not None else None
 
     def worst(self) -> TraceAnalysis | None:
         pool = [a for a in self.suspects if a.tree.trace_id in self.verdict.examples] or self.suspects
@@ -198,7 +205,10 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
     warnings += repair_warnings((a.tree for a in [*analyses, *(baseline_given or [])]), session)
 
     mode = options.mode
-    if mode == "auto" and options.slo_ns is None and baseline_given is None:
+    # An alert's window holds the healthy requests of its first minutes too: its slow (or failing) requests are
+    # the suspects, against the whole window before the alert, rather than window against window.
+    alerted = options.alert is not None
+    if mode == "auto" and options.slo_ns is None and (baseline_given is None or alerted):
         verdict = auto_verdict(analyses)
         mode = verdict.kind if verdict.kind != "none" else "latency"
     if mode == "errors":
@@ -208,7 +218,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
         suspects, baseline = split_latency(analyses, options.slo_ns, options.percentile)
     if baseline_given is not None:
         baseline = baseline_given
-        if options.slo_ns is None and mode != "errors":
+        if options.slo_ns is None and mode != "errors" and not alerted:
             suspects, mode = analyses, "windows"  # the whole suspect window against the baseline window
     records = _log_records(session, options, suspects, baseline, warnings)
     evidence = None
@@ -218,7 +228,7 @@ def triage(session: Session | None, options: TriageOptions) -> TriageResult:
         evidence = evidence_from_records(suspects, baseline, records)
     verdict = verdict_for(mode, suspects, baseline, evidence)
     result = TriageResult(verdict, mode, analyses, suspects, baseline, source=source, warnings=warnings,
-                          sources=sources, inputs=counts)  # fmt: skip
+                          sources=sources, inputs=counts, alert=options.alert)  # fmt: skip
     if records is not None:
         result.logs_checked = True
         result.log_excerpts, result.excerpts_from_culprit = _excerpts(result, records)
