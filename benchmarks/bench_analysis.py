@@ -24,7 +24,7 @@ from tracectl.analysis.critical_path import critical_path
 from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import build_tree
 from tracectl.formats import otlp_json
-from tracectl.synth import chain_trace, fanout_trace, mixed_trace
+from tracectl.sandbox.synth import chain_trace, fanout_trace, mixed_trace
 
 
 def best_of(repeat: int, func) -> float:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests import hostile_server as hs  # noqa: E402
 from tracectl.formats import otlp_json, otlp_proto  # noqa: E402
-from tracectl.synth import ml_inference_trace  # noqa: E402
+from tracectl.sandbox.synth import ml_inference_trace  # noqa: E402
 
 ML = ml_inference_trace(7)
 TID = ML.trace_id

@@ -18,7 +18,7 @@ from tracectl.backends import fetch_traces
 from tracectl.backends.http import HttpClient, HttpConfig
 from tracectl.backends.tempo import TempoClient
 from tracectl.formats import otlp_proto
-from tracectl.synth import mixed_trace
+from tracectl.sandbox.synth import mixed_trace
 
 LATENCY_S = 0.05
 

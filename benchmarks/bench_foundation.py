@@ -72,7 +72,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for shape, size, label in cases:
             path = Path(tmp) / f"{shape}.json"
-            subprocess.run([sys.executable, "-m", "tracectl.synth", shape, str(size), "-o", str(path)], check=True)
+            subprocess.run(
+                [sys.executable, "-m", "tracectl.sandbox.synth", shape, str(size), "-o", str(path)], check=True
+            )
             r = run_case(path, args.repeat)
             mb = path.stat().st_size / 1e6
             rows.append(

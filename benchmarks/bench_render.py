@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from tracectl.formats import otlp_json
-from tracectl.synth import chain_trace, mixed_trace
+from tracectl.sandbox.synth import chain_trace, mixed_trace
 
 
 def timed(args: list[str], repeat: int = 3) -> float:

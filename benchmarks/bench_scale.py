@@ -5,8 +5,8 @@
     python benchmarks/bench_scale.py --tree OLD=/tmp/old-checkout   # also time another checkout, side by side
 
 Workloads (seeded, written once into ``--workdir`` and reused): a mixed-shape 100,000-span trace as OTLP JSON
-(``tracectl.synth.mixed_trace``), a 20,000-deep chain, and N Jaeger JSON files of one ML-serving trace each
-(``tracectl.synth.ml_inference_trace``), plus a directory of the first 100 of them.
+(``tracectl.sandbox.synth.mixed_trace``), a 20,000-deep chain, and N Jaeger JSON files of one ML-serving trace each
+(``tracectl.sandbox.synth.ml_inference_trace``), plus a directory of the first 100 of them.
 
 Every command runs as a fresh process; its CPU seconds (user + sys) and peak RSS come from ``os.wait4`` (the
 kernel's accounting of the finished process and the children it reaped, so a process pool is counted whole).
@@ -98,8 +98,8 @@ def tree_env(tree: Path) -> dict[str, str]:
 
 def write_workloads(workdir: Path, spans: int, files: int) -> dict[str, Path]:
     """The seeded inputs, written once (a marker file names what is there)."""
-    from tracectl import synth
     from tracectl.formats import jaeger_json, otlp_json
+    from tracectl.sandbox import synth
 
     workdir.mkdir(parents=True, exist_ok=True)
     paths = {

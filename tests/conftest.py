@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,118 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(
             f"CI=true but the real samples are missing (looked for {SAMPLES}); set TRACECTL_SAMPLES"
         )
+
+
+# Test tiers (issue 27). The markers are registered in pyproject.toml and given here, by file and, where a file
+# mixes tiers, by test, so test files carry none and a new test lands in its file's tier. The edit loop runs
+# `python -m pytest -m "not e2e and not real"`; CI runs everything (the README's command). docs/architecture.md.
+#   e2e   over real loopback sockets or a subprocess: the sandbox's servers, hostile servers, tracectl as a user runs it
+#   real  a real outside program, SDK or data set: Prometheus, promtool, headless Chromium, the OpenTelemetry SDK,
+#         the labelled fault cases in ../shared/rca-dev
+#   slow  seconds of CPU even on a quiet machine (property tests over many examples, 12,000-line Loki pages)
+# A file not listed is fast: pure functions, fixtures, respx fakes, typer's CliRunner on files.
+TIERS_BY_FILE: dict[str, tuple[str, ...]] = {
+    "test_drift_cli.py": ("e2e",),  # the sandbox over loopback
+    "test_example_house_prices.py": ("e2e", "real", "slow"),  # uvicorn + the OpenTelemetry SDK + the sandbox
+    "test_faults.py": ("e2e",),  # hostile servers on 127.0.0.1
+    "test_loopback.py": ("e2e",),  # tracectl in a subprocess against a server on 127.0.0.1
+    "test_metrics_prometheus.py": ("e2e", "real", "slow"),  # a real Prometheus holding the sandbox's metrics
+    "test_narrow.py": ("e2e",),
+    "test_pushdown.py": ("e2e",),
+    "test_rca_dev.py": ("real", "slow"),  # the labelled fault cases in ../shared/rca-dev
+    "test_report_postmortem.py": ("e2e",),
+    "test_sandbox.py": ("e2e",),
+    "test_sandbox_ingest.py": ("e2e",),
+    "test_sandbox_otlp_series.py": ("e2e",),
+    "test_sandbox_signals.py": ("e2e", "real"),  # `sandbox serve` with a real Prometheus, in a subprocess
+    "test_sandbox_tempo.py": ("e2e",),
+    "test_show_fold.py": ("e2e",),
+    "test_slo_cli.py": ("e2e",),
+    "test_slo_sandbox.py": ("e2e", "real", "slow"),  # a real Prometheus evaluating the sandbox's SLO rules
+    "test_slo_status.py": ("e2e", "real"),  # a real Prometheus (tests/prom_history.py)
+    "test_tls_no_retry.py": ("e2e",),  # a TLS server on 127.0.0.1
+    "test_triage.py": ("e2e",),
+    "test_triage_metrics.py": ("e2e", "slow"),
+    "test_workflows.py": ("e2e",),  # the CLI end to end against the sandbox, every command in every format
+}
+# file::test (parameters left out) → the tiers of a test whose file is mostly of another tier.
+TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
+    "test_atomic_write.py::test_a_signal_while_reading_ends_the_command_like_ctrl_c": ("e2e",),  # a subprocess
+    "test_atomic_write.py::test_sigterm_during_a_large_export_leaves_the_earlier_file_or_the_whole_new_one": ("e2e",),
+    "test_attribution.py::test_property_attribution_sums_to_the_path_length": ("slow",),
+    "test_check_cli.py::test_check_over_a_backend_search": ("e2e",),
+    "test_check_cli.py::test_a_traceparent_fetches_its_trace_and_says_when_its_span_is_missing": ("e2e",),
+    "test_cli.py::test_help_does_not_import_heavy_modules": ("e2e",),  # a fresh interpreter
+    "test_cli.py::test_python_dash_m_entry_point": ("e2e",),
+    "test_critical_path.py::test_property_sections_tile_each_root_exactly": ("slow",),
+    "test_drift_cli.py::test_reports_markdown_and_html_in_headless_chromium": ("real",),
+    "test_explain.py::test_property_no_finding_costs_or_saves_more_than_the_critical_path": ("slow",),
+    "test_explain_cli.py::test_html_report_renders_in_headless_chromium_offline": ("real",),
+    "test_fuzz_inputs.py::test_broken_files_exit_0_or_2_never_1": ("slow",),
+    "test_loki_filters.py::test_13200_lines_at_one_timestamp_all_with_a_high_limit_5000_and_a_warning_at_the_default": (
+        "slow",
+    ),
+    "test_loki_filters.py::test_against_the_sandbox_over_loopback_filters_limits_and_triage_warnings": ("e2e",),
+    "test_loki_limits.py::test_a_12000_line_tie_cut_at_5000_costs_no_more_requests_than_a_5000_line_tie": ("slow",),
+    "test_loki_limits.py::test_13200_lines_at_one_nanosecond_all_with_a_high_limit_5000_and_a_cut_at_the_default": (
+        "slow",
+    ),
+    "test_loki_paging.py::test_12000_lines_of_one_trace_none_lost_none_twice": ("slow",),
+    "test_loki_paging.py::test_any_layout_reads_each_line_once_in_order": ("slow",),
+    "test_metrics_traceql.py::test_with_only_a_tempo_metrics_prints_red_from_traceql_metrics": ("e2e",),
+    "test_model_quality.py::test_precision_slo_breaches_on_the_bad_model_version_only": ("e2e",),
+    "test_model_quality.py::test_a_request_id_attribute_joins_and_week_long_windows_are_searched_a_week_at_a_time": (
+        "e2e",
+    ),
+    "test_prometheus_client.py::test_discovery_finds_each_family_and_says_which": ("e2e",),
+    "test_pushdown_tempo3.py::test_the_sandbox_trims_metrics_ends_as_tempo_3_does": ("e2e",),
+    "test_pushdown_tempo3.py::test_late_onset_triage_counts_every_request_and_names_the_culprit": ("e2e",),
+    "test_rca_rules.py::test_property_an_unmistakable_small_change_outranks_a_slight_change_on_a_large_base": ("slow",),
+    "test_report_postmortem.py::test_html_report_in_headless_chromium_is_a_postmortem_document": ("real",),
+    "test_sandbox.py::test_a_real_opentelemetry_sdk_sends_to_the_sandbox_and_tracectl_finds_the_slow_step": ("real",),
+    "test_sandbox_ingest.py::test_the_sdk_logging_handler_lands_in_loki_with_trace_context_as_structured_metadata": (
+        "real",
+    ),
+    "test_sandbox_ingest.py::test_sdk_metrics_keep_exponential_and_explicit_histograms_whole": ("real",),
+    "test_search_slowest.py::test_sandbox_search_is_the_windows_longest": ("e2e",),
+    "test_show_span.py::test_the_culprits_call_with_its_path_share_and_a_span_with_its_logs": ("e2e",),
+    "test_slo_rules.py::test_example_rules_pass_promtool_check": ("real",),
+    "test_slo_rules.py::test_page_fires_when_the_1h_window_crosses_14_4": ("real",),
+    "test_slo_rules.py::test_no_page_just_under_the_6x_threshold": ("real",),
+    "test_slo_rules.py::test_page_just_over_the_6x_threshold": ("real",),
+    "test_slo_rules.py::test_grafana_dashboard_is_importable_and_its_queries_parse": ("real",),
+    "test_tree.py::test_property_tree_invariants": ("slow",),
+    "test_tree.py::test_deep_chain_and_wide_fanout_need_no_recursion": ("slow",),
+    "test_triage.py::test_html_report_renders_in_headless_chromium_offline": ("real",),
+    "test_triage_alert.py::test_the_alert_names_the_culprit_triage_names_by_hand": ("e2e",),
+    "test_triage_alert.py::test_the_alerts_windows_typed_by_hand_give_the_same_sets": ("e2e",),
+    "test_triage_alert.py::test_reports_name_the_alert_and_its_windows": ("e2e",),
+    "test_triage_alert.py::test_each_burning_slo_is_triaged_from_when_its_alert_began": ("e2e",),
+    "test_triage_alert.py::test_the_slo_the_alert_names_sets_the_latency_threshold": ("e2e",),
+    "test_triage_alert.py::test_the_documented_receiver_turns_a_webhook_into_a_report": ("e2e",),  # a subprocess
+    "test_workflows.py::test_every_command_writes_every_format_it_accepts_and_refuses_the_rest": ("slow",),
+}
+# A test that takes one of these fixtures is of its tier wherever it stands.
+TIERS_BY_FIXTURE: dict[str, tuple[str, ...]] = {
+    "prometheus_history": ("e2e", "real"),  # a real Prometheus over the sandbox's scenarios
+}
+
+
+def tiers_of(nodeid: str, fixturenames: Iterable[str] = ()) -> set[str]:
+    """The tier markers of the test ``nodeid`` (``tests/test_x.py::test_y[param]``)."""
+    path, _, name = nodeid.partition("::")
+    file = path.rsplit("/", 1)[-1]
+    tiers = set(TIERS_BY_FILE.get(file, ()))
+    tiers.update(TIERS_BY_TEST.get(f"{file}::{name.split('[', 1)[0]}", ()))
+    for fixture in fixturenames:
+        tiers.update(TIERS_BY_FIXTURE.get(fixture, ()))
+    return tiers
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for tier in sorted(tiers_of(item.nodeid, getattr(item, "fixturenames", ()))):
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 _OWN_PREFIXES = ("TRACECTL_", "TEMPO_", "JAEGER_", "LOKI_", "PROMETHEUS_")

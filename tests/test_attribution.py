@@ -15,7 +15,7 @@ from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import build_tree
 from tracectl.errors import InputError
 from tracectl.model import SpanKind, Trace
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 CLIENT, SERVER = SpanKind.CLIENT, SpanKind.SERVER
 

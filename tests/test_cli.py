@@ -15,7 +15,7 @@ from tests.conftest import FIXTURES
 from tracectl.cli.env import Env
 from tracectl.cli.main import app
 from tracectl.formats.detect import read_bytes
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 runner = CliRunner()
 ML = str(FIXTURES / "ml-inference.otlp.json")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.conftest import FIXTURES
 from tracectl.cli.main import app
 from tracectl.formats import otlp_json
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 runner = CliRunner()
 ML = str(FIXTURES / "ml-inference.otlp.json")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tracectl.cli.main import app
 from tracectl.formats import otlp_json, otlp_proto
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 BASE = "http://tempo.test:3200"
 TRACES = [ml_inference_trace(seed) for seed in range(6)]

@@ -9,7 +9,7 @@ from tests.builders import MS, T0, span, trace
 from tracectl.analysis.critical_path import critical_path
 from tracectl.analysis.tree import build_tree
 from tracectl.model import Resource, Span, SpanKind, Trace
-from tracectl.synth import chain_trace, fanout_trace
+from tracectl.sandbox.synth import chain_trace, fanout_trace
 
 Sections = list[tuple[str, float, float]]
 

@@ -14,7 +14,7 @@ from tests.test_fuzz_inputs import SEEDS, _mutate
 from tracectl.errors import TracectlError
 from tracectl.formats import fastpath
 from tracectl.formats.detect import read_bytes
-from tracectl.synth import mixed_trace
+from tracectl.sandbox.synth import mixed_trace
 
 JSON_SEEDS = [p for p in SEEDS if p.suffix in (".json", ".jsonl")]
 

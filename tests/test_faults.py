@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tests import hostile_server as hs
 from tracectl.cli.main import app
 from tracectl.formats import otlp_proto
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 ML = ml_inference_trace(7)
 TID = ML.trace_id

@@ -12,7 +12,7 @@ from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 from tracectl.formats.detect import read_bytes, read_source
 from tracectl.model import Event, Link, Resource, Scope, Span, SpanKind, StatusCode, Trace
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 ML_VARIANTS = [
     "ml-inference.otlp.json",

@@ -19,7 +19,7 @@ from tracectl.cli.skipped import parse_max_skipped, too_many_skipped
 from tracectl.errors import InputError
 from tracectl.formats import otlp_json, otlp_proto
 from tracectl.formats.detect import LoadResult
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 from tracectl.workflows.sources import InputCounts, Loaded, Skipped, drop_repeated_traces
 
 BASE = "http://tempo.test:3200"

@@ -19,7 +19,7 @@ from tracectl.cli.main import app
 from tracectl.errors import BackendError, InputError, TraceNotFound
 from tracectl.formats import jaeger_json, otlp_json
 from tracectl.model import StatusCode, Trace
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 from tracectl.timerange import TimeRange
 
 BASE = "http://jaeger.test:16686/jaeger"  # a base path, as behind an ingress

@@ -22,7 +22,7 @@ from tracectl.backends.loki import LogQueryOptions, LokiClient, fetch_trace_logs
 from tracectl.cli.main import app
 from tracectl.errors import BackendError, InputError
 from tracectl.model import LogRecord, Resource, Span, Trace
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 BASE = "http://loki.test:3100"
 ML = ml_inference_trace(7)

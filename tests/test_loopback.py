@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from tracectl.formats import otlp_proto
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 
 ML = ml_inference_trace(7)
 

@@ -112,7 +112,7 @@ def test_names_stay_whole_until_the_numbers_have_given_way() -> None:
 
 def test_a_deep_chain_prints_its_depth_as_a_number_and_stays_narrow(tmp_path: Path) -> None:
     from tracectl.formats import otlp_json
-    from tracectl.synth import chain_trace
+    from tracectl.sandbox.synth import chain_trace
 
     path = tmp_path / "chain.json"
     path.write_bytes(orjson.dumps(otlp_json.dump_document([chain_trace(3000)])))

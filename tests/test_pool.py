@@ -11,7 +11,7 @@ import pytest
 
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 from tracectl.workflows import pool
 from tracectl.workflows.blame import AggregateBlame, BucketBlame, blame
 

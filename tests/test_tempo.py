@@ -13,7 +13,7 @@ from tracectl.backends.query import SearchQuery, build_traceql, traceql_string
 from tracectl.cli.main import app
 from tracectl.errors import BackendError, InputError, TraceNotFound
 from tracectl.formats import otlp_json, otlp_proto
-from tracectl.synth import ml_inference_trace
+from tracectl.sandbox.synth import ml_inference_trace
 from tracectl.timerange import TimeRange
 
 BASE = TEMPO_BASE

@@ -10,7 +10,7 @@ from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import SpanTree, build_tree
 from tracectl.formats.detect import read_source
 from tracectl.model import Resource, Span, SpanKind, Trace
-from tracectl.synth import MS, chain_trace, fanout_trace, ml_inference_trace
+from tracectl.sandbox.synth import MS, chain_trace, fanout_trace, ml_inference_trace
 
 T0 = 1_763_972_400_000_000_000
 

@@ -156,7 +156,7 @@ def test_library_results_carry_the_warnings_the_cli_prints(sandbox) -> None:  # 
 
 
 def big_trace_file(tmp_path: Path) -> Path:
-    from tracectl.synth import mixed_trace
+    from tracectl.sandbox.synth import mixed_trace
 
     path = tmp_path / "big.json"
     path.write_bytes(orjson.dumps(otlp_json.dump_document([mixed_trace(3000)])))

@@ -31,7 +31,7 @@ def demo(
     from rich.text import Text
 
     from tracectl.sandbox import SCENARIOS
-    from tracectl.workflows.demo import run_demo
+    from tracectl.sandbox.demo import run_demo
 
     if scenario not in SCENARIOS:
         raise InputError(f"--scenario: unknown {scenario!r} (one of {', '.join(SCENARIOS)})")

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tracectl.model import Span, SpanKind, StatusCode
-from tracectl.synth import US, TraceBuilder
+from tracectl.sandbox.synth import US, TraceBuilder
 
 if TYPE_CHECKING:
     from tracectl.sandbox.workload import _Logger

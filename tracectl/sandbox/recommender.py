@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracectl.model import Span, SpanKind
-from tracectl.synth import TraceBuilder
+from tracectl.sandbox.synth import TraceBuilder
 
 if TYPE_CHECKING:
     import pandas as pd

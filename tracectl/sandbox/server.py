@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tracectl.sandbox import apis, ingest, jaeger_metrics, prom_api, tempo_api
+from tracectl.sandbox import apis, ingest, jaeger_api, jaeger_metrics, loki_api, prom_api, tempo_api
 from tracectl.sandbox.apis import Reply
 from tracectl.sandbox.store import Store
 
@@ -135,8 +135,8 @@ class SandboxServers:
         rng, lock = random.Random(seed), threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        tables = (tempo_api.TEMPO_ROUTES + ingest.COLLECTOR_ROUTES, apis.JAEGER_ROUTES + jaeger_metrics.ROUTES,
-                  apis.LOKI_ROUTES + ingest.LOKI_INGEST_ROUTES, prom_api.routes(self.metrics))  # fmt: skip
+        tables = (tempo_api.TEMPO_ROUTES + ingest.COLLECTOR_ROUTES, jaeger_api.JAEGER_ROUTES + jaeger_metrics.ROUTES,
+                  loki_api.LOKI_ROUTES + ingest.LOKI_INGEST_ROUTES, prom_api.routes(self.metrics))  # fmt: skip
         ports = (*ports, 0, 0, 0, 0)[:4]  # three ports given: the Prometheus one is any free port
         for port, routes in zip(ports, tables, strict=True):
             server = ThreadingHTTPServer((host, port), _handler(store, routes, self.faults, rng, lock))
