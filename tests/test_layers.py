@@ -36,8 +36,6 @@ SANDBOX_IMPORTERS = frozenset({"cli", "sandbox"})
 # into cli/ and render/, results then being plain data that render is fed).
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        # The re-export left at the old path of tracectl/sandbox/synth.py until sandbox/workload.py imports the new one.
-        ("tracectl.synth", "tracectl.sandbox.synth"),
         # formats/labels.py reads the labelled samples' times with timerange's parser, above formats.
         ("tracectl.formats.labels", "tracectl.timerange"),
         ("tracectl.workflows.model_quality", "tracectl.render.emit"),

@@ -18,7 +18,7 @@ from tracectl.model import LogRecord, Span, SpanKind, Trace
 from tracectl.sandbox.call_faults import N_PLUS_ONE_FEATURES, lookups_one_by_one, route_timeout
 from tracectl.sandbox.labels import CONFIDENCE_KEY, confidence, labelled, truth
 from tracectl.sandbox.recommender import recommend
-from tracectl.synth import MS, US, TraceBuilder, _stretch
+from tracectl.sandbox.synth import MS, US, TraceBuilder, _stretch
 
 FAULTS = (
     "feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version",
