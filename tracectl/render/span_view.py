@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from tracectl.analysis.tree_rows import TreeView, _log, jsonable, span_row
 from tracectl.render.fit import Column, fitted_table
-from tracectl.render.tree_rows import TreeView, _log, jsonable, span_row
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:

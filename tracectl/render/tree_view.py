@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from tracectl.analysis.tree_rows import TreeView
 from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
 from tracectl.render.logs_view import log_line_text
-from tracectl.render.tree_rows import TreeView
 from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.aggregate import Aggregate, BucketComparison
     from tracectl.analysis.attribution import Attribution
     from tracectl.backends.query import SearchQuery
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 

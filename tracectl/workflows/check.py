@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from tracectl.analysis.checks import CheckReport
     from tracectl.backends.query import SearchQuery
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.features import FeatureSpec
     from tracectl.backends.query import SearchQuery
     from tracectl.model import Span, Trace
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.timerange import TimeRange
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts

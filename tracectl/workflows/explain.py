@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from tracectl.analysis.explain import Diagnosis
     from tracectl.model import Trace
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 

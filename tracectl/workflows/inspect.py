@@ -6,16 +6,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tracectl.analysis.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view, span_row, trace_document
 from tracectl.render.path_view import PATH_CSV_COLUMNS, PATH_SCHEMA, path_document, path_rows, render_path
-from tracectl.render.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view, span_row, trace_document
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.analysis.analyse import TraceAnalysis
-    from tracectl.render.emit import RenderOptions
-    from tracectl.render.tree_rows import TreeView
+    from tracectl.analysis.tree_rows import TreeView
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 

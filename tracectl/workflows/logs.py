@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.tree import SpanTree
+    from tracectl.analysis.tree_rows import TreeView
     from tracectl.backends.loki import LogQueryOptions, LogResult, LokiClient
     from tracectl.model import LogRecord, Trace
-    from tracectl.render.emit import RenderOptions
-    from tracectl.render.tree_rows import TreeView
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "fatal")

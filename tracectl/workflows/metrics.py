@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from tracectl.backends.prometheus import PrometheusClient, PromSeries
     from tracectl.backends.tempo import TempoClient
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 QUANTILES = (0.5, 0.95, 0.99)

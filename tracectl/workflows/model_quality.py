@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from tracectl.analysis.model_quality import Breach, Metric, WindowQuality
     from tracectl.model import Trace
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 SCHEMA = "tracectl.model-quality/v1"

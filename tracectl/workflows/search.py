@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from tracectl.backends.query import SearchQuery, SearchResult
     from tracectl.model import Trace
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.search_slowest import SearchMethod
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts

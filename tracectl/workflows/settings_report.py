@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.config import Settings
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tracectl.backends.prometheus import PrometheusClient, PromSeries
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 Points = tuple[tuple[int, float], ...]

@@ -32,7 +32,7 @@ class SloTriage:
     note: str = ""  # why there is no result
 
     def document(self) -> dict[str, Any]:
-        from tracectl.render.emit import RenderOptions
+        from tracectl.results import RenderOptions
 
         doc = self.result.document(RenderOptions()) if self.result is not None else None
         return {"slo": self.slo, "service": self.service, "since_ns": self.since_ns, "triage": doc, "note": self.note}

@@ -11,8 +11,8 @@ from tracectl.render.span_view import SPAN_DETAIL_CSV_COLUMNS, SPAN_SCHEMA, span
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracectl.render.emit import RenderOptions
-    from tracectl.render.tree_rows import TreeView
+    from tracectl.analysis.tree_rows import TreeView
+    from tracectl.results import RenderOptions
     from tracectl.workflows.session import Session
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tracectl.analysis.triage import Verdict
     from tracectl.backends.query import SearchQuery
     from tracectl.model import LogRecord, Trace
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.timerange import TimeRange
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session

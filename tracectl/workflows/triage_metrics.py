@@ -60,7 +60,7 @@ class MetricsWindow:
         return text + "."
 
     def document(self) -> dict[str, Any]:
-        from tracectl.render.emit import RenderOptions
+        from tracectl.results import RenderOptions
 
         doc = self.result.document(RenderOptions(tz=self.tz)) if self.result is not None else None
         change = None

@@ -1,0 +1,62 @@
+"""Each result type's renderer, found by the result's type.
+
+A renderer makes a result's JSON document, its rows (JSON Lines, CSV) and its terminal table, and may offer
+extra formats (``logs -o raw``). ``RENDERERS`` names, for each result type (by module and class name, so that
+looking one up imports only what it renders), the render module and the name of its ``Renderer``. A result
+type not named here renders itself (its own ``document``/``rows``/``table`` methods): ``config show``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tracectl.results import RenderOptions
+
+Document = Callable[[Any, "RenderOptions"], dict[str, Any]]
+Rows = Callable[[Any, "RenderOptions"], Iterable[Mapping[str, Any]]]
+Table = Callable[[Any, "Console", "RenderOptions"], None]
+Other = Callable[[Any, "RenderOptions"], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    document: Document
+    rows: Rows
+    table: Table
+    others: Mapping[str, Other] = field(default_factory=dict)  # extra formats by name
+
+    def other(self, result: Any, fmt: str) -> Other | None:
+        return self.others.get(fmt)
+
+
+# "module.Class" of a result type -> (render module, name of its Renderer there)
+RENDERERS: dict[str, tuple[str, str]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Own:
+    """A result type that renders itself."""
+
+    document: Document = lambda result, opts: result.document(opts)
+    rows: Rows = lambda result, opts: result.rows(opts)
+    table: Table = lambda result, console, opts: result.table(console, opts)
+
+    def other(self, result: Any, fmt: str) -> Other | None:
+        method = getattr(result, f"as_{fmt}", None)
+        return None if method is None else lambda _, opts: str(method(opts))
+
+
+def renderer_for(result: Any) -> Renderer | _Own:
+    """The renderer of ``result``'s type (or of the nearest base type that has one)."""
+    for cls in type(result).__mro__:
+        where = RENDERERS.get(f"{cls.__module__}.{cls.__qualname__}")
+        if where is not None:
+            renderer: Renderer = getattr(importlib.import_module(where[0]), where[1])
+            return renderer
+    return _Own()
