@@ -36,7 +36,9 @@ class Renderer:
 
 
 # "module.Class" of a result type -> (render module, name of its Renderer there)
-RENDERERS: dict[str, tuple[str, str]] = {}
+RENDERERS: dict[str, tuple[str, str]] = {
+    "tracectl.workflows.search.Found": ("tracectl.render.search_view", "SEARCH"),
+}
 
 
 @dataclass(frozen=True, slots=True)
