@@ -38,6 +38,10 @@ class Renderer:
 # "module.Class" of a result type -> (render module, name of its Renderer there)
 RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.search.Found": ("tracectl.render.search_view", "SEARCH"),
+    "tracectl.workflows.inspect.Shown": ("tracectl.render.tree_view", "SHOW"),
+    "tracectl.workflows.inspect.CriticalPaths": ("tracectl.render.path_view", "PATH"),
+    "tracectl.workflows.span_detail.SpanDetail": ("tracectl.render.span_view", "SPAN"),
+    "tracectl.workflows.logs.TraceLogs": ("tracectl.render.logs_view", "LOGS"),
 }
 
 
