@@ -42,6 +42,11 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.inspect.CriticalPaths": ("tracectl.render.path_view", "PATH"),
     "tracectl.workflows.span_detail.SpanDetail": ("tracectl.render.span_view", "SPAN"),
     "tracectl.workflows.logs.TraceLogs": ("tracectl.render.logs_view", "LOGS"),
+    "tracectl.workflows.check.CheckResult": ("tracectl.render.check_view", "CHECK"),
+    "tracectl.workflows.blame.TraceBlame": ("tracectl.render.blame_view", "TRACE"),
+    "tracectl.workflows.blame.AggregateBlame": ("tracectl.render.blame_view", "AGGREGATE"),
+    "tracectl.workflows.blame.BucketBlame": ("tracectl.render.blame_view", "BUCKETS"),
+    "tracectl.workflows.diff.Difference": ("tracectl.render.diff_view", "DIFF"),
 }
 
 
