@@ -21,7 +21,7 @@ def test_every_registered_result_type_and_renderer_exist(result_type: str) -> No
 
 
 # The workflows still to be moved (shrinks to nothing).
-REMAINING = {"drift.py", "explain.py", "inspect.py", "metrics.py", "model_quality.py",
+REMAINING = {"drift.py", "inspect.py", "metrics.py", "model_quality.py",
              "quality.py", "slo.py", "triage.py", "triage_metrics.py"}  # fmt: skip
 
 

@@ -47,6 +47,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.blame.AggregateBlame": ("tracectl.render.blame_view", "AGGREGATE"),
     "tracectl.workflows.blame.BucketBlame": ("tracectl.render.blame_view", "BUCKETS"),
     "tracectl.workflows.diff.Difference": ("tracectl.render.diff_view", "DIFF"),
+    "tracectl.workflows.explain.Explanation": ("tracectl.render.explain_view", "EXPLAIN"),
 }
 
 
