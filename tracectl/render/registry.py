@@ -48,6 +48,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.blame.BucketBlame": ("tracectl.render.blame_view", "BUCKETS"),
     "tracectl.workflows.diff.Difference": ("tracectl.render.diff_view", "DIFF"),
     "tracectl.workflows.explain.Explanation": ("tracectl.render.explain_view", "EXPLAIN"),
+    "tracectl.workflows.drift.DriftResult": ("tracectl.render.drift_view", "DRIFT"),
 }
 
 
