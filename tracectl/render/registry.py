@@ -49,6 +49,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.diff.Difference": ("tracectl.render.diff_view", "DIFF"),
     "tracectl.workflows.explain.Explanation": ("tracectl.render.explain_view", "EXPLAIN"),
     "tracectl.workflows.drift.DriftResult": ("tracectl.render.drift_view", "DRIFT"),
+    "tracectl.workflows.metrics.MetricsResult": ("tracectl.render.metrics_view", "METRICS"),
 }
 
 
