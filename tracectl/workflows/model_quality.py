@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from tracectl.errors import InputError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.model_quality import Breach, Metric, WindowQuality
     from tracectl.model import Trace
     from tracectl.results import RenderOptions
@@ -121,11 +119,6 @@ class ModelQualityResult:
              "bad": bad_side(self.metric, w.quality.value, self.bound)}
             for w in self.windows
         ]  # fmt: skip
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.model_quality_view import render_model_quality
-
-        render_model_quality(self, console, opts.tz)
 
 
 def predictions(
