@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tracectl.analysis.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view, trace_document
+from tracectl.analysis.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ def critical_paths(session: Session | None, trace: str, *, trace_id: str | None 
     return CriticalPaths(loaded.source, [analyse_trace(t) for t in select_traces(loaded, trace_id)], warnings)
 
 
-EXPORT_FORMATS = ("otlp-json", "tempo-json", "jaeger-json", "otlp-proto", "md", "html", "json")
+CONVERSIONS = ("otlp-json", "tempo-json", "jaeger-json", "otlp-proto")
+WRITE_UPS = ("md", "html", "json")  # written up by ``tracectl.export`` (render/export.py)
+EXPORT_FORMATS = CONVERSIONS + WRITE_UPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +112,14 @@ class Exported:
     binary: bool
 
 
-def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None, tz: Any = None,
-           ui_url: str | None = None) -> Exported:  # fmt: skip
-    """The traces of ``trace`` in another format (lossless between OTLP JSON and Jaeger JSON), or written up."""
+def convert(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None) -> Exported:
+    """The traces of ``trace`` in another format of ``CONVERSIONS`` (lossless between OTLP JSON and Jaeger JSON);
+    ``tracectl.export`` also writes them up (``WRITE_UPS``)."""
     import orjson
 
     from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 
     traces = select_traces(load_trace_arg(trace, session), trace_id)
-    if fmt in ("md", "html", "json"):
-        return Exported(_write_up(traces, fmt, tz, ui_url).encode("utf-8"), len(traces), binary=False)
     if fmt == "otlp-proto":
         return Exported(otlp_proto.dump_bytes(traces), len(traces), binary=True)
     if fmt == "jaeger-json":
@@ -129,16 +129,3 @@ def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | Non
     else:
         doc = otlp_json.dump_document(traces)
     return Exported(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n", len(traces), binary=False)
-
-
-def _write_up(traces: list[Any], fmt: str, tz: Any = None, ui_url: str | None = None) -> str:
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.render import machine
-    from tracectl.render.trace_report import trace_html, trace_markdown
-
-    analyses = [analyse_trace(t) for t in traces]
-    if fmt == "json":
-        docs = [trace_document(make_view(a), "export", []) for a in analyses]
-        return machine.to_json({"traces": docs}, SHOW_SCHEMA)
-    render = trace_markdown if fmt == "md" else trace_html
-    return "\n".join(render(a, tz, ui_url) for a in analyses)
