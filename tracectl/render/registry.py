@@ -3,7 +3,7 @@
 A renderer makes a result's JSON document, its rows (JSON Lines, CSV) and its terminal table, and may offer
 extra formats (``logs -o raw``). ``RENDERERS`` names, for each result type (by module and class name, so that
 looking one up imports only what it renders), the render module and the name of its ``Renderer``. A result
-type not named here renders itself (its own ``document``/``rows``/``table`` methods): ``config show``.
+type not named here (a library user's own) renders itself, with its own ``document``/``rows``/``table`` methods.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Renderer:
 # "module.Class" of a result type -> (render module, name of its Renderer there)
 RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.search.Found": ("tracectl.render.search_view", "SEARCH"),
+    "tracectl.workflows.settings_report.SettingsReport": ("tracectl.render.settings_view", "SETTINGS"),
     "tracectl.workflows.inspect.Shown": ("tracectl.render.tree_view", "SHOW"),
     "tracectl.workflows.inspect.CriticalPaths": ("tracectl.render.path_view", "PATH"),
     "tracectl.workflows.span_detail.SpanDetail": ("tracectl.render.span_view", "SPAN"),
