@@ -32,53 +32,11 @@ ONLY: dict[str, frozenset[str]] = {
 SANDBOX_IMPORTERS = frozenset({"cli", "sandbox"})
 
 # (importing module, imported module) pairs that break a rule today. Remove a line when its import goes; never add one.
-# workflows → render: the workflows still build their views for emit (the postmortem/terminal issue moves that
-# into cli/ and render/, results then being plain data that render is fed).
+# (workflows → render is gone: results are plain data, and render/registry.py picks each one's renderer.)
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
         # formats/labels.py reads the labelled samples' times with timerange's parser, above formats.
         ("tracectl.formats.labels", "tracectl.timerange"),
-        ("tracectl.workflows.model_quality", "tracectl.render.emit"),
-        ("tracectl.workflows.model_quality", "tracectl.render.model_quality_view"),
-        ("tracectl.workflows.slo_triage", "tracectl.render.emit"),
-        ("tracectl.workflows.blame", "tracectl.render.blame_view"),
-        ("tracectl.workflows.blame", "tracectl.render.emit"),
-        ("tracectl.workflows.check", "tracectl.render.check_view"),
-        ("tracectl.workflows.check", "tracectl.render.emit"),
-        ("tracectl.workflows.diff", "tracectl.render.diff_view"),
-        ("tracectl.workflows.diff", "tracectl.render.emit"),
-        ("tracectl.workflows.drift", "tracectl.render.drift_view"),
-        ("tracectl.workflows.drift", "tracectl.render.emit"),
-        ("tracectl.workflows.explain", "tracectl.render.emit"),
-        ("tracectl.workflows.explain", "tracectl.render.explain_doc"),
-        ("tracectl.workflows.explain", "tracectl.render.explain_report"),
-        ("tracectl.workflows.explain", "tracectl.render.explain_view"),
-        ("tracectl.workflows.explain", "tracectl.render.trace_report"),
-        ("tracectl.workflows.inspect", "tracectl.render.emit"),
-        ("tracectl.workflows.inspect", "tracectl.render.machine"),
-        ("tracectl.workflows.inspect", "tracectl.render.path_view"),
-        ("tracectl.workflows.inspect", "tracectl.render.trace_report"),
-        ("tracectl.workflows.inspect", "tracectl.render.tree_rows"),
-        ("tracectl.workflows.inspect", "tracectl.render.tree_view"),
-        ("tracectl.workflows.logs", "tracectl.render.emit"),
-        ("tracectl.workflows.logs", "tracectl.render.logs_view"),
-        ("tracectl.workflows.logs", "tracectl.render.tree_rows"),
-        ("tracectl.workflows.metrics", "tracectl.render.emit"),
-        ("tracectl.workflows.metrics", "tracectl.render.metrics_view"),
-        ("tracectl.workflows.quality", "tracectl.render.drift_view"),
-        ("tracectl.workflows.search", "tracectl.render.emit"),
-        ("tracectl.workflows.search", "tracectl.render.search_view"),
-        ("tracectl.workflows.settings_report", "tracectl.render.emit"),
-        ("tracectl.workflows.slo", "tracectl.render.emit"),
-        ("tracectl.workflows.slo", "tracectl.render.slo_view"),
-        ("tracectl.workflows.span_detail", "tracectl.render.emit"),
-        ("tracectl.workflows.span_detail", "tracectl.render.span_view"),
-        ("tracectl.workflows.span_detail", "tracectl.render.tree_rows"),
-        ("tracectl.workflows.triage", "tracectl.render.emit"),
-        ("tracectl.workflows.triage", "tracectl.render.report"),
-        ("tracectl.workflows.triage", "tracectl.render.verdict_view"),
-        ("tracectl.workflows.triage_metrics", "tracectl.render.emit"),
-        ("tracectl.workflows.triage_metrics", "tracectl.render.metrics_view"),
     }
 )
 

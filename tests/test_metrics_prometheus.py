@@ -48,7 +48,7 @@ def test_the_change_begins_within_one_step_of_the_fault(prometheus_history: Hist
 
 
 def test_cv_cold_start_names_the_rollout_and_the_edge(prometheus_history: History) -> None:
-    from tracectl.render.emit import RenderOptions
+    from tracectl.render.emit import document
 
     result = run(prometheus_history.url, window(prometheus_history, "cv-cold-start"))
     lined = [(d.service, d.version, d.previous) for d in result.findings.lined_up if d.source.startswith("target")]
@@ -56,16 +56,16 @@ def test_cv_cold_start_names_the_rollout_and_the_edge(prometheus_history: Histor
     assert result.findings.edge is not None and (result.findings.edge.client, result.findings.edge.server) == (
         "model-router", "cv-model",
     )  # fmt: skip
-    doc = result.document(RenderOptions())
+    doc = document(result)
     assert any("cv-model deployed 3.3.0 (was 3.2.0)" in s for s in doc["sentences"])
     assert result.findings.traffic is not None and not result.findings.traffic.changed
 
 
 def test_healthy_reports_no_change(prometheus_history: History) -> None:
-    from tracectl.render.emit import RenderOptions
+    from tracectl.render.emit import document
 
     result = run(prometheus_history.url, window(prometheus_history, "healthy"))
-    doc = result.document(RenderOptions())
+    doc = document(result)
     assert doc["change"] is None and doc["changes"] == [] and doc["lined_up"] == []
     assert doc["sentences"][0].startswith("No change: neither the p95 latency")
 
@@ -105,12 +105,12 @@ def comparable(doc: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", ["cv-cold-start", "bad-model-version"])
 def test_the_builtin_promql_subset_answers_as_the_real_prometheus(prometheus_history: History, name: str) -> None:
-    from tracectl.render.emit import RenderOptions
+    from tracectl.render.emit import document
 
     time = window(prometheus_history, name)
-    real = run(prometheus_history.url, time).document(RenderOptions())
+    real = document(run(prometheus_history.url, time))
     with SandboxServers(prometheus_history.stores[name]) as servers:
-        builtin = run(servers.prometheus_url, time).document(RenderOptions())
+        builtin = document(run(servers.prometheus_url, time))
     for series, points in real["series"].items():
         assert len(points) == len(builtin["series"][series]) > 0, series
         for (t1, a), (t2, b) in zip(points, builtin["series"][series], strict=True):

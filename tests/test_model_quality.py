@@ -194,10 +194,10 @@ def test_precision_slo_breaches_on_the_bad_model_version_only(scenario: str, bre
     assert via_spec.breached is breached and via_spec.value == latest.value and len(via_spec.windows) == 2
     from rich.console import Console
 
-    from tracectl.render.emit import RenderOptions
+    from tracectl.render.emit import table
 
     console = Console(record=True, width=120)
-    result.table(console, RenderOptions())
+    table(result, console)
     shown = console.export_text()
     assert "nlp-precision: precision" in shown and "SLO ≥ 95.0%" in shown and shown.count("✓") + shown.count("✗") == 3
     assert ("breached (certain); pages" in shown) is breached and ("met" in shown) is not breached

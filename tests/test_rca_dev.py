@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.bench_rca import nezha_cases, otel_case, rank_of
 from tests.conftest import SHARED, require
-from tracectl.render.emit import RenderOptions
+from tracectl.render.emit import document
 from tracectl.workflows.diff import diff
 
 RCA_DEV = SHARED / "rca-dev"
@@ -21,7 +21,7 @@ NEZHA_CASES, NEZHA_FIRST_AT_LEAST = 11, 10
 
 
 def first_suspect_rank(a: Path, b: Path, logs: list[Path], service: str) -> tuple[int | None, str]:
-    doc = diff(None, str(a), str(b), logs_files=[str(f) for f in logs]).document(RenderOptions())
+    doc = document(diff(None, str(a), str(b), logs_files=[str(f) for f in logs]))
     top = doc["suspects"][0]["component"] if doc["suspects"] else "(none)"
     return rank_of(doc, service), top
 

@@ -82,10 +82,10 @@ def test_json_contract_and_fail_on(prometheus_history: History) -> None:
     from tracectl.cli.env import Env
 
     result = status_at(prometheus_history, "gateway-timeout")
-    from tracectl.render.emit import RenderOptions
+    from tracectl.render.emit import document
     from tracectl.render.machine import to_json
 
-    doc = orjson.loads(to_json(result.document(RenderOptions()), result.schema))
+    doc = orjson.loads(to_json(document(result), result.schema))
     assert doc["schema"] == "tracectl.slo/v1"
     first = doc["slos"][0]
     assert {"name", "objective", "sli", "error_budget_remaining", "burn_rates", "alerts"} <= set(first)

@@ -346,6 +346,7 @@ def test_reports_name_the_alert_and_its_windows(tmp_path: Path) -> None:
 
 def test_each_burning_slo_is_triaged_from_when_its_alert_began() -> None:
     from tracectl import Session, Settings
+    from tracectl.render.slo_view import slo_triage_document
     from tracectl.workflows.slo_triage import burning_since, slo_alert_labels, triage_burning
 
     servers, workload = start_sandbox("gateway-timeout", 240, seed=11, end_ns=time.time_ns())
@@ -370,9 +371,9 @@ def test_each_burning_slo_is_triaged_from_when_its_alert_began() -> None:
     assert found.result is not None and found.result.verdict.culprit == SCENARIOS["gateway-timeout"].culprit
     assert found.result.mode == "errors"  # an availability SLO: its failing requests are the suspects
     assert found.result.alert is not None and found.result.alert.slo is not None
-    assert found.result.alert.slo.name == "gateway-availability" and found.document()["triage"]["alert"]["name"] == (
-        "GatewayAvailability"
-    )
+    assert found.result.alert.slo.name == "gateway-availability" and slo_triage_document(found)["triage"]["alert"][
+        "name"
+    ] == ("GatewayAvailability")
     assert slo_alert_labels(availability) == {"service": "api-gateway", "owner": "ml", "sloth_service": "ml-serving",
                                               "sloth_slo": "gateway-availability", "alertname": "GatewayAvailability"}  # fmt: skip
     quality = SimpleNamespace(

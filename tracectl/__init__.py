@@ -69,13 +69,14 @@ if TYPE_CHECKING:
     from tracectl.formats.detect import read_source as load
     from tracectl.model import Span, Trace
     from tracectl.render.emit import emit
+    from tracectl.render.export import export
     from tracectl.timerange import resolve_range
     from tracectl.workflows.blame import blame
     from tracectl.workflows.check import check
     from tracectl.workflows.diff import diff
     from tracectl.workflows.drift import DriftOptions, drift
     from tracectl.workflows.explain import explain
-    from tracectl.workflows.inspect import critical_paths, export, show
+    from tracectl.workflows.inspect import critical_paths, show
     from tracectl.workflows.logs import trace_logs
     from tracectl.workflows.metrics import MetricsRequest, metrics
     from tracectl.workflows.search import search
@@ -108,7 +109,7 @@ _LAZY = {
     "drift": ("tracectl.workflows.drift", "drift"),
     "explain": ("tracectl.workflows.explain", "explain"),
     "explain_trace": ("tracectl.analysis.explain", "explain_trace"),
-    "export": ("tracectl.workflows.inspect", "export"),
+    "export": ("tracectl.render.export", "export"),
     "search": ("tracectl.workflows.search", "search"),
     "show": ("tracectl.workflows.inspect", "show"),
     "parse_traceparent": ("tracectl.workflows.sources", "parse_traceparent"),

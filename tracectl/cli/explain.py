@@ -36,6 +36,7 @@ def explain(
       tracectl explain 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
       tracectl explain traces.jsonl.gz --trace-id 4bf92f3577b34da6a3ce929d0e0e4736 -o json | jq '.findings[0]'
     """
+    from tracectl.render.explain_report import write_report
     from tracectl.render.trace_report import report_kind
     from tracectl.workflows.explain import explain as run
 
@@ -43,6 +44,6 @@ def explain(
         report_kind(report)
     result = run(get_session(ctx), trace, trace_id=trace_id, keep_minor=everything)
     if report is not None:
-        result.report(report, get_env(ctx).tz)
+        write_report(result, report, get_env(ctx).tz)
         get_env(ctx).info(f"report written to {report}")
     emit_result(ctx, result, output, limit=limit)

@@ -54,7 +54,7 @@ def export(
       tracectl export trace.json -o otlp-proto --out trace.pb
       tracectl export 4bf92f3577b34da6a3ce929d0e0e4736 -o html --out incident-trace.html
     """
-    from tracectl.workflows.inspect import export as run
+    from tracectl.render.export import export as run
 
     env = get_env(ctx)
     fmt = export_format(fmt)

@@ -8,19 +8,15 @@ from typing import TYPE_CHECKING, Any
 from tracectl.analysis.aggregate import Aggregate, BucketComparison
 from tracectl.analysis.attribution import Attribution
 from tracectl.render.fit import Column, fitted_table, say_cut
+from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-BLAME_SCHEMA = "tracectl.blame/v1"
-TRACE_CSV_COLUMNS = ("key", "edge", "spans", "errors", "self_ns", "cp_ns", "share")
-AGG_CSV_COLUMNS = (
-    "key", "edge", "traces", "spans", "errors", "error_rate", "share", "cp_mean", "cp_p50", "cp_p95", "cp_p99",
-    "self_mean", "self_p50", "self_p95", "self_p99",
-)  # fmt: skip
-BUCKET_CSV_COLUMNS = ("key", "edge", "typical_cp_mean", "tail_cp_mean", "delta", "typical_share", "tail_share")
+    from tracectl.results import RenderOptions
+    from tracectl.workflows.blame import AggregateBlame, BucketBlame, TraceBlame
 
 
 def trace_rows(attribution: Attribution, top: int) -> list[dict[str, Any]]:
@@ -141,3 +137,42 @@ def _legend(console: Console) -> None:
         Text("a → b: time a's client span spent outside b's server span (network, queueing, connection set-up)",
              style="dim"),
     )  # fmt: skip
+
+
+def _trace(result: TraceBlame, opts: RenderOptions) -> dict[str, Any]:
+    a = result.attribution
+    return {"mode": "trace", "trace_id": a.trace_id, "by": a.by, "duration_ns": a.duration_ns,
+            "cp_length_ns": a.cp_length_ns, "rows": trace_rows(a, opts.top), "warnings": result.warnings}  # fmt: skip
+
+
+def _aggregate(result: AggregateBlame, opts: RenderOptions) -> dict[str, Any]:
+    agg = result.aggregate
+    return {"mode": "aggregate", "by": agg.by, "traces": agg.traces, "total_cp_ns": agg.total_cp_ns,
+            "duration_p50_ns": agg.duration_p50, "duration_p95_ns": agg.duration_p95,
+            "duration_p99_ns": agg.duration_p99, "rows": aggregate_rows(agg, opts.top),
+            "inputs": result.inputs.document(), "warnings": result.warnings}  # fmt: skip
+
+
+def _buckets(result: BucketBlame, opts: RenderOptions) -> dict[str, Any]:
+    cmp = result.buckets
+    return {"mode": "buckets", "by": cmp.by, "traces": result.traces, "typical_traces": cmp.typical_traces,
+            "tail_traces": cmp.tail_traces, "typical_duration_mean_ns": cmp.typical_duration_mean,
+            "tail_duration_mean_ns": cmp.tail_duration_mean, "rows": bucket_rows(cmp, opts.top),
+            "inputs": result.inputs.document(), "warnings": result.warnings}  # fmt: skip
+
+
+TRACE = Renderer(
+    document=_trace,
+    rows=lambda result, opts: trace_rows(result.attribution, opts.top),
+    table=lambda result, console, opts: render_trace(result.attribution, console, opts.top),
+)
+AGGREGATE = Renderer(
+    document=_aggregate,
+    rows=lambda result, opts: aggregate_rows(result.aggregate, opts.top),
+    table=lambda result, console, opts: render_aggregate(result.aggregate, console, opts.top),
+)
+BUCKETS = Renderer(
+    document=_buckets,
+    rows=lambda result, opts: bucket_rows(result.buckets, opts.top),
+    table=lambda result, console, opts: render_buckets(result.buckets, console, opts.top),
+)

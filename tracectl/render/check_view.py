@@ -6,16 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.checks import RULES, CheckReport, Rule, RuleResult
 from tracectl.render.fit import Column, fitted_table
+from tracectl.render.registry import Renderer
 from tracectl.units import plural
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-CHECK_SCHEMA = "tracectl.check/v1"
-CHECK_CSV_COLUMNS = (
-    "service", "score", "category", "rule", "impact", "weight", "checked", "failed", "passing", "cause",
-    "example_trace_id", "example_span_id", "fix",
-)  # fmt: skip
+    from tracectl.workflows.check import CheckResult
+
 _IMPACT_STYLE = {"critical": "bold red", "important": "red", "normal": "yellow", "low": "dim"}
 _CATEGORY_STYLE = {"excellent": "green", "good": "cyan", "needs improvement": "yellow", "poor": "bold red"}
 _CAUSES_SHOWN = 3
@@ -125,3 +123,15 @@ def _finding(r: RuleResult, console: Console) -> None:
         Text.assemble("  e.g. ", ("tracectl show ", "dim"), f"00-{r.example_trace_id}-{r.example_span_id}-01")
     )
     console.print(Text.assemble(("  fix: ", "green"), r.fix))
+
+
+def _document(result: CheckResult) -> dict[str, Any]:
+    return {**check_document(result.report, result.source), "inputs": result.inputs.document(),
+            "warnings": result.warnings}  # fmt: skip
+
+
+CHECK = Renderer(
+    document=lambda result, opts: _document(result),
+    rows=lambda result, opts: check_rows(result.report),
+    table=lambda result, console, opts: render_check(result.report, result.source, console, opts.top),
+)

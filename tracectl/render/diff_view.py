@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from tracectl.analysis.analyse import TraceAnalysis
-from tracectl.analysis.compare import AlignedRow, Comparison, ComponentDelta, SetDiff
+from tracectl.analysis.compare import Comparison, ComponentDelta, SetDiff
 from tracectl.render.fit import Column, fitted_table, say_cut
+from tracectl.render.registry import Renderer
 from tracectl.render.verdict_view import faster_document, render_suspects, suspect_document
 from tracectl.units import format_duration
 
@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-DIFF_SCHEMA = "tracectl.diff/v1"
-DIFF_CSV_COLUMNS = ("key", "edge", "cp_a", "cp_b", "cp_delta", "self_a", "self_b", "errors_a", "errors_b")
+    from tracectl.workflows.diff import Difference
 
 
 def _d(ns: float) -> str:
@@ -48,23 +47,6 @@ def diff_document(result: SetDiff, aligned: list[dict[str, Any]] | None) -> dict
         "operations": [{**asdict(o), "change": o.change} for o in cmp.operations],
         "aligned": aligned,
     }
-
-
-def aligned_rows(rows: list[AlignedRow], a: TraceAnalysis, b: TraceAnalysis) -> list[dict[str, Any]]:
-    def dur(an: TraceAnalysis, n: int) -> int | None:
-        return an.tree.end[n] - an.tree.start[n] if n >= 0 else None
-
-    return [
-        {
-            "depth": r.depth,
-            "span": r.label,
-            "duration_a_ns": dur(a, r.node_a),
-            "duration_b_ns": dur(b, r.node_b),
-            "span_id_a": a.tree.spans[r.node_a].span_id if r.node_a >= 0 else None,
-            "span_id_b": b.tree.spans[r.node_b].span_id if r.node_b >= 0 else None,
-        }
-        for r in rows
-    ]
 
 
 def render_diff(result: SetDiff, console: Console, top: int, aligned: list[dict[str, Any]] | None) -> None:
@@ -139,3 +121,15 @@ def _aligned_table(aligned: list[dict[str, Any]], console: Console) -> None:
             _signed(b - a) if a is not None and b is not None else Text(""),
         ))  # fmt: skip
     console.print(fitted_table(console, columns, rows, title="the two traces, aligned"), crop=False)
+
+
+def _document(result: Difference) -> dict[str, Any]:
+    return {**diff_document(result.result, result.aligned), "inputs": result.inputs.document(),
+            "warnings": result.warnings}  # fmt: skip
+
+
+DIFF = Renderer(
+    document=lambda result, opts: _document(result),
+    rows=lambda result, opts: component_rows(result.result.comparison),
+    table=lambda result, console, opts: render_diff(result.result, console, opts.top, result.aligned),
+)

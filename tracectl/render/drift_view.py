@@ -18,29 +18,20 @@ from tracectl.analysis.drift import (
 )
 from tracectl.analysis.drift_text import describe
 from tracectl.render.emit import keep
+from tracectl.render.registry import Renderer
 from tracectl.units import plural
+from tracectl.workflows.drift import feature_row
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from tracectl.results import RenderOptions
     from tracectl.workflows.drift import DriftResult
     from tracectl.workflows.quality import InputCheck
 
-DRIFT_SCHEMA = "tracectl.drift/v1"
-DRIFT_CSV_COLUMNS = (
-    "rank", "feature", "attribute", "role", "kind", "test", "statistic", "threshold", "drifted", "psi",
-    "n_reference", "n_current", "missing_reference", "missing_current", "out_of_range", "sentence",
-)  # fmt: skip
 SHORT_TEST = {KS: "KS", WASSERSTEIN: "W/σ", CHISQUARE: "χ²", JENSEN_SHANNON: "JS", UNTESTED: "—"}
 BLOCKS = " ▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 10
-
-
-def feature_row(rank: int, f: FeatureDrift) -> dict[str, Any]:
-    return {"rank": rank, "feature": f.name, "attribute": f.key, "role": f.role, "kind": f.kind, "test": f.test,
-            "statistic": f.statistic, "threshold": f.threshold, "drifted": f.drifted, "psi": f.psi,
-            "n_reference": f.n_reference, "n_current": f.n_current, "missing_reference": f.missing_reference,
-            "missing_current": f.missing_current, "out_of_range": f.out_of_range, "sentence": describe(f)}  # fmt: skip
 
 
 def drift_rows(result: DriftResult) -> list[dict[str, Any]]:
@@ -174,3 +165,14 @@ def render_input_check(check: InputCheck, console: Console) -> None:
         ref, cur = spark_pair(f)
         console.print(Text.assemble(("  ✗ ", "red"), describe(f)))
         console.print(Text.assemble("    reference ", (ref, "cyan"), "   current ", (cur, "magenta")))
+
+
+def _table(result: DriftResult, console: Console, opts: RenderOptions) -> None:
+    render_drift(result, console, opts.top)
+
+
+DRIFT = Renderer(
+    document=lambda result, opts: drift_document(result),
+    rows=lambda result, opts: drift_rows(result),
+    table=_table,
+)

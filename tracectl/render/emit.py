@@ -1,44 +1,45 @@
 """One way out for every result: ``emit(result, fmt, target)``.
 
-A result offers its JSON document (with a schema version), its rows (for JSON Lines and CSV, with the CSV
-columns), and its terminal table. ``emit`` renders the whole answer into a buffer first and writes it in one
-go, so a failure while rendering never leaves half an answer on stdout.
+A result is plain data with its schema name and CSV columns; its renderer (``tracectl.render.registry``, chosen
+by the result's type) makes its JSON document, its rows (for JSON Lines and CSV) and its terminal table, which
+library users get from ``document``, ``rows`` and ``table`` here. ``emit`` renders the whole answer into a
+buffer first and writes it in one go, so a failure while rendering never leaves half an answer on stdout.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from tracectl.render import machine
+from tracectl.render.registry import renderer_for
+from tracectl.results import RenderOptions
+
+__all__ = ["Emittable", "RenderOptions", "Target", "document", "emit", "keep", "render", "rows", "table"]
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-@dataclass(frozen=True, slots=True)
-class RenderOptions:
-    """How a person wants to see a result; JSON, JSON Lines and CSV ignore what only concerns the terminal."""
-
-    tz: tzinfo | None = None  # None: the machine's local zone
-    top: int = 0  # rows per table (0 = all)
-    limit: int = 0  # rows of a long listing (0 = all)
-    extra: Mapping[str, Any] = field(default_factory=dict)  # command-specific view switches
-    csv_raw: bool = False  # CSV cells as they are: no ' before a cell a spreadsheet would run as a formula
 
 
 class Emittable(Protocol):
     schema: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]  # CSV columns, in order
 
-    def document(self, opts: RenderOptions) -> dict[str, Any]: ...
 
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]: ...
+def document(result: Any, opts: RenderOptions | None = None) -> dict[str, Any]:
+    """``result``'s JSON document (without the schema envelope)."""
+    return renderer_for(result).document(result, opts or RenderOptions())
 
-    def table(self, console: Console, opts: RenderOptions) -> None: ...
+
+def rows(result: Any, opts: RenderOptions | None = None) -> Iterable[Mapping[str, Any]]:
+    """``result``'s rows, as JSON Lines and CSV write them."""
+    return renderer_for(result).rows(result, opts or RenderOptions())
+
+
+def table(result: Any, console: Console, opts: RenderOptions | None = None) -> None:
+    """Print ``result``'s terminal view on ``console``."""
+    renderer_for(result).table(result, console, opts or RenderOptions())
 
 
 class Target(Protocol):
@@ -51,20 +52,21 @@ class Target(Protocol):
 
 def render(result: Emittable, fmt: str, target: Target, opts: RenderOptions) -> str:
     """The whole answer as text."""
+    renderer = renderer_for(result)
     if fmt == "json":
-        return machine.to_json(result.document(opts), result.schema)
+        return machine.to_json(renderer.document(result, opts), result.schema)
     if fmt == "jsonl":
-        return machine.to_jsonl(result.rows(opts))
+        return machine.to_jsonl(renderer.rows(result, opts))
     if fmt == "csv":
-        return machine.to_csv(result.rows(opts), result.columns, raw=opts.csv_raw)
+        return machine.to_csv(renderer.rows(result, opts), result.columns, raw=opts.csv_raw)
     if fmt == "table":
         buffer = io.StringIO()
-        result.table(target.buffer_console(buffer), opts)
+        renderer.table(result, target.buffer_console(buffer), opts)
         return buffer.getvalue()
-    other = getattr(result, f"as_{fmt}", None)  # a result's own extra format (logs: raw lines)
+    other = renderer.other(result, fmt)  # a result type's own extra format (logs: raw lines)
     if other is None:
         raise ValueError(f"{type(result).__name__} cannot be written as {fmt}")
-    return str(other(opts))
+    return str(other(result, opts))
 
 
 def emit(result: Emittable, fmt: str, target: Target, opts: RenderOptions | None = None) -> None:

@@ -18,12 +18,6 @@ from tracectl.analysis.findings import (
 )
 from tracectl.analysis.tree import SpanTree
 
-EXPLAIN_SCHEMA = "tracectl.explain/v1"
-EXPLAIN_CSV_COLUMNS = (
-    "rank", "kind", "cost_ns", "saving_ns", "share", "span_id", "service", "name", "parent_span_id", "count",
-    "sentence",
-)  # fmt: skip
-
 
 def roles(x: Finding) -> list[tuple[str, int]]:
     """(role, node) of every span a finding is about, most telling first."""

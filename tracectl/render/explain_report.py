@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 from datetime import tzinfo
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.explain import Diagnosis
 from tracectl.analysis.explain_text import describe, headline
@@ -14,6 +15,9 @@ from tracectl.render.explain_view import SPANS_SHOWN, TITLES
 from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, text_waterfall, waterfall_svg
 from tracectl.units import format_duration, format_timestamp, plural
+
+if TYPE_CHECKING:
+    from tracectl.workflows.explain import Explanation
 
 
 def findings_markdown(diagnosis: Diagnosis) -> list[str]:
@@ -119,3 +123,11 @@ def worst_trace_html(diagnosis: Diagnosis | None) -> str:
         return ""
     return (f"<h2>What the worst trace shows</h2><p><b>{html.escape(headline(diagnosis))}</b></p>"
             f"{findings_html(diagnosis)}")  # fmt: skip
+
+
+def write_report(result: Explanation, path: Path, tz: tzinfo | None) -> None:
+    """Write ``explain``'s verdict as Markdown (``.md``) or self-contained HTML (``.html``)."""
+    from tracectl.render.trace_report import report_kind, save_report
+
+    write = explain_markdown if report_kind(path) == "md" else explain_html
+    save_report(path, write(result.diagnosis, result.source, result.warnings, tz))

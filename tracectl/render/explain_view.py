@@ -4,17 +4,20 @@ and the spans it is about (IDs and durations never cut); and the compact list tr
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.explain import MINOR_SHARE, Diagnosis
 from tracectl.analysis.explain_text import describe, headline
 from tracectl.analysis.findings import Finding
-from tracectl.render.explain_doc import main_node, roles
+from tracectl.render.explain_doc import explain_document, finding_rows, main_node, roles
 from tracectl.render.fit import Column, fitted_table
+from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+
+    from tracectl.workflows.explain import Explanation
 
 TITLES = {"failure": "where the failure began", "n+1": "N+1 calls", "retry": "retries",
           "serial": "lookups one after another", "gap": "queueing gap", "dominant": "dominant section"}  # fmt: skip
@@ -110,3 +113,16 @@ def render_findings_brief(diagnosis: Diagnosis, console: Console, top: int = 4) 
     if len(diagnosis.findings) > top:
         console.print(Text(f"  … {len(diagnosis.findings) - top} more (tracectl explain {tree.trace_id})",
                            style="dim"))  # fmt: skip
+
+
+def _document(result: Explanation) -> dict[str, Any]:
+    return explain_document(result.diagnosis, result.source, result.selected, result.warnings)
+
+
+EXPLAIN = Renderer(
+    document=lambda result, opts: _document(result),
+    rows=lambda result, opts: finding_rows(result.diagnosis),
+    table=lambda result, console, opts: render_explanation(
+        result.diagnosis, console, opts.tz, result.source, result.selected, opts.limit
+    ),
+)

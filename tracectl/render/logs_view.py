@@ -9,14 +9,16 @@ import orjson
 
 from tracectl.analysis.logs import MatchedLog
 from tracectl.analysis.tree import SpanTree
+from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-LOGS_SCHEMA = "tracectl.logs/v1"
-LOG_CSV_COLUMNS = ("trace_id", "time_ns", "level", "span_id", "service", "span_name", "matched_by", "line")
+    from tracectl.results import RenderOptions
+    from tracectl.workflows.logs import TraceLogs
+
 LEVEL_STYLES = {"fatal": "bold white on red", "error": "bold red", "warn": "yellow", "info": "green",
                 "debug": "dim", "trace": "dim", "unknown": "dim"}  # fmt: skip
 
@@ -87,3 +89,20 @@ def render_logs(tree: SpanTree, matched: list[MatchedLog], console: Console, tz:
         console.print(header, soft_wrap=True)
         for m in lines:
             console.print(log_line_text(m, tz, "  "), soft_wrap=True)
+
+
+def _rows(logs: TraceLogs, opts: RenderOptions) -> list[dict[str, Any]]:
+    return [log_row(logs.tree, m) for m in logs.lines]
+
+
+LOGS = Renderer(
+    document=lambda logs, opts: {
+        "trace_id": logs.tree.trace_id,
+        "query": logs.query,
+        "lines": _rows(logs, opts),
+        "warnings": logs.warnings,
+    },
+    rows=_rows,
+    table=lambda logs, console, opts: render_logs(logs.tree, logs.lines, console, opts.tz, logs.query),
+    others={"raw": lambda logs, opts: "".join(m.record.line + "\n" for m in logs.lines)},
+)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from tracectl.render.registry import Renderer
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -41,3 +43,11 @@ def render_model_quality(result: ModelQualityResult, console: Console, tz: tzinf
     console.print(table)
     console.print(f"[dim]{result.joined} of {result.labels} labels joined with {result.predictions} predictions "
                   f"({result.source})[/dim]", soft_wrap=True)  # fmt: skip
+
+
+# Its JSON document and rows are plain data the result makes itself (``slo status`` reads them too).
+MODEL_QUALITY = Renderer(
+    document=lambda result, opts: result.document(opts),
+    rows=lambda result, opts: result.rows(opts),
+    table=lambda result, console, opts: render_model_quality(result, console, opts.tz),
+)

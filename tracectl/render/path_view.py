@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
+from tracectl.render.registry import Renderer
 from tracectl.render.tree_view import bar_cells, service_style
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-PATH_SCHEMA = "tracectl.path/v1"
-PATH_CSV_COLUMNS = (
-    "trace_id", "root", "step", "span_id", "service", "name", "offset_ns", "start_ns", "end_ns", "duration_ns", "share",
-)  # fmt: skip
+    from tracectl.results import RenderOptions
+    from tracectl.workflows.inspect import CriticalPaths
 
 
 def path_rows(analysis: TraceAnalysis) -> list[dict[str, Any]]:
@@ -112,3 +111,20 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
 def _cell_len(cell: Any) -> int:
     text = cell if isinstance(cell, str) else cell.plain
     return len(text) if text.isascii() else cell_width(text)
+
+
+def _table(paths: CriticalPaths, console: Console, opts: RenderOptions) -> None:
+    for n, analysis in enumerate(paths.analyses):
+        if n:
+            console.print()
+        render_path(analysis, console, opts.tz, paths.source)
+
+
+PATH = Renderer(
+    document=lambda paths, opts: {
+        "traces": [path_document(a, paths.source) for a in paths.analyses],
+        "warnings": paths.warnings,
+    },
+    rows=lambda paths, opts: (row for a in paths.analyses for row in path_rows(a)),
+    table=_table,
+)

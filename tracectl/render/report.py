@@ -12,28 +12,27 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tracectl.analysis.analyse import TraceAnalysis
 from tracectl.render.logs_view import display_line
+from tracectl.render.registry import Renderer
 from tracectl.render.safe_text import md_code, md_fence, md_text
 from tracectl.render.trace_report import REPORT_CSS, report_kind, save_report, text_waterfall, waterfall_svg
 from tracectl.render.verdict_view import faster_document, faster_text, suspect_document
 from tracectl.units import format_duration, format_timestamp, plural
+from tracectl.workflows.triage import duration_percentiles
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tracectl.analysis.explain import Diagnosis
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.render.postmortem import Event
+    from tracectl.results import RenderOptions
     from tracectl.timerange import TimeRange
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.sources import InputCounts
     from tracectl.workflows.triage_alert import AlertStart
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown
-
-TRIAGE_SCHEMA = "tracectl.triage/v1"
-TRIAGE_CSV_COLUMNS = (
-    "rank", "component", "edge", "score", "share_of_excess", "excess_cp_ns", "suspect_cp_mean_ns",
-    "baseline_cp_mean_ns", "sentence",
-)  # fmt: skip
 
 
 class TriageResult(Protocol):
@@ -94,7 +93,7 @@ def triage_document(result: TriageResult) -> dict[str, Any]:
             "suspect_mean": v.numbers.get("suspect_mean_ns", 0.0),
             "baseline_mean": v.numbers.get("baseline_mean_ns", 0.0),
             "ratio": v.numbers.get("ratio", 0.0),
-            **_percentiles(result.analyses),
+            **duration_percentiles(result.analyses),
         },
         "suspects": [suspect_document(s, n) for n, s in enumerate(v.suspects, 1)],
         "faster": faster_document(v.faster),
@@ -124,19 +123,6 @@ def _explained(result: TriageResult, how: str) -> Any:
     from tracectl.render import explain_report
 
     return getattr(explain_report, f"worst_trace_{how}")(result.worst_diagnosis())
-
-
-def _percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
-    durations = sorted(a.tree.duration_ns for a in analyses)
-    if not durations:
-        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
-
-    def q(p: float) -> float:
-        pos = (len(durations) - 1) * p
-        lo, hi = int(pos), min(int(pos) + 1, len(durations) - 1)
-        return durations[lo] + (durations[hi] - durations[lo]) * (pos - lo)
-
-    return {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99)}
 
 
 # --------------------------------------------------------------------------------------------- Markdown
@@ -369,3 +355,16 @@ def triage_events(result: TriageResult) -> list[Event]:
         events.append(Event(m.record.time_ns, f"the first {m.level} log line of the excerpts: "
                             f"{display_line(m.record.line)[:120]} (trace {tid})", "log"))  # fmt: skip
     return events
+
+
+def _table(result: TriageResult, console: Console, opts: RenderOptions) -> None:
+    from tracectl.render.verdict_view import render_triage
+
+    render_triage(result, console, opts.tz, truth=opts.extra.get("truth"))
+
+
+TRIAGE = Renderer(
+    document=lambda result, opts: triage_document(result),
+    rows=lambda result, opts: suspect_rows(result),
+    table=_table,
+)

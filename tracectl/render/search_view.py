@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from tracectl.backends.query import SearchResult
 from tracectl.render.fit import Column, fitted_table
+from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, format_timestamp, plural
+from tracectl.workflows.search import SEARCH_CSV_COLUMNS, SEARCH_SCHEMA, Found
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-SEARCH_SCHEMA = "tracectl.search/v1"
-SEARCH_CSV_COLUMNS = (
-    "trace_id", "start_ns", "duration_ns", "duration_precision_ns", "root_service", "root_name", "span_count",
-    "error_count", "matched",
-)  # fmt: skip
+    from tracectl.results import RenderOptions
+
+__all__ = ["SEARCH", "SEARCH_CSV_COLUMNS", "SEARCH_SCHEMA", "render_search", "search_rows"]
 
 
 def search_rows(result: SearchResult) -> list[dict[str, Any]]:
@@ -52,3 +52,19 @@ def render_search(result: SearchResult, console: Console, tz: tzinfo | None, ord
     console.print(fitted_table(console, columns, rows), crop=False)
     if result.traces:
         console.print(Text(f"next: tracectl show {result.traces[0].trace_id}", style="dim"), soft_wrap=True)
+
+
+def _document(found: Found, opts: RenderOptions) -> dict[str, Any]:
+    return {
+        "backend": found.result.backend, "query": found.result.query, "start_ns": found.query.time.start_ns,
+        "end_ns": found.query.time.end_ns, "limit": found.query.limit, "traces": search_rows(found.result),
+        "order": found.order, "method": found.method.document() if found.method else None,
+        "warnings": found.warnings,
+    }  # fmt: skip
+
+
+SEARCH = Renderer(
+    document=_document,
+    rows=lambda found, opts: search_rows(found.result),
+    table=lambda found, console, opts: render_search(found.result, console, opts.tz, found.order),
+)

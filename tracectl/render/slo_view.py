@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from tracectl.render.metrics_view import clock
+from tracectl.render.registry import Renderer
 from tracectl.slo import burn
 from tracectl.slo.rules import number, period_window
 from tracectl.slo.spec import EventsSLI, ModelQualitySLI, RawSLI, Severity, ThresholdSLI
@@ -15,8 +16,9 @@ from tracectl.timerange import rfc3339
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.workflows.slo import AlertState, SloStatus, SloStatusResult
+    from tracectl.workflows.slo_triage import SloTriage
 
 BAR = 8
 SPARK = 10
@@ -197,3 +199,34 @@ def _resample(values: list[float], width: int) -> list[float]:
         chunk = [v for v in values[i * len(values) // width : (i + 1) * len(values) // width] if math.isfinite(v)]
         out.append(max(chunk) if chunk else math.nan)
     return out
+
+
+def slo_triage_document(t: SloTriage) -> dict[str, Any]:
+    """One burning SLO's triage, as ``slo status --triage -o json`` nests it."""
+    from tracectl.render.emit import document
+
+    doc = document(t.result) if t.result is not None else None
+    return {"slo": t.slo, "service": t.service, "since_ns": t.since_ns, "triage": doc, "note": t.note}
+
+
+def _document(result: SloStatusResult, opts: RenderOptions) -> dict[str, Any]:
+    doc = slo_document(result)
+    if result.triaged is not None:  # one document on stdout: each burning SLO's triage inside it
+        doc["triage"] = [slo_triage_document(t) for t in result.triaged]
+    return doc
+
+
+def _table(result: SloStatusResult, console: Console, opts: RenderOptions) -> None:
+    from tracectl.render.emit import table
+
+    print_slo_status(console, result, opts)
+    for t in result.triaged or []:
+        console.print()
+        console.rule(f"triage of {t.slo} ({t.service}), burning since the alert began", style="dim")
+        if t.result is not None:
+            table(t.result, console, opts)
+        else:
+            console.print(f"not triaged: {t.note}", style="dim")
+
+
+SLO_STATUS = Renderer(document=_document, rows=lambda result, opts: slo_rows(result), table=_table)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from tracectl.analysis.tree_rows import TreeView, _log, jsonable, span_row
 from tracectl.render.fit import Column, fitted_table
-from tracectl.render.tree_rows import TreeView, _log, jsonable, span_row
+from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, format_timestamp
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-SPAN_SCHEMA = "tracectl.span/v1"
-SPAN_DETAIL_CSV_COLUMNS = ("trace_id", "span_id", "section", "offset_ns", "key", "value")
+    from tracectl.results import RenderOptions
+    from tracectl.workflows.span_detail import SpanDetail
 
 
 def span_document(view: TreeView, node: int, source: str) -> dict[str, Any]:
@@ -129,3 +130,18 @@ def _value(value: Any) -> str:
 
 def _pairs(attributes: dict[str, Any]) -> str:
     return " ".join(f"{k}={_value(v)}" for k, v in attributes.items())
+
+
+def _document(detail: SpanDetail) -> dict[str, Any]:
+    return span_document(detail.view, detail.node, detail.source)
+
+
+def _table(detail: SpanDetail, console: Console, opts: RenderOptions) -> None:
+    render_span(detail.view, detail.node, _document(detail), console, opts.tz)
+
+
+SPAN = Renderer(
+    document=lambda detail, opts: {**_document(detail), "warnings": detail.warnings},
+    rows=lambda detail, opts: span_detail_rows(_document(detail)),
+    table=_table,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracectl.render.tree_rows import TreeView
+from tracectl.analysis.tree_rows import TreeView
 
 
 @dataclass(frozen=True, slots=True)

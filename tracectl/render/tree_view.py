@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from tracectl.analysis.tree_rows import TreeView, span_row, trace_document
 from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
 from tracectl.render.logs_view import log_line_text
-from tracectl.render.tree_rows import TreeView
+from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, format_timestamp, plural
 
 if TYPE_CHECKING:
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from tracectl.render.tree_fold import Run
+    from tracectl.results import RenderOptions
+    from tracectl.workflows.inspect import Shown
 
 _PALETTE = (
     "cyan",
@@ -276,3 +279,22 @@ def _footer(
     if view.tree.warnings:  # the warnings themselves go to stderr; the table says the data was repaired
         kinds = ", ".join(w.kind for w in view.tree.warnings)
         console.print(Text(f"⚠ the data was repaired ({kinds}): see the warnings on stderr", style="yellow"))
+
+
+def _table(shown: Shown, console: Console, opts: RenderOptions) -> None:
+    for n, view in enumerate(shown.views):
+        if n:
+            console.print()
+        render_tree(view, console, opts.tz, shown.source, shown.notes, opts.limit, opts.extra.get("expand", False))
+
+
+SHOW = Renderer(
+    document=lambda shown, opts: {
+        "traces": [trace_document(v, shown.source, shown.notes) for v in shown.views],
+        "warnings": shown.warnings,
+    },
+    rows=lambda shown, opts: (
+        span_row(v, i, full=opts.extra.get("full_rows", True)) for v in shown.views for i in v.order
+    ),
+    table=_table,
+)

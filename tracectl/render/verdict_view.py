@@ -144,8 +144,8 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
     from rich.text import Text
 
     from tracectl.analysis.explain import marks
+    from tracectl.analysis.tree_rows import make_view
     from tracectl.render.logs_view import log_line_text
-    from tracectl.render.tree_rows import make_view
     from tracectl.render.tree_view import render_tree
 
     known = truth is not None

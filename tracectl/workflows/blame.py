@@ -2,95 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from tracectl.render import blame_view as view
 from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import InputCounts, expand_trace_args, is_file_arg, load_inputs
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.aggregate import Aggregate, BucketComparison
     from tracectl.analysis.attribution import Attribution
     from tracectl.backends.query import SearchQuery
-    from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
+
+
+BLAME_SCHEMA = "tracectl.blame/v1"
+TRACE_CSV_COLUMNS = ("key", "edge", "spans", "errors", "self_ns", "cp_ns", "share")
+AGG_CSV_COLUMNS = (
+    "key", "edge", "traces", "spans", "errors", "error_rate", "share", "cp_mean", "cp_p50", "cp_p95", "cp_p99",
+    "self_mean", "self_p50", "self_p95", "self_p99",
+)  # fmt: skip
+BUCKET_CSV_COLUMNS = ("key", "edge", "typical_cp_mean", "tail_cp_mean", "delta", "typical_share", "tail_share")
 
 
 @dataclass(slots=True)
 class TraceBlame:
     """Where one trace's time went, by component."""
 
-    schema: ClassVar[str] = view.BLAME_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = view.TRACE_CSV_COLUMNS
+    schema: ClassVar[str] = BLAME_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = TRACE_CSV_COLUMNS
 
     attribution: Attribution
     warnings: list[str] = field(default_factory=list)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        a = self.attribution
-        return {"mode": "trace", "trace_id": a.trace_id, "by": a.by, "duration_ns": a.duration_ns,
-                "cp_length_ns": a.cp_length_ns, "rows": list(self.rows(opts)), "warnings": self.warnings}  # fmt: skip
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return view.trace_rows(self.attribution, opts.top)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        view.render_trace(self.attribution, console, opts.top)
 
 
 @dataclass(slots=True)
 class AggregateBlame:
     """Per component over many traces: traces seen, error rate, share, critical-path percentiles."""
 
-    schema: ClassVar[str] = view.BLAME_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = view.AGG_CSV_COLUMNS
+    schema: ClassVar[str] = BLAME_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = AGG_CSV_COLUMNS
 
     aggregate: Aggregate
     warnings: list[str] = field(default_factory=list)
     inputs: InputCounts = field(default_factory=InputCounts)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        agg = self.aggregate
-        return {"mode": "aggregate", "by": agg.by, "traces": agg.traces, "total_cp_ns": agg.total_cp_ns,
-                "duration_p50_ns": agg.duration_p50, "duration_p95_ns": agg.duration_p95,
-                "duration_p99_ns": agg.duration_p99, "rows": list(self.rows(opts)),
-                "inputs": self.inputs.document(), "warnings": self.warnings}  # fmt: skip
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return view.aggregate_rows(self.aggregate, opts.top)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        view.render_aggregate(self.aggregate, console, opts.top)
 
 
 @dataclass(slots=True)
 class BucketBlame:
     """What dominates the tail (≥ p99) that does not dominate typical requests (around the median)."""
 
-    schema: ClassVar[str] = view.BLAME_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = view.BUCKET_CSV_COLUMNS
+    schema: ClassVar[str] = BLAME_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = BUCKET_CSV_COLUMNS
 
     buckets: BucketComparison
     traces: int
     warnings: list[str] = field(default_factory=list)
     inputs: InputCounts = field(default_factory=InputCounts)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        cmp = self.buckets
-        return {"mode": "buckets", "by": cmp.by, "traces": self.traces, "typical_traces": cmp.typical_traces,
-                "tail_traces": cmp.tail_traces, "typical_duration_mean_ns": cmp.typical_duration_mean,
-                "tail_duration_mean_ns": cmp.tail_duration_mean, "rows": list(self.rows(opts)),
-                "inputs": self.inputs.document(), "warnings": self.warnings}  # fmt: skip
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return view.bucket_rows(self.buckets, opts.top)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        view.render_buckets(self.buckets, console, opts.top)
 
 
 Blame = TraceBlame | AggregateBlame | BucketBlame

@@ -3,45 +3,37 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tracectl.errors import InputError
-from tracectl.render import check_view as view
 from tracectl.units import plural
 from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.checks import CheckReport
     from tracectl.backends.query import SearchQuery
-    from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
+
+
+CHECK_SCHEMA = "tracectl.check/v1"
+CHECK_CSV_COLUMNS = (
+    "service", "score", "category", "rule", "impact", "weight", "checked", "failed", "passing", "cause",
+    "example_trace_id", "example_span_id", "fix",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
 class CheckResult:
     """Per service a 0–100 score, and the findings: rule, impact, spans failing, an example, the fix."""
 
-    schema: ClassVar[str] = view.CHECK_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = view.CHECK_CSV_COLUMNS
+    schema: ClassVar[str] = CHECK_SCHEMA
+    columns: ClassVar[tuple[str, ...]] = CHECK_CSV_COLUMNS
 
     report: CheckReport
     source: str
     warnings: list[str] = field(default_factory=list)
     inputs: InputCounts = field(default_factory=InputCounts)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {**view.check_document(self.report, self.source), "inputs": self.inputs.document(),
-                "warnings": self.warnings}  # fmt: skip
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return view.check_rows(self.report)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        view.render_check(self.report, self.source, console, opts.top)
 
 
 def check(

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tracectl.render.diff_view import (
-    DIFF_CSV_COLUMNS,
-    DIFF_SCHEMA,
-    aligned_rows,
-    component_rows,
-    diff_document,
-    render_diff,
-)
 from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import InputCounts, load_many
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from tracectl.analysis.compare import SetDiff
-    from tracectl.render.emit import RenderOptions
+    from tracectl.analysis.analyse import TraceAnalysis
+    from tracectl.analysis.compare import AlignedRow, SetDiff
     from tracectl.workflows.session import Session
+
+
+DIFF_SCHEMA = "tracectl.diff/v1"
+DIFF_CSV_COLUMNS = ("key", "edge", "cp_a", "cp_b", "cp_delta", "self_a", "self_b", "errors_a", "errors_b")
 
 
 @dataclass(slots=True)
@@ -38,16 +31,6 @@ class Difference:
     aligned: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
     inputs: InputCounts = field(default_factory=InputCounts)  # A and B together
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {**diff_document(self.result, self.aligned), "inputs": self.inputs.document(),
-                "warnings": self.warnings}  # fmt: skip
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return component_rows(self.result.comparison)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        render_diff(self.result, console, opts.top, self.aligned)
 
 
 def diff(
@@ -73,3 +56,20 @@ def diff(
     single = len(set_a) == len(set_b) == 1
     aligned = aligned_rows(align(set_a[0], set_b[0]), set_a[0], set_b[0]) if single else None
     return Difference(result, aligned, warnings, counts)
+
+
+def aligned_rows(rows: list[AlignedRow], a: TraceAnalysis, b: TraceAnalysis) -> list[dict[str, Any]]:
+    def dur(an: TraceAnalysis, n: int) -> int | None:
+        return an.tree.end[n] - an.tree.start[n] if n >= 0 else None
+
+    return [
+        {
+            "depth": r.depth,
+            "span": r.label,
+            "duration_a_ns": dur(a, r.node_a),
+            "duration_b_ns": dur(b, r.node_b),
+            "span_id_a": a.tree.spans[r.node_a].span_id if r.node_a >= 0 else None,
+            "span_id_b": b.tree.spans[r.node_b].span_id if r.node_b >= 0 else None,
+        }
+        for r in rows
+    ]

@@ -12,22 +12,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tracectl.analysis.drift import ALPHA
 from tracectl.errors import InputError
-from tracectl.render.drift_view import DRIFT_CSV_COLUMNS, DRIFT_SCHEMA, drift_document, drift_rows
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
     from tracectl.analysis.drift import DriftReport, FeatureDrift, Sample
     from tracectl.analysis.features import FeatureSpec
     from tracectl.backends.query import SearchQuery
     from tracectl.model import Span, Trace
-    from tracectl.render.emit import RenderOptions
     from tracectl.timerange import TimeRange
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts
 
 FEW_VALUES = 30  # fewer current values than this: said, because only a large drift can show
+
+
+DRIFT_SCHEMA = "tracectl.drift/v1"
+DRIFT_CSV_COLUMNS = (
+    "rank", "feature", "attribute", "role", "kind", "test", "statistic", "threshold", "drifted", "psi",
+    "n_reference", "n_current", "missing_reference", "missing_current", "out_of_range", "sentence",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -65,16 +69,15 @@ class DriftResult:
     baseline_window: TimeRange | None = None  # the earlier window compared with (None: training data)
     generated_ns: int = 0  # when the result was made (the report says it)
 
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return drift_document(self)
 
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return drift_rows(self)
+def feature_row(rank: int, f: FeatureDrift) -> dict[str, Any]:
+    """A feature's row: JSON Lines, CSV, and the ``features`` of a JSON document."""
+    from tracectl.analysis.drift_text import describe
 
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.drift_view import render_drift
-
-        render_drift(self, console, opts.top)
+    return {"rank": rank, "feature": f.name, "attribute": f.key, "role": f.role, "kind": f.kind, "test": f.test,
+            "statistic": f.statistic, "threshold": f.threshold, "drifted": f.drifted, "psi": f.psi,
+            "n_reference": f.n_reference, "n_current": f.n_current, "missing_reference": f.missing_reference,
+            "missing_current": f.missing_current, "out_of_range": f.out_of_range, "sentence": describe(f)}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- references

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from tracectl.render.explain_doc import EXPLAIN_CSV_COLUMNS, EXPLAIN_SCHEMA, explain_document, finding_rows
 from tracectl.units import plural
 from tracectl.workflows.inspect import session_warn
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
-
-    from rich.console import Console
-
     from tracectl.analysis.explain import Diagnosis
     from tracectl.model import Trace
-    from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
+
+
+EXPLAIN_SCHEMA = "tracectl.explain/v1"
+EXPLAIN_CSV_COLUMNS = (
+    "rank", "kind", "cost_ns", "saving_ns", "share", "span_id", "service", "name", "parent_span_id", "count",
+    "sentence",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -40,25 +39,6 @@ class Explanation:
         from tracectl.analysis.explain_text import headline
 
         return headline(self.diagnosis)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return explain_document(self.diagnosis, self.source, self.selected, self.warnings)
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return finding_rows(self.diagnosis)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.explain_view import render_explanation
-
-        render_explanation(self.diagnosis, console, opts.tz, self.source, self.selected, opts.limit)
-
-    def report(self, path: Path, tz: tzinfo | None) -> None:
-        """Write the verdict as Markdown (``.md``) or self-contained HTML (``.html``)."""
-        from tracectl.render.explain_report import explain_html, explain_markdown
-        from tracectl.render.trace_report import report_kind, save_report
-
-        write = explain_markdown if report_kind(path) == "md" else explain_html
-        save_report(path, write(self.diagnosis, self.source, self.warnings, tz))
 
 
 def explain(

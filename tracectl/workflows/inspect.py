@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tracectl.render.path_view import PATH_CSV_COLUMNS, PATH_SCHEMA, path_document, path_rows, render_path
-from tracectl.render.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view, span_row, trace_document
+from tracectl.analysis.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.analyse import TraceAnalysis
-    from tracectl.render.emit import RenderOptions
-    from tracectl.render.tree_rows import TreeView
+    from tracectl.analysis.tree_rows import TreeView
     from tracectl.workflows.session import Session
 
 
@@ -30,21 +25,6 @@ class Shown:
     views: list[TreeView]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # Loki and other problems met on the way
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {"traces": [trace_document(v, self.source, self.notes) for v in self.views], "warnings": self.warnings}
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        full = opts.extra.get("full_rows", True)
-        return (span_row(v, i, full=full) for v in self.views for i in v.order)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.tree_view import render_tree
-
-        for n, view in enumerate(self.views):
-            if n:
-                console.print()
-            render_tree(view, console, opts.tz, self.source, self.notes, opts.limit, opts.extra.get("expand", False))
 
 
 def show(
@@ -92,6 +72,12 @@ def session_warn(session: Session | None, message: str) -> None:
         session.warn(message)
 
 
+PATH_SCHEMA = "tracectl.path/v1"
+PATH_CSV_COLUMNS = (
+    "trace_id", "root", "step", "span_id", "service", "name", "offset_ns", "start_ns", "end_ns", "duration_ns", "share",
+)  # fmt: skip
+
+
 @dataclass(slots=True)
 class CriticalPaths:
     """The critical path of each trace of one source, section by section."""
@@ -102,18 +88,6 @@ class CriticalPaths:
     source: str
     analyses: list[TraceAnalysis]
     warnings: list[str] = field(default_factory=list)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {"traces": [path_document(a, self.source) for a in self.analyses], "warnings": self.warnings}
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return (row for a in self.analyses for row in path_rows(a))
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        for n, analysis in enumerate(self.analyses):
-            if n:
-                console.print()
-            render_path(analysis, console, opts.tz, self.source)
 
 
 def critical_paths(session: Session | None, trace: str, *, trace_id: str | None = None) -> CriticalPaths:
@@ -126,7 +100,9 @@ def critical_paths(session: Session | None, trace: str, *, trace_id: str | None 
     return CriticalPaths(loaded.source, [analyse_trace(t) for t in select_traces(loaded, trace_id)], warnings)
 
 
-EXPORT_FORMATS = ("otlp-json", "tempo-json", "jaeger-json", "otlp-proto", "md", "html", "json")
+CONVERSIONS = ("otlp-json", "tempo-json", "jaeger-json", "otlp-proto")
+WRITE_UPS = ("md", "html", "json")  # written up by ``tracectl.export`` (render/export.py)
+EXPORT_FORMATS = CONVERSIONS + WRITE_UPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,16 +112,14 @@ class Exported:
     binary: bool
 
 
-def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None, tz: Any = None,
-           ui_url: str | None = None) -> Exported:  # fmt: skip
-    """The traces of ``trace`` in another format (lossless between OTLP JSON and Jaeger JSON), or written up."""
+def convert(session: Session | None, trace: str, fmt: str, *, trace_id: str | None = None) -> Exported:
+    """The traces of ``trace`` in another format of ``CONVERSIONS`` (lossless between OTLP JSON and Jaeger JSON);
+    ``tracectl.export`` also writes them up (``WRITE_UPS``)."""
     import orjson
 
     from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 
     traces = select_traces(load_trace_arg(trace, session), trace_id)
-    if fmt in ("md", "html", "json"):
-        return Exported(_write_up(traces, fmt, tz, ui_url).encode("utf-8"), len(traces), binary=False)
     if fmt == "otlp-proto":
         return Exported(otlp_proto.dump_bytes(traces), len(traces), binary=True)
     if fmt == "jaeger-json":
@@ -155,16 +129,3 @@ def export(session: Session | None, trace: str, fmt: str, *, trace_id: str | Non
     else:
         doc = otlp_json.dump_document(traces)
     return Exported(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n", len(traces), binary=False)
-
-
-def _write_up(traces: list[Any], fmt: str, tz: Any = None, ui_url: str | None = None) -> str:
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.render import machine
-    from tracectl.render.trace_report import trace_html, trace_markdown
-
-    analyses = [analyse_trace(t) for t in traces]
-    if fmt == "json":
-        docs = [trace_document(make_view(a), "export", []) for a in analyses]
-        return machine.to_json({"traces": docs}, SHOW_SCHEMA)
-    render = trace_markdown if fmt == "md" else trace_html
-    return "\n".join(render(a, tz, ui_url) for a in analyses)

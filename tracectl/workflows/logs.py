@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tracectl.errors import InputError, TracectlError
-from tracectl.render.logs_view import LOG_CSV_COLUMNS, LOGS_SCHEMA, log_row, render_logs
 from tracectl.units import plural
 from tracectl.workflows.sources import load_trace_arg, select_traces
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.tree import SpanTree
+    from tracectl.analysis.tree_rows import TreeView
     from tracectl.backends.loki import LogQueryOptions, LogResult, LokiClient
     from tracectl.model import LogRecord, Trace
-    from tracectl.render.emit import RenderOptions
-    from tracectl.render.tree_rows import TreeView
     from tracectl.workflows.session import Session
 
+LOGS_SCHEMA = "tracectl.logs/v1"
+LOG_CSV_COLUMNS = ("trace_id", "time_ns", "level", "span_id", "service", "span_name", "matched_by", "line")
 LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "fatal")
 LEVEL_SAMPLE = 100  # lines looked at to choose the level filter sent to Loki
 
@@ -37,19 +35,6 @@ class TraceLogs:
     query: str
     lines: list[MatchedLog]
     warnings: list[str] = field(default_factory=list)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {"trace_id": self.tree.trace_id, "query": self.query, "lines": list(self.rows(opts)),
-                "warnings": self.warnings}  # fmt: skip
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return [log_row(self.tree, m) for m in self.lines]
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        render_logs(self.tree, self.lines, console, opts.tz, self.query)
-
-    def as_raw(self, opts: RenderOptions) -> str:
-        return "".join(m.record.line + "\n" for m in self.lines)
 
 
 def trace_logs(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tracectl.analysis import red
 from tracectl.analysis.changepoint import ALPHA
@@ -22,11 +22,8 @@ from tracectl.timerange import TimeRange
 from tracectl.units import format_duration
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.backends.prometheus import PrometheusClient, PromSeries
     from tracectl.backends.tempo import TempoClient
-    from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
 
 QUANTILES = (0.5, 0.95, 0.99)
@@ -63,21 +60,6 @@ class MetricsResult:
     downstream: list[str] = field(default_factory=list)
     alpha: float = ALPHA
     warnings: list[str] = field(default_factory=list)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        from tracectl.render.metrics_view import metrics_document
-
-        return metrics_document(self, opts)
-
-    def rows(self, opts: RenderOptions) -> list[dict[str, Any]]:
-        from tracectl.render.metrics_view import metrics_rows
-
-        return metrics_rows(self)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.metrics_view import print_metrics
-
-        print_metrics(console, self, opts)
 
 
 def aligned(time: TimeRange, step_ns: int) -> TimeRange:

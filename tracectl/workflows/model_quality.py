@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tracectl.errors import InputError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.model_quality import Breach, Metric, WindowQuality
     from tracectl.model import Trace
-    from tracectl.render.emit import RenderOptions
+    from tracectl.results import RenderOptions
     from tracectl.slo.spec import SLO, ModelQualitySLI
     from tracectl.workflows.session import Session
 
@@ -81,11 +79,6 @@ class ModelQualityResult:
              "bad": bad_side(self.metric, w.quality.value, self.bound)}
             for w in self.windows
         ]  # fmt: skip
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.model_quality_view import render_model_quality
-
-        render_model_quality(self, console, opts.tz)
 
 
 def predictions(

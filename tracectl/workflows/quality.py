@@ -42,7 +42,7 @@ class InputCheck:
                 f"{len(report.drifted)} of {len(report.tested)} features")  # fmt: skip
 
     def document(self) -> dict[str, Any]:
-        from tracectl.render.drift_view import feature_row
+        from tracectl.workflows.drift import feature_row
 
         return {
             "compared": self.compared, "culprit": self.culprit, "sentence": self.sentence, "examples": self.examples,

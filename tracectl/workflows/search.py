@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from tracectl.render.search_view import SEARCH_CSV_COLUMNS, SEARCH_SCHEMA, render_search, search_rows
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.backends.query import SearchQuery, SearchResult
     from tracectl.model import Trace
-    from tracectl.render.emit import RenderOptions
     from tracectl.workflows.search_slowest import SearchMethod
     from tracectl.workflows.session import Session
     from tracectl.workflows.sources import InputCounts
+
+
+SEARCH_SCHEMA = "tracectl.search/v1"
+SEARCH_CSV_COLUMNS = (
+    "trace_id", "start_ns", "duration_ns", "duration_precision_ns", "root_service", "root_name", "span_count",
+    "error_count", "matched",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -35,23 +36,9 @@ class Found:
     def trace_ids(self) -> list[str]:
         return [t.trace_id for t in self.result.traces]
 
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {
-            "backend": self.result.backend, "query": self.result.query, "start_ns": self.query.time.start_ns,
-            "end_ns": self.query.time.end_ns, "limit": self.query.limit, "traces": search_rows(self.result),
-            "order": self.order, "method": self.method.document() if self.method else None,
-            "warnings": self.warnings,
-        }  # fmt: skip
-
     @property
     def order(self) -> str:
         return self.method.order if self.method else "slowest"
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return search_rows(self.result)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        render_search(self.result, console, opts.tz, self.order)
 
 
 def search(session: Session, query: SearchQuery, result: SearchResult | None = None, order: str | None = None) -> Found:

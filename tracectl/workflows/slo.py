@@ -21,10 +21,7 @@ from tracectl.slo.spec import SLO, ModelQualitySLI, Severity
 from tracectl.timerange import TimeRange
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.backends.prometheus import PrometheusClient, PromSeries
-    from tracectl.render.emit import RenderOptions
     from tracectl.workflows.session import Session
 
 Points = tuple[tuple[int, float], ...]
@@ -96,31 +93,6 @@ class SloStatusResult:
     slos: list[SloStatus]
     warnings: list[str] = field(default_factory=list)
     triaged: list[Any] | None = None  # with --triage: a ``workflows.slo_triage.SloTriage`` per burning SLO
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        from tracectl.render.slo_view import slo_document
-
-        doc = slo_document(self)
-        if self.triaged is not None:  # one document on stdout: each burning SLO's triage inside it
-            doc["triage"] = [t.document() for t in self.triaged]
-        return doc
-
-    def rows(self, opts: RenderOptions) -> list[dict[str, Any]]:
-        from tracectl.render.slo_view import slo_rows
-
-        return slo_rows(self)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.slo_view import print_slo_status
-
-        print_slo_status(console, self, opts)
-        for t in self.triaged or []:
-            console.print()
-            console.rule(f"triage of {t.slo} ({t.service}), burning since the alert began", style="dim")
-            if t.result is not None:
-                t.result.table(console, opts)
-            else:
-                console.print(f"not triaged: {t.note}", style="dim")
 
 
 def choose_history_step(history_ns: int) -> int:

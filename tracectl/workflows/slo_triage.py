@@ -31,12 +31,6 @@ class SloTriage:
     result: TriageResult | None = None
     note: str = ""  # why there is no result
 
-    def document(self) -> dict[str, Any]:
-        from tracectl.render.emit import RenderOptions
-
-        doc = self.result.document(RenderOptions()) if self.result is not None else None
-        return {"slo": self.slo, "service": self.service, "since_ns": self.since_ns, "triage": doc, "note": self.note}
-
 
 def burning_since(status: Any, now_ns: int) -> int:
     """When the SLO began to burn: its earliest firing alert's start, else its first bad model-quality window."""

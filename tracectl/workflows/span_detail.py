@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from tracectl.render.span_view import SPAN_DETAIL_CSV_COLUMNS, SPAN_SCHEMA, span_detail_rows, span_document
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from tracectl.render.emit import RenderOptions
-    from tracectl.render.tree_rows import TreeView
+    from tracectl.analysis.tree_rows import TreeView
     from tracectl.workflows.session import Session
+
+
+SPAN_SCHEMA = "tracectl.span/v1"
+SPAN_DETAIL_CSV_COLUMNS = ("trace_id", "span_id", "section", "offset_ns", "key", "value")
 
 
 @dataclass(slots=True)
@@ -25,17 +23,6 @@ class SpanDetail:
     view: TreeView
     node: int
     warnings: list[str] = field(default_factory=list)
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return {**span_document(self.view, self.node, self.source), "warnings": self.warnings}
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return span_detail_rows(span_document(self.view, self.node, self.source))
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.span_view import render_span
-
-        render_span(self.view, self.node, span_document(self.view, self.node, self.source), console, opts.tz)
 
 
 def span_detail(

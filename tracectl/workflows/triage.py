@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tracectl.errors import InputError, TracectlError
-from tracectl.render.report import TRIAGE_CSV_COLUMNS, TRIAGE_SCHEMA, suspect_rows, triage_document
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tracectl.analysis.analyse import TraceAnalysis
     from tracectl.analysis.explain import Diagnosis
     from tracectl.analysis.logs import MatchedLog
     from tracectl.analysis.triage import Verdict
     from tracectl.backends.query import SearchQuery
     from tracectl.model import LogRecord, Trace
-    from tracectl.render.emit import RenderOptions
     from tracectl.timerange import TimeRange
     from tracectl.workflows.quality import InputCheck
     from tracectl.workflows.session import Session
@@ -33,6 +28,11 @@ if TYPE_CHECKING:
     from tracectl.workflows.triage_metrics import MetricsWindow
     from tracectl.workflows.triage_pushdown import Pushdown, WindowCount
 
+TRIAGE_SCHEMA = "tracectl.triage/v1"
+TRIAGE_CSV_COLUMNS = (
+    "rank", "component", "edge", "score", "share_of_excess", "excess_cp_ns", "suspect_cp_mean_ns",
+    "baseline_cp_mean_ns", "sentence",
+)  # fmt: skip
 LOG_SAMPLE = 5  # traces per set whose logs are read from Loki (saved files: every trace)
 
 
@@ -105,17 +105,6 @@ class TriageResult:
     def error_rate(self) -> float:
         failing = sum(1 for a in self.analyses if any(s.is_error for s in a.tree.spans))
         return failing / len(self.analyses) if self.analyses else 0.0
-
-    def document(self, opts: RenderOptions) -> dict[str, Any]:
-        return triage_document(self)
-
-    def rows(self, opts: RenderOptions) -> Iterable[Mapping[str, Any]]:
-        return suspect_rows(self)
-
-    def table(self, console: Console, opts: RenderOptions) -> None:
-        from tracectl.render.verdict_view import render_triage
-
-        render_triage(self, console, opts.tz, truth=opts.extra.get("truth"))
 
 
 def _fetch_window(session: Session, query: SearchQuery, warnings: list[str], over: list[WindowCount],
@@ -439,16 +428,11 @@ def crossed_thresholds(result: TriageResult, rules: list[tuple[str, str, float]]
     """The crossed ``--fail-on`` rules, as sentences."""
     from tracectl.units import format_duration
 
-    doc = triage_document(result)
-    top = (
-        doc["suspects"][0]
-        if doc["suspects"] and doc["verdict"]["culprit"] and doc["verdict"]["kind"] != "drift"
-        else None
-    )
+    v = result.verdict
+    top = v.suspects[0] if v.suspects and v.culprit and v.kind != "drift" else None
     values = {
-        "share": top["share_of_excess"] if top else 0.0, "score": top["score"] if top else 0.0,
-        "ratio": doc["durations_ns"]["ratio"], "p50": doc["durations_ns"]["p50"], "p95": doc["durations_ns"]["p95"],
-        "p99": doc["durations_ns"]["p99"], "error-rate": doc["error_rate"],
+        "share": top.share_of_excess if top else 0.0, "score": top.score if top else 0.0,
+        "ratio": v.numbers.get("ratio", 0.0), **duration_percentiles(result.analyses), "error-rate": result.error_rate,
     }  # fmt: skip
 
     def shown(metric: str, value: float) -> str:
@@ -459,3 +443,17 @@ def crossed_thresholds(result: TriageResult, rules: list[tuple[str, str, float]]
         for metric, op, limit in rules
         if values[metric] > limit or (op == ">=" and values[metric] == limit)
     ]
+
+
+def duration_percentiles(analyses: list[TraceAnalysis]) -> dict[str, float]:
+    """p50, p95 and p99 of the traces' durations (ns), interpolated (JSON ``durations_ns``, ``--fail-on``)."""
+    durations = sorted(a.tree.duration_ns for a in analyses)
+    if not durations:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+
+    def q(p: float) -> float:
+        pos = (len(durations) - 1) * p
+        lo, hi = int(pos), min(int(pos) + 1, len(durations) - 1)
+        return durations[lo] + (durations[hi] - durations[lo]) * (pos - lo)
+
+    return {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99)}

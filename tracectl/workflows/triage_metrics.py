@@ -40,7 +40,7 @@ class MetricsWindow:
 
     def evidence(self) -> str:
         """The sentence the verdict carries: when it began, and what lined up."""
-        from tracectl.render.metrics_view import best_rollouts, clock, series_title
+        from tracectl.workflows.metrics_text import best_rollouts, clock, series_title
 
         tz, first = self.tz, self.change
         if not self.used or first is None:
@@ -60,9 +60,10 @@ class MetricsWindow:
         return text + "."
 
     def document(self) -> dict[str, Any]:
-        from tracectl.render.emit import RenderOptions
+        from tracectl.results import RenderOptions
+        from tracectl.workflows.metrics_text import metrics_document
 
-        doc = self.result.document(RenderOptions(tz=self.tz)) if self.result is not None else None
+        doc = metrics_document(self.result, RenderOptions(tz=self.tz)) if self.result is not None else None
         change = None
         if doc is None and self.change is not None:
             c = self.change
@@ -100,7 +101,7 @@ def metrics_window(
 def _windows(
     first: SeriesChange, window: TimeRange, source: str, result: MetricsResult | None, tz: tzinfo | None
 ) -> MetricsWindow:
-    from tracectl.render.metrics_view import clock, series_title
+    from tracectl.workflows.metrics_text import clock, series_title
 
     suspect = TimeRange(first.start_ns, window.end_ns)
     baseline = TimeRange(max(window.start_ns, first.start_ns - BASELINE_NS), first.start_ns)
