@@ -107,7 +107,7 @@ TIERS_BY_FILE: dict[str, tuple[str, ...]] = {
     "test_tls_no_retry.py": ("e2e",),  # a TLS server on 127.0.0.1
     "test_triage.py": ("e2e",),
     "test_triage_metrics.py": ("e2e", "slow"),
-    "test_workflows.py": ("e2e",),  # the CLI end to end against the sandbox, every command in every format
+    "test_cli_end_to_end.py": ("e2e",),  # the CLI end to end against the sandbox, every command in every format
 }
 # file::test (parameters left out) → the tiers of a test whose file is mostly of another tier.
 TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
@@ -164,7 +164,7 @@ TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
     "test_triage_alert.py::test_each_burning_slo_is_triaged_from_when_its_alert_began": ("e2e",),
     "test_triage_alert.py::test_the_slo_the_alert_names_sets_the_latency_threshold": ("e2e",),
     "test_triage_alert.py::test_the_documented_receiver_turns_a_webhook_into_a_report": ("e2e",),  # a subprocess
-    "test_workflows.py::test_every_command_writes_every_format_it_accepts_and_refuses_the_rest": ("slow",),
+    "test_cli_end_to_end.py::test_every_command_writes_every_format_it_accepts_and_refuses_the_rest": ("slow",),
 }
 # A test that takes one of these fixtures is of its tier wherever it stands.
 TIERS_BY_FIXTURE: dict[str, tuple[str, ...]] = {

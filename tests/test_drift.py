@@ -230,7 +230,7 @@ def test_span_values_become_samples_numbers_sent_as_strings_included() -> None:
 
 
 def test_reference_files_of_every_format_give_the_same_samples(tmp_path: Path) -> None:
-    from tracectl.formats.table import read_table, table_columns
+    from tracectl.formats.training_data import read_table, table_columns
 
     frame = pd.DataFrame({"x": [1.5, None, 3.0], "device.type": ["a", "b", None], "flag": [True, False, True],
                           "login_time": [1_700_000_000, 1_700_000_001, 1_700_000_002]})  # fmt: skip
@@ -249,7 +249,7 @@ def test_reference_files_of_every_format_give_the_same_samples(tmp_path: Path) -
 
 
 def test_unreadable_references_are_one_line_input_errors(tmp_path: Path) -> None:
-    from tracectl.formats.table import read_table, table_columns
+    from tracectl.formats.training_data import read_table, table_columns
 
     with pytest.raises(InputError, match=r"must be a .parquet, .csv, .tsv or .jsonl file"):
         table_columns(tmp_path / "train.xlsx")

@@ -30,7 +30,7 @@ def checked_reference(reference: str | None) -> str | None:
     if reference:
         from pathlib import Path
 
-        from tracectl.formats.table import table_kind
+        from tracectl.formats.training_data import table_kind
 
         table_kind(Path(reference))
     return reference

@@ -86,8 +86,8 @@ def triage(
     baseline from the window before; with --slo-spec, the SLO it names chooses the suspects (docs/slo.md).
     """
     from tracectl.cli.drift_options import checked_reference
-    from tracectl.render.report import write_report
     from tracectl.render.trace_report import report_kind
+    from tracectl.render.triage_report import write_report
     from tracectl.workflows.triage import crossed_thresholds, parse_fail_on
     from tracectl.workflows.triage import triage as run
 

@@ -1,7 +1,7 @@
 """A labelled sample (the ground truth of a model-quality SLI): CSV, TSV, Parquet or JSON Lines with the columns
 ``id`` (a trace ID, or the request ID a span attribute carries), ``label`` and, optionally, ``time`` (RFC 3339
 or unix seconds/milliseconds/nanoseconds: when the request was made, or labelled). Read with the same readers
-as training data (``tracectl.formats.table``); errors name the file, the row and the column.
+as training data (``tracectl.formats.training_data``); errors name the file, the row and the column.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def read_labels(path: str | Path, flag: str = "labels") -> list[LabelRow]:
     """Every row of the labelled sample (``flag`` names where the file was given, for errors)."""
     import time
 
-    from tracectl.formats.table import read_table, table_columns
+    from tracectl.formats.training_data import read_table, table_columns
 
     file = Path(path)
     columns = table_columns(file, flag)

@@ -51,7 +51,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "tracectl.workflows.explain.Explanation": ("tracectl.render.explain_view", "EXPLAIN"),
     "tracectl.workflows.drift.DriftResult": ("tracectl.render.drift_view", "DRIFT"),
     "tracectl.workflows.metrics.MetricsResult": ("tracectl.render.metrics_view", "METRICS"),
-    "tracectl.workflows.triage.TriageResult": ("tracectl.render.report", "TRIAGE"),
+    "tracectl.workflows.triage.TriageResult": ("tracectl.render.triage_report", "TRIAGE"),
     "tracectl.workflows.slo.SloStatusResult": ("tracectl.render.slo_view", "SLO_STATUS"),
     "tracectl.workflows.model_quality.ModelQualityResult": ("tracectl.render.model_quality_view", "MODEL_QUALITY"),
 }

@@ -14,7 +14,7 @@ from tracectl.units import format_duration, plural
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracectl.render.report import TriageResult
+    from tracectl.render.triage_report import TriageResult
     from tracectl.workflows.triage_metrics import MetricsWindow
 
 WORST_PATH_SHARE = 0.01  # the worst trace's panel shows the branches holding at least this share of its path
@@ -177,7 +177,7 @@ def render_triage(result: TriageResult, console: Console, tz: tzinfo | None, tru
             console.print(Text("\nWhat it shows (tracectl explain)", style="bold"))
             render_findings_brief(diagnosis, console)
     if result.log_excerpts:
-        from tracectl.render.report import excerpts_title
+        from tracectl.render.triage_report import excerpts_title
 
         console.print(Text("\n" + excerpts_title(result).replace("excerpts", "lines"), style="bold"))
         for tid, m in result.log_excerpts:

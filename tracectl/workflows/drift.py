@@ -92,7 +92,7 @@ class TableReference:
     frame: pd.DataFrame | None = None
 
     def load(self, names: Iterable[str]) -> pd.DataFrame:
-        from tracectl.formats.table import read_table
+        from tracectl.formats.training_data import read_table
 
         wanted = list(dict.fromkeys(names))
         if self.frame is None:
@@ -108,7 +108,7 @@ class TableReference:
 
 
 def open_reference(path: str) -> TableReference:
-    from tracectl.formats.table import table_columns
+    from tracectl.formats.training_data import table_columns
 
     return TableReference(Path(path), table_columns(Path(path)))
 
