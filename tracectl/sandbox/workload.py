@@ -152,11 +152,25 @@ class _Logger:
 def simulate_request(
     seed: int, start_ns: int, fault: str | None, logger: _Logger, layers: int = 0, trace_id: str | None = None
 ) -> Trace:
-    """One prediction request; ``fault`` (or None) shapes it."""
+    """One prediction request; ``fault`` (or None) shapes it. The steps run in the request's order and draw their
+    jitter in that order, so a seed always gives the same trace."""
     b = TraceBuilder(seed, trace_id)
-    rng: random.Random = b.rng
-    j = b.jitter_us
     net = 400 * US
+    gw, orch, cursor = _gateway(b, logger, start_ns, net)
+    cursor = _features(b, logger, orch, cursor, fault, net)
+    router, router_end = _models(b, logger, orch, cursor, fault, net, layers, seed)
+    pp_end = _postprocess(b, logger, orch, router_end, fault, net)
+    _audit_and_answer(b, logger, gw, orch, pp_end, start_ns, net)
+    # Last: the recommender's draws must not shift the random numbers behind the other services' timings.
+    recommend(b, logger, orch, router.start_ns, fault == "recommender_input_drift", seed)
+    if fault == "gateway_timeout":
+        route_timeout(b, gw, logger)
+    return b.build()
+
+
+def _gateway(b: TraceBuilder, logger: _Logger, start_ns: int, net: int) -> tuple[Span, Span, int]:
+    """The gateway's server span, its call to the orchestrator and the request's validation."""
+    j = b.jitter_us
     gw = b.span(
         "api-gateway",
         "POST /v1/predict",
@@ -169,13 +183,17 @@ def simulate_request(
     orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", start_ns + j(0.3), 0, net)
     cursor = orch.start_ns + j(0.2)
     b.span("inference-orchestrator", "validate_request", cursor, j(0.3), orch)
-    cursor += j(0.5)
+    return gw, orch, cursor + j(0.5)
 
-    # Feature store: a cache miss, then the online store; GC pauses stall the lookup.
+
+def _features(b: TraceBuilder, logger: _Logger, orch: Span, cursor: int, fault: str | None, net: int) -> int:
+    """The feature store: a cache miss, then the online store (GC pauses stall the lookup; an N+1 loop reads
+    feature by feature). Returns when the orchestrator moves on."""
+    j = b.jitter_us
     lookup_ms = 5.5
     gc_pause = 0
     if fault == "feature_store_gc":
-        gc_pause = rng.randrange(180, 420) * MS
+        gc_pause = b.rng.randrange(180, 420) * MS
     fs_handler = j(lookup_ms + 1.0) + gc_pause
     per_feature = [j(8.0) for _ in range(N_PLUS_ONE_FEATURES)] if fault == "feature_store_n_plus_one" else []
     fs_handler += sum(per_feature) + len(per_feature) * 150 * US
@@ -209,9 +227,13 @@ def simulate_request(
                 f"GC pause {gc_pause // MS} ms (G1 Evacuation Pause)",
                 gc="G1 Young Generation",
             )
-    cursor = fs.end_ns + net // 2 + j(0.2)
+    return fs.end_ns + net // 2 + j(0.2)
 
-    # Model router fans out to the NLP and CV models.
+
+def _models(b: TraceBuilder, logger: _Logger, orch: Span, cursor: int, fault: str | None, net: int, layers: int,
+            seed: int) -> tuple[Span, int]:  # fmt: skip
+    """The model router fanning out to the NLP and CV models; returns the router's span and when it answered."""
+    j = b.jitter_us
     router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", cursor, 0, net)
     branch = router.start_ns + j(0.3)
     ends = [
@@ -220,7 +242,12 @@ def simulate_request(
     ]
     router_end = max(ends) + j(0.3)
     _stretch(b, router, router_end, net)
+    return router, router_end
 
+
+def _postprocess(b: TraceBuilder, logger: _Logger, orch: Span, router_end: int, fault: str | None, net: int) -> int:
+    """Ranking and validation of the prediction (a bad model version's prediction is rejected there)."""
+    j = b.jitter_us
     pp = b.rpc(orch, "inference-orchestrator", "postprocess", "Process", router_end + net // 2 + j(0.2), 0, net)
     rank = b.span("postprocess", "rank", pp.start_ns + j(0.1), j(1.5), pp)
     validate = b.span(
@@ -242,6 +269,13 @@ def simulate_request(
         )
     pp_end = validate.end_ns + j(0.1)
     _stretch(b, pp, pp_end, net)
+    return pp_end
+
+
+def _audit_and_answer(b: TraceBuilder, logger: _Logger, gw: Span, orch: Span, pp_end: int, start_ns: int,
+                      net: int) -> None:  # fmt: skip
+    """The audit message (published, then consumed asynchronously) and the answer going back up the chain."""
+    j = b.jitter_us
     producer = b.span(
         "inference-orchestrator",
         "audit publish",
@@ -266,11 +300,6 @@ def simulate_request(
     )
     logger.log(consumer, consumer.end_ns, "info", "prediction audited")
     logger.log(gw, gw_end, "info", "request served", status=200, duration_ms=(gw_end - start_ns) // MS)
-    # Last: the recommender's draws must not shift the random numbers behind the other services' timings.
-    recommend(b, logger, orch, router.start_ns, fault == "recommender_input_drift", seed)
-    if fault == "gateway_timeout":
-        route_timeout(b, gw, logger)
-    return b.build()
 
 
 def _layers(b: TraceBuilder, forward: Span, count: int) -> None:
