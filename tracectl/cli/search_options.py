@@ -119,24 +119,49 @@ F = TypeVar("F", bound=Callable[..., Any])
 def takes_search(limit: int = 20) -> Callable[[F], F]:
     """The command's ``SearchFlags`` parameter becomes the Search panel's flags, in its place in the signature
     (``--limit`` defaulting to ``limit``); the command is called with them gathered into one ``SearchFlags``."""
+    return lambda func: _inject(func, SearchFlags, _FLAG_OPTIONS, {"limit": limit})
 
-    def decorate(func: F) -> F:
-        sig = inspect.signature(func, eval_str=True)
-        params = list(sig.parameters.values())
-        (at,) = [i for i, p in enumerate(params) if p.annotation is SearchFlags]
-        name, kind = params[at].name, params[at].kind
-        defaults = {f.name: f.default for f in fields(SearchFlags)} | {"limit": limit}
-        flags = [inspect.Parameter(n, kind, default=defaults[n], annotation=a) for n, a in _FLAG_OPTIONS.items()]
 
-        @functools.wraps(func)
-        def command(*args: Any, **kwargs: Any) -> Any:
-            given = {n: kwargs.pop(n) for n in _FLAG_OPTIONS if n in kwargs}
-            return func(*args, **kwargs, **{name: SearchFlags(**given)})
+@dataclass(frozen=True)
+class WindowFlags:
+    """The window of a command that compares two sets of traces (``triage``, ``drift``)."""
 
-        command.__signature__ = sig.replace(parameters=[*params[:at], *flags, *params[at + 1 :]])  # type: ignore[attr-defined]
-        return command  # type: ignore[return-value]
+    service: str | None = None
+    operation: str | None = None
+    since: str | None = None
+    start: str | None = None
+    end: str | None = None
+    limit: int = 500
 
-    return decorate
+
+# A command's ``window: WindowFlags = WINDOW``: takes_window puts the flags themselves in its place.
+WINDOW = WindowFlags()
+
+
+def takes_window(limit_option: Any = WindowLimit, limit: int = 500) -> Callable[[F], F]:
+    """As ``takes_search`` for the ``WindowFlags`` parameter: -s, --operation, --since, --from, --to and the
+    command's own ``--limit`` option (``limit_option``, defaulting to ``limit``)."""
+    options = {n: _FLAG_OPTIONS[n] for n in ("service", "operation", "since", "start", "end")}
+    return lambda func: _inject(func, WindowFlags, options | {"limit": limit_option}, {"limit": limit})
+
+
+def _inject(func: F, group: type, options: dict[str, Any], defaults: dict[str, Any]) -> F:
+    """Replace ``func``'s parameter annotated ``group`` by one parameter per entry of ``options`` (typer turns
+    them into options), and call ``func`` with their values gathered into one ``group``."""
+    sig = inspect.signature(func, eval_str=True)
+    params = list(sig.parameters.values())
+    (at,) = [i for i, p in enumerate(params) if p.annotation is group]
+    name, kind = params[at].name, params[at].kind
+    defaults = {f.name: f.default for f in fields(group)} | defaults
+    flags = [inspect.Parameter(n, kind, default=defaults[n], annotation=a) for n, a in options.items()]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        given = {n: kwargs.pop(n) for n in options if n in kwargs}
+        return func(*args, **kwargs, **{name: group(**given)})
+
+    command.__signature__ = sig.replace(parameters=[*params[:at], *flags, *params[at + 1 :]])  # type: ignore[attr-defined]
+    return command  # type: ignore[return-value]
 
 
 def build_query(ctx: typer.Context, flags: SearchFlags) -> SearchQuery:
