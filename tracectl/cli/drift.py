@@ -20,7 +20,7 @@ def drift(
     traces: Annotated[
         list[str] | None, typer.Argument(help="Trace files or directories (instead of a search).")
     ] = None,
-    window: so.WindowFlags = so.WINDOW,
+    window: so.SearchFlags = so.FLAGS,
     reference: Annotated[
         str | None, typer.Option("--reference", help="Training data: FILE.parquet, .csv or .jsonl.")
     ] = None,

@@ -1,6 +1,7 @@
 """The search flags, defined once: a command that takes a search declares one ``SearchFlags`` parameter under
 ``@takes_search(limit=…)``, which puts the flags in its signature (as the settings table is put in the global
-options) and hands the command them as one ``SearchFlags``. ``triage`` and ``drift`` share the window flags."""
+options) and hands the command them as one ``SearchFlags``; ``@takes_window`` does the same with the window flags
+of ``triage`` and ``drift``."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ class SearchFlags:
     limit: int = 20
 
 
-# A command's ``flags: SearchFlags = FLAGS``: takes_search puts the flags themselves in its place.
+# A command's ``flags: SearchFlags = FLAGS``: takes_search (or takes_window) puts the flags in its place.
 FLAGS = SearchFlags()
 
 _FLAG_OPTIONS: dict[str, Any] = {
@@ -122,27 +123,12 @@ def takes_search(limit: int = 20) -> Callable[[F], F]:
     return lambda func: _inject(func, SearchFlags, _FLAG_OPTIONS, {"limit": limit})
 
 
-@dataclass(frozen=True)
-class WindowFlags:
-    """The window of a command that compares two sets of traces (``triage``, ``drift``)."""
-
-    service: str | None = None
-    operation: str | None = None
-    since: str | None = None
-    start: str | None = None
-    end: str | None = None
-    limit: int = 500
-
-
-# A command's ``window: WindowFlags = WINDOW``: takes_window puts the flags themselves in its place.
-WINDOW = WindowFlags()
-
-
 def takes_window(limit_option: Any = WindowLimit, limit: int = 500) -> Callable[[F], F]:
-    """As ``takes_search`` for the ``WindowFlags`` parameter: -s, --operation, --since, --from, --to and the
-    command's own ``--limit`` option (``limit_option``, defaulting to ``limit``)."""
+    """As ``takes_search``, for a command that compares two sets of traces (``triage``, ``drift``): its window
+    is a search given by -s, --operation, --since, --from, --to and the command's own ``--limit`` option
+    (``limit_option``, defaulting to ``limit``); the other fields keep their defaults."""
     options = {n: _FLAG_OPTIONS[n] for n in ("service", "operation", "since", "start", "end")}
-    return lambda func: _inject(func, WindowFlags, options | {"limit": limit_option}, {"limit": limit})
+    return lambda func: _inject(func, SearchFlags, options | {"limit": limit_option}, {"limit": limit})
 
 
 def _inject(func: F, group: type, options: dict[str, Any], defaults: dict[str, Any]) -> F:

@@ -22,7 +22,7 @@ def triage(
     traces: Annotated[
         list[str] | None, typer.Argument(help="Trace files or directories (instead of searching a backend).")
     ] = None,
-    window: so.WindowFlags = so.WINDOW,
+    window: so.SearchFlags = so.FLAGS,
     slo: to.Slo = None,
     percentile: to.Percentile = 90.0,
     errors: to.Errors = False,
