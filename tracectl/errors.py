@@ -1,7 +1,7 @@
 """One small exception hierarchy and the exit codes it maps to.
 
 The library raises these; only the CLI turns them into exit codes and one-line messages
-(``tracectl.cli.app``). Messages must never contain credentials.
+(``tracectl.cli.errors``). Messages must never contain credentials.
 """
 
 from __future__ import annotations

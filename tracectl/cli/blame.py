@@ -17,6 +17,7 @@ By = Annotated[
 
 
 @app.command(rich_help_panel="Find the culprit")
+@so.takes_search(limit=100)
 def blame(
     ctx: typer.Context,
     traces: Annotated[
@@ -45,17 +46,7 @@ def blame(
             rich_help_panel=so.PANEL,
         ),
     ] = False,
-    service: so.Service = None,
-    operation: so.Operation = None,
-    min_duration: so.MinDuration = None,
-    max_duration: so.MaxDuration = None,
-    errors: so.Errors = False,
-    attr: so.Attr = None,
-    traceql: so.TraceQL = None,
-    since: so.Since = None,
-    start: so.From = None,
-    end: so.To = None,
-    limit: so.Limit = 100,
+    flags: so.SearchFlags = so.FLAGS,
 ) -> None:
     """Where the time goes, by component: self time and critical-path time.
 
@@ -73,8 +64,7 @@ def blame(
 
     query = None
     if search:
-        query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
-                               start, end, limit)  # fmt: skip
+        query = so.build_query(ctx, flags)
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), traces, query=query, by=by, bucket=bucket, skip_bad=skip_bad, jobs=jobs)
     emit_result(ctx, result, output, top=top)

@@ -13,6 +13,7 @@ from tracectl.errors import ThresholdCrossed
 
 
 @app.command(rich_help_panel="Find the culprit")
+@so.takes_search(limit=500)
 def check(
     ctx: typer.Context,
     traces: Annotated[
@@ -35,17 +36,7 @@ def check(
             "--search", help="Check the traces a search returns (the Search options).", rich_help_panel=so.PANEL
         ),
     ] = False,
-    service: so.Service = None,
-    operation: so.Operation = None,
-    min_duration: so.MinDuration = None,
-    max_duration: so.MaxDuration = None,
-    errors: so.Errors = False,
-    attr: so.Attr = None,
-    traceql: so.TraceQL = None,
-    since: so.Since = None,
-    start: so.From = None,
-    end: so.To = None,
-    limit: so.Limit = 500,
+    flags: so.SearchFlags = so.FLAGS,
 ) -> None:
     """Can these traces be trusted? Instrumentation rules per service, each with an impact level, and a 0–100
     score per service in the spirit of the OpenTelemetry Instrumentation Score.
@@ -69,8 +60,7 @@ def check(
     rules = [parse_fail_on(r) for r in fail_on or []]
     query = None
     if search:
-        query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
-                               start, end, limit)  # fmt: skip
+        query = so.build_query(ctx, flags)
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), traces, query=query, skip_bad=skip_bad)
     emit_result(ctx, result, output, top=top)

@@ -14,17 +14,13 @@ from tracectl.errors import ThresholdCrossed
 
 
 @app.command(rich_help_panel="Find the culprit")
+@so.takes_window(limit=500)
 def drift(
     ctx: typer.Context,
     traces: Annotated[
         list[str] | None, typer.Argument(help="Trace files or directories (instead of a search).")
     ] = None,
-    service: so.Service = None,
-    operation: so.Operation = None,
-    since: so.Since = None,
-    start: so.From = None,
-    end: so.To = None,
-    limit: so.WindowLimit = 500,
+    window: so.SearchFlags = so.FLAGS,
     reference: Annotated[
         str | None, typer.Option("--reference", help="Training data: FILE.parquet, .csv or .jsonl.")
     ] = None,
@@ -76,8 +72,9 @@ def drift(
     rules = [parse_fail_on(r) for r in fail_on or []]
     if report is not None:
         report_kind(report)
-    options = drift_options(ctx, traces, service, operation, since, start, end, limit, reference, baseline_from,
-                            baseline_to, feature, prediction, alpha)  # fmt: skip
+    options = drift_options(ctx, traces, window.service, window.operation, window.since, window.start,
+                            window.end, window.limit, reference, baseline_from, baseline_to, feature, prediction,
+                            alpha)  # fmt: skip
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
     result = run(get_session(ctx), options)
     if report is not None:

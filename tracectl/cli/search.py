@@ -9,19 +9,10 @@ from tracectl.cli.app import Output, app, emit_result, get_session
 
 
 @app.command(rich_help_panel="Find traces")
+@so.takes_search(limit=20)
 def search(
     ctx: typer.Context,
-    service: so.Service = None,
-    operation: so.Operation = None,
-    min_duration: so.MinDuration = None,
-    max_duration: so.MaxDuration = None,
-    errors: so.Errors = False,
-    attr: so.Attr = None,
-    traceql: so.TraceQL = None,
-    since: so.Since = None,
-    start: so.From = None,
-    end: so.To = None,
-    limit: so.Limit = 20,
+    flags: so.SearchFlags = so.FLAGS,
     order: so.Order = "slowest",
     output: Output = "table",
 ) -> None:
@@ -45,6 +36,5 @@ def search(
     """
     from tracectl.workflows.search import search as run
 
-    query = so.build_query(ctx, service, operation, min_duration, max_duration, errors, attr, traceql, since,
-                           start, end, limit)  # fmt: skip
+    query = so.build_query(ctx, flags)
     emit_result(ctx, run(get_session(ctx), query, order=order), output)

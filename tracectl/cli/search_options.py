@@ -1,8 +1,15 @@
-"""The search flags, defined once and shared by `tracectl search`, `blame --search` and `triage`."""
+"""The search flags, defined once: a command that takes a search declares one ``SearchFlags`` parameter under
+``@takes_search(limit=…)``, which puts the flags in its signature (as the settings table is put in the global
+options) and hands the command them as one ``SearchFlags``; ``@takes_window`` does the same with the window flags
+of ``triage`` and ``drift``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -82,21 +89,79 @@ def time_range(ctx: typer.Context, since: str | None, start: str | None, end: st
     return resolve_range(since, start, end, tz=get_env(ctx).tz)
 
 
-def build_query(
-    ctx: typer.Context, service: str | None, operation: str | None, min_duration: str | None,
-    max_duration: str | None, errors: bool, attr: list[str] | None, traceql: str | None, since: str | None,
-    start: str | None, end: str | None, limit: int,
-) -> SearchQuery:  # fmt: skip
+@dataclass(frozen=True)
+class SearchFlags:
+    """The Search panel's flags as the user gave them (``--from``/``--to`` are ``start``/``end``)."""
+
+    service: str | None = None
+    operation: str | None = None
+    min_duration: str | None = None
+    max_duration: str | None = None
+    errors: bool = False
+    attr: list[str] | None = None
+    traceql: str | None = None
+    since: str | None = None
+    start: str | None = None
+    end: str | None = None
+    limit: int = 20
+
+
+# A command's ``flags: SearchFlags = FLAGS``: takes_search (or takes_window) puts the flags in its place.
+FLAGS = SearchFlags()
+
+_FLAG_OPTIONS: dict[str, Any] = {
+    "service": Service, "operation": Operation, "min_duration": MinDuration, "max_duration": MaxDuration,
+    "errors": Errors, "attr": Attr, "traceql": TraceQL, "since": Since, "start": From, "end": To, "limit": Limit,
+}  # fmt: skip
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def takes_search(limit: int = 20) -> Callable[[F], F]:
+    """The command's ``SearchFlags`` parameter becomes the Search panel's flags, in its place in the signature
+    (``--limit`` defaulting to ``limit``); the command is called with them gathered into one ``SearchFlags``."""
+    return lambda func: _inject(func, SearchFlags, _FLAG_OPTIONS, {"limit": limit})
+
+
+def takes_window(limit_option: Any = WindowLimit, limit: int = 500) -> Callable[[F], F]:
+    """As ``takes_search``, for a command that compares two sets of traces (``triage``, ``drift``): its window
+    is a search given by -s, --operation, --since, --from, --to and the command's own ``--limit`` option
+    (``limit_option``, defaulting to ``limit``); the other fields keep their defaults."""
+    options = {n: _FLAG_OPTIONS[n] for n in ("service", "operation", "since", "start", "end")}
+    return lambda func: _inject(func, SearchFlags, options | {"limit": limit_option}, {"limit": limit})
+
+
+def _inject(func: F, group: type, options: dict[str, Any], defaults: dict[str, Any]) -> F:
+    """Replace ``func``'s parameter annotated ``group`` by one parameter per entry of ``options`` (typer turns
+    them into options), and call ``func`` with their values gathered into one ``group``."""
+    sig = inspect.signature(func, eval_str=True)
+    params = list(sig.parameters.values())
+    (at,) = [i for i, p in enumerate(params) if p.annotation is group]
+    name, kind = params[at].name, params[at].kind
+    defaults = {f.name: f.default for f in fields(group)} | defaults
+    flags = [inspect.Parameter(n, kind, default=defaults[n], annotation=a) for n, a in options.items()]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        given = {n: kwargs.pop(n) for n in options if n in kwargs}
+        return func(*args, **kwargs, **{name: group(**given)})
+
+    command.__signature__ = sig.replace(parameters=[*params[:at], *flags, *params[at + 1 :]])  # type: ignore[attr-defined]
+    return command  # type: ignore[return-value]
+
+
+def build_query(ctx: typer.Context, flags: SearchFlags) -> SearchQuery:
+    """The backend search the flags describe."""
     return SearchQuery(
-        time=time_range(ctx, since, start, end),
-        service=service,
-        operation=operation,
-        min_duration_ns=parse_duration(min_duration, "--min-duration") if min_duration else None,
-        max_duration_ns=parse_duration(max_duration, "--max-duration") if max_duration else None,
-        errors=errors,
-        attributes=parse_attr_flags(attr or []),
-        traceql=traceql,
-        limit=limit,
+        time=time_range(ctx, flags.since, flags.start, flags.end),
+        service=flags.service,
+        operation=flags.operation,
+        min_duration_ns=parse_duration(flags.min_duration, "--min-duration") if flags.min_duration else None,
+        max_duration_ns=parse_duration(flags.max_duration, "--max-duration") if flags.max_duration else None,
+        errors=flags.errors,
+        attributes=parse_attr_flags(flags.attr or []),
+        traceql=flags.traceql,
+        limit=flags.limit,
     )
 
 

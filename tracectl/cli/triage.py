@@ -16,17 +16,13 @@ from tracectl.errors import InputError, ThresholdCrossed
 
 
 @app.command(rich_help_panel="Find the culprit")
+@so.takes_window(limit_option=to.MaxTraces, limit=500)
 def triage(
     ctx: typer.Context,
     traces: Annotated[
         list[str] | None, typer.Argument(help="Trace files or directories (instead of searching a backend).")
     ] = None,
-    service: so.Service = None,
-    operation: so.Operation = None,
-    since: so.Since = None,
-    start: so.From = None,
-    end: so.To = None,
-    limit: to.MaxTraces = 500,
+    window: so.SearchFlags = so.FLAGS,
     slo: to.Slo = None,
     percentile: to.Percentile = 90.0,
     errors: to.Errors = False,
@@ -94,13 +90,14 @@ def triage(
     rules = [parse_fail_on(r) for r in fail_on or []]
     if report is not None:
         report_kind(report)
-    paged = to.read_alert(ctx, alert, alert_index, service, slo_spec) if alert is not None else None
+    paged = to.read_alert(ctx, alert, alert_index, window.service, slo_spec) if alert is not None else None
     if slo_spec and paged is None:
         raise InputError("--slo-spec goes with --alert (the SLO the alert names)")
-    window_given = bool(since or start or end or baseline_from or baseline)
-    service = paged.service if paged is not None else service
-    options = to.triage_options(ctx, traces, service, operation, since, start, end, limit, slo, percentile, errors,
-                             baseline_from, baseline_to, baseline, by, logs, logs_file)  # fmt: skip
+    window_given = bool(window.since or window.start or window.end or baseline_from or baseline)
+    service = paged.service if paged is not None else window.service
+    options = to.triage_options(ctx, traces, service, window.operation, window.since, window.start, window.end,
+                                window.limit, slo, percentile, errors, baseline_from, baseline_to, baseline, by,
+                                logs, logs_file)  # fmt: skip
     options.quality, options.reference = quality, checked_reference(reference)
     options.log_limit = log_limit
     if paged is not None:
