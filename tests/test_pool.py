@@ -11,6 +11,7 @@ import pytest
 
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json
+from tracectl.model import Trace
 from tracectl.sandbox.synth import ml_inference_trace
 from tracectl.workflows import pool
 from tracectl.workflows.blame import AggregateBlame, BucketBlame, blame
@@ -22,7 +23,7 @@ def write_files(directory: Path, n: int) -> list[Path]:
     for i in range(n):
         trace = ml_inference_trace(seed=100 + i, trace_id=f"{i + 1:032x}")
         if i % 10 == 9:  # a slow one: the whole trace stretched
-            trace = replace(trace, spans=tuple(replace(s, end_ns=s.end_ns + 50_000_000) for s in trace.spans))
+            trace = Trace(trace.trace_id, [replace(s, end_ns=s.end_ns + 50_000_000) for s in trace.spans])
         doc = jaeger_json.dump_document([trace]) if i % 2 else otlp_json.dump_document([trace])
         path = directory / f"t{i:03d}.json"
         path.write_bytes(orjson.dumps(doc))

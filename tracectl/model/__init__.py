@@ -10,7 +10,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from tracectl.model.columns import SpanColumns
 
 # An attribute value as OTLP allows it: scalars, bytes, arrays and key/value lists (nested).
 AttrValue = Union[str, bool, int, float, bytes, tuple["AttrValue", ...], "Mapping[str, AttrValue]"]
@@ -118,15 +121,65 @@ class Span:
         return self.status is StatusCode.ERROR
 
 
-@dataclass(frozen=True, slots=True)
 class Trace:
-    """All the spans received for one trace ID, in the order they were read."""
+    """All the spans received for one trace ID, in the order they were read.
 
-    trace_id: str
-    spans: tuple[Span, ...]
+    Held as ``Span`` objects or as columns (``tracectl.model.columns``: what the readers build); each form is made
+    from the other the first time it is asked for, and both then describe the same spans. Code that walks whole
+    traces (the tree, the critical path, attribution) reads ``columns``; ``spans`` is for code that wants objects.
+    """
+
+    __slots__ = ("_columns", "_spans", "trace_id")
+
+    def __init__(self, trace_id: str, spans: Iterable[Span] | None = None, *, columns: SpanColumns | None = None):
+        if spans is None and columns is None:
+            raise TypeError("Trace needs spans or columns")
+        self.trace_id = trace_id
+        self._spans: tuple[Span, ...] | None = tuple(spans) if spans is not None else None
+        self._columns = columns
+
+    @classmethod
+    def from_columns(cls, columns: SpanColumns) -> Trace:
+        return cls(columns.trace_id, columns=columns)
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        if self._spans is None:
+            self._spans = self._columns.spans()  # type: ignore[union-attr]  # one of the two is always set
+        return self._spans
+
+    @property
+    def columns(self) -> SpanColumns:
+        if self._columns is None:
+            from tracectl.model.columns import SpanColumns
+
+            self._columns = SpanColumns.from_spans(self.trace_id, self.spans)
+        return self._columns
+
+    def __len__(self) -> int:
+        return len(self._spans) if self._spans is not None else len(self.columns)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return self.trace_id == other.trace_id and self.spans == other.spans
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Trace(trace_id={self.trace_id!r}, spans={len(self)})"
+
+    def __getstate__(self) -> tuple[str, tuple[Span, ...]]:
+        return self.trace_id, self.spans
+
+    def __setstate__(self, state: tuple[str, tuple[Span, ...]]) -> None:
+        self.trace_id, self._spans = state
+        self._columns = None
 
     @property
     def services(self) -> list[str]:
+        if self._spans is None and self._columns is not None:
+            return sorted(set(self._columns.services()))
         return sorted({s.service for s in self.spans})
 
 
