@@ -78,5 +78,5 @@ esac
 cat <<EOF
 
 export TRACECTL_BENCH_NODE_CP='node $PEERS_DIR/jaeger-ui-cp/cp.js'
-export TRACECTL_BENCH_CRISP='$PEERS_DIR/crisp/.venv/bin/python $PEERS_DIR/crisp_light.py --lightMode -s api-gateway -a "POST /v1/predict" -o $PEERS_DIR/crisp-out -i'
+export TRACECTL_BENCH_CRISP='$PEERS_DIR/crisp/.venv/bin/python $PEERS_DIR/crisp_light.py --lightMode --parallelism $(nproc) -s api-gateway -a "POST /v1/predict" -o $PEERS_DIR/crisp-out -i'
 EOF
