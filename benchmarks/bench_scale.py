@@ -14,9 +14,14 @@ The floor is ``orjson.loads`` of the same bytes (reading included, interpreter s
 child in the same round. Rounds run every command in turn (A B C A B C …), so each ratio is taken within a
 round and the median over rounds is quoted: the machine is shared and its speed drifts.
 
-Peers, only when given (never vendored): ``TRACECTL_BENCH_NODE_CP`` a command computing Jaeger UI's critical
-path in node (the OTLP file's path is appended), ``TRACECTL_BENCH_CRISP`` a command running CRISP (the
-Jaeger directory is appended), e.g. ``TRACECTL_BENCH_CRISP='python /opt/crisp/process.py --lightMode -d'``.
+Peers, only when given (never vendored; ``benchmarks/peers/setup.sh`` fetches and builds them, see
+``benchmarks/peers/README.md``): ``TRACECTL_BENCH_NODE_CP`` a command computing Jaeger UI's critical path in node
+(the OTLP file's path is appended), ``TRACECTL_BENCH_CRISP`` a command running CRISP in light mode (the Jaeger
+directory is appended), e.g. after setup.sh::
+
+    export TRACECTL_BENCH_NODE_CP='node /work/peers/jaeger-ui-cp/cp.js'
+    export TRACECTL_BENCH_CRISP='/work/peers/crisp/.venv/bin/python /work/peers/crisp_light.py --lightMode
+        --parallelism 2 -s api-gateway -a "POST /v1/predict" -o /work/peers/crisp-out -i'   # (one line)
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pathlib import Path
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
+PEERS = {"TRACECTL_BENCH_NODE_CP": "Jaeger UI (node)", "TRACECTL_BENCH_CRISP": "CRISP --lightMode"}
 
 FLOOR = r"""
 import sys, time, orjson
@@ -63,7 +69,7 @@ class Case:
     spans: int
     floor_args: list[str]  # what the floor parses: the same bytes the command reads
     argv: list[str]  # tracectl arguments
-    peer_env: str = ""  # the environment variable naming the peer command, if any
+    peer_env: str = ""  # the environment variable naming the peer command, if any (a key of PEERS)
     peer_arg: str = ""
     results: dict[str, list[Run]] = field(default_factory=dict)
     floors: list[float] = field(default_factory=list)
@@ -205,7 +211,8 @@ def report(all_cases: list[Case], trees: dict[str, Path]) -> None:
                 f"{statistics.median(r.cpu / p.cpu for r, p in zip(runs, peer, strict=True)):.2f}×"
                 if peer and label != "peer" else "—"
             )  # fmt: skip
-            print(f"| {case.name} | {case.spans:,} | {label} | {cpu:.2f} | {wall:.2f} | {rss:.0f} MB | {per_span} "
+            shown = f"peer: {PEERS[case.peer_env]}" if label == "peer" else label
+            print(f"| {case.name} | {case.spans:,} | {shown} | {cpu:.2f} | {wall:.2f} | {rss:.0f} MB | {per_span} "
                   f"| {floor} | {vs_peer} |")  # fmt: skip
         if case.floors:
             print(f"| {case.name} | | orjson.loads floor | {statistics.median(case.floors):.2f} | | | | | |")
