@@ -19,7 +19,7 @@ import orjson
 
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 BLOCK_BYTES = 1 << 20  # the size of the pieces an answer is held in
-SPILL_BYTES = 64 << 20  # an answer larger than this waits in a temporary file, not in memory
+SPILL_BYTES = 32 << 20  # an answer larger than this waits in a temporary file, not in memory
 
 
 class Lazy:
@@ -69,11 +69,11 @@ class Blocks:
 
     __slots__ = ("_done", "_file", "_held", "_open", "_sizes", "_spill_after")
 
-    def __init__(self, spill_after: int | None = SPILL_BYTES) -> None:
+    def __init__(self, spill_after: int | None = None) -> None:  # None: SPILL_BYTES
         self._done: list[bytes] = []  # closed pieces in memory, after those in the file
         self._open = bytearray()
         self._held = 0  # bytes in ``_done``
-        self._spill_after = spill_after
+        self._spill_after: int | None = SPILL_BYTES if spill_after is None else spill_after
         self._file: IO[bytes] | None = None
         self._sizes: list[int] = []  # the pieces in the file, in order
 
@@ -136,7 +136,7 @@ def _key(key: Any) -> bytes:
     """A mapping key as ``OPT_NON_STR_KEYS`` writes it."""
     if isinstance(key, str):
         return orjson.dumps(key)
-    return orjson.dumps({key: 0}, option=orjson.OPT_NON_STR_KEYS)[1:-2]
+    return orjson.dumps({key: 0}, option=orjson.OPT_NON_STR_KEYS)[1:-3]  # {"key":0}
 
 
 class _JsonWriter:
