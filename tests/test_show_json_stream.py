@@ -275,3 +275,20 @@ def test_write_utf8_to_a_pipe_a_terminal_and_another_encoding() -> None:
     text_only = io.StringIO()
     Env(stdout_stream=text_only).write_utf8(pieces)
     assert text_only.getvalue() == b"".join(pieces).decode()
+
+
+def test_export_json_is_the_document_built_whole(tmp_path: Path) -> None:
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.tree_rows import make_view
+    from tracectl.formats.detect import read_source
+    from tracectl.render.export import write_up
+
+    path = FIXTURES / "ml-inference-3-traces.otlp.jsonl"
+    traces = read_source(str(path)).traces
+    docs = [trace_document(make_view(analyse_trace(t)), "export", []) for t in traces]
+    expected = orjson.dumps({"schema": SHOW_SCHEMA, "traces": docs}, default=machine._default, option=PRETTY) + b"\n"
+    assert write_up(traces, "json") == expected.decode()
+    out = tmp_path / "trace.json"
+    result = runner.invoke(app, ["export", str(path), "-o", "json", "--out", str(out)])
+    assert result.exit_code == 0 and out.read_bytes() == expected
+    assert runner.invoke(app, ["export", str(path), "-o", "json"]).stdout_bytes == expected
