@@ -292,3 +292,22 @@ def test_export_json_is_the_document_built_whole(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(path), "-o", "json", "--out", str(out)])
     assert result.exit_code == 0 and out.read_bytes() == expected
     assert runner.invoke(app, ["export", str(path), "-o", "json"]).stdout_bytes == expected
+
+
+def test_a_target_without_write_utf8_gets_the_same_text() -> None:
+    from tracectl.render.emit import emit
+
+    class TextTarget:
+        def __init__(self) -> None:
+            self.written: list[tuple[str, bool]] = []
+
+        def buffer_console(self, buffer: io.StringIO) -> Any:
+            raise AssertionError("not for json")
+
+        def write(self, text: str, styled: bool = False) -> None:
+            self.written.append((text, styled))
+
+    shown = show(None, str(FIXTURES / "ml-inference.otlp.json"))
+    target = TextTarget()
+    emit(shown, "json", target)
+    assert target.written == [(whole_document(shown).decode(), False)]

@@ -50,7 +50,9 @@ class Target(Protocol):
 
     def write(self, text: str, styled: bool = False) -> None: ...
 
-    def write_utf8(self, pieces: Iterable[bytes]) -> None: ...
+    # A target may also have ``write_utf8(pieces: Iterable[bytes])``: JSON, JSON Lines and CSV then reach it as the
+    # UTF-8 pieces they are made in (the CLI's ``Env`` writes them to stdout without a text copy); another target
+    # gets them decoded, through ``write``.
 
 
 def encoded(result: Emittable, fmt: str, target: Target, opts: RenderOptions) -> Iterable[bytes] | str:
@@ -81,10 +83,13 @@ def render(result: Emittable, fmt: str, target: Target, opts: RenderOptions) -> 
 def emit(result: Emittable, fmt: str, target: Target, opts: RenderOptions | None = None) -> None:
     """Render ``result`` as ``fmt`` (table, json, jsonl, csv, or one of its own) and write it to ``target``."""
     answer = encoded(result, fmt, target, opts or RenderOptions())
+    write_utf8 = getattr(target, "write_utf8", None)
     if isinstance(answer, str):
         target.write(answer, styled=fmt == "table")
+    elif write_utf8 is not None:
+        write_utf8(answer)
     else:
-        target.write_utf8(answer)
+        target.write(b"".join(answer).decode())
 
 
 def keep(rows: Sequence[Any], top: int) -> Sequence[Any]:
