@@ -30,7 +30,8 @@ class Emittable(Protocol):
 
 def document(result: Any, opts: RenderOptions | None = None) -> dict[str, Any]:
     """``result``'s JSON document (without the schema envelope), its ``Lazy`` arrays made into lists."""
-    return machine.plain(renderer_for(result).document(result, opts or RenderOptions()))  # type: ignore[no-any-return]
+    made: dict[str, Any] = machine.plain(renderer_for(result).document(result, opts or RenderOptions()))
+    return made
 
 
 def rows(result: Any, opts: RenderOptions | None = None) -> Iterable[Mapping[str, Any]]:
