@@ -7,11 +7,12 @@ warnings, progress bars and the "waiting for …" line go to stderr, the latter 
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -139,6 +140,32 @@ class Env:
             text = visible(text)
         self.stdout.write(text)
         self.stdout.flush()
+
+    def write_utf8(self, pieces: Iterable[bytes]) -> None:
+        """Write a whole answer made as UTF-8 pieces (JSON, JSON Lines, CSV), as ``write`` would write its text: to
+        a pipe or file as the bytes themselves (no text copy of a large answer); on a terminal decoded, its
+        control characters shown; to a stream that is not plain UTF-8 bytes underneath (tests, another encoding,
+        newline translation) decoded and written as text."""
+        stream = getattr(self.stdout, "buffer", None)
+        encoding = getattr(self.stdout, "encoding", None)
+        plain_utf8 = isinstance(encoding, str) and encoding != "" and codecs.lookup(encoding).name == "utf-8"
+        plain_utf8 = plain_utf8 and os.linesep == "\n"
+        if stream is None or self.stdout_is_tty or not plain_utf8:
+            self.stop_status()
+            for piece in pieces:  # each piece is whole UTF-8 (machine.Blocks)
+                text = piece.decode()
+                if self.stdout_is_tty:
+                    from tracectl.render.safe_text import visible
+
+                    text = visible(text)
+                self.stdout.write(text)
+            self.stdout.flush()
+            return
+        self.stop_status()
+        self.stdout.flush()  # anything already written as text goes first
+        for piece in pieces:
+            stream.write(piece)
+        stream.flush()
 
     def write_bytes(self, data: bytes) -> None:
         """Write binary output (protobuf) to stdout; a text-only stream (tests) gets it decoded."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.tree_rows import TreeView, span_row, trace_document
+from tracectl.analysis.tree_rows import _log as log_document
 from tracectl.render.fit import Column, cell_width, fit_widths, fitted_table
 from tracectl.render.logs_view import log_line_text
+from tracectl.render.machine import Lazy
 from tracectl.render.registry import Renderer
 from tracectl.units import format_duration, format_timestamp, plural
 
@@ -288,11 +291,30 @@ def _table(shown: Shown, console: Console, opts: RenderOptions) -> None:
         render_tree(view, console, opts.tz, shown.source, shown.notes, opts.limit, opts.extra.get("expand", False))
 
 
+def span_document(view: TreeView, node: int) -> dict[str, Any]:
+    """One span of a trace's JSON document: its full row and, when it has some, its log lines."""
+    row = span_row(view, node, full=True)
+    lines = view.logs.get(node)
+    if lines is not None:
+        row["logs"] = [log_document(m) for m in lines]
+    return row
+
+
+def streamed_trace_document(view: TreeView, source: str, notes: list[str]) -> dict[str, Any]:
+    """``trace_document`` with its spans as a ``Lazy`` array: each span's row is made, encoded and dropped in turn
+    as the document is written (the header is ``trace_document``'s own, made without the spans)."""
+    document = trace_document(replace(view, order=[]), source, notes)
+    document["spans"] = Lazy(lambda: (span_document(view, node) for node in view.order))  # in its place
+    return document
+
+
+def _document(shown: Shown, opts: RenderOptions) -> dict[str, Any]:
+    traces = Lazy(lambda: (streamed_trace_document(v, shown.source, shown.notes) for v in shown.views), walk=True)
+    return {"traces": traces, "warnings": shown.warnings}
+
+
 SHOW = Renderer(
-    document=lambda shown, opts: {
-        "traces": [trace_document(v, shown.source, shown.notes) for v in shown.views],
-        "warnings": shown.warnings,
-    },
+    document=_document,
     rows=lambda shown, opts: (
         span_row(v, i, full=opts.extra.get("full_rows", True)) for v in shown.views for i in v.order
     ),
