@@ -11,9 +11,7 @@ from tracectl.errors import DeadlineExceeded, InputError, TracectlError
 if TYPE_CHECKING:
     import httpx
 
-    from tracectl.backends.http import Deadline, HttpConfig
-    from tracectl.backends.loki import LokiClient
-    from tracectl.backends.prometheus import PrometheusClient
+    from tracectl.backends.http import Deadline, HttpClient, HttpConfig
     from tracectl.backends.query import SearchQuery, SearchResult
     from tracectl.config import Settings
     from tracectl.formats.detect import LoadResult
@@ -63,17 +61,26 @@ def http_config(settings: Settings, which: str) -> HttpConfig:
     )
 
 
+def open_http(
+    settings: Settings, which: str, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
+    observer: Callable[[str], None] | None = None,
+) -> HttpClient:  # fmt: skip
+    """An HTTP client for one configured service (``tempo``, ``jaeger``, ``loki`` or ``prometheus``, as
+    ``http_config`` reads it). ``deadline``: the command's, shared with every other client it opens; ``observer``
+    hears what each request waits on and each retry. ``LokiClient`` and ``PrometheusClient`` wrap one."""
+    from tracectl.backends.http import HttpClient
+
+    return HttpClient(http_config(settings, which), transport=transport, deadline=deadline, observer=observer)
+
+
 def open_backend(
     settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
     observer: Callable[[str], None] | None = None,
 ) -> Backend:  # fmt: skip
-    """A client for the configured trace backend (``tempo`` or ``jaeger``). ``deadline``: the command's, shared
-    with every other client it opens; ``observer`` hears what each request waits on and each retry."""
-    from tracectl.backends.http import HttpClient
-
+    """A client for the configured trace backend (``tempo`` or ``jaeger``), over ``open_http``."""
     kind = settings.effective_backend
     if kind in ("tempo", "jaeger"):
-        http = HttpClient(http_config(settings, kind), transport=transport, deadline=deadline, observer=observer)
+        http = open_http(settings, kind, transport, deadline, observer)
         if kind == "tempo":
             from tracectl.backends.tempo import TempoClient
 
@@ -82,32 +89,6 @@ def open_backend(
 
         return JaegerClient(http)
     raise InputError("no trace backend configured: set --tempo-url/TEMPO_ADDR or --jaeger-url/JAEGER_ADDR")
-
-
-def open_loki(
-    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
-    observer: Callable[[str], None] | None = None,
-) -> LokiClient:  # fmt: skip
-    """A client for the configured Loki, sharing the command's ``deadline``."""
-    from tracectl.backends.http import HttpClient
-    from tracectl.backends.loki import LokiClient
-
-    return LokiClient(
-        HttpClient(http_config(settings, "loki"), transport=transport, deadline=deadline, observer=observer)
-    )
-
-
-def open_prometheus(
-    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline | None = None,
-    observer: Callable[[str], None] | None = None,
-) -> PrometheusClient:  # fmt: skip
-    """A client for the configured Prometheus, sharing the command's ``deadline``."""
-    from tracectl.backends.http import HttpClient
-    from tracectl.backends.prometheus import PrometheusClient
-
-    return PrometheusClient(
-        HttpClient(http_config(settings, "prometheus"), transport=transport, deadline=deadline, observer=observer)
-    )
 
 
 def fetch_traces(

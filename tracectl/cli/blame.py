@@ -8,7 +8,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_session
-from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, SkipBad, Traces, finish, parse_max_skipped
 
 By = Annotated[
     str,
@@ -20,10 +20,7 @@ By = Annotated[
 @so.takes_search(limit=100)
 def blame(
     ctx: typer.Context,
-    traces: Annotated[
-        list[str] | None,
-        typer.Argument(help="Trace files, directories, quoted globs ('traces/*.json'), - for stdin, or trace IDs."),
-    ] = None,
+    traces: Traces = None,
     by: By = "service",
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Show only the N largest rows (0 = all).")] = 0,
     bucket: Annotated[
@@ -31,9 +28,7 @@ def blame(
     ] = False,
     output: Output = "table",
     max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
-    ] = False,
+    skip_bad: SkipBad = False,
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),

@@ -8,7 +8,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_session
-from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, finish, parse_max_skipped
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, SkipBad, Traces, finish, parse_max_skipped
 from tracectl.errors import ThresholdCrossed
 
 
@@ -16,10 +16,7 @@ from tracectl.errors import ThresholdCrossed
 @so.takes_search(limit=500)
 def check(
     ctx: typer.Context,
-    traces: Annotated[
-        list[str] | None,
-        typer.Argument(help="Trace files, directories, quoted globs, - for stdin, trace IDs or traceparents."),
-    ] = None,
+    traces: Traces = None,
     output: Output = "table",
     max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
     fail_on: Annotated[
@@ -27,9 +24,7 @@ def check(
         typer.Option("--fail-on", help="Exit 6 when crossed: score<80 (any service), critical>0, findings>0."),
     ] = None,
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Show only the N first findings (0 = all).")] = 0,
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
-    ] = False,
+    skip_bad: SkipBad = False,
     search: Annotated[
         bool,
         typer.Option(

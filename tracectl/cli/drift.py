@@ -17,9 +17,7 @@ from tracectl.errors import ThresholdCrossed
 @so.takes_window(limit=500)
 def drift(
     ctx: typer.Context,
-    traces: Annotated[
-        list[str] | None, typer.Argument(help="Trace files or directories (instead of a search).")
-    ] = None,
+    traces: so.WindowTraces = None,
     window: so.SearchFlags = so.FLAGS,
     reference: Annotated[
         str | None, typer.Option("--reference", help="Training data: FILE.parquet, .csv or .jsonl.")

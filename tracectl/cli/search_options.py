@@ -69,7 +69,10 @@ Order = Annotated[
         rich_help_panel=PANEL,
     ),
 ]
-# Commands that compare two sets of traces (triage, drift): a window, and optionally an earlier one.
+# Commands that compare two sets of traces (triage, drift): a window (or trace files), and optionally an earlier one.
+WindowTraces = Annotated[
+    list[str] | None, typer.Argument(help="Trace files or directories (instead of searching a backend).")
+]
 WindowLimit = Annotated[
     int, typer.Option("--limit", min=1, help="At most this many traces per window (said when reached).")
 ]

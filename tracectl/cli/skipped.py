@@ -1,5 +1,6 @@
-"""``--max-skipped``: a multi-trace result that lost more of its inputs than this ends in exit 4, and every
-multi-trace result says on stderr how many traces it was asked for and how many it analysed."""
+"""What a command over many traces (``blame``, ``check``) takes: the traces, ``--skip-bad`` and ``--max-skipped``.
+A multi-trace result that lost more of its inputs than ``--max-skipped`` ends in exit 4, and every multi-trace
+result says on stderr how many traces it was asked for and how many it analysed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from tracectl.workflows.sources import InputCounts
 
 DEFAULT_MAX_SKIPPED = "10%"
+
+Traces = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Trace files, directories, quoted globs ('traces/*.json'), - for stdin, trace IDs or traceparents."
+    ),
+]
+SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")]
 
 MaxSkipped = Annotated[
     str,

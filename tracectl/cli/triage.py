@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from tracectl.cli import search_options as so
@@ -19,9 +17,7 @@ from tracectl.errors import InputError, ThresholdCrossed
 @so.takes_window(limit_option=to.MaxTraces, limit=500)
 def triage(
     ctx: typer.Context,
-    traces: Annotated[
-        list[str] | None, typer.Argument(help="Trace files or directories (instead of searching a backend).")
-    ] = None,
+    traces: so.WindowTraces = None,
     window: so.SearchFlags = so.FLAGS,
     slo: to.Slo = None,
     percentile: to.Percentile = 90.0,

@@ -124,6 +124,22 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
     b = TraceBuilder(seed, trace_id)
     j = b.jitter_us
     net = 400 * US
+    gw, orch, cursor = gateway_request(b, start_ns, net)
+    cursor = _feature_lookup(b, orch, cursor, net)
+    router_end = _model_inference(b, orch, cursor, net)
+    pp_end = _postprocess(b, orch, router_end + net // 2 + j(0.2), net)
+    producer = audit_publish(b, orch, pp_end + net // 2 + j(0.1))
+    orch_end = producer.end_ns + j(0.2)
+    _stretch(b, orch, orch_end, net)
+    _stretch(b, gw, orch_end + net // 2 + j(0.3), 0)
+    audit_consume(b, producer)
+    return b.build()
+
+
+def gateway_request(b: TraceBuilder, start_ns: int, net: int) -> tuple[Span, Span, int]:
+    """The gateway's server span (its end set later), its call to the orchestrator and the request's validation:
+    (gateway, orchestrator, when the orchestrator goes on)."""
+    j = b.jitter_us
     gw = b.span(
         "api-gateway",
         "POST /v1/predict",
@@ -135,15 +151,7 @@ def ml_inference_trace(seed: int = 7, start_ns: int = BASE_NS, trace_id: str | N
     orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", start_ns + j(0.3), 0, net)
     cursor = orch.start_ns + j(0.2)
     b.span("inference-orchestrator", "validate_request", cursor, j(0.3), orch)
-    cursor = _feature_lookup(b, orch, cursor + j(0.5), net)
-    router_end = _model_inference(b, orch, cursor, net)
-    pp_end = _postprocess(b, orch, router_end + net // 2 + j(0.2), net)
-    producer = _audit_publish(b, orch, pp_end + net // 2 + j(0.1))
-    orch_end = producer.end_ns + j(0.2)
-    _stretch(b, orch, orch_end, net)
-    _stretch(b, gw, orch_end + net // 2 + j(0.3), 0)
-    _audit_consume(b, producer)
-    return b.build()
+    return gw, orch, cursor + j(0.5)
 
 
 def _feature_lookup(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int:
@@ -160,22 +168,27 @@ def _feature_lookup(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int
         attributes={"cache.hit": False, "db.system": "redis"},
         events=(Event(fs.start_ns + j(0.2), "cache miss", {"cache.key": "user:4821:features"}),),
     )
-    lookup_start = fs.start_ns + j(0.7)
-    b.span(
+    online_store_lookup(b, fs, fs.start_ns + j(0.7))
+    return fs.end_ns + net // 2 + j(0.2)
+
+
+def online_store_lookup(b: TraceBuilder, fs: Span, start_ns: int) -> Span:
+    """The feature store's read of all the features at once, from ``start_ns`` to just before ``fs`` ends."""
+    return b.span(
         "feature-store",
         "online_store.lookup",
-        lookup_start,
-        fs.end_ns - lookup_start - j(0.3),
+        start_ns,
+        fs.end_ns - start_ns - b.jitter_us(0.3),
         fs,
         SpanKind.CLIENT,
         {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
     )
-    return fs.end_ns + net // 2 + j(0.2)
 
 
-_MODELS: tuple[tuple[str, float, float, dict[str, AttrValue]], ...] = (
-    ("nlp-model", 18.0, 14.0, {"ml.model.name": "intent-bert", "ml.model.version": "2024.11.3", "ml.batch_size": 8}),
-    ("cv-model", 24.0, 20.0, {"ml.model.name": "product-vit", "ml.model.version": "3.2.0", "ml.batch_size": 4}),
+# service, handler mean (ms), inference mean (ms), model, version, batch size
+_MODELS: tuple[tuple[str, float, float, str, str, int], ...] = (
+    ("nlp-model", 18.0, 14.0, "intent-bert", "2024.11.3", 8),
+    ("cv-model", 24.0, 20.0, "product-vit", "3.2.0", 4),
 )
 
 
@@ -185,24 +198,35 @@ def _model_inference(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> in
     router = b.rpc(orch, "inference-orchestrator", "model-router", "Route", start_ns, 0, net)
     branch_start = router.start_ns + j(0.3)
     ends = []
-    for model, mean, infer_mean, extra in _MODELS:
+    for service, mean, infer_mean, model, version, batch_size in _MODELS:
         handler = j(mean)
-        server = b.rpc(router, "model-router", model, "Infer", branch_start + j(0.1), handler, net)
+        server = b.rpc(router, "model-router", service, "Infer", branch_start + j(0.1), handler, net)
         pre = j(mean - infer_mean - 1)
-        b.span(model, "preprocess", server.start_ns + j(0.2), pre, server)
-        fwd_start = server.start_ns + j(0.3) + pre
-        b.span(
-            model,
-            "forward",
-            fwd_start,
-            server.end_ns - fwd_start - j(0.2),
-            server,
-            attributes={**extra, "gen_ai.request.model": str(extra["ml.model.name"])},
-        )
+        b.span(service, "preprocess", server.start_ns + j(0.2), pre, server)
+        forward_pass(b, server, server.start_ns + j(0.3) + pre, model, version, batch_size)
         ends.append(server.end_ns + net // 2)
     router_end = max(ends) + j(0.3)
     _stretch(b, router, router_end, net)
     return router_end
+
+
+def forward_pass(
+    b: TraceBuilder, server: Span, start_ns: int, model: str, version: str, batch_size: int,
+    more: Mapping[str, AttrValue] | None = None,
+) -> Span:  # fmt: skip
+    """A model server's forward pass, from ``start_ns`` to just before its server span ends, with the model's
+    attributes (``more`` after them)."""
+    return b.span(
+        server.service,
+        "forward",
+        start_ns,
+        server.end_ns - start_ns - b.jitter_us(0.2),
+        server,
+        attributes={
+            "ml.model.name": model, "ml.model.version": version, "ml.batch_size": batch_size,
+            "gen_ai.request.model": model, **(more or {}),
+        },
+    )  # fmt: skip
 
 
 def _postprocess(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int:
@@ -221,17 +245,18 @@ def _postprocess(b: TraceBuilder, orch: Span, start_ns: int, net: int) -> int:
 _AUDIT = {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"}
 
 
-def _audit_publish(b: TraceBuilder, orch: Span, start_ns: int) -> Span:
+def audit_publish(b: TraceBuilder, orch: Span, start_ns: int) -> Span:
     """The orchestrator's Kafka publish to the audit topic (the request does not wait for the consumer)."""
     return b.span(
         "inference-orchestrator", "audit publish", start_ns, b.jitter_us(0.15), orch, SpanKind.PRODUCER, dict(_AUDIT)
     )
 
 
-def _audit_consume(b: TraceBuilder, producer: Span) -> None:
+def audit_consume(b: TraceBuilder, producer: Span) -> Span:
     """audit-logger consuming the message, after the response has gone."""
     j = b.jitter_us
-    b.span("audit-logger", "audit process", producer.end_ns + j(2.0), j(1.2), producer, SpanKind.CONSUMER, dict(_AUDIT))
+    start = producer.end_ns + j(2.0)
+    return b.span("audit-logger", "audit process", start, j(1.2), producer, SpanKind.CONSUMER, dict(_AUDIT))
 
 
 def _stretch(b: TraceBuilder, server: Span, end_ns: int, network_ns: int) -> None:

@@ -14,11 +14,21 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from tracectl.model import LogRecord, Span, SpanKind, Trace
+from tracectl.model import LogRecord, Span, Trace
 from tracectl.sandbox.call_faults import N_PLUS_ONE_FEATURES, lookups_one_by_one, route_timeout
 from tracectl.sandbox.labels import CONFIDENCE_KEY, confidence, labelled, truth
 from tracectl.sandbox.recommender import recommend
-from tracectl.sandbox.synth import MS, US, TraceBuilder, _stretch
+from tracectl.sandbox.synth import (
+    MS,
+    US,
+    TraceBuilder,
+    _stretch,
+    audit_consume,
+    audit_publish,
+    forward_pass,
+    gateway_request,
+    online_store_lookup,
+)
 
 FAULTS = (
     "feature_store_gc", "cv_cold_start", "nlp_network_delay", "nlp_timeouts", "bad_model_version",
@@ -170,20 +180,9 @@ def simulate_request(
 
 def _gateway(b: TraceBuilder, logger: _Logger, start_ns: int, net: int) -> tuple[Span, Span, int]:
     """The gateway's server span, its call to the orchestrator and the request's validation."""
-    j = b.jitter_us
-    gw = b.span(
-        "api-gateway",
-        "POST /v1/predict",
-        start_ns,
-        0,
-        kind=SpanKind.SERVER,
-        attributes={"http.request.method": "POST", "http.route": "/v1/predict", "http.response.status_code": 200},
-    )
+    gw, orch, cursor = gateway_request(b, start_ns, net)
     logger.log(gw, gw.start_ns + 50 * US, "info", "request received", route="/v1/predict")
-    orch = b.rpc(gw, "api-gateway", "inference-orchestrator", "Predict", start_ns + j(0.3), 0, net)
-    cursor = orch.start_ns + j(0.2)
-    b.span("inference-orchestrator", "validate_request", cursor, j(0.3), orch)
-    return gw, orch, cursor + j(0.5)
+    return gw, orch, cursor
 
 
 def _features(b: TraceBuilder, logger: _Logger, orch: Span, cursor: int, fault: str | None, net: int) -> int:
@@ -210,15 +209,7 @@ def _features(b: TraceBuilder, logger: _Logger, orch: Span, cursor: int, fault: 
     if per_feature:
         lookups_one_by_one(b, fs, lookup_start, per_feature)
     else:
-        lookup = b.span(
-            "feature-store",
-            "online_store.lookup",
-            lookup_start,
-            fs.end_ns - lookup_start - j(0.3),
-            fs,
-            SpanKind.CLIENT,
-            {"db.system": "cassandra", "db.operation.name": "SELECT", "ml.feature_count": 128},
-        )
+        lookup = online_store_lookup(b, fs, lookup_start)
         if gc_pause:
             logger.log(
                 lookup,
@@ -276,28 +267,12 @@ def _audit_and_answer(b: TraceBuilder, logger: _Logger, gw: Span, orch: Span, pp
                       net: int) -> None:  # fmt: skip
     """The audit message (published, then consumed asynchronously) and the answer going back up the chain."""
     j = b.jitter_us
-    producer = b.span(
-        "inference-orchestrator",
-        "audit publish",
-        pp_end + net // 2 + j(0.1),
-        j(0.15),
-        orch,
-        SpanKind.PRODUCER,
-        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
-    )
+    producer = audit_publish(b, orch, pp_end + net // 2 + j(0.1))
     orch_end = producer.end_ns + j(0.2)
     _stretch(b, orch, orch_end, net)
     gw_end = orch_end + net // 2 + j(0.3)
     _stretch(b, gw, gw_end, 0)
-    consumer = b.span(
-        "audit-logger",
-        "audit process",
-        producer.end_ns + j(2.0),
-        j(1.2),
-        producer,
-        SpanKind.CONSUMER,
-        {"messaging.system": "kafka", "messaging.destination.name": "predictions-audit"},
-    )
+    consumer = audit_consume(b, producer)
     logger.log(consumer, consumer.end_ns, "info", "prediction audited")
     logger.log(gw, gw_end, "info", "request served", status=200, duration_ms=(gw_end - start_ns) // MS)
 
@@ -307,6 +282,13 @@ def _layers(b: TraceBuilder, forward: Span, count: int) -> None:
     step = forward.duration_ns // max(count, 1)
     for n in range(count):
         b.span(forward.service, f"layer.{n}", forward.start_ns + n * step, step, forward)
+
+
+def _inference_done(b: TraceBuilder, logger: _Logger, forward: Span, layers: int) -> None:
+    """A forward pass's per-layer spans and its "inference done" line."""
+    _layers(b, forward, layers)
+    model, version = forward.attributes["ml.model.name"], forward.attributes["ml.model.version"]
+    logger.log(forward, forward.end_ns, "info", "inference done", model=model, model_version=version)
 
 
 def _nlp_branch(
@@ -344,23 +326,9 @@ def _nlp_branch(
             continue
         pre = j(3.0)
         b.span("nlp-model", "preprocess", server.start_ns + j(0.2), pre, server)
-        fwd_start = server.start_ns + j(0.3) + pre
-        fwd = b.span(
-            "nlp-model",
-            "forward",
-            fwd_start,
-            server.end_ns - fwd_start - j(0.2),
-            server,
-            attributes={
-                "ml.model.name": "intent-bert",
-                "ml.model.version": version,
-                "ml.batch_size": 8,
-                "gen_ai.request.model": "intent-bert",
-                **({CONFIDENCE_KEY: score} if score is not None else {}),
-            },
-        )
-        _layers(b, fwd, layers)
-        logger.log(fwd, fwd.end_ns, "info", "inference done", model="intent-bert", model_version=version)
+        fwd = forward_pass(b, server, server.start_ns + j(0.3) + pre, "intent-bert", version, 8,
+                           {CONFIDENCE_KEY: score} if score is not None else None)  # fmt: skip
+        _inference_done(b, logger, fwd, layers)
         return server.end_ns + (net + extra_net) // 2
     raise AssertionError("unreachable: the last attempt always succeeds")
 
@@ -389,22 +357,8 @@ def _cv_branch(
         cursor = weights.end_ns
     pre = j(2.5)
     b.span("cv-model", "preprocess", cursor, pre, server)
-    fwd_start = cursor + pre + j(0.1)
-    fwd = b.span(
-        "cv-model",
-        "forward",
-        fwd_start,
-        server.end_ns - fwd_start - j(0.2),
-        server,
-        attributes={
-            "ml.model.name": "product-vit",
-            "ml.model.version": version,
-            "ml.batch_size": 4,
-            "gen_ai.request.model": "product-vit",
-        },
-    )
-    _layers(b, fwd, layers)
-    logger.log(fwd, fwd.end_ns, "info", "inference done", model="product-vit", model_version=version)
+    fwd = forward_pass(b, server, cursor + pre + j(0.1), "product-vit", version, 4)
+    _inference_done(b, logger, fwd, layers)
     return server.end_ns + net // 2
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tracectl.slo.spec import ModelQualitySLI, SpecError
+
+T = TypeVar("T")
 
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -71,28 +73,34 @@ class Node:
             raise self.fail(key, "must be a non-empty list")
         return [Node.of(item, self.source, f"{self.at(key)}[{i}]", self.slo) for i, item in enumerate(value)]
 
-    def text(self, key: str, default: str | None = None) -> str:
+    def scalar(self, key: str, default: T | None, read: Callable[[Any], T]) -> T:
+        """The value at ``key`` as ``read`` takes it (raising this node's error when it is of the wrong kind);
+        absent: ``default``, or the "missing" error when there is none."""
         value = self.data.get(key)
         if value is None:
             if default is None:
                 raise self.fail(key, "missing")
             return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty string")
-        return value
+        return read(value)
+
+    def text(self, key: str, default: str | None = None) -> str:
+        def read(value: Any) -> str:
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(key, "must be a non-empty string")
+            return value
+
+        return self.scalar(key, default, read)
 
     def opt_text(self, key: str) -> str | None:
         return self.text(key) if self.has(key) else None
 
     def number(self, key: str, default: float | None = None) -> float:
-        value = self.data.get(key)
-        if value is None:
-            if default is None:
-                raise self.fail(key, "missing")
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.fail(key, f"must be a number, not {value!r}")
-        return float(value)
+        def read(value: Any) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise self.fail(key, f"must be a number, not {value!r}")
+            return float(value)
+
+        return self.scalar(key, default, read)
 
     def opt_number(self, key: str) -> float | None:
         return self.number(key) if self.has(key) else None
@@ -128,20 +136,18 @@ def duration_seconds(node: Node, key: str, default: int | None = None) -> int:
     from tracectl.errors import InputError
     from tracectl.units import parse_duration
 
-    if not node.has(key):
-        if default is None:
-            raise node.fail(key, "missing")
-        return default
-    raw = node.data[key]
-    if not isinstance(raw, str):
-        raise node.fail(key, f"must be a duration such as 30m, 6h, 7d, not {raw!r}")
-    try:
-        ns = parse_duration(raw, node.at(key))
-    except InputError:
-        raise node.fail(key, f"{raw!r} is not a duration (examples: 30m, 6h, 7d, 4w)") from None
-    if ns < 60 * 10**9 or ns % 10**9:
-        raise node.fail(key, f"{raw!r}: must be whole seconds and at least 1m")
-    return ns // 10**9
+    def read(raw: Any) -> int:
+        if not isinstance(raw, str):
+            raise node.fail(key, f"must be a duration such as 30m, 6h, 7d, not {raw!r}")
+        try:
+            ns = parse_duration(raw, node.at(key))
+        except InputError:
+            raise node.fail(key, f"{raw!r} is not a duration (examples: 30m, 6h, 7d, 4w)") from None
+        if ns < 60 * 10**9 or ns % 10**9:
+            raise node.fail(key, f"{raw!r}: must be whole seconds and at least 1m")
+        return ns // 10**9
+
+    return node.scalar(key, default, read)
 
 
 MODEL_QUALITY_KEYS = (

@@ -22,67 +22,46 @@ def _target(expr: str, legend: str, ref: str) -> dict[str, Any]:
     return {"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "refId": ref}
 
 
+def _panel(
+    panel_id: int, kind: str, title: str, grid: tuple[int, int, int], targets: list[dict[str, Any]],
+    defaults: dict[str, Any], **more: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """One of an SLO's panels: 8 high, ``grid`` = (x, width, y), reading the Prometheus data source."""
+    x, w, y = grid
+    return {
+        "id": panel_id, "type": kind, "title": title, "datasource": DATASOURCE,
+        "gridPos": {"h": 8, "w": w, "x": x, "y": y}, "targets": targets,
+        "fieldConfig": {"defaults": defaults, "overrides": []}, **more,
+    }  # fmt: skip
+
+
 def _panels(slo: SLO, y: int, next_id: int) -> list[dict[str, Any]]:
     sel = f'{{sloth_id="{slo.id}"}}'
     page = burn.ALERT_WINDOWS[0].factor(slo.period_seconds)
-    budget = {
-        "id": next_id + 1,
-        "type": "stat",
-        "title": f"Error budget left ({period_window(slo.period_seconds)})",
-        "datasource": DATASOURCE,
-        "gridPos": {"h": 8, "w": 6, "x": 0, "y": y + 1},
-        "targets": [_target(f"slo:period_error_budget_remaining:ratio{sel}", "budget left", "A")],
-        "fieldConfig": {
-            "defaults": {
-                "unit": "percentunit",
-                "decimals": 1,
-                "thresholds": {
-                    "mode": "absolute",
-                    "steps": [
-                        {"color": "red", "value": None},
-                        {"color": "orange", "value": 0},
-                        {"color": "green", "value": 0.5},
-                    ],
-                },
-            },
-            "overrides": [],
-        },
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}},
-    }
+    budget = _panel(
+        next_id + 1, "stat", f"Error budget left ({period_window(slo.period_seconds)})", (0, 6, y + 1),
+        [_target(f"slo:period_error_budget_remaining:ratio{sel}", "budget left", "A")],
+        {"unit": "percentunit", "decimals": 1,
+         "thresholds": {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "orange", "value": 0},
+                                                      {"color": "green", "value": 0.5}]}},
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}},
+    )  # fmt: skip
     burn_targets = [
         _target(f"{sli_metric(w)}{sel} / ignoring(sloth_window) slo:error_budget:ratio{sel}", f"burn {w}", chr(65 + i))
         for i, w in enumerate(("5m", "1h", "6h", "1d", "3d"))
     ]
-    burns = {
-        "id": next_id + 2,
-        "type": "timeseries",
-        "title": f"Burn rates (page at {number(page)}× over 1h and 5m)",
-        "datasource": DATASOURCE,
-        "gridPos": {"h": 8, "w": 9, "x": 6, "y": y + 1},
-        "targets": burn_targets,
-        "fieldConfig": {
-            "defaults": {
-                "unit": "none",
-                "custom": {"thresholdsStyle": {"mode": "line"}},
-                "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None},
-                                                             {"color": "red", "value": page}]},
-            },
-            "overrides": [],
-        },
-    }  # fmt: skip
-    sli = {
-        "id": next_id + 3,
-        "type": "timeseries",
-        "title": f"SLI (objective {number(slo.objective_percent)}%)",
-        "datasource": DATASOURCE,
-        "gridPos": {"h": 8, "w": 9, "x": 15, "y": y + 1},
-        "targets": [
-            _target(f"1 - {sli_metric('5m')}{sel}", "SLI 5m", "A"),
-            _target(f"1 - {sli_metric('1h')}{sel}", "SLI 1h", "B"),
-            _target(f"slo:objective:ratio{sel}", "objective", "C"),
-        ],
-        "fieldConfig": {"defaults": {"unit": "percentunit", "decimals": 3}, "overrides": []},
-    }
+    burns = _panel(
+        next_id + 2, "timeseries", f"Burn rates (page at {number(page)}× over 1h and 5m)", (6, 9, y + 1), burn_targets,
+        {"unit": "none", "custom": {"thresholdsStyle": {"mode": "line"}},
+         "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None},
+                                                      {"color": "red", "value": page}]}},
+    )  # fmt: skip
+    sli = _panel(
+        next_id + 3, "timeseries", f"SLI (objective {number(slo.objective_percent)}%)", (15, 9, y + 1),
+        [_target(f"1 - {sli_metric('5m')}{sel}", "SLI 5m", "A"), _target(f"1 - {sli_metric('1h')}{sel}", "SLI 1h", "B"),
+         _target(f"slo:objective:ratio{sel}", "objective", "C")],
+        {"unit": "percentunit", "decimals": 3},
+    )  # fmt: skip
     row = {
         "id": next_id,
         "type": "row",

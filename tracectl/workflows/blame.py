@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
+from tracectl.results import Result
 from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import InputCounts, expand_trace_args, is_file_arg, load_inputs
 
@@ -25,22 +26,16 @@ BUCKET_CSV_COLUMNS = ("key", "edge", "typical_cp_mean", "tail_cp_mean", "delta",
 
 
 @dataclass(slots=True)
-class TraceBlame:
+class TraceBlame(Result, schema=BLAME_SCHEMA, columns=TRACE_CSV_COLUMNS):
     """Where one trace's time went, by component."""
-
-    schema: ClassVar[str] = BLAME_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = TRACE_CSV_COLUMNS
 
     attribution: Attribution
     warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
-class AggregateBlame:
+class AggregateBlame(Result, schema=BLAME_SCHEMA, columns=AGG_CSV_COLUMNS):
     """Per component over many traces: traces seen, error rate, share, critical-path percentiles."""
-
-    schema: ClassVar[str] = BLAME_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = AGG_CSV_COLUMNS
 
     aggregate: Aggregate
     warnings: list[str] = field(default_factory=list)
@@ -48,11 +43,8 @@ class AggregateBlame:
 
 
 @dataclass(slots=True)
-class BucketBlame:
+class BucketBlame(Result, schema=BLAME_SCHEMA, columns=BUCKET_CSV_COLUMNS):
     """What dominates the tail (≥ p99) that does not dominate typical requests (around the median)."""
-
-    schema: ClassVar[str] = BLAME_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = BUCKET_CSV_COLUMNS
 
     buckets: BucketComparison
     traces: int

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from tracectl.errors import InputError
+from tracectl.results import Result
 from tracectl.units import plural
 from tracectl.workflows.sources import InputCounts, load_inputs
 
@@ -24,11 +25,8 @@ CHECK_CSV_COLUMNS = (
 
 
 @dataclass(slots=True)
-class CheckResult:
+class CheckResult(Result, schema=CHECK_SCHEMA, columns=CHECK_CSV_COLUMNS):
     """Per service a 0–100 score, and the findings: rule, impact, spans failing, an example, the fix."""
-
-    schema: ClassVar[str] = CHECK_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = CHECK_CSV_COLUMNS
 
     report: CheckReport
     source: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
+from tracectl.results import Result
 from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import InputCounts, load_many
 
@@ -19,13 +20,10 @@ DIFF_CSV_COLUMNS = ("key", "edge", "cp_a", "cp_b", "cp_delta", "self_a", "self_b
 
 
 @dataclass(slots=True)
-class Difference:
+class Difference(Result, schema=DIFF_SCHEMA, columns=DIFF_CSV_COLUMNS):
     """What explains B's extra time (the triage ranking, B as the suspects), what got faster, per component (and
     edge) critical-path and self time in A and B, calls that changed; for two single traces, the two trees
     aligned span by span."""
-
-    schema: ClassVar[str] = DIFF_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = DIFF_CSV_COLUMNS
 
     result: SetDiff
     aligned: list[dict[str, Any]] | None = None

@@ -8,10 +8,11 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.drift import ALPHA
 from tracectl.errors import InputError
+from tracectl.results import Result
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,11 +49,8 @@ class DriftOptions:
 
 
 @dataclass(slots=True)
-class DriftResult:
+class DriftResult(Result, schema=DRIFT_SCHEMA, columns=DRIFT_CSV_COLUMNS):
     """Every feature compared, drifted first, with where the current and reference values came from."""
-
-    schema: ClassVar[str] = DRIFT_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = DRIFT_CSV_COLUMNS
 
     service: str
     operation: str | None

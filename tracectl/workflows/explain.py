@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
+from tracectl.results import Result
 from tracectl.units import plural
 from tracectl.workflows.inspect import session_warn
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
@@ -23,11 +24,8 @@ EXPLAIN_CSV_COLUMNS = (
 
 
 @dataclass(slots=True)
-class Explanation:
+class Explanation(Result, schema=EXPLAIN_SCHEMA, columns=EXPLAIN_CSV_COLUMNS):
     """One trace's findings, ranked, with its one-sentence verdict and every warning about the data."""
-
-    schema: ClassVar[str] = EXPLAIN_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = EXPLAIN_CSV_COLUMNS
 
     source: str
     diagnosis: Diagnosis

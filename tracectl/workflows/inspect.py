@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from tracectl.analysis.tree_rows import SHOW_SCHEMA, SPAN_CSV_COLUMNS, make_view
+from tracectl.results import Result
 from tracectl.workflows.sources import load_trace_arg, select_traces, selected_span
 
 if TYPE_CHECKING:
@@ -15,11 +16,8 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True)
-class Shown:
+class Shown(Result, schema=SHOW_SCHEMA, columns=SPAN_CSV_COLUMNS):
     """The traces of one source as trees, with the source's notes and every warning about the data."""
-
-    schema: ClassVar[str] = SHOW_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = SPAN_CSV_COLUMNS
 
     source: str
     views: list[TreeView]
@@ -79,11 +77,8 @@ PATH_CSV_COLUMNS = (
 
 
 @dataclass(slots=True)
-class CriticalPaths:
+class CriticalPaths(Result, schema=PATH_SCHEMA, columns=PATH_CSV_COLUMNS):
     """The critical path of each trace of one source, section by section."""
-
-    schema: ClassVar[str] = PATH_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = PATH_CSV_COLUMNS
 
     source: str
     analyses: list[TraceAnalysis]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from tracectl.errors import InputError, TracectlError
+from tracectl.results import Result
 from tracectl.units import plural
 from tracectl.workflows.sources import load_trace_arg, select_traces
 
@@ -25,11 +26,8 @@ LEVEL_SAMPLE = 100  # lines looked at to choose the level filter sent to Loki
 
 
 @dataclass(slots=True)
-class TraceLogs:
+class TraceLogs(Result, schema=LOGS_SCHEMA, columns=LOG_CSV_COLUMNS):
     """The log lines of one trace, each with the span it belongs to (or none)."""
-
-    schema: ClassVar[str] = LOGS_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = LOG_CSV_COLUMNS
 
     tree: SpanTree
     query: str

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from tracectl.analysis import red
 from tracectl.analysis.changepoint import ALPHA
 from tracectl.backends import metric_families as mf
+from tracectl.results import Result
 from tracectl.timerange import TimeRange
 from tracectl.units import format_duration
 
@@ -41,10 +42,9 @@ class MetricsRequest:
 
 
 @dataclass(slots=True)
-class MetricsResult:
-    schema: ClassVar[str] = "tracectl.metrics/v1"
-    columns: ClassVar[tuple[str, ...]] = ("time_ns", "rate_per_s", "error_ratio", "p50_ns", "p95_ns", "p99_ns")
-
+class MetricsResult(
+    Result, schema="tracectl.metrics/v1", columns=("time_ns", "rate_per_s", "error_ratio", "p50_ns", "p95_ns", "p99_ns")
+):
     service: str
     operation: str | None
     time: TimeRange

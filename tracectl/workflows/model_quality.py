@@ -8,9 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from tracectl.errors import InputError
+from tracectl.results import Result
 
 if TYPE_CHECKING:
     from tracectl.analysis.model_quality import Breach, Metric, WindowQuality
@@ -28,11 +29,8 @@ SEARCH_SLICE_NS = (7 * 86400 - 60) * 10**9
 
 
 @dataclass(slots=True)
-class ModelQualityResult:
+class ModelQualityResult(Result, schema=SCHEMA, columns=COLUMNS):
     """The SLI per evaluation window (oldest first), and how the latest windows stand against the SLO."""
-
-    schema: ClassVar[str] = SCHEMA
-    columns: ClassVar[tuple[str, ...]] = COLUMNS
 
     name: str
     metric: Metric

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
+
+from tracectl.results import Result
 
 if TYPE_CHECKING:
     from tracectl.backends.query import SearchQuery, SearchResult
@@ -21,11 +23,8 @@ SEARCH_CSV_COLUMNS = (
 
 
 @dataclass(slots=True)
-class Found:
+class Found(Result, schema=SEARCH_SCHEMA, columns=SEARCH_CSV_COLUMNS):
     """A search's hits (slowest first) and everything that limits them."""
-
-    schema: ClassVar[str] = SEARCH_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = SEARCH_CSV_COLUMNS
 
     query: SearchQuery
     result: SearchResult

@@ -86,18 +86,23 @@ class Session:
         return self._backend
 
     def loki(self) -> LokiClient:
+        """The configured Loki (``--loki-url`` / ``LOKI_ADDR``); an error says how to set one."""
         if self._loki is None:
-            from tracectl.backends import open_loki
+            from tracectl.backends import open_http
+            from tracectl.backends.loki import LokiClient
 
-            self._loki = open_loki(self.settings, self.transport, self.deadline, observer=self.status)
+            self._loki = LokiClient(open_http(self.settings, "loki", self.transport, self.deadline, self.status))
         return self._loki
 
     def prometheus(self) -> PrometheusClient:
         """The configured Prometheus (``--prometheus-url`` / ``PROMETHEUS_ADDR``); an error says how to set one."""
         if self._prometheus is None:
-            from tracectl.backends import open_prometheus
+            from tracectl.backends import open_http
+            from tracectl.backends.prometheus import PrometheusClient
 
-            self._prometheus = open_prometheus(self.settings, self.transport, self.deadline, observer=self.status)
+            self._prometheus = PrometheusClient(
+                open_http(self.settings, "prometheus", self.transport, self.deadline, self.status)
+            )
         return self._prometheus
 
     def fetch(self, trace_id: str) -> LoadResult:

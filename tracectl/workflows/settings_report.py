@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
+
+from tracectl.results import Result
 
 if TYPE_CHECKING:
     from tracectl.config import Settings
 
 
 @dataclass(slots=True)
-class SettingsReport:
-    schema: ClassVar[str] = "tracectl.config/v1"
-    columns: ClassVar[tuple[str, ...]] = ("setting", "value", "origin")
-
+class SettingsReport(Result, schema="tracectl.config/v1", columns=("setting", "value", "origin")):
     settings: Settings

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from tracectl.errors import BackendError
+from tracectl.results import Result
 from tracectl.slo import burn
 from tracectl.slo.rules import period_window
 from tracectl.slo.spec import SLO, ModelQualitySLI, Severity
@@ -79,14 +80,14 @@ class SloStatus:
         return self.firing() or self.quality_breached
 
 
-@dataclass(slots=True)
-class SloStatusResult:
-    schema: ClassVar[str] = "tracectl.slo/v1"
-    columns: ClassVar[tuple[str, ...]] = (
-        "service", "name", "objective", "sli", "error_budget_remaining",
-        *(f"burn_rate_{w}" for w in burn.WINDOWS), "page", "ticket",
-    )  # fmt: skip
+SLO_CSV_COLUMNS = (
+    "service", "name", "objective", "sli", "error_budget_remaining", *(f"burn_rate_{w}" for w in burn.WINDOWS),
+    "page", "ticket",
+)  # fmt: skip
 
+
+@dataclass(slots=True)
+class SloStatusResult(Result, schema="tracectl.slo/v1", columns=SLO_CSV_COLUMNS):
     at_ns: int
     step_ns: int
     history_ns: int

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
+
+from tracectl.results import Result
 
 if TYPE_CHECKING:
     from tracectl.analysis.tree_rows import TreeView
@@ -15,10 +17,7 @@ SPAN_DETAIL_CSV_COLUMNS = ("trace_id", "span_id", "section", "offset_ns", "key",
 
 
 @dataclass(slots=True)
-class SpanDetail:
-    schema: ClassVar[str] = SPAN_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = SPAN_DETAIL_CSV_COLUMNS
-
+class SpanDetail(Result, schema=SPAN_SCHEMA, columns=SPAN_DETAIL_CSV_COLUMNS):
     source: str
     view: TreeView
     node: int

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from tracectl.errors import InputError, TracectlError
+from tracectl.results import Result
 
 if TYPE_CHECKING:
     from tracectl.analysis.analyse import TraceAnalysis
@@ -56,11 +57,8 @@ class TriageOptions:
 
 
 @dataclass(slots=True)
-class TriageResult:
+class TriageResult(Result, schema=TRIAGE_SCHEMA, columns=TRIAGE_CSV_COLUMNS):
     """The verdict, the ranked suspects with their evidence, and what it was computed from."""
-
-    schema: ClassVar[str] = TRIAGE_SCHEMA
-    columns: ClassVar[tuple[str, ...]] = TRIAGE_CSV_COLUMNS
 
     verdict: Verdict
     mode: str
