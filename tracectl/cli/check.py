@@ -30,6 +30,10 @@ def check(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),
+    ] = None,
     search: Annotated[
         bool,
         typer.Option(
@@ -62,7 +66,7 @@ def check(
     if search:
         query = so.build_query(ctx, flags)
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
-    result = run(get_session(ctx), traces, query=query, skip_bad=skip_bad)
+    result = run(get_session(ctx), traces, query=query, skip_bad=skip_bad, jobs=jobs)
     emit_result(ctx, result, output, top=top)
     finish(ctx, getattr(result, "inputs", None), max_skipped)
     crossed = crossed_thresholds(result, rules)
