@@ -4,6 +4,7 @@ the same error for the same bad file."""
 
 from __future__ import annotations
 
+import pickle
 import random
 from dataclasses import replace
 from itertools import pairwise
@@ -113,7 +114,7 @@ def test_the_pool_gives_the_serial_report_with_propagation_judged_across_files(m
     assert names.service == "feature-store" and names.example_trace_id in (many / "t002.json").read_text()
 
 
-def test_tallies_merged_in_order_are_the_tally_of_recording_everything_in_order() -> None:
+def test_tallies_merged_in_order_even_pickled_are_the_tally_of_recording_everything_in_order() -> None:
     rng = random.Random(11)
     spans = [span(f"s{i}", 0, 1, service=rng.choice("ab"), kind=SpanKind.CLIENT) for i in range(300)]
     spans = [replace(s, trace_id=f"{i // 7 + 1:032x}") for i, s in enumerate(spans)]
@@ -132,7 +133,7 @@ def test_tallies_merged_in_order_are_the_tally_of_recording_everything_in_order(
             part.record(rule, s, outcome, fix)
             part.spans[s.service] += 1
             part.traces[s.service].add(s.trace_id)
-        merged.merge(part)
+        merged.merge(pickle.loads(pickle.dumps(part)))  # noqa: S301  (as from a worker process)
     assert merged.report() == whole.report()
     fixed = [r for svc in whole.report().services for r in svc.results if r.fixes]
     assert fixed and all(r.examples and r.failed for r in fixed)

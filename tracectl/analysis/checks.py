@@ -14,10 +14,11 @@ never arrived, and clock skew between hosts.
 from __future__ import annotations
 
 import bisect
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tracectl._gc import paused_gc
 from tracectl.analysis import check_rules as per_span
@@ -194,6 +195,29 @@ class Tally:
             result.fixes[cause] = fix
         result.examples.setdefault(cause, (trace_id, span_id))
 
+    def __getstate__(self) -> tuple[object, ...]:
+        # Compact for worker processes: traces of one shape share their keys (one object per shape in a worker,
+        # which pickle then writes once per batch), and a tally of one trace names that trace once.
+        ids = {i for ids in self.traces.values() for i in ids}
+        one = next(iter(ids)) if len(ids) == 1 and self.traces.keys() == self.spans.keys() else None
+        traces = one if one is not None else dict(self.traces)
+        checked, spans = self.checked, self.spans
+        return (
+            _shape(tuple(checked)),
+            tuple(checked.values()),
+            self.failing,
+            _shape(tuple(spans)),
+            tuple(spans.values()),
+            traces,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        checked_keys, checked, self.failing, services, spans, traces = state
+        self.checked = dict(zip(checked_keys, checked, strict=True))
+        self.spans = Counter(dict(zip(services, spans, strict=True)))
+        ids: dict[str, set[str]] = {s: {traces} for s in self.spans} if isinstance(traces, str) else traces
+        self.traces = defaultdict(set, ids)
+
     def merge(self, later: Tally) -> None:
         """Add the tally of spans recorded after this one's: the result is the tally of recording them all in
         order (the first example of a cause stays, a cause's fix is the last one given)."""
@@ -229,6 +253,14 @@ class Tally:
             services.append(ServiceReport(service, self.spans[service], len(self.traces[service]), results))
         services.sort(key=lambda s: (s.score, s.service))
         return CheckReport(services, len({t for ts in self.traces.values() for t in ts}), self.spans.total())
+
+
+_SHAPES: dict[tuple[object, ...], tuple[object, ...]] = {}
+
+
+def _shape(keys: tuple[object, ...]) -> tuple[object, ...]:
+    """One object for equal tuples of keys (in this process)."""
+    return _SHAPES.setdefault(keys, keys) if len(_SHAPES) < 10_000 else keys
 
 
 def check_traces(traces: Iterable[Trace]) -> CheckReport:
@@ -275,7 +307,7 @@ def _tree_facts(tree: SpanTree) -> TreeFacts:
         _clock_skew(tree, i, tally)
         process = processes.get(id(span.resource))
         if process is None:
-            process = processes[id(span.resource)] = process_of(span)
+            process = processes[id(span.resource)] = sys.intern(process_of(span))  # written once per batch
         start, end = span.start_ns, max(span.end_ns, span.start_ns)
         kind = span.kind
         call = kind in _CALLS
@@ -304,19 +336,22 @@ def _tree_facts(tree: SpanTree) -> TreeFacts:
             roots.append(
                 _Root(r, False, start, end, span.service, span.name, span.trace_id, span.span_id, "", "", served)
             )
-    return TreeFacts(trace_id, tally, tuple((p, _union(spells)) for p, spells in busy.items()), tuple(roots),
-                     tuple(leaf_calls), frozenset(called_with_context), tuple(judged.items()))  # fmt: skip
+    busy_spells = tuple((process, _union(spells)) for process, spells in busy.items())
+    links = _Links(trace_id, busy_spells, tuple(roots), tuple(leaf_calls), frozenset(called_with_context),
+                   tuple(judged.items()))  # fmt: skip
+    return TreeFacts(tally, links)
 
 
 def check_facts(facts: Iterable[TreeFacts]) -> CheckReport:
     """The report over the trees ``facts`` come from, in that order: their tallies merged and propagation
     judged across them."""
-    facts = list(facts)
     tally = Tally()
+    links = []
     with paused_gc():
-        for f in facts:
+        for f in facts:  # each tally is let go once merged
             tally.merge(f.tally)
-        _Propagation(facts).judge(tally)
+            links.append(f.links)
+        _Propagation(links).judge(tally)
         return tally.report()
 
 
@@ -419,18 +454,24 @@ class _Call:
 
 
 @dataclass(frozen=True, slots=True)
-class TreeFacts:
-    """What one trace gives ``check_facts``: its tally (the per-span rules) and, for propagation across traces,
-    its roots, its leaf calls, when each of its processes was busy, the operations it calls with context, and
-    how many spans per service the propagation rule judges."""
+class _Links:
+    """What propagation across traces needs of one trace: its roots, its leaf calls, when each of its processes
+    was busy, the operations it calls with context, and how many spans per service the rule judges."""
 
     trace_id: str
-    tally: Tally
     busy: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]  # process -> when its spans ran (not lost calls)
     roots: tuple[_Root, ...]
     leaf_calls: tuple[_Call, ...]
     called_with_context: frozenset[tuple[str, str]]  # (service, operation) of requests arriving with context
     judged: tuple[tuple[str, int], ...]  # (service, calls made and requests received with context)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeFacts:
+    """What one trace gives ``check_facts``: its tally (the per-span rules), and its links to other traces."""
+
+    tally: Tally
+    links: _Links
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,7 +507,7 @@ class _Propagation:
     - Any other SERVER/CONSUMER root of an operation that other services call with context: some caller drops it.
     """
 
-    def __init__(self, facts: list[TreeFacts]) -> None:
+    def __init__(self, facts: list[_Links]) -> None:
         self.facts = facts
         self.busy: dict[str, list[_Spell]] = defaultdict(list)  # by process
         self.leaf_calls: dict[str, list[_Placed]] = defaultdict(list)  # by "port:…"/"path:…"
