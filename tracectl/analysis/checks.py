@@ -18,7 +18,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from tracectl._gc import paused_gc
 from tracectl.analysis import check_rules as per_span
@@ -423,11 +423,10 @@ _ROOT_FIX = ("Find the caller that sends no traceparent (an uninstrumented clien
              "instrument it.")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Root:
+class _Root(NamedTuple):  # a tuple: cheap to send from a worker process
     """A trace's root that is a call or a request (what propagation matches across traces)."""
 
-    index: int  # in its tree
+    node: int  # its index in its tree
     call: bool  # a CLIENT/PRODUCER span (else SERVER/CONSUMER)
     start: int
     end: int  # never before start
@@ -440,11 +439,10 @@ class _Root:
     served: per_span.Peer | None  # what a request serves
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
+class _Call(NamedTuple):  # a tuple: cheap to send from a worker process
     """A childless CLIENT/PRODUCER span that says what it calls: its callee's half may be a trace of its own."""
 
-    index: int
+    node: int
     start: int
     end: int
     peer: per_span.Peer
@@ -453,8 +451,7 @@ class _Call:
     span_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Links:
+class _Links(NamedTuple):  # a tuple: cheap to send from a worker process
     """What propagation across traces needs of one trace: its roots, its leaf calls, when each of its processes
     was busy, the operations it calls with context, and how many spans per service the rule judges."""
 
@@ -466,8 +463,7 @@ class _Links:
     judged: tuple[tuple[str, int], ...]  # (service, calls made and requests received with context)
 
 
-@dataclass(frozen=True, slots=True)
-class TreeFacts:
+class TreeFacts(NamedTuple):  # a tuple: cheap to send from a worker process
     """What one trace gives ``check_facts``: its tally (the per-span rules), and its links to other traces."""
 
     tally: Tally
@@ -535,7 +531,7 @@ class _Propagation:
         for n, root in roots:
             trace_id = self.facts[n].trace_id
             if root.call and self._enclosed(root, trace_id):
-                split[(n, root.index)] = (
+                split[(n, root.node)] = (
                     f"calls to {root.callee} made outside the request's context (in a thread "
                     "or task without it): each starts a new trace",
                     _THREAD_FIX,
@@ -545,7 +541,7 @@ class _Propagation:
                 found = self._calling(root, trace_id)
                 if found is not None:
                     m, call = found
-                    split[(m, call.index)] = (
+                    split[(m, call.node)] = (
                         f"calls to {root.service} ({root.name}) that arrive without trace "
                         f"context: {root.service} starts a new trace",
                         _HEADER_FIX,
@@ -591,7 +587,7 @@ class _Propagation:
         for part in _index_keys(served):
             for placed in self._candidates(self.leaf_calls.get(part, []), part, root.start + SKEW_TOLERANCE_NS):
                 call = placed.call
-                if placed.trace_id == trace_id or (placed.tree, call.index) in self.used:
+                if placed.trace_id == trace_id or (placed.tree, call.node) in self.used:
                     continue
                 if placed.end + SKEW_TOLERANCE_NS >= root.start and call.peer.agrees_with(served, root.service):
                     gap = abs(root.start - placed.start) + abs(placed.end - root.end)
@@ -600,7 +596,7 @@ class _Propagation:
         if best is None:
             return None
         placed = best[1]
-        self.used.add((placed.tree, placed.call.index))
+        self.used.add((placed.tree, placed.call.node))
         return placed.tree, placed.call
 
 
