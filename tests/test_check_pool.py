@@ -85,6 +85,11 @@ def write_files(directory: Path, traces: list[Trace]) -> list[Path]:
     return paths
 
 
+@pytest.fixture(autouse=True)
+def small_files_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "MIN_BYTES", 0)  # the files here are small: pool them all the same
+
+
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("many")
@@ -96,9 +101,15 @@ def causes(result: CheckResult) -> list[str]:
     return [c for r in result.report.findings if r.rule.id == "propagation" for c in r.causes]
 
 
-def test_the_pool_gives_the_serial_report_with_propagation_judged_across_files(many: Path) -> None:
+def test_the_pool_gives_the_serial_report_with_propagation_judged_across_files(
+    many: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forks: list[int] = []
+    forked = pool.forked
+    monkeypatch.setattr(pool, "forked", lambda jobs: forks.append(jobs) or forked(jobs))  # type: ignore[func-returns-value]
     serial = check(None, [str(many)], jobs=1)
     pooled = check(None, [str(many)], jobs=2)
+    assert forks == [2]  # the second ran in two worker processes
     assert pooled == serial  # every score, count, cause, example and fix
     found = causes(serial)
     assert any(HEADER_SPLIT in c for c in found) and any(THREAD_SPLIT in c for c in found)
