@@ -31,6 +31,11 @@ def write_files(directory: Path, n: int) -> list[Path]:
     return paths
 
 
+@pytest.fixture(autouse=True)
+def small_files_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "MIN_BYTES", 0)  # the files here are small: pool them all the same
+
+
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("many")
@@ -74,6 +79,8 @@ def test_few_files_stay_in_this_process() -> None:
     assert not pool.worth_a_pool(["a.json"] * pool.MIN_FILES, 1)
     assert not pool.worth_a_pool(["-", *["a.json"] * pool.MIN_FILES], 8)
     assert pool.worth_a_pool(["a.json"] * pool.MIN_FILES, 2)
+    assert not pool.worth_a_pool(["a.json"] * pool.MIN_FILES, 2, size=pool.MIN_BYTES - 1)
+    assert pool.worth_a_pool(["a.json"] * pool.MIN_FILES, 2, size=pool.MIN_BYTES)
 
 
 def test_repeats_and_repairs_are_counted_and_said_as_the_serial_path_does(tmp_path: Path) -> None:

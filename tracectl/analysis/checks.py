@@ -14,10 +14,13 @@ never arrived, and clock skew between hosts.
 from __future__ import annotations
 
 import bisect
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
 
+from tracectl._gc import paused_gc
 from tracectl.analysis import check_rules as per_span
 from tracectl.analysis.tree import SKEW_TOLERANCE_NS, SpanTree, build_tree
 from tracectl.model import Resource, Span, SpanKind, Trace
@@ -154,51 +157,216 @@ class CheckReport:
         return sorted(found, key=lambda r: (-r.rule.weight, r.passing, -r.failed, r.service, r.rule.id))
 
 
-class _Tally:
+class Tally:
+    """Spans counted per service, and per (rule, service) the spans judged and the failures, as the rules record
+    them; the tallies of consecutive traces merge into the tally of all of them (``merge``), so the per-span
+    rules can run apart (one tally per trace is cheap: the counts are plain integers until something fails)."""
+
+    __slots__ = ("checked", "failing", "spans", "traces")
+
     def __init__(self) -> None:
-        self.results: dict[tuple[str, str], RuleResult] = {}
+        self.checked: dict[tuple[str, str], int] = {}  # (rule ID, service) -> spans judged
+        self.failing: dict[tuple[str, str], RuleResult] = {}  # failures, causes and examples (not ``checked``)
         self.spans: Counter[str] = Counter()
         self.traces: dict[str, set[str]] = defaultdict(set)
 
     def record(self, rule_id: str, span: Span, outcome: str | None, fix: str | None = None) -> None:
+        """``span`` judged by a rule: passing (``outcome`` empty), failing for the cause ``outcome``, or not
+        judged (None)."""
         if outcome is None:
             return
         key = (rule_id, span.service)
-        result = self.results.get(key)
-        if result is None:
-            result = self.results[key] = RuleResult(RULE[rule_id], span.service)
-        result.checked += 1
+        self.checked[key] = self.checked.get(key, 0) + 1
         if outcome:
-            result.failed += 1
-            result.causes[outcome] += 1
-            if fix:
-                result.fixes[outcome] = fix
-            result.examples.setdefault(outcome, (span.trace_id, span.span_id))
+            self.fail(key, span.trace_id, span.span_id, outcome, fix)
+
+    def passed(self, key: tuple[str, str], spans: int) -> None:
+        """``spans`` spans judged by the rule and service ``key`` names, all passing (unless ``fail`` says)."""
+        self.checked[key] = self.checked.get(key, 0) + spans
+
+    def fail(self, key: tuple[str, str], trace_id: str, span_id: str, cause: str, fix: str | None) -> None:
+        """A span already counted as judged fails, for ``cause``."""
+        result = self.failing.get(key)
+        if result is None:
+            result = self.failing[key] = RuleResult(RULE[key[0]], key[1])
+        result.failed += 1
+        result.causes[cause] += 1
+        if fix:
+            result.fixes[cause] = fix
+        result.examples.setdefault(cause, (trace_id, span_id))
+
+    def __getstate__(self) -> tuple[object, ...]:
+        # Compact for worker processes: traces of one shape share their keys (one object per shape in a worker,
+        # which pickle then writes once per batch), and a tally of one trace names that trace once.
+        ids = {i for ids in self.traces.values() for i in ids}
+        one = next(iter(ids)) if len(ids) == 1 and self.traces.keys() == self.spans.keys() else None
+        traces = one if one is not None else dict(self.traces)
+        checked, spans = self.checked, self.spans
+        return (
+            _shape(tuple(checked)),
+            tuple(checked.values()),
+            self.failing,
+            _shape(tuple(spans)),
+            tuple(spans.values()),
+            traces,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        checked_keys, checked, self.failing, services, spans, traces = state
+        self.checked = dict(zip(checked_keys, checked, strict=True))
+        self.spans = Counter(dict(zip(services, spans, strict=True)))
+        ids: dict[str, set[str]] = {s: {traces} for s in self.spans} if isinstance(traces, str) else traces
+        self.traces = defaultdict(set, ids)
+
+    def merge(self, later: Tally) -> None:
+        """Add the tally of spans recorded after this one's: the result is the tally of recording them all in
+        order (the first example of a cause stays, a cause's fix is the last one given)."""
+        checked = self.checked
+        for key, n in later.checked.items():
+            checked[key] = checked.get(key, 0) + n
+        for key, theirs in later.failing.items():
+            ours = self.failing.get(key)
+            if ours is None:
+                ours = self.failing[key] = RuleResult(theirs.rule, theirs.service)
+            ours.failed += theirs.failed
+            ours.causes.update(theirs.causes)
+            ours.fixes.update(theirs.fixes)
+            for cause, example in theirs.examples.items():
+                ours.examples.setdefault(cause, example)
+        self.spans.update(later.spans)
+        for service, ids in later.traces.items():
+            self.traces[service] |= ids
 
     def report(self) -> CheckReport:
         services = []
         for service in sorted(self.spans):
-            results = [self.results[(r.id, service)] for r in RULES if (r.id, service) in self.results]
+            results = []
+            for rule in RULES:
+                checked = self.checked.get((rule.id, service))
+                if checked is not None:
+                    failing = self.failing.get((rule.id, service))
+                    result = RuleResult(rule, service, checked)
+                    if failing is not None:  # copied: a later merge must not change this report
+                        result.failed, result.causes = failing.failed, Counter(failing.causes)
+                        result.examples, result.fixes = dict(failing.examples), dict(failing.fixes)
+                    results.append(result)
             services.append(ServiceReport(service, self.spans[service], len(self.traces[service]), results))
         services.sort(key=lambda s: (s.score, s.service))
         return CheckReport(services, len({t for ts in self.traces.values() for t in ts}), self.spans.total())
 
 
+_SHAPES: dict[tuple[object, ...], tuple[object, ...]] = {}
+
+
+def _shape(keys: tuple[object, ...]) -> tuple[object, ...]:
+    """One object for equal tuples of keys (in this process)."""
+    return _SHAPES.setdefault(keys, keys) if len(_SHAPES) < 10_000 else keys
+
+
 def check_traces(traces: Iterable[Trace]) -> CheckReport:
     """Judge the instrumentation behind ``traces``, per service."""
-    tally = _Tally()
-    trees = [build_tree(t) for t in traces]
-    for tree in trees:
-        for i, span in enumerate(tree.spans):
-            tally.spans[span.service] += 1
-            tally.traces[span.service].add(tree.trace_id)
-            for rule_id, rule in _PER_SPAN:
-                tally.record(rule_id, span, rule(span))
-            if span.parent_span_id:
-                tally.record("missing-parent", span, "spans whose parent never arrived" if tree.orphan[i] else "")
-            _clock_skew(tree, i, tally)
-    _Propagation(trees).judge(tally)
-    return tally.report()
+    return check_facts(tree_facts(build_tree(t)) for t in traces)
+
+
+# Map and reduce: ``tree_facts`` judges one tree's spans and keeps what the rules over many traces need of it
+# (small records, not spans); ``check_facts`` merges them in order and judges propagation across the trees. A
+# process pool maps trees in its workers and reduces in the parent, and gets exactly the report of one process.
+
+
+def tree_facts(tree: SpanTree) -> TreeFacts:
+    """What one trace gives the report: its spans judged by the per-span rules, and what judging propagation
+    across traces needs of it."""
+    with paused_gc():  # many small records, no cycles (as in build_tree)
+        return _tree_facts(tree)
+
+
+def _tree_facts(tree: SpanTree) -> TreeFacts:
+    tally = Tally()
+    trace_id = tree.trace_id
+    spans, children = tree.spans, tree.children
+    processes: dict[int, str] = {}  # id(resource) -> process_of: spans of one process share their resource
+    busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    roots: list[_Root] = []
+    leaf_calls: list[_Call] = []
+    called_with_context: set[tuple[str, str]] = set()
+    judged: Counter[str] = Counter()  # spans the propagation rule judges, per service
+    checked = tally.checked
+    for i, span in enumerate(spans):
+        service = span.service
+        tally.spans[service] += 1
+        tally.traces[service].add(trace_id)
+        for rule_id, rule in _PER_SPAN:
+            outcome = rule(span)
+            if outcome is not None:  # tally.record, without looking the service up again
+                key = (rule_id, service)
+                checked[key] = checked.get(key, 0) + 1
+                if outcome:
+                    tally.fail(key, span.trace_id, span.span_id, outcome, None)
+        if span.parent_span_id:
+            tally.record("missing-parent", span, "spans whose parent never arrived" if tree.orphan[i] else "")
+        _clock_skew(tree, i, tally)
+        process = processes.get(id(span.resource))
+        if process is None:
+            process = processes[id(span.resource)] = sys.intern(process_of(span))  # written once per batch
+        start, end = span.start_ns, max(span.end_ns, span.start_ns)
+        kind = span.kind
+        call = kind in _CALLS
+        if not (call and not span.parent_span_id):  # a call that lost its context encloses no other
+            busy[process].append((start, end))
+        if call:
+            judged[service] += 1
+            if not children[i] and (peer := per_span.peer_of(span)):
+                leaf_calls.append(_Call(i, start, end, peer, service, span.trace_id, span.span_id))
+        elif kind in _ENTRIES and _remote_parent(tree, i):
+            judged[service] += 1
+            called_with_context.add((service, span.name))
+    for r in tree.roots:  # in the tree's order (by start)
+        span = spans[r]
+        if span.parent_span_id:
+            continue  # an orphan: its trace is not split, a part of it is missing
+        start, end = span.start_ns, max(span.end_ns, span.start_ns)
+        if span.kind in _CALLS:
+            callee = (spans[children[r][0]].service if children[r] else None) or _peer_name(span)
+            process = processes[id(span.resource)]
+            roots.append(
+                _Root(r, True, start, end, span.service, span.name, span.trace_id, span.span_id, process, callee, None)
+            )
+        elif span.kind in _ENTRIES:
+            served = per_span.peer_of(span)
+            roots.append(
+                _Root(r, False, start, end, span.service, span.name, span.trace_id, span.span_id, "", "", served)
+            )
+    busy_spells = tuple((process, _union(spells)) for process, spells in busy.items())
+    links = _Links(trace_id, busy_spells, tuple(roots), tuple(leaf_calls), frozenset(called_with_context),
+                   tuple(judged.items()))  # fmt: skip
+    return TreeFacts(tally, links)
+
+
+def check_facts(facts: Iterable[TreeFacts]) -> CheckReport:
+    """The report over the trees ``facts`` come from, in that order: their tallies merged and propagation
+    judged across them."""
+    tally = Tally()
+    links = []
+    with paused_gc():
+        for f in facts:  # each tally is let go once merged
+            tally.merge(f.tally)
+            links.append(f.links)
+        _Propagation(links).judge(tally)
+        return tally.report()
+
+
+def _union(spells: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The time ``spells`` cover, as disjoint [start, end] spells in order."""
+    spells.sort()
+    out = [spells[0]]
+    for start, end in spells[1:]:
+        last_start, last_end = out[-1]
+        if start <= last_end:
+            if end > last_end:
+                out[-1] = (last_start, end)
+        else:
+            out.append((start, end))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------------ clock skew
@@ -223,7 +391,7 @@ def process_of(span: Span) -> str:
     return f"{span.service}|{sorted((k, repr(v)) for k, v in attrs.items())}"
 
 
-def _clock_skew(tree: SpanTree, i: int, tally: _Tally) -> None:
+def _clock_skew(tree: SpanTree, i: int, tally: Tally) -> None:
     """A child on another host (or, when hosts are not recorded, another process) must not start before its
     parent. A child ending after its parent is not judged: servers finish after answering, callers time out."""
     p = tree.parent[i]
@@ -255,12 +423,74 @@ _ROOT_FIX = ("Find the caller that sends no traceparent (an uninstrumented clien
              "instrument it.")  # fmt: skip
 
 
+class _Root(NamedTuple):  # a tuple: cheap to send from a worker process
+    """A trace's root that is a call or a request (what propagation matches across traces)."""
+
+    node: int  # its index in its tree
+    call: bool  # a CLIENT/PRODUCER span (else SERVER/CONSUMER)
+    start: int
+    end: int  # never before start
+    service: str
+    name: str
+    trace_id: str  # the span's (its tree's, as readers group spans)
+    span_id: str
+    process: str  # a call's process
+    callee: str  # a call's callee: its first child's service, else what it names
+    served: per_span.Peer | None  # what a request serves
+
+
+class _Call(NamedTuple):  # a tuple: cheap to send from a worker process
+    """A childless CLIENT/PRODUCER span that says what it calls: its callee's half may be a trace of its own."""
+
+    node: int
+    start: int
+    end: int
+    peer: per_span.Peer
+    service: str
+    trace_id: str
+    span_id: str
+
+
+class _Links(NamedTuple):  # a tuple: cheap to send from a worker process
+    """What propagation across traces needs of one trace: its roots, its leaf calls, when each of its processes
+    was busy, the operations it calls with context, and how many spans per service the rule judges."""
+
+    trace_id: str
+    busy: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]  # process -> when its spans ran (not lost calls)
+    roots: tuple[_Root, ...]
+    leaf_calls: tuple[_Call, ...]
+    called_with_context: frozenset[tuple[str, str]]  # (service, operation) of requests arriving with context
+    judged: tuple[tuple[str, int], ...]  # (service, calls made and requests received with context)
+
+
+class TreeFacts(NamedTuple):  # a tuple: cheap to send from a worker process
+    """What one trace gives ``check_facts``: its tally (the per-span rules), and its links to other traces."""
+
+    tally: Tally
+    links: _Links
+
+
 @dataclass(frozen=True, slots=True)
-class _Placed:
+class _Spell:
+    """A time a process was busy in a trace."""
+
     start: int
     end: int
     trace_id: str
-    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """A leaf call, where the server spans it may have caused look for it."""
+
+    start: int
+    end: int
+    trace_id: str
+    tree: int  # its tree's number, in the order of the facts
+    call: _Call
+
+
+_P = TypeVar("_P", _Spell, _Placed)
 
 
 class _Propagation:
@@ -273,58 +503,65 @@ class _Propagation:
     - Any other SERVER/CONSUMER root of an operation that other services call with context: some caller drops it.
     """
 
-    def __init__(self, trees: list[SpanTree]) -> None:
-        self.trees = trees
-        self.by_process: dict[str, list[_Placed]] = defaultdict(list)
+    def __init__(self, facts: list[_Links]) -> None:
+        self.facts = facts
+        self.busy: dict[str, list[_Spell]] = defaultdict(list)  # by process
         self.leaf_calls: dict[str, list[_Placed]] = defaultdict(list)  # by "port:…"/"path:…"
-        self.called_with_context: dict[tuple[str, str], str] = {}  # (service, operation) -> a caller service
-        for tree in trees:
-            for i, span in enumerate(tree.spans):
-                placed = _Placed(span.start_ns, max(span.end_ns, span.start_ns), tree.trace_id, span)
-                self.by_process[process_of(span)].append(placed)
-                p = tree.parent[i]
-                if span.kind in _CALLS and not tree.children[i] and (peer := per_span.peer_of(span)):
-                    for part in _index_keys(peer):
-                        self.leaf_calls[part].append(placed)
-                if span.kind in _ENTRIES and _remote_parent(tree, i):
-                    self.called_with_context.setdefault((span.service, span.name), tree.spans[p].service)
-        for group in (*self.by_process.values(), *self.leaf_calls.values()):
-            group.sort(key=lambda x: (x.start, x.end))
-        self.longest = {k: max(x.end - x.start for x in g) for k, g in (*self.by_process.items(),
-                        *self.leaf_calls.items())}  # fmt: skip
-        self.used: set[int] = set()
+        self.called_with_context: set[tuple[str, str]] = set()
+        for n, f in enumerate(facts):
+            for process, ran in f.busy:
+                self.busy[process].extend(_Spell(start, end, f.trace_id) for start, end in ran)
+            for call in f.leaf_calls:
+                placed = _Placed(call.start, call.end, f.trace_id, n, call)
+                for part in _index_keys(call.peer):
+                    self.leaf_calls[part].append(placed)
+            self.called_with_context |= f.called_with_context
+        for spells in self.busy.values():
+            spells.sort(key=lambda x: (x.start, x.end))
+        for calls in self.leaf_calls.values():
+            calls.sort(key=lambda x: (x.start, x.end))
+        self.longest = {k: max(x.end - x.start for x in g) for k, g in self.busy.items()}
+        self.longest.update((k, max(x.end - x.start for x in g)) for k, g in self.leaf_calls.items())
+        self.used: set[tuple[int, int]] = set()  # (tree, index) of the calls matched
 
-    def judge(self, tally: _Tally) -> None:
-        roots = sorted(((t, r) for t in self.trees for r in t.roots if not t.spans[r].parent_span_id),
-                       key=lambda tr: tr[0].spans[tr[1]].start_ns)  # fmt: skip
-        split: dict[int, tuple[str, str]] = {}  # id(call span) -> (cause, fix)
-        unexplained: list[Span] = []
-        for tree, r in roots:
-            root = tree.spans[r]
-            if root.kind in _CALLS and self._enclosing(root, tree.trace_id) is not None:
-                callee = next((tree.spans[c].service for c in tree.children[r]), None) or _peer_name(root)
-                split[id(root)] = (f"calls to {callee} made outside the request's context (in a thread or task "
-                                   "without it): each starts a new trace", _THREAD_FIX)  # fmt: skip
-            elif root.kind in _ENTRIES:
-                call = self._calling(root, tree.trace_id)
-                if call is not None:
-                    split[id(call)] = (f"calls to {root.service} ({root.name}) that arrive without trace context: "
-                                       f"{root.service} starts a new trace", _HEADER_FIX)  # fmt: skip
+    def judge(self, tally: Tally) -> None:
+        roots = sorted(((n, r) for n, f in enumerate(self.facts) for r in f.roots), key=lambda nr: nr[1].start)
+        split: dict[tuple[int, int], tuple[str, str, _Root | _Call]] = {}  # (tree, index) -> cause, fix, span
+        unexplained: list[_Root] = []
+        for n, root in roots:
+            trace_id = self.facts[n].trace_id
+            if root.call and self._enclosed(root, trace_id):
+                split[(n, root.node)] = (
+                    f"calls to {root.callee} made outside the request's context (in a thread "
+                    "or task without it): each starts a new trace",
+                    _THREAD_FIX,
+                    root,
+                )
+            elif not root.call:
+                found = self._calling(root, trace_id)
+                if found is not None:
+                    m, call = found
+                    split[(m, call.node)] = (
+                        f"calls to {root.service} ({root.name}) that arrive without trace "
+                        f"context: {root.service} starts a new trace",
+                        _HEADER_FIX,
+                        call,
+                    )
                 elif (root.service, root.name) in self.called_with_context:
                     unexplained.append(root)
-        for tree in self.trees:
-            for i, span in enumerate(tree.spans):
-                if span.kind in _CALLS:
-                    cause, fix = split.get(id(span), ("", ""))
-                    tally.record("propagation", span, cause, fix)
-                elif span.kind in _ENTRIES and _remote_parent(tree, i):
-                    tally.record("propagation", span, "")  # a call received with its context
+        for f in self.facts:
+            for service, spans in f.judged:
+                tally.passed(("propagation", service), spans)
+        for _, (cause, fix, s) in sorted(split.items(), key=lambda kv: kv[0]):  # in the order of the spans
+            tally.fail(("propagation", s.service), s.trace_id, s.span_id, cause, fix)
         for root in unexplained:
-            tally.record("propagation", root, f"requests to {root.name} that arrive without trace context "
-                         "(other calls to it carry it)", _ROOT_FIX)  # fmt: skip
+            key = ("propagation", root.service)
+            tally.passed(key, 1)
+            tally.fail(key, root.trace_id, root.span_id, f"requests to {root.name} that arrive without trace "
+                       "context (other calls to it carry it)", _ROOT_FIX)  # fmt: skip
 
-    def _candidates(self, group: list[_Placed], key: str, at: int) -> Iterable[_Placed]:
-        """Spans of ``group`` (sorted by start) that start at or before ``at`` and may still be running then,
+    def _candidates(self, group: list[_P], key: str, at: int) -> Iterable[_P]:
+        """Entries of ``group`` (sorted by start) that start at or before ``at`` and may still be running then,
         latest start first."""
         n = bisect.bisect_right(group, (at, 1 << 62), key=lambda x: (x.start, x.end))
         floor = at - self.longest.get(key, 0)
@@ -333,36 +570,34 @@ class _Propagation:
                 return
             yield placed
 
-    def _enclosing(self, root: Span, trace_id: str) -> Span | None:
-        """The latest-starting span of the same process, in another trace, running when ``root`` started."""
-        key = process_of(root)
-        for placed in self._candidates(self.by_process[key], key, root.start_ns):
-            lost_call = placed.span.kind in _CALLS and not placed.span.parent_span_id  # another call like this one
-            if placed.trace_id != trace_id and placed.end >= root.start_ns and not lost_call:
-                return placed.span
-        return None
+    def _enclosed(self, root: _Root, trace_id: str) -> bool:
+        """A span of the root's process, in another trace, was running when the call ``root`` started."""
+        key = root.process
+        return any(placed.trace_id != trace_id and placed.end >= root.start
+                   for placed in self._candidates(self.busy[key], key, root.start))  # fmt: skip
 
-    def _calling(self, root: Span, trace_id: str) -> Span | None:
-        """The unused childless client span of another trace that calls what ``root`` serves and frames it most
-        tightly (closest start before it, closest end after it): under concurrency several calls to one endpoint
-        overlap, and the call that caused a server span starts just before it and ends just after it."""
-        served = per_span.peer_of(root)
+    def _calling(self, root: _Root, trace_id: str) -> tuple[int, _Call] | None:
+        """The unused leaf call of another trace that calls what ``root`` serves and frames it most tightly
+        (closest start before it, closest end after it), and its tree: under concurrency several calls to one
+        endpoint overlap, and the call that caused a server span starts just before it and ends just after it."""
+        served = root.served
         if served is None:
             return None
         best: tuple[int, _Placed] | None = None
         for part in _index_keys(served):
-            for placed in self._candidates(self.leaf_calls.get(part, []), part, root.start_ns + SKEW_TOLERANCE_NS):
-                if placed.trace_id == trace_id or id(placed.span) in self.used:
+            for placed in self._candidates(self.leaf_calls.get(part, []), part, root.start + SKEW_TOLERANCE_NS):
+                call = placed.call
+                if placed.trace_id == trace_id or (placed.tree, call.node) in self.used:
                     continue
-                call = per_span.peer_of(placed.span)
-                if call and placed.end + SKEW_TOLERANCE_NS >= root.start_ns and call.agrees_with(served, root.service):
-                    gap = abs(root.start_ns - placed.start) + abs(placed.end - max(root.end_ns, root.start_ns))
+                if placed.end + SKEW_TOLERANCE_NS >= root.start and call.peer.agrees_with(served, root.service):
+                    gap = abs(root.start - placed.start) + abs(placed.end - root.end)
                     if best is None or gap < best[0]:
                         best = (gap, placed)
         if best is None:
             return None
-        self.used.add(id(best[1].span))
-        return best[1].span
+        placed = best[1]
+        self.used.add((placed.tree, placed.call.node))
+        return placed.tree, placed.call
 
 
 def _index_keys(peer: per_span.Peer) -> list[str]:

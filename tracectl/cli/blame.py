@@ -8,7 +8,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_session
-from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, SkipBad, Traces, finish, parse_max_skipped
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, Jobs, MaxSkipped, SkipBad, Traces, finish, parse_max_skipped
 
 By = Annotated[
     str,
@@ -29,10 +29,7 @@ def blame(
     output: Output = "table",
     max_skipped: MaxSkipped = DEFAULT_MAX_SKIPPED,
     skip_bad: SkipBad = False,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),
-    ] = None,
+    jobs: Jobs = None,
     search: Annotated[
         bool,
         typer.Option(

@@ -8,7 +8,7 @@ import typer
 
 from tracectl.cli import search_options as so
 from tracectl.cli.app import Output, app, emit_result, get_session
-from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, MaxSkipped, SkipBad, Traces, finish, parse_max_skipped
+from tracectl.cli.skipped import DEFAULT_MAX_SKIPPED, Jobs, MaxSkipped, SkipBad, Traces, finish, parse_max_skipped
 from tracectl.errors import ThresholdCrossed
 
 
@@ -25,6 +25,7 @@ def check(
     ] = None,
     top: Annotated[int, typer.Option("--top", "-n", min=0, help="Show only the N first findings (0 = all).")] = 0,
     skip_bad: SkipBad = False,
+    jobs: Jobs = None,
     search: Annotated[
         bool,
         typer.Option(
@@ -57,7 +58,7 @@ def check(
     if search:
         query = so.build_query(ctx, flags)
     parse_max_skipped(max_skipped)  # a bad value fails before anything is fetched
-    result = run(get_session(ctx), traces, query=query, skip_bad=skip_bad)
+    result = run(get_session(ctx), traces, query=query, skip_bad=skip_bad, jobs=jobs)
     emit_result(ctx, result, output, top=top)
     finish(ctx, getattr(result, "inputs", None), max_skipped)
     crossed = crossed_thresholds(result, rules)

@@ -1,6 +1,6 @@
-"""What a command over many traces (``blame``, ``check``) takes: the traces, ``--skip-bad`` and ``--max-skipped``.
-A multi-trace result that lost more of its inputs than ``--max-skipped`` ends in exit 4, and every multi-trace
-result says on stderr how many traces it was asked for and how many it analysed."""
+"""What a command over many traces (``blame``, ``check``) takes: the traces, ``--skip-bad``, ``--max-skipped``
+and ``--jobs``. A multi-trace result that lost more of its inputs than ``--max-skipped`` ends in exit 4, and
+every multi-trace result says on stderr how many traces it was asked for and how many it analysed."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ Traces = Annotated[
     ),
 ]
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")]
+Jobs = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),
+]
 
 MaxSkipped = Annotated[
     str,

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 from tracectl.results import Result
 from tracectl.workflows.repairs import repair_warnings
-from tracectl.workflows.sources import InputCounts, expand_trace_args, is_file_arg, load_inputs
+from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
     from tracectl.analysis.aggregate import Aggregate, BucketComparison
     from tracectl.analysis.attribution import Attribution
     from tracectl.backends.query import SearchQuery
+    from tracectl.model import Trace
     from tracectl.workflows.session import Session
 
 
@@ -55,8 +56,13 @@ class BucketBlame(Result, schema=BLAME_SCHEMA, columns=BUCKET_CSV_COLUMNS):
 Blame = TraceBlame | AggregateBlame | BucketBlame
 
 
-def _ignore(_message: str) -> None:
-    return None
+def attribute(key_spec: str, trace: Trace) -> tuple[Attribution, tuple[str, ...]]:
+    """One trace's attribution and what its tree repaired: what a worker process sends back for it."""
+    from tracectl.analysis.analyse import analyse_trace
+    from tracectl.analysis.attribution import parse_key
+
+    analysis = analyse_trace(trace, parse_key(key_spec))
+    return analysis.attribution, tuple(w.message for w in analysis.tree.warnings)
 
 
 def blame(
@@ -74,16 +80,16 @@ def blame(
 
     key = parse_key(by)
     progress = session.progress if session is not None else no_progress
-    files = expand_trace_args(traces) if traces and query is None else []
-    workers = jobs or pool.default_jobs()
-    if pool.worth_a_pool(files, workers) and all(is_file_arg(f) for f in files):
-        from tracectl.workflows.sources import distinct_files
+    files = pool.files_for_a_pool(traces, query, jobs)
+    if files:
+        from functools import partial
 
-        warn = session.warn if session is not None else _ignore
-        files, warnings = distinct_files(files, warn)
-        with pool.forked(workers) as processes, progress("reading and analysing") as update:
-            outcomes = pool.attribute_files(processes, files, by, update)
-            attributions, counts = pool.merged(outcomes, skip_bad, warn, warnings)
+        from tracectl.workflows.repairs import repairs_said
+
+        work = partial(attribute, by)
+        merged = pool.over_files(session, files, work, jobs=jobs, skip_bad=skip_bad, label="reading and analysing")
+        attributions, counts, warnings = [a for a, _ in merged.results], merged.counts, merged.warnings
+        warnings += repairs_said([(a.trace_id, what) for a, repairs in merged.results for what in repairs], session)
     else:
         loaded = load_inputs(session, traces, query, skip_bad)
         warnings, counts = list(loaded.warnings), loaded.counts

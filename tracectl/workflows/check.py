@@ -12,8 +12,9 @@ from tracectl.units import plural
 from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
-    from tracectl.analysis.checks import CheckReport
+    from tracectl.analysis.checks import CheckReport, TreeFacts
     from tracectl.backends.query import SearchQuery
+    from tracectl.model import Trace
     from tracectl.workflows.session import Session
 
 
@@ -36,22 +37,45 @@ class CheckResult(Result, schema=CHECK_SCHEMA, columns=CHECK_CSV_COLUMNS):
 
 def check(
     session: Session | None, traces: list[str] | None = None, *, query: SearchQuery | None = None,
-    skip_bad: bool = False,
+    skip_bad: bool = False, jobs: int | None = None,
 ) -> CheckResult:  # fmt: skip
-    """Judge the instrumentation behind ``traces`` (files, directories, globs, IDs) or what ``query`` finds."""
-    from tracectl.analysis.checks import check_traces
+    """Judge the instrumentation behind ``traces`` (files, directories, globs, IDs) or what ``query`` finds.
+
+    ``jobs``: worker processes for many files (default: one per processor; 1 reads and checks in this process).
+    """
+    from tracectl.analysis.checks import check_facts, check_traces
+    from tracectl.workflows import pool
     from tracectl.workflows.session import no_progress
 
-    loaded = load_inputs(session, traces, query, skip_bad)
     progress = session.progress if session is not None else no_progress
+    files = pool.files_for_a_pool(traces, query, jobs)
+    if files:
+        merged = pool.over_files(session, files, facts_of, jobs=jobs, skip_bad=skip_bad, label="reading and checking")
+        with progress("checking") as update:
+            report = check_facts(merged.results)
+            update(1, 1)
+        return CheckResult(report, _source(merged.sources), merged.warnings, merged.counts)
+    loaded = load_inputs(session, traces, query, skip_bad)
     with progress("checking") as update:
         report = check_traces(loaded.traces)
         update(1, 1)
     if query is not None and session is not None:
         source = f"{session.backend().name} search: {plural(len(loaded.results), 'trace')} fetched"
     else:
-        source = loaded.results[0].source if len(loaded.results) == 1 else f"{len(loaded.results)} sources"
+        source = _source([r.source for r in loaded.results])
     return CheckResult(report, source, list(loaded.warnings), loaded.counts)
+
+
+def facts_of(trace: Trace) -> TreeFacts:
+    """What checking one trace gives the report (``check_facts``): what a worker process sends back for it."""
+    from tracectl.analysis.checks import tree_facts
+    from tracectl.analysis.tree import build_tree
+
+    return tree_facts(build_tree(trace))
+
+
+def _source(sources: list[str]) -> str:
+    return sources[0] if len(sources) == 1 else f"{len(sources)} sources"
 
 
 # ------------------------------------------------------------------------------------------------ --fail-on

@@ -1,5 +1,6 @@
-"""Many trace files on every core: each worker process reads its files and analyses their traces, and sends back
-only the per-trace attributions (small), merged in file order so the result is exactly the serial one.
+"""Many trace files on every core: each worker process reads its files and does a command's work on each trace
+(``work``: analysis for ``blame``, the per-span rules and propagation records for ``check``), and sends back only
+what that work returns (small), merged in file order so the result is exactly the serial one.
 
 Worth it only past a few dozen files: a worker costs a fork and its share of the pickled results, and one file
 of a few dozen spans is read and analysed in about a millisecond. Workers are forked before any progress bar
@@ -11,19 +12,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from tracectl._gc import paused_gc
 from tracectl.errors import FormatError, InputError, TracectlError
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
 
-    from tracectl.analysis.attribution import Attribution
-    from tracectl.workflows.session import Update
+    from tracectl.model import Trace
+    from tracectl.workflows.session import Session, Update
     from tracectl.workflows.sources import InputCounts
 
 MIN_FILES = 64  # below this the serial path wins: reading 64 small files takes ~0.1 s
+# And below this many bytes: JSON is read and analysed at ~60 ns a byte (0.5 s for 8 MB, ~400 files of 24 spans),
+# and forking the workers, gathering their results and letting them go costs ~0.1 s before any gain.
+MIN_BYTES = 8 << 20
+
+T = TypeVar("T")
 
 
 def default_jobs() -> int:
@@ -34,17 +42,56 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def worth_a_pool(files: list[str], jobs: int) -> bool:
-    return jobs > 1 and len(files) >= MIN_FILES and "-" not in files
+def worth_a_pool(files: list[str], jobs: int, size: int | None = None) -> bool:
+    """Enough files (holding ``size`` bytes, when known) to pay for ``jobs`` workers."""
+    return jobs > 1 and len(files) >= MIN_FILES and "-" not in files and (size is None or size >= MIN_BYTES)
+
+
+def files_for_a_pool(traces: list[str] | None, query: object, jobs: int | None) -> list[str]:
+    """The files ``traces`` names when they are all files and enough of them to pay for ``jobs`` workers (None:
+    one per processor); otherwise none (a search, trace IDs, standard input, few files or bytes: the serial
+    path)."""
+    from tracectl.workflows.sources import expand_trace_args, is_file_arg
+
+    if not traces or query is not None:
+        return []
+    files = expand_trace_args(traces)
+    jobs = jobs or default_jobs()
+    if not (worth_a_pool(files, jobs) and all(is_file_arg(f) for f in files)):
+        return []
+    return files if worth_a_pool(files, jobs, sum(Path(f).stat().st_size for f in files)) else []
+
+
+def over_files(
+    session: Session | None, files: list[str], work: Callable[[Trace], T], *, jobs: int | None, skip_bad: bool,
+    label: str,
+) -> Merged[T]:  # fmt: skip
+    """``work`` on every trace of ``files`` in ``jobs`` worker processes (None: one per processor), merged as the
+    serial path reads them (``merged``), with the progress bar ``label``; warnings go to the session as they come
+    and into the result."""
+    from tracectl.workflows.session import no_progress
+    from tracectl.workflows.sources import distinct_files
+
+    warn = session.warn if session is not None else _ignore
+    progress = session.progress if session is not None else no_progress
+    files, warnings = distinct_files(files, warn)
+    # The collector paused once the workers are forked (they keep theirs): the results arriving are many small
+    # objects and no cycles, and a collector rescanning them as they pile up costs a third of taking them in.
+    with forked(jobs or default_jobs()) as processes, progress(label) as update, paused_gc():
+        return merged(each_file(processes, files, work, update), skip_bad, warn, warnings)
+
+
+def _ignore(_message: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
-class FileOutcome:
-    """One file's attributions, or the error reading it (sent as text: tracectl's errors are rebuilt here)."""
+class FileOutcome(Generic[T]):
+    """What the work made of each trace of one file, or the error reading it (sent as text: tracectl's errors
+    are rebuilt here)."""
 
     name: str
-    attributions: tuple[Attribution, ...] = ()
-    repairs: tuple[tuple[str, str], ...] = ()  # (trace ID, what the tree repaired), for the warnings
+    traces: tuple[tuple[str, T], ...] = ()  # (trace ID, what the work returned), in the file's order
     source: str = ""  # a FormatError: where and what
     problem: str = ""
     input_error: str = ""  # any other InputError (an unreadable file): its message
@@ -55,9 +102,7 @@ class FileOutcome:
         return InputError(self.input_error) if self.input_error else None
 
 
-def _attribute_file(name: str, key_spec: str) -> FileOutcome:
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.analysis.attribution import parse_key
+def _work_file(name: str, work: Callable[[Trace], T]) -> FileOutcome[T]:
     from tracectl.formats.detect import read_source
 
     try:
@@ -66,15 +111,12 @@ def _attribute_file(name: str, key_spec: str) -> FileOutcome:
         return FileOutcome(name, source=exc.source, problem=exc.problem)
     except InputError as exc:
         return FileOutcome(name, input_error=str(exc))
-    key = parse_key(key_spec)
-    analyses = [analyse_trace(t, key) for t in loaded.traces]
-    repairs = tuple((a.tree.trace_id, w.message) for a in analyses for w in a.tree.warnings)
-    return FileOutcome(name, tuple(a.attribution for a in analyses), repairs)
+    return FileOutcome(name, tuple((t.trace_id, work(t)) for t in loaded.traces))
 
 
-def _attribute_chunk(args: tuple[list[str], str]) -> list[FileOutcome]:
-    names, key_spec = args
-    return [_attribute_file(n, key_spec) for n in names]
+def _work_chunk(args: tuple[list[str], Callable[[Trace], T]]) -> list[FileOutcome[T]]:
+    names, work = args
+    return [_work_file(n, work) for n in names]
 
 
 @contextmanager
@@ -83,20 +125,33 @@ def forked(jobs: int) -> Iterator[Pool]:
     workers then start with tracectl already imported (no start-up per worker)."""
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
         yield pool
 
 
-def attribute_files(
-    pool: Pool, files: list[str], key_spec: str, progress: Update | None = None
-) -> Iterator[FileOutcome]:
-    """Each file's outcome, in the order of ``files``, computed by the pool's workers."""
+def _worker_signals() -> None:
+    """A worker ends quietly when the pool is torn down (SIGTERM from ``terminate()``, e.g. after stdout closed
+    early in ``tracectl blame DIR | head``) and leaves Ctrl-C to the parent: the handlers forked from the CLI
+    would raise in the worker and print a traceback each."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def each_file(
+    pool: Pool, files: list[str], work: Callable[[Trace], T], progress: Update | None = None
+) -> Iterator[FileOutcome[T]]:
+    """Each file's outcome, in the order of ``files``, computed by the pool's workers: ``work`` (a module-level
+    function, or a ``functools.partial`` of one: it is pickled) applied to each trace read."""
     jobs = getattr(pool, "_processes", 1)
     # Chunks of a few files: few round trips, yet small enough to keep every worker busy to the end.
     size = max(1, min(64, len(files) // (jobs * 8)))
-    chunks = [(files[i : i + size], key_spec) for i in range(0, len(files), size)]
+    chunks = [(files[i : i + size], work) for i in range(0, len(files), size)]
     done = 0
-    for outcomes in pool.imap(_attribute_chunk, chunks):
+    for outcomes in pool.imap(_work_chunk, chunks):
         for outcome in outcomes:
             done += 1
             if progress is not None:
@@ -104,46 +159,51 @@ def attribute_files(
             yield outcome
 
 
+@dataclass(slots=True)
+class Merged(Generic[T]):
+    """What the work returned for each trace kept, in file order, and what that rests on."""
+
+    results: list[T]
+    counts: InputCounts
+    sources: list[str] = field(default_factory=list)  # the files that gave a trace kept
+    warnings: list[str] = field(default_factory=list)  # what was said about the files, in order
+
+
 def merged(
-    outcomes: Iterator[FileOutcome], skip_bad: bool, warn: Callable[[str], None], warnings: list[str]
-) -> tuple[list[Attribution], InputCounts]:
-    """Attributions in file order and what they rest on, as the serial path gives them (``load_many``): a bad
-    file stops everything unless ``skip_bad`` (then it is a warning and a skipped input); an unreadable file
-    always stops; a trace in two files is kept once (and said); the trees' repairs are said; no readable trace is
-    an error. The warnings are appended to ``warnings`` and passed to ``warn``."""
-    from tracectl.workflows.repairs import repairs_said
+    outcomes: Iterator[FileOutcome[T]], skip_bad: bool, warn: Callable[[str], None], warnings: list[str]
+) -> Merged[T]:
+    """The outcomes as the serial path reads the files (``load_many``): a bad file stops everything unless
+    ``skip_bad`` (then it is a warning and a skipped input); an unreadable file always stops; a trace in two
+    files is kept once (and said); no readable trace is an error. The warnings are appended to ``warnings`` and
+    passed to ``warn``."""
     from tracectl.workflows.sources import InputCounts, Skipped, repeated_trace_warning
 
-    attributions: list[Attribution] = []
-    counts = InputCounts()
+    out: Merged[T] = Merged([], InputCounts(), warnings=warnings)
     first: dict[str, str] = {}
     repeats: dict[str, list[str]] = {}
-    repairs: list[tuple[str, str]] = []
     for outcome in outcomes:
         error = outcome.error()
         if error is not None:
             if not skip_bad or not isinstance(error, FormatError):
                 raise error
-            counts.skipped.append(Skipped(outcome.name, error.problem))
+            out.counts.skipped.append(Skipped(outcome.name, error.problem))
             warnings.append(f"skipped {error}")
             warn(warnings[-1])
             continue
-        kept = set()
-        for a in outcome.attributions:
-            if a.trace_id in first:
-                repeats.setdefault(a.trace_id, []).append(outcome.name)
+        kept = 0
+        for trace_id, result in outcome.traces:
+            if trace_id in first:
+                repeats.setdefault(trace_id, []).append(outcome.name)
                 continue
-            first[a.trace_id] = outcome.name
-            kept.add(a.trace_id)
-            attributions.append(a)
-        repairs += [(trace_id, what) for trace_id, what in outcome.repairs if trace_id in kept]
-    if not attributions:
+            first[trace_id] = outcome.name
+            out.results.append(result)
+            kept += 1
+        if kept:
+            out.sources.append(outcome.name)
+    if not out.results:
         raise InputError("no readable trace among the inputs")
     for trace_id, sources in repeats.items():
         warnings.append(repeated_trace_warning(trace_id, first[trace_id], sources))
         warn(warnings[-1])
-    for warning in repairs_said(repairs):
-        warnings.append(warning)
-        warn(warning)
-    counts.analysed = len(attributions)
-    return attributions, counts
+    out.counts.analysed = len(out.results)
+    return out
