@@ -136,6 +136,11 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 def _read_json(data: bytes, source: str) -> LoadResult:
+    from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
+
+    fast = fastjson.read(data)
+    if fast is not None:
+        return LoadResult(source, *fast)
     try:
         docs: list[Any] = [orjson.loads(data)]
     except orjson.JSONDecodeError as exc:
