@@ -372,43 +372,6 @@ class OtlpAttributes(Struct, gc=False):
         return _attributes(self.items)
 
 
-class JaegerAttributes(Struct, gc=False):
-    """A span's Jaeger tags as decoded (validated already), less the tags that became kind, status or scope."""
-
-    tags: Tags
-    dropped: tuple[str, ...] = ()
-    binary: bool = False
-
-    def materialise(self) -> dict[str, AttrValue]:
-        out: dict[str, AttrValue]
-        if self.binary:
-            out = {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in self.tags}
-        else:
-            out = {t.key: t.value for t in self.tags}
-        for key in self.dropped:
-            out.pop(key, None)
-        return out
-
-
-def _jaeger_attributes(
-    tags: Tags | None, dropped: tuple[str, ...], binary: bool, compact: bool, share: Callable[[str], str]
-) -> Any:
-    if not tags:
-        return {} if compact else _NONE
-    if not compact:
-        return JaegerAttributes(tags, dropped, binary)
-    out: dict[str, AttrValue] = {}
-    for t in tags:
-        value = t.value
-        if type(value) is str:
-            out[share(t.key)] = b64bytes(value) if type(t) is BinaryTag else share(value)
-        else:
-            out[share(t.key)] = value
-    for key in dropped:
-        out.pop(key, None)
-    return out
-
-
 class NoAttributes(Struct, gc=False):
     def materialise(self) -> dict[str, AttrValue]:
         return {}
@@ -576,20 +539,20 @@ class _Reader:
             self.jaeger_trace(spans, processes)
 
     def jaeger_trace(self, spans: list[Any], processes: dict[str, Resource]) -> None:
-        """One Jaeger trace object's spans. A parent is chosen among the references to spans of the same object:
-        parents and links are set once every span of it is read."""
-        present: set[str] = set()
-        refs: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
+        """One Jaeger trace object's spans. A span's parent is the reference ``jaeger_json._parent_and_links``
+        chooses: with one reference, to the same trace (nearly every span), that one; with several, a choice among
+        the spans of this object, made once they are all read."""
+        read: list[str] = []  # the span IDs of this trace object
+        deferred: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
         for chunk in _chunks(spans, JaegerSpan):
             for cols, group in self.by_trace(chunk, _jaeger_trace_id):
-                base = len(cols)
-                self.jaeger_spans(cols, group, processes)
-                present.update(cols.span_id[base:])
-                refs += [(cols, base + i, s.references) for i, s in enumerate(group) if s.references]
-        memo = self.memo
-        for cols, i, references in refs:
+                self.jaeger_spans(cols, group, processes, read, deferred)
+        if not deferred:
+            return
+        present = set(read)
+        for cols, i, references in deferred:
             trace_id = cols.trace_id
-            parsed = [_reference(memo, r, trace_id) for r in references]
+            parsed = [self.reference(r, trace_id) for r in references]
             parent, follows_from, links = _parent_and_links(parsed, trace_id, present)
             cols.parent_id[i] = parent
             if follows_from:
@@ -598,67 +561,108 @@ class _Reader:
                 old = cols.extra.get(i)
                 cols.extra[i] = SpanExtra(old.status_message, old.events, links) if old else SpanExtra(links=links)
 
-    def jaeger_spans(self, cols: SpanColumns, spans: list[JaegerSpan], processes: dict[str, Resource]) -> None:
-        """Spans of one trace into its columns (parents and links come later: ``jaeger_trace``)."""
+    def reference(self, ref: JaegerReference, trace_id: str) -> tuple[str, str, str]:
+        """A reference as ``jaeger_json._reference`` reads it: (type, trace ID, span ID)."""
+        ref_trace = self.trace_id(ref.traceID) if ref.traceID else trace_id
+        return (ref.refType or "").upper() or "CHILD_OF", ref_trace, self.memo.span_ids.get(
+            ref.spanID) or _span_id(self.memo, ref.spanID)  # fmt: skip
+
+    def trace_id(self, raw: str) -> str:
+        cols = self.by_wire.get(raw)
+        return cols.trace_id if cols is not None else _trace_id(raw)
+
+    def jaeger_spans(
+        self,
+        cols: SpanColumns,
+        spans: list[JaegerSpan],
+        processes: dict[str, Resource],
+        read: list[str],
+        deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
+    ) -> None:
+        """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
+        ``deferred`` (``jaeger_trace`` sets it)."""
         memo = self.memo
         ids = memo.span_ids
-        share = memo.share
+        share = memo.strings.setdefault
         scope_of = memo.scope
-        compact = self.compact
+        trace_id = cols.trace_id
+        base = len(cols)
+        n = len(spans)
         wire = [s.spanID for s in spans]
         _normalise_ids(ids, {*wire, *[r.spanID for s in spans if s.references for r in s.references]})
         span_ids = [ids.get(x) or _span_id(memo, x) for x in wire]
-        names = [share(x) if x else "" for x in [s.operationName for s in spans]]
+        read += span_ids
+        names = [share(x, x) if x else "" for x in [s.operationName for s in spans]]
         starts, ends = _jaeger_times([s.startTime for s in spans], [s.duration for s in spans])
+        parents = [""] * n
+        follows_from = bytearray(n)
         resources: list[Resource] = []
         kinds: list[int] = []
         codes: list[int] = []
         scopes: list[Scope] = []
-        attributes: list[Any] = []
+        attributes: list[dict[str, AttrValue]] = []
         extra: dict[int, SpanExtra] = {}
         no_scope = scope_of("", "")
         for i, s in enumerate(spans):
-            if s.process is not None:
-                resources.append(_process(s.process, share))
-            else:
-                resource = processes.get(s.processID) if s.processID is not None else None
+            if s.process is None:
+                resource = processes.get(s.processID)  # type: ignore[arg-type]  # None finds nothing
                 if resource is None:
                     raise GiveUp
                 resources.append(resource)
-            tags = s.tags
-            special: dict[str, AttrValue] | None = None
-            binary = False
-            if tags:
-                for t in tags:
-                    if t.key in _SPECIAL:
-                        if special is None:
-                            special = {}
-                        special[t.key] = b64bytes(t.value) if type(t) is BinaryTag else t.value
-                    if type(t) is BinaryTag:
-                        binary = True
+            else:
+                resources.append(_process(s.process, memo.share))
             message = ""
-            if special is None:
+            if s.tags:
+                # as jaeger_json._tags reads them (msgspec checked each type and value), strings shared
+                attrs: dict[str, AttrValue] = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
+                         t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in s.tags}  # fmt: skip
+                if _SPECIAL.isdisjoint(attrs):
+                    kinds.append(0)
+                    codes.append(0)
+                    scopes.append(no_scope)
+                else:  # the tags that are kind, status and scope, as jaeger_json._span takes them out
+                    kind = attrs.pop(_KIND_TAG, "unspecified")
+                    kinds.append(_KIND_TAGS.get(kind) or KINDS.get(str(kind).lower(), SpanKind.UNSPECIFIED))
+                    if _STATUS_TAGS.isdisjoint(attrs):
+                        codes.append(0)
+                    else:
+                        status, message = _status(attrs)
+                        codes.append(status)
+                    if _SCOPE_TAGS.isdisjoint(attrs):
+                        scopes.append(no_scope)
+                    else:
+                        scopes.append(
+                            scope_of(str(attrs.pop(_SCOPE_NAME_TAG, "")), str(attrs.pop(_SCOPE_VERSION_TAG, "")))
+                        )
+                attributes.append(attrs)
+            else:
                 kinds.append(0)
                 codes.append(0)
                 scopes.append(no_scope)
-                attributes.append(_jaeger_attributes(tags, (), binary, compact, share))
-            else:
-                kinds.append(KINDS.get(str(special.pop(_KIND_TAG, "unspecified")).lower(), SpanKind.UNSPECIFIED))
-                status, message = _status(special)
-                codes.append(status)
-                scopes.append(scope_of(str(special.pop(_SCOPE_NAME_TAG, "")), str(special.pop(_SCOPE_VERSION_TAG, ""))))
-                dropped = _DROPPED if _ERROR_TAG in special else _DROPPED_AND_ERROR
-                attributes.append(_jaeger_attributes(tags, dropped, binary, compact, share))
-            events = tuple(_jaeger_event(log, share) for log in s.logs) if s.logs else ()
-            if message or events:
-                extra[i] = SpanExtra(message, events)
-        cols.extend(span_ids, [""] * len(spans), names, starts, ends, kinds, codes, resources, scopes, attributes,
-                    None, extra)  # fmt: skip
+                attributes.append({})
+            refs = s.references
+            if refs:
+                ref = refs[0]
+                if len(refs) == 1 and (ref.traceID == s.traceID or self.reference(ref, trace_id)[1] == trace_id):
+                    parents[i] = ids.get(ref.spanID) or _span_id(memo, ref.spanID)
+                    if ref.refType != "CHILD_OF" and (ref.refType or "").upper() == "FOLLOWS_FROM":
+                        follows_from[i] = 1
+                else:
+                    deferred.append((cols, base + i, refs))
+            if s.logs:
+                extra[i] = SpanExtra(message, tuple(_jaeger_event(log, memo.share) for log in s.logs))
+            elif message:
+                extra[i] = SpanExtra(message)
+        cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
+                    follows_from, extra)  # fmt: skip
 
 
-_SPECIAL = frozenset((_KIND_TAG, _STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG, _SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
-_DROPPED = (_KIND_TAG, _STATUS_CODE_TAG, _STATUS_DESC_TAG, _SCOPE_NAME_TAG, _SCOPE_VERSION_TAG)
-_DROPPED_AND_ERROR = (*_DROPPED, _ERROR_TAG)
+_STATUS_TAGS = frozenset((_STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG))
+_SCOPE_TAGS = frozenset((_SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
+_SPECIAL = frozenset((_KIND_TAG, *_STATUS_TAGS, *_SCOPE_TAGS))
+_KIND_TAGS: dict[object, SpanKind] = {
+    k.label: k for k in SpanKind if k
+}  # span.kind as Jaeger writes it ("server"), in one look-up
 
 
 def _orelse(value: Any) -> Any:
@@ -799,11 +803,6 @@ def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
     for key, value in _tag_values(proc.tags).items():
         attrs[share(key)] = share(value) if type(value) is str else value
     return Resource(attrs)
-
-
-def _reference(memo: fastpath.Memo, ref: JaegerReference, trace_id: str) -> tuple[str, str, str]:
-    ref_trace = _trace_id(ref.traceID) if ref.traceID else trace_id
-    return (ref.refType or "").upper() or "CHILD_OF", ref_trace, _span_id(memo, ref.spanID)
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
