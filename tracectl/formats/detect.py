@@ -5,6 +5,9 @@ JSON shapes recognised (BACKENDS.md): ``{"resourceSpans"}`` (OTLP), ``{"batches"
 ``{"data": [...]}`` (Jaeger v1 and UI download), a bare Jaeger trace ``{"traceID", "spans", "processes"}``,
 a list of any of these, and JSON Lines of them (the OpenTelemetry Collector's file exporter). Anything
 that is not JSON is tried as OTLP protobuf.
+
+JSON is read first by ``fastjson`` (msgspec, straight into span columns); what it does not vouch for is read by
+orjson and the checked readers below, which give every error message.
 """
 
 from __future__ import annotations
