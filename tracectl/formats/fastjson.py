@@ -42,7 +42,7 @@ from tracectl.formats.jaeger_json import (
     _status,
 )
 from tracectl.formats.typed import INT64_MAX, INT64_MIN, b64bytes
-from tracectl.ids import SPAN_ID_HEX_LEN, InvalidId, normalize_span_id, normalize_trace_id
+from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
 from tracectl.model import AttrValue, Event, Link, Resource, Scope, SpanKind, Trace
 from tracectl.model.columns import ColumnsBuilder, SpanColumns, SpanExtra
 
@@ -488,11 +488,8 @@ class _Reader:
         memo = self.memo
         ids = memo.span_ids
         share = memo.share
-        wire = [s.spanId for s in spans]
-        wire_parents = [s.parentSpanId for s in spans]
-        _normalise_ids(ids, {*wire, *wire_parents})
-        span_ids = [ids.get(x) or _span_id(memo, x) for x in wire]
-        parents = [(ids.get(x) or _parent_id(memo, x)) if x else "" for x in wire_parents]
+        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanId for s in spans]]
+        parents = [(ids.get(x) or _parent_id(memo, x)) if x else "" for x in [s.parentSpanId for s in spans]]
         names = [share(x) if x else "" for x in [s.name for s in spans]]
         kinds = [_KIND_CODES.get(s.kind) for s in spans]
         statuses = [s.status for s in spans]
@@ -588,9 +585,7 @@ class _Reader:
         trace_id = cols.trace_id
         base = len(cols)
         n = len(spans)
-        wire = [s.spanID for s in spans]
-        _normalise_ids(ids, {*wire, *[r.spanID for s in spans if s.references for r in s.references]})
-        span_ids = [ids.get(x) or _span_id(memo, x) for x in wire]
+        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanID for s in spans]]
         read += span_ids
         names = [share(x, x) if x else "" for x in [s.operationName for s in spans]]
         starts, ends = _jaeger_times([s.startTime for s in spans], [s.duration for s in spans])
@@ -691,28 +686,6 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
     if out is None:
         raise GiveUp
     return out
-
-
-_ZERO_SPAN_ID = "0" * SPAN_ID_HEX_LEN
-
-
-def _normalise_ids(known: dict[str, str], wire: set[str | None]) -> None:
-    """Normalise the span IDs of ``wire`` not ``known`` yet, into ``known``, when they are all what writers write:
-    full-width hex, not zero (``ids.normalize_span_id`` of each, in one pass). Otherwise leave them all to it."""
-    new = [x for x in wire if x and x not in known]
-    if not new or set(map(len, new)) != {SPAN_ID_HEX_LEN}:
-        return
-    joined = "".join(new)
-    if not (joined.isascii() and joined.isalnum()):  # no whitespace (bytes.fromhex would skip it)
-        return
-    try:
-        bytes.fromhex(joined)
-    except ValueError:
-        return
-    joined = joined.lower()
-    out = [joined[i : i + SPAN_ID_HEX_LEN] for i in range(0, len(joined), SPAN_ID_HEX_LEN)]
-    if _ZERO_SPAN_ID not in out:
-        known.update(zip(new, out, strict=True))
 
 
 def _otlp_trace_id(span: OtlpSpan) -> str:
