@@ -101,6 +101,38 @@ class SpanColumns:
         self.scope.append(scope)
         self.attributes.append(attributes)
 
+    def extend(
+        self,
+        span_id: Sequence[str],
+        parent_id: Iterable[str],
+        name: Iterable[str],
+        start: Iterable[int],
+        end: Iterable[int],
+        kind: Iterable[int],
+        status: Iterable[int],
+        resource: Iterable[Resource],
+        scope: Iterable[Scope],
+        attributes: Iterable[Attributes | LazyAttributes],
+        follows_from: Iterable[int] | None = None,
+        extra: dict[int, SpanExtra] | None = None,
+    ) -> None:
+        """Add many spans at once, a column at a time (a reader's bulk form of ``append``): each argument holds one
+        column's values in span order, ``extra`` is keyed by position among them. Values already validated."""
+        base = len(self.span_id)
+        self.span_id.extend(span_id)
+        self.parent_id.extend(parent_id)
+        self.name.extend(name)
+        self.start.extend(start)
+        self.end.extend(end)
+        self.kind.extend(kind)
+        self.status.extend(status)
+        self.follows_from.extend(bytes(len(span_id)) if follows_from is None else follows_from)
+        self.resource.extend(resource)
+        self.scope.extend(scope)
+        self.attributes.extend(attributes)
+        if extra:
+            self.extra.update({base + i: e for i, e in extra.items()})
+
     def append_span(self, span: Span) -> None:
         self.append(
             span.span_id,

@@ -1,0 +1,816 @@
+"""One pass from bytes to spans: OTLP JSON and Jaeger JSON decoded by msgspec into typed structs, straight into
+the compact store (``tracectl.model.columns``), with no ``Span`` object and no generic JSON document in between.
+
+The structs accept exactly the shapes real writers produce (every envelope ``tracectl.formats.detect`` reads), with
+the types the wire allows (an int64 as a JSON number or a decimal string, kind and status code as an integer or an
+enum name). Every object forbids fields it does not declare, and the fields the readers ignore are still decoded
+(as scalars), so that a document msgspec accepts is one orjson accepts too: msgspec skips undeclared fields without
+checking their UTF-8 or their numbers, and reads integers of any size. What msgspec does not check (ID syntax, enum
+names, time ranges) is checked here. On anything else (a decoding or validation error, a value this path does not
+vouch for) ``read`` returns None and the caller reads the bytes with the checked readers (orjson, ``otlp_json``,
+``jaeger_json``), so every error message, and every value read, is theirs: ``tests/test_fastpath.py`` reads every
+fixture and thousands of broken copies both ways and compares.
+
+Span attributes are kept as decoded (structs, validated already) and become a dict on first use, through the store's
+``materialise()`` protocol, except in a large input (see ``_Reader``); resources, scopes, events and links are built
+at once. IDs are normalised once per distinct wire string, names and attribute strings shared. A large input is
+decoded a chunk of spans at a time, so that its structs never all exist at once.
+"""
+
+from __future__ import annotations
+
+from array import array
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from tracectl.formats import fastpath
+from tracectl.formats._common import KINDS, STATUSES, split_async_parent
+from tracectl.formats.jaeger_json import (
+    _ERROR_TAG,
+    _EVENT_NAME_FIELD,
+    _KIND_TAG,
+    _SCOPE_NAME_TAG,
+    _SCOPE_VERSION_TAG,
+    _STATUS_CODE_TAG,
+    _STATUS_DESC_TAG,
+    MAX_US,
+    US,
+    _parent_and_links,
+    _status,
+)
+from tracectl.formats.typed import INT64_MAX, INT64_MIN, b64bytes
+from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
+from tracectl.model import AttrValue, Event, Link, Resource, Scope, SpanKind, Trace
+from tracectl.model.columns import ColumnsBuilder, SpanColumns, SpanExtra
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+ENABLED = True  # tests switch it off to compare with the checked readers (``fastpath.ENABLED`` off turns it off too)
+
+
+class GiveUp(Exception):
+    """Something this path does not vouch for: the checked readers read the input instead."""
+
+
+# ------------------------------------------------------------------------------------------- wire types
+
+
+def _int64_string_pattern() -> str:
+    """A decimal string ``typed.integer`` reads as an int64: optional sign, at most 20 digits, value within range
+    (the negative bound is left to the checked reader: one value)."""
+    top = str(INT64_MAX)  # 19 digits
+    at_most = [top]
+    for i, digit in enumerate(top):
+        if digit != "0":
+            at_most.append(f"{top[:i]}[0-{int(digit) - 1}][0-9]{{{len(top) - i - 1}}}")
+    nineteen = "|".join(at_most)
+    return rf"\A(?=[+-]?[0-9]{{1,20}}\Z)[+-]?0*(?:[0-9]{{1,18}}|{nineteen})\Z"
+
+
+Int64 = Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)]
+Int64Text = Annotated[str, Meta(pattern=_int64_string_pattern())]
+UInt64 = Annotated[int, Meta(ge=0, le=INT64_MAX)]
+# base64, standard or URL-safe, padded or not, as ``typed.b64bytes`` decodes it without fail
+_B64 = "[A-Za-z0-9+/_-]"
+Base64Text = Annotated[str, Meta(pattern=rf"\A(?:{_B64}{{4}})*(?:{_B64}{{2}}(?:==)?|{_B64}{{3}}=?)?\Z")]
+NonFinite = Annotated[str, Meta(pattern=r"\A(?:NaN|-?Infinity)\Z")]  # protobuf JSON's doubles that JSON cannot write
+# What the readers ignore is still decoded, with types that reject what orjson rejects (msgspec reads integers of
+# any size, orjson not): a scalar, a list of strings (Jaeger's warnings), a flat object (Tempo's metrics).
+Scalar = Int64 | float | str | bool | None
+Warnings = list[str] | None
+_OPTIONS: dict[str, Any] = {"gc": False, "forbid_unknown_fields": True, "omit_defaults": True}
+
+# OTLP attribute values nest (arrays, key/value lists); the checked reader allows 64 levels. The structs are typed
+# level by level up to _LEVELS, the last level allowing no further nesting: deeper data is left to the checked reader.
+_LEVELS = 8
+
+
+def _any_value_types() -> tuple[type, type]:
+    """(AnyValue, KeyValue) of level 0, each level's nested values one level down."""
+    empty = Annotated[list[Any], Meta(max_length=0)]
+    inner_values: Any = empty
+    inner_kvs: Any = empty
+    any_value: Any = None
+    key_value: Any = None
+    for level in reversed(range(_LEVELS)):
+        array = msgspec.defstruct(f"ArrayValue{level}", [("values", inner_values | None, None)], **_OPTIONS)
+        kvlist = msgspec.defstruct(f"KvListValue{level}", [("values", inner_kvs | None, None)], **_OPTIONS)
+        any_value = msgspec.defstruct(
+            f"AnyValue{level}",
+            [
+                ("stringValue", str | UnsetType, UNSET),
+                ("intValue", Int64 | Int64Text | UnsetType, UNSET),
+                ("boolValue", bool | UnsetType, UNSET),
+                ("doubleValue", float | NonFinite | UnsetType, UNSET),
+                ("bytesValue", Base64Text | UnsetType, UNSET),
+                ("arrayValue", array | UnsetType, UNSET),
+                ("kvlistValue", kvlist | UnsetType, UNSET),
+            ],
+            **_OPTIONS,
+        )
+        key_value = msgspec.defstruct(f"KeyValue{level}", [("key", str), ("value", any_value | None, None)], **_OPTIONS)
+        inner_values = list[any_value]
+        inner_kvs = list[key_value]
+    return any_value, key_value
+
+
+AnyValue, KeyValue = _any_value_types()
+if TYPE_CHECKING:
+    KeyValues = list[Any]
+else:
+    KeyValues = list[KeyValue]
+
+
+class OtlpScope(Struct, **_OPTIONS):
+    name: str | None = None
+    version: str | None = None
+    attributes: KeyValues | None = None
+    droppedAttributesCount: Scalar = None
+
+
+class OtlpResource(Struct, **_OPTIONS):
+    attributes: KeyValues | None = None
+    droppedAttributesCount: Scalar = None
+
+
+class OtlpStatus(Struct, **_OPTIONS):
+    code: int | str = 0
+    message: str | None = None
+    deprecatedCode: Scalar = None
+
+
+class OtlpEvent(Struct, **_OPTIONS):
+    timeUnixNano: UInt64 | str | None = None
+    name: str | None = None
+    attributes: KeyValues | None = None
+    droppedAttributesCount: Scalar = None
+
+
+class OtlpLink(Struct, **_OPTIONS):
+    traceId: str
+    spanId: str
+    attributes: KeyValues | None = None
+    traceState: Scalar = None
+    flags: Scalar = None
+    droppedAttributesCount: Scalar = None
+
+
+class OtlpSpan(Struct, **_OPTIONS):
+    traceId: str
+    spanId: str
+    parentSpanId: str | None = None
+    name: str | None = None
+    kind: int | str = 0
+    startTimeUnixNano: UInt64 | str | None = None
+    endTimeUnixNano: UInt64 | str | None = None
+    attributes: KeyValues | None = None
+    events: list[OtlpEvent] | None = None
+    links: list[OtlpLink] | None = None
+    status: OtlpStatus | None = None
+    traceState: Scalar = None
+    flags: Scalar = None
+    droppedAttributesCount: Scalar = None
+    droppedEventsCount: Scalar = None
+    droppedLinksCount: Scalar = None
+
+
+# Jaeger tags: one struct per type, told apart by the "type" field (msgspec's tagged union)
+_TAG = {**_OPTIONS, "tag_field": "type"}
+
+
+class StringTag(Struct, tag="string", **_TAG):
+    key: str
+    value: str
+
+
+class Int64Tag(Struct, tag="int64", **_TAG):
+    key: str
+    value: Int64
+
+
+class Float64Tag(Struct, tag="float64", **_TAG):
+    key: str
+    value: float
+
+
+class BoolTag(Struct, tag="bool", **_TAG):
+    key: str
+    value: bool
+
+
+class BinaryTag(Struct, tag="binary", **_TAG):
+    key: str
+    value: Base64Text
+
+
+Tags = list[StringTag | Int64Tag | Float64Tag | BoolTag | BinaryTag]
+
+
+class JaegerProcess(Struct, **_OPTIONS):
+    serviceName: str | None = None
+    tags: Tags | None = None
+
+
+class JaegerReference(Struct, **_OPTIONS):
+    spanID: str
+    refType: str | None = None
+    traceID: str | None = None
+
+
+class JaegerLog(Struct, **_OPTIONS):
+    timestamp: int
+    fields: Tags | None = None
+
+
+class JaegerSpan(Struct, **_OPTIONS):
+    traceID: str
+    spanID: str
+    operationName: str | None = None
+    references: list[JaegerReference] | None = None
+    startTime: int | str | None = None
+    duration: int | str | None = None
+    tags: Tags | None = None
+    logs: list[JaegerLog] | None = None
+    processID: str | None = None
+    process: JaegerProcess | None = None
+    flags: Scalar = None
+    warnings: Warnings = None
+
+
+def _document_type(otlp_span: Any, jaeger_span: Any) -> Any:
+    """The top-level type: any object tracectl reads (the OTLP, Tempo and Jaeger v3 envelopes, Jaeger v1's ``data``
+    envelope, a bare Jaeger trace; which of them it is, ``detect._collect``'s rules decide, here as there) or a list
+    of them. Spans are typed as given: structs, or ``msgspec.Raw`` to decode them a chunk at a time."""
+    opts = _OPTIONS
+    scope_spans = msgspec.defstruct(
+        "OtlpScopeSpans",
+        [
+            ("scope", OtlpScope | None, None),
+            ("instrumentationLibrary", OtlpScope | None, None),
+            ("spans", list[otlp_span] | None, None),
+            ("schemaUrl", Scalar, None),
+        ],
+        **opts,
+    )
+    resource_spans = msgspec.defstruct(
+        "OtlpResourceSpans",
+        [
+            ("resource", OtlpResource | None, None),
+            ("scopeSpans", list[scope_spans] | None | UnsetType, UNSET),  # type: ignore[valid-type]
+            ("instrumentationLibrarySpans", list[scope_spans] | None, None),  # type: ignore[valid-type]
+            ("schemaUrl", Scalar, None),
+        ],
+        **opts,
+    )
+    groups: Any = list[resource_spans] | None  # type: ignore[valid-type]
+    tempo = msgspec.defstruct("TempoTrace", [("resourceSpans", groups | UnsetType, UNSET),
+                                             ("batches", groups | UnsetType, UNSET)], **opts)  # fmt: skip
+    jaeger_v3 = msgspec.defstruct("JaegerV3Result", [("resourceSpans", groups, None)], **opts)
+    spans: Any = list[jaeger_span]
+    jaeger_trace = msgspec.defstruct(
+        "JaegerTrace",
+        [
+            ("spans", spans),
+            ("processes", dict[str, JaegerProcess] | None, None),
+            ("traceID", str | None, None),
+            ("warnings", Warnings, None),
+        ],
+        **opts,
+    )
+    document = msgspec.defstruct(
+        "Document",
+        [
+            ("resourceSpans", groups | UnsetType, UNSET),
+            ("batches", groups | UnsetType, UNSET),
+            ("trace", tempo | UnsetType, UNSET),
+            ("status", Scalar | UnsetType, UNSET),
+            ("message", Scalar | UnsetType, UNSET),
+            ("metrics", dict[str, Scalar] | None | UnsetType, UNSET),
+            ("result", jaeger_v3 | UnsetType, UNSET),
+            ("data", list[jaeger_trace] | UnsetType, UNSET),  # type: ignore[valid-type]
+            ("total", Scalar | UnsetType, UNSET),
+            ("limit", Scalar | UnsetType, UNSET),
+            ("offset", Scalar | UnsetType, UNSET),
+            ("errors", list[dict[str, Scalar]] | Scalar | UnsetType, UNSET),
+            ("spans", spans | UnsetType, UNSET),
+            ("processes", dict[str, JaegerProcess] | None | UnsetType, UNSET),
+            ("traceID", str | None | UnsetType, UNSET),
+            ("warnings", Warnings | UnsetType, UNSET),
+        ],
+        **opts,
+    )
+    return document | list[document]  # type: ignore[valid-type]
+
+
+CHUNKED_ABOVE = 4 << 20  # bytes: a larger input is decoded a chunk of spans at a time (peak memory)
+CHUNK = 4096  # spans
+
+
+@cache
+def _decoder(chunked: bool) -> msgspec.json.Decoder[Any]:
+    if chunked:
+        return msgspec.json.Decoder(_document_type(msgspec.Raw, msgspec.Raw))
+    return msgspec.json.Decoder(_document_type(OtlpSpan, JaegerSpan))
+
+
+@cache
+def _spans_decoder(span_type: type) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(list[span_type])  # type: ignore[valid-type]
+
+
+def _chunks(spans: list[Any], span_type: type) -> Iterator[list[Any]]:
+    """The decoded spans of a list, in chunks: as they are when decoded already, else ``CHUNK`` raw spans at a time
+    (each chunk's structs go once its columns are filled)."""
+    if not spans:
+        return
+    if type(spans[0]) is not msgspec.Raw:
+        yield spans
+        return
+    decode = _spans_decoder(span_type).decode
+    for i in range(0, len(spans), CHUNK):
+        yield decode(b"[" + b",".join(spans[i : i + CHUNK]) + b"]")
+
+
+# ------------------------------------------------------------------------------------------- lazy attributes
+
+
+def _value(v: Any) -> AttrValue:
+    """The Python value of a decoded ``AnyValue`` (None: an absent one), as ``otlp_json.any_value`` reads it."""
+    if v is None:
+        return ""
+    if (x := v.stringValue) is not UNSET:
+        return x  # type: ignore[no-any-return]
+    if (x := v.intValue) is not UNSET:
+        return x if type(x) is int else int(x)
+    if (x := v.boolValue) is not UNSET:
+        return x  # type: ignore[no-any-return]
+    if (x := v.doubleValue) is not UNSET:
+        return x if type(x) is float else float(x)
+    if (x := v.bytesValue) is not UNSET:
+        return b64bytes(x)
+    if (x := v.arrayValue) is not UNSET:
+        return tuple(_value(item) for item in x.values) if x.values else ()
+    if (x := v.kvlistValue) is not UNSET:
+        return _attributes(x.values) if x.values else {}
+    return ""
+
+
+def _attributes(items: Sequence[Any]) -> dict[str, AttrValue]:
+    return {kv.key: _value(kv.value) for kv in items}
+
+
+class OtlpAttributes(Struct, gc=False):
+    """A span's OTLP attributes as decoded (validated already): a dict on first use."""
+
+    items: KeyValues
+
+    def materialise(self) -> dict[str, AttrValue]:
+        return _attributes(self.items)
+
+
+class NoAttributes(Struct, gc=False):
+    def materialise(self) -> dict[str, AttrValue]:
+        return {}
+
+
+_NONE = NoAttributes()
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """One read: the columns of every trace, the shared IDs, strings, scopes, and what the documents were.
+
+    ``compact``: attributes become dicts of shared strings at once, not lazy. For a large input: the decoded
+    structs of an attribute (a key/value struct, a value struct of seven slots, two strings) cost twice a dict
+    entry whose strings are shared (measured on 100,000 OTLP spans of two attributes: 68 against 32 MB), while for
+    the many small files of a ``blame`` memory does not matter and decoding only what is asked saves time."""
+
+    __slots__ = ("builder", "by_wire", "compact", "formats", "memo", "notes")
+
+    def __init__(self, compact: bool = False) -> None:
+        self.compact = compact
+        self.builder = ColumnsBuilder()
+        self.by_wire: dict[str, SpanColumns] = {}  # a trace ID as written → its columns
+        self.memo = fastpath.Memo()
+        self.formats: set[str] = set()
+        self.notes: list[str] = []
+
+    def columns(self, raw_trace_id: str) -> SpanColumns:
+        cols = self.by_wire.get(raw_trace_id)
+        if cols is None:
+            cols = self.by_wire[raw_trace_id] = self.builder.columns(_trace_id(raw_trace_id))
+        return cols
+
+    def by_trace(self, spans: list[Any], trace_id_of: Callable[[Any], str]) -> Iterator[tuple[SpanColumns, list[Any]]]:
+        """The spans of each trace among ``spans``, in first-seen order (one trace, the common case, in one step)."""
+        first = trace_id_of(spans[0])
+        if all(trace_id_of(s) == first for s in spans):
+            yield self.columns(first), spans
+            return
+        groups: dict[str, list[Any]] = {}
+        for s in spans:
+            groups.setdefault(trace_id_of(s), []).append(s)
+        for raw_trace_id, group in groups.items():
+            yield self.columns(raw_trace_id), group
+
+    # ---------------------------------------------------------------- documents (detect._collect's rules)
+
+    def document(self, doc: Any, depth: int) -> None:
+        if type(doc) is list:
+            if depth > 0:
+                raise GiveUp
+            if doc and all(d.spans is not UNSET for d in doc):
+                self.jaeger_traces(doc)
+                self.formats.add("jaeger-json")
+                return
+            for item in doc:
+                self.document(item, depth + 1)
+            return
+        if doc.resourceSpans is not UNSET:
+            self.resource_spans(doc.resourceSpans)
+            self.formats.add("otlp-json")
+        elif doc.batches is not UNSET:
+            self.resource_spans(doc.batches)
+            self.formats.add("otlp-json")
+        elif doc.trace is not UNSET:
+            if doc.status == "PARTIAL":
+                message = _orelse(doc.message)
+                if not (message is None or type(message) is str):
+                    raise GiveUp  # printed as decoded: leave it to the checked reader's decoding
+                self.notes.append(f"Tempo marked this trace PARTIAL: {message or 'some spans are missing'}")
+            inner = doc.trace
+            self.resource_spans(inner.batches if inner.batches is not UNSET else _orelse(inner.resourceSpans))
+            self.formats.add("tempo-json")
+        elif doc.result is not UNSET:
+            self.resource_spans(doc.result.resourceSpans)
+            self.formats.add("jaeger-v3-json")
+        elif doc.data is not UNSET:
+            if _orelse(doc.errors) and not doc.data:
+                raise GiveUp  # an error response: the checked reader says so
+            self.jaeger_traces(doc.data)
+            self.formats.add("jaeger-json")
+        elif doc.spans is not UNSET and (doc.processes is not UNSET or doc.traceID is not UNSET):
+            self.jaeger_traces([doc])
+            self.formats.add("jaeger-json")
+        elif any(getattr(doc, name) is not UNSET for name in doc.__struct_fields__):
+            raise GiveUp  # not a trace (an error, search results, an unexpected shape): the checked reader says what
+        # else `{}`: no spans
+
+    # ---------------------------------------------------------------- OTLP
+
+    def resource_spans(self, groups: list[Any] | None) -> None:
+        memo = self.memo
+        for rs in groups or ():
+            raw_resource = rs.resource
+            attrs = raw_resource.attributes if raw_resource is not None else None
+            resource = Resource(_shared_attributes(attrs, memo.share) if attrs else {})
+            inner = rs.scopeSpans if rs.scopeSpans is not UNSET else rs.instrumentationLibrarySpans
+            for ss in inner or ():
+                raw_scope = ss.scope if ss.scope is not None else ss.instrumentationLibrary
+                if raw_scope is None:
+                    scope = memo.scope("", "")
+                else:
+                    scope = memo.scope(raw_scope.name or "", raw_scope.version or "")
+                spans = ss.spans
+                ss.spans = None  # read once: each chunk of structs goes once its columns are filled (peak memory)
+                for chunk in _chunks(spans or [], OtlpSpan):
+                    for cols, group in self.by_trace(chunk, _otlp_trace_id):
+                        self.otlp_spans(cols, group, resource, scope)
+
+    def otlp_spans(self, cols: SpanColumns, spans: list[OtlpSpan], resource: Resource, scope: Scope) -> None:
+        """Spans of one trace into its columns, a column at a time."""
+        memo = self.memo
+        ids = memo.span_ids
+        share = memo.share
+        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanId for s in spans]]
+        parents = [(ids.get(x) or _parent_id(memo, x)) if x else "" for x in [s.parentSpanId for s in spans]]
+        names = [share(x) if x else "" for x in [s.name for s in spans]]
+        kinds = [_KIND_CODES.get(s.kind) for s in spans]
+        statuses = [s.status for s in spans]
+        codes = [0 if x is None else _STATUS_CODES.get(x.code) for x in statuses]
+        if None in kinds or None in codes:
+            raise GiveUp
+        starts = _times([s.startTimeUnixNano for s in spans])
+        ends = _times([s.endTimeUnixNano for s in spans])
+        raw_attributes = [s.attributes for s in spans]
+        attributes: list[Any]
+        if self.compact:
+            attributes = [_shared_attributes(x, share) if x else {} for x in raw_attributes]
+        else:
+            attributes = [OtlpAttributes(x) if x else _NONE for x in raw_attributes]
+        follows_from = None
+        extra: dict[int, SpanExtra] = {}
+        for i, x in enumerate(statuses):
+            if x is not None and x.message:
+                extra[i] = SpanExtra(x.message)
+        for i in [i for i, s in enumerate(spans) if s.events or s.links]:
+            s = spans[i]
+            events = _otlp_events(s.events, share) if s.events else ()
+            links: tuple[Link, ...] = ()
+            if s.links:
+                is_async, links = split_async_parent(cols.trace_id, parents[i], _otlp_links(s.links))
+                if is_async:
+                    if follows_from is None:
+                        follows_from = bytearray(len(spans))
+                    follows_from[i] = 1
+            if events or links:
+                extra[i] = SpanExtra(extra[i].status_message if i in extra else "", events, links)
+        n = len(spans)
+        cols.extend(span_ids, parents, names, starts, ends, kinds, codes,  # type: ignore[arg-type]  # None: ruled out
+                    [resource] * n, [scope] * n, attributes, follows_from, extra)  # fmt: skip
+
+    # ---------------------------------------------------------------- Jaeger
+
+    def jaeger_traces(self, traces: Sequence[Any]) -> None:
+        share = self.memo.share
+        for raw in traces:
+            processes = {pid: _process(p, share) for pid, p in (_orelse(raw.processes) or {}).items()}
+            spans = raw.spans
+            raw.spans = None
+            self.jaeger_trace(spans, processes)
+
+    def jaeger_trace(self, spans: list[Any], processes: dict[str, Resource]) -> None:
+        """One Jaeger trace object's spans. A span's parent is the reference ``jaeger_json._parent_and_links``
+        chooses: with one reference, to the same trace (nearly every span), that one; with several, a choice among
+        the spans of this object, made once they are all read."""
+        read: list[str] = []  # the span IDs of this trace object
+        deferred: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
+        for chunk in _chunks(spans, JaegerSpan):
+            for cols, group in self.by_trace(chunk, _jaeger_trace_id):
+                self.jaeger_spans(cols, group, processes, read, deferred)
+        if not deferred:
+            return
+        present = set(read)
+        for cols, i, references in deferred:
+            trace_id = cols.trace_id
+            parsed = [self.reference(r, trace_id) for r in references]
+            parent, follows_from, links = _parent_and_links(parsed, trace_id, present)
+            cols.parent_id[i] = parent
+            if follows_from:
+                cols.follows_from[i] = 1
+            if links:
+                old = cols.extra.get(i)
+                cols.extra[i] = SpanExtra(old.status_message, old.events, links) if old else SpanExtra(links=links)
+
+    def reference(self, ref: JaegerReference, trace_id: str) -> tuple[str, str, str]:
+        """A reference as ``jaeger_json._reference`` reads it: (type, trace ID, span ID)."""
+        ref_trace = self.trace_id(ref.traceID) if ref.traceID else trace_id
+        return (ref.refType or "").upper() or "CHILD_OF", ref_trace, self.memo.span_ids.get(
+            ref.spanID) or _span_id(self.memo, ref.spanID)  # fmt: skip
+
+    def trace_id(self, raw: str) -> str:
+        cols = self.by_wire.get(raw)
+        return cols.trace_id if cols is not None else _trace_id(raw)
+
+    def jaeger_spans(
+        self,
+        cols: SpanColumns,
+        spans: list[JaegerSpan],
+        processes: dict[str, Resource],
+        read: list[str],
+        deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
+    ) -> None:
+        """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
+        ``deferred`` (``jaeger_trace`` sets it)."""
+        memo = self.memo
+        ids = memo.span_ids
+        share = memo.strings.setdefault
+        scope_of = memo.scope
+        trace_id = cols.trace_id
+        base = len(cols)
+        n = len(spans)
+        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanID for s in spans]]
+        read += span_ids
+        names = [share(x, x) if x else "" for x in [s.operationName for s in spans]]
+        starts, ends = _jaeger_times([s.startTime for s in spans], [s.duration for s in spans])
+        parents = [""] * n
+        follows_from = bytearray(n)
+        resources: list[Resource] = []
+        kinds: list[int] = []
+        codes: list[int] = []
+        scopes: list[Scope] = []
+        attributes: list[dict[str, AttrValue]] = []
+        extra: dict[int, SpanExtra] = {}
+        no_scope = scope_of("", "")
+        for i, s in enumerate(spans):
+            if s.process is None:
+                resource = processes.get(s.processID)  # type: ignore[arg-type]  # None finds nothing
+                if resource is None:
+                    raise GiveUp
+                resources.append(resource)
+            else:
+                resources.append(_process(s.process, memo.share))
+            message = ""
+            if s.tags:
+                # as jaeger_json._tags reads them (msgspec checked each type and value), strings shared
+                attrs: dict[str, AttrValue] = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
+                         t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in s.tags}  # fmt: skip
+                if _SPECIAL.isdisjoint(attrs):
+                    kinds.append(0)
+                    codes.append(0)
+                    scopes.append(no_scope)
+                else:  # the tags that are kind, status and scope, as jaeger_json._span takes them out
+                    kind = attrs.pop(_KIND_TAG, "unspecified")
+                    kinds.append(_KIND_TAGS.get(kind) or KINDS.get(str(kind).lower(), SpanKind.UNSPECIFIED))
+                    if _STATUS_TAGS.isdisjoint(attrs):
+                        codes.append(0)
+                    else:
+                        status, message = _status(attrs)
+                        codes.append(status)
+                    if _SCOPE_TAGS.isdisjoint(attrs):
+                        scopes.append(no_scope)
+                    else:
+                        scopes.append(
+                            scope_of(str(attrs.pop(_SCOPE_NAME_TAG, "")), str(attrs.pop(_SCOPE_VERSION_TAG, "")))
+                        )
+                attributes.append(attrs)
+            else:
+                kinds.append(0)
+                codes.append(0)
+                scopes.append(no_scope)
+                attributes.append({})
+            refs = s.references
+            if refs:
+                ref = refs[0]
+                if len(refs) == 1 and (ref.traceID == s.traceID or self.reference(ref, trace_id)[1] == trace_id):
+                    parents[i] = ids.get(ref.spanID) or _span_id(memo, ref.spanID)
+                    if ref.refType != "CHILD_OF" and (ref.refType or "").upper() == "FOLLOWS_FROM":
+                        follows_from[i] = 1
+                else:
+                    deferred.append((cols, base + i, refs))
+            if s.logs:
+                extra[i] = SpanExtra(message, tuple(_jaeger_event(log, memo.share) for log in s.logs))
+            elif message:
+                extra[i] = SpanExtra(message)
+        cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
+                    follows_from, extra)  # fmt: skip
+
+
+_STATUS_TAGS = frozenset((_STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG))
+_SCOPE_TAGS = frozenset((_SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
+_SPECIAL = frozenset((_KIND_TAG, *_STATUS_TAGS, *_SCOPE_TAGS))
+_KIND_TAGS: dict[object, SpanKind] = {
+    k.label: k for k in SpanKind if k
+}  # span.kind as Jaeger writes it ("server"), in one look-up
+
+
+def _orelse(value: Any) -> Any:
+    """An optional envelope field as ``dict.get`` would give it (None when absent)."""
+    return None if value is UNSET else value
+
+
+def _trace_id(raw: str) -> str:
+    if not raw:
+        raise GiveUp
+    try:
+        return normalize_trace_id(raw)
+    except InvalidId:
+        raise GiveUp from None
+
+
+def _span_id(memo: fastpath.Memo, raw: str) -> str:
+    out = memo.span_id(raw)
+    if out is None:
+        raise GiveUp
+    return out
+
+
+def _parent_id(memo: fastpath.Memo, raw: str) -> str:
+    out = memo.parent_id(raw)
+    if out is None:
+        raise GiveUp
+    return out
+
+
+def _otlp_trace_id(span: OtlpSpan) -> str:
+    return span.traceId
+
+
+def _jaeger_trace_id(span: JaegerSpan) -> str:
+    return span.traceID
+
+
+_KIND_CODES = {raw: int(kind) for raw, kind in KINDS.items()}
+_STATUS_CODES = {raw: int(code) for raw, code in STATUSES.items()}
+
+
+def _uint(value: int | str | None) -> int:
+    """A time as ``typed.integer(value, lo=0)`` reads it (msgspec checked an int already), or ``GiveUp``."""
+    if value is None:
+        return 0
+    if type(value) is int:
+        return value
+    out = fastpath.uint(value)
+    if out < 0:
+        raise GiveUp
+    return out
+
+
+def _times(values: list[Any]) -> array[int]:
+    """Times as ``typed.integer(value, lo=0)`` reads them: JSON numbers (msgspec checked their range) or decimal
+    strings (protobuf JSON's int64, the common case, converted here in one pass), as an int64 column."""
+    try:
+        return array("q", [int(v) if type(v) is str and len(v) <= 20 and v.isascii() and v.isdecimal() else _uint(v)
+                           for v in values])  # fmt: skip
+    except OverflowError:  # beyond int64: the checked reader says so
+        raise GiveUp from None
+
+
+def _jaeger_times(starts: list[Any], durations: list[Any]) -> tuple[array[int], array[int]]:
+    """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
+    if not all(type(v) is int for v in starts):
+        starts = [_uint(v) for v in starts]
+    if not all(type(v) is int for v in durations):
+        durations = [v if type(v) is int else _uint(v) for v in durations]
+    ends = [a + b for a, b in zip(starts, durations, strict=True)]
+    if min(starts) < 0 or max(starts) > MAX_US or min(ends) < 0 or max(ends) > MAX_US:
+        raise GiveUp
+    return array("q", [v * US for v in starts]), array("q", [v * US for v in ends])
+
+
+def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:
+    out: dict[str, AttrValue] = {}
+    for kv in items:
+        value = _value(kv.value)
+        out[share(kv.key)] = share(value) if type(value) is str else value
+    return out
+
+
+def _otlp_events(events: list[OtlpEvent], share: Callable[[str], str]) -> tuple[Event, ...]:
+    return tuple(
+        Event(
+            _uint(ev.timeUnixNano),
+            share(ev.name) if ev.name else "",
+            _attributes(ev.attributes) if ev.attributes else {},
+        )
+        for ev in events
+    )
+
+
+def _otlp_links(links: list[OtlpLink]) -> tuple[Link, ...]:
+    out = []
+    for lk in links:
+        try:
+            trace_id = normalize_trace_id(lk.traceId)
+            span_id = normalize_span_id(lk.spanId)
+        except InvalidId:
+            raise GiveUp from None
+        out.append(Link(trace_id, span_id, _attributes(lk.attributes) if lk.attributes else {}))
+    return tuple(out)
+
+
+def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
+    if not tags:
+        return {}
+    return {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in tags}
+
+
+def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
+    attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
+    for key, value in _tag_values(proc.tags).items():
+        attrs[share(key)] = share(value) if type(value) is str else value
+    return Resource(attrs)
+
+
+def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
+    if not 0 <= log.timestamp <= MAX_US:
+        raise GiveUp
+    fields = _tag_values(log.fields)
+    name = fields.pop(_EVENT_NAME_FIELD, "")
+    return Event(log.timestamp * US, share(str(name)), fields)
+
+
+def _decode_all(data: bytes, chunked: bool) -> list[Any]:
+    """The documents in ``data``: one JSON document, else JSON Lines (as ``detect._read_json`` splits them)."""
+    decode = _decoder(chunked).decode
+    try:
+        return [decode(data)]
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError:
+        pass
+    lines = [ln for ln in data.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        raise GiveUp
+    return [decode(line) for line in lines]
+
+
+def read(data: bytes) -> tuple[list[Trace], str, list[str]] | None:
+    """The traces in JSON ``data`` with the format name and notes ``detect`` gives, or None when this path does not
+    vouch for the input (then the checked readers read it)."""
+    if not (ENABLED and fastpath.ENABLED):
+        return None
+    large = len(data) > CHUNKED_ABOVE
+    reader = _Reader(compact=large)
+    try:
+        for doc in _decode_all(data, chunked=large):
+            reader.document(doc, depth=0)
+    except (msgspec.DecodeError, RecursionError, GiveUp):
+        return None
+    return reader.builder.traces(), "+".join(sorted(reader.formats)) or "json", reader.notes
