@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +183,35 @@ def tiers_of(nodeid: str, fixturenames: Iterable[str] = ()) -> set[str]:
     return tiers
 
 
+TIERS = ("e2e", "real", "slow")
+_TIER_EXPRESSION = re.compile(r"[\s()]*(?:(?:e2e|real|slow|and|or|not)\b[\s()]*)+")
+
+
+def deselects_whole_file(markexpr: str, file: str) -> bool:
+    """Whether ``-m markexpr`` deselects every test ``file`` can hold, whatever tiers its tests add to the file's:
+    only for an expression over the tier markers alone (``and``, ``or``, ``not``, parentheses)."""
+    tiers = set(TIERS_BY_FILE.get(file, ()))
+    if not tiers or not _TIER_EXPRESSION.fullmatch(markexpr):
+        return False
+    code = compile(markexpr, "-m", "eval")  # only tier names, keywords and parentheses: a Python expression
+    extra = [t for t in TIERS if t not in tiers]
+    for mask in range(1 << len(extra)):  # the file's tiers plus any of the others its tests may add
+        held = tiers | {t for i, t in enumerate(extra) if mask >> i & 1}
+        if eval(code, {"__builtins__": {}}, {t: t in held for t in TIERS}):  # noqa: S307
+            return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A file whose every test ``-m`` deselects is not imported at all: the fast tier would otherwise spend seconds
+    rewriting and importing the sandbox's end-to-end files only to deselect them. ``python -m pytest`` (no ``-m``)
+    collects everything, as before."""
+    markexpr = config.getoption("markexpr", "") or ""
+    if markexpr and collection_path.parent == ROOT / "tests" and deselects_whole_file(markexpr, collection_path.name):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for tier in sorted(tiers_of(item.nodeid, getattr(item, "fixturenames", ()))):
@@ -207,7 +237,7 @@ def _build_each_cli_once() -> None:
             hit = built[id(app)] = (app, shape, build(app))
         return hit[2]
 
-    typer.testing._get_command = once  # type: ignore[attr-defined]
+    setattr(typer.testing, "_get_command", once)  # noqa: B010  (a private name: mypy need not know it)
 
 
 def _share_the_default_tls_context() -> None:
@@ -218,25 +248,76 @@ def _share_the_default_tls_context() -> None:
     still gets a context of its own, built as before."""
     import httpx._transports.default as transport
 
-    build = getattr(transport, "create_ssl_context", None)
+    build = getattr(transport, "create_ssl_context", None)  # imported there from httpx._config
     if build is None:  # httpx's internals moved: build per client
         return
-    shared: dict[tuple[str | None, ...], Any] = {}
+    shared: dict[tuple[str | None, str | None], Any] = {}
 
     def once(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
         if verify is not True or cert is not None:
             return build(verify=verify, cert=cert, trust_env=trust_env)
-        key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else (None, None)
-        key = (str(trust_env), *key)
+        key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else ("", "")
         if key not in shared:
             shared[key] = build(verify=True, cert=None, trust_env=trust_env)
         return shared[key]
 
-    transport.create_ssl_context = once
+    setattr(transport, "create_ssl_context", once)  # noqa: B010
 
 
 _build_each_cli_once()
 _share_the_default_tls_context()
+
+_watching: list[list[str]] = []  # while a test of neither e2e nor real runs: what it did that only they may do
+
+
+def _watch_sockets_and_subprocesses() -> None:
+    """Record a TCP/UDP connect or bind and a subprocess started while a fast test runs (any thread); the test then
+    fails, naming what it did (``stays_in_process``). Nothing is refused or changed: the test runs as written."""
+    import socket
+    import subprocess
+
+    def network(name: str) -> Callable[..., Any]:
+        original = getattr(socket.socket, name)
+
+        def watched(self: socket.socket, address: Any) -> Any:
+            if _watching and self.family in (socket.AF_INET, socket.AF_INET6):
+                _watching[-1].append(f"{name} {address!r}")
+            return original(self, address)
+
+        return watched
+
+    for name in ("connect", "connect_ex", "bind"):
+        setattr(socket.socket, name, network(name))
+    popen = subprocess.Popen.__init__
+
+    def started(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        if _watching:
+            _watching[-1].append(f"a subprocess {str(args)[:80]}")
+        popen(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = started  # type: ignore[method-assign]
+
+
+_watch_sockets_and_subprocesses()
+
+
+@pytest.fixture(autouse=True)
+def stays_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test outside the e2e and real tiers opens no TCP/UDP socket and starts no subprocess: one that does fails,
+    saying to give it its tier in the tables above (so the fast tier cannot grow a slow, flaky or port-taking test
+    unnoticed)."""
+    if any(request.node.get_closest_marker(t) for t in ("e2e", "real")):
+        yield
+        return
+    seen: list[str] = []
+    _watching.append(seen)
+    try:
+        yield
+    finally:
+        _watching.remove(seen)
+    if seen:
+        pytest.fail(f"{seen[0]}: only an e2e or real test may do that; give it its tier in tests/conftest.py")
+
 
 _OWN_PREFIXES = ("TRACECTL_", "TEMPO_", "JAEGER_", "LOKI_", "PROMETHEUS_")
 
