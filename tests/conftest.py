@@ -84,8 +84,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 #   e2e   over real loopback sockets or a subprocess: the sandbox's servers, hostile servers, tracectl as a user runs it
 #   real  a real outside program, SDK or data set: Prometheus, promtool, headless Chromium, the OpenTelemetry SDK,
 #         the labelled fault cases in ../shared/rca-dev
-#   slow  seconds of CPU even on a quiet machine (property tests over many examples, 12,000-line Loki pages)
-# A file not listed is fast: pure functions, fixtures, respx fakes, typer's CliRunner on files.
+#   slow  seconds of CPU even on a quiet machine (property tests over many examples, 13,200-line Loki ties)
+# A file not listed is fast: pure functions, fixtures, respx fakes, typer's CliRunner on files. That is checked: a
+# test of neither e2e nor real that binds or connects a TCP/UDP socket or starts a subprocess fails
+# (stays_in_process, below), and -m skips importing a file it deselects whole (pytest_ignore_collect).
 TIERS_BY_FILE: dict[str, tuple[str, ...]] = {
     "test_drift_cli.py": ("e2e",),  # the sandbox over loopback
     "test_example_house_prices.py": ("e2e", "real", "slow"),  # uvicorn + the OpenTelemetry SDK + the sandbox
