@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -83,8 +84,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 #   e2e   over real loopback sockets or a subprocess: the sandbox's servers, hostile servers, tracectl as a user runs it
 #   real  a real outside program, SDK or data set: Prometheus, promtool, headless Chromium, the OpenTelemetry SDK,
 #         the labelled fault cases in ../shared/rca-dev
-#   slow  seconds of CPU even on a quiet machine (property tests over many examples, 12,000-line Loki pages)
-# A file not listed is fast: pure functions, fixtures, respx fakes, typer's CliRunner on files.
+#   slow  seconds of CPU even on a quiet machine (property tests over many examples, 13,200-line Loki ties)
+# A file not listed is fast: pure functions, fixtures, respx fakes, typer's CliRunner on files. That is checked: a
+# test of neither e2e nor real that binds or connects a TCP/UDP socket or starts a subprocess fails
+# (stays_in_process, below), and -m skips importing a file it deselects whole (pytest_ignore_collect).
 TIERS_BY_FILE: dict[str, tuple[str, ...]] = {
     "test_drift_cli.py": ("e2e",),  # the sandbox over loopback
     "test_example_house_prices.py": ("e2e", "real", "slow"),  # uvicorn + the OpenTelemetry SDK + the sandbox
@@ -127,17 +130,16 @@ TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
         "slow",
     ),
     "test_loki_filters.py::test_against_the_sandbox_over_loopback_filters_limits_and_triage_warnings": ("e2e",),
-    "test_loki_limits.py::test_a_12000_line_tie_cut_at_5000_costs_no_more_requests_than_a_5000_line_tie": ("slow",),
     "test_loki_limits.py::test_13200_lines_at_one_nanosecond_all_with_a_high_limit_5000_and_a_cut_at_the_default": (
         "slow",
     ),
-    "test_loki_paging.py::test_12000_lines_of_one_trace_none_lost_none_twice": ("slow",),
     "test_loki_paging.py::test_any_layout_reads_each_line_once_in_order": ("slow",),
     "test_metrics_traceql.py::test_with_only_a_tempo_metrics_prints_red_from_traceql_metrics": ("e2e",),
     "test_model_quality.py::test_precision_slo_breaches_on_the_bad_model_version_only": ("e2e",),
     "test_model_quality.py::test_a_request_id_attribute_joins_and_week_long_windows_are_searched_a_week_at_a_time": (
         "e2e",
     ),
+    "test_model_quality.py::test_sandbox_serve_writes_the_labelled_sample": ("e2e",),  # its servers on 127.0.0.1
     "test_prometheus_client.py::test_discovery_finds_each_family_and_says_which": ("e2e",),
     "test_pushdown_tempo3.py::test_the_sandbox_trims_metrics_ends_as_tempo_3_does": ("e2e",),
     "test_pushdown_tempo3.py::test_late_onset_triage_counts_every_request_and_names_the_culprit": ("e2e",),
@@ -183,10 +185,140 @@ def tiers_of(nodeid: str, fixturenames: Iterable[str] = ()) -> set[str]:
     return tiers
 
 
+TIERS = ("e2e", "real", "slow")
+_TIER_EXPRESSION = re.compile(r"[\s()]*(?:(?:e2e|real|slow|and|or|not)\b[\s()]*)+")
+
+
+def deselects_whole_file(markexpr: str, file: str) -> bool:
+    """Whether ``-m markexpr`` deselects every test ``file`` can hold, whatever tiers its tests add to the file's:
+    only for an expression over the tier markers alone (``and``, ``or``, ``not``, parentheses)."""
+    tiers = set(TIERS_BY_FILE.get(file, ()))
+    if not tiers or not _TIER_EXPRESSION.fullmatch(markexpr):
+        return False
+    code = compile(markexpr, "-m", "eval")  # only tier names, keywords and parentheses: a Python expression
+    extra = [t for t in TIERS if t not in tiers]
+    for mask in range(1 << len(extra)):  # the file's tiers plus any of the others its tests may add
+        held = tiers | {t for i, t in enumerate(extra) if mask >> i & 1}
+        if eval(code, {"__builtins__": {}}, {t: t in held for t in TIERS}):  # noqa: S307
+            return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A file whose every test ``-m`` deselects is not imported at all: the fast tier would otherwise spend seconds
+    rewriting and importing the sandbox's end-to-end files only to deselect them. ``python -m pytest`` (no ``-m``)
+    collects everything, as before."""
+    markexpr = config.getoption("markexpr", "") or ""
+    if markexpr and collection_path.parent == ROOT / "tests" and deselects_whole_file(markexpr, collection_path.name):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for tier in sorted(tiers_of(item.nodeid, getattr(item, "fixturenames", ()))):
             item.add_marker(getattr(pytest.mark, tier))
+
+
+def _build_each_cli_once() -> None:
+    """typer's ``CliRunner.invoke`` turns the Typer app into its click command tree on every call: about 30 ms of
+    the 40 ms a small command takes in a test, ~290 times in the fast tier. A ``tracectl`` process builds the tree
+    once and runs it, and click commands are made to be run again (each run gets a fresh context), so each app's
+    tree is built once here; an app that gained a command or group since is built again."""
+    import typer.testing
+
+    build = typer.main.get_command
+    if getattr(typer.testing, "_get_command", None) is not build:  # typer's internals moved: build per call
+        return
+    built: dict[int, tuple[object, tuple[int, int], Any]] = {}
+
+    def once(app: typer.Typer) -> Any:
+        shape = (len(app.registered_commands), len(app.registered_groups))
+        hit = built.get(id(app))
+        if hit is None or hit[0] is not app or hit[1] != shape:
+            hit = built[id(app)] = (app, shape, build(app))
+        return hit[2]
+
+    setattr(typer.testing, "_get_command", once)  # noqa: B010  (a private name: mypy need not know it)
+
+
+def _share_the_default_tls_context() -> None:
+    """httpx builds a TLS context for every client it makes, loading certifi's CA bundle each time (over 10 ms;
+    ~320 clients in the fast tier, nearly all in front of respx or an http:// loopback URL). The default context
+    (``verify=True``, no client certificate) comes out the same each time and is made to be shared by connections,
+    so it is built once per CA setting of the environment; ``verify=False``, a CA file or a client certificate
+    still gets a context of its own, built as before."""
+    import httpx._transports.default as transport
+
+    build = getattr(transport, "create_ssl_context", None)  # imported there from httpx._config
+    if build is None:  # httpx's internals moved: build per client
+        return
+    shared: dict[tuple[str | None, str | None], Any] = {}
+
+    def once(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else ("", "")
+        if key not in shared:
+            shared[key] = build(verify=True, cert=None, trust_env=trust_env)
+        return shared[key]
+
+    setattr(transport, "create_ssl_context", once)  # noqa: B010
+
+
+_build_each_cli_once()
+_share_the_default_tls_context()
+
+_watching: list[list[str]] = []  # while a test of neither e2e nor real runs: what it did that only they may do
+
+
+def _watch_sockets_and_subprocesses() -> None:
+    """Record a TCP/UDP connect or bind and a subprocess started while a fast test runs (any thread); the test then
+    fails, naming what it did (``stays_in_process``). Nothing is refused or changed: the test runs as written."""
+    import socket
+    import subprocess
+
+    def network(name: str) -> Callable[..., Any]:
+        original = getattr(socket.socket, name)
+
+        def watched(self: socket.socket, address: Any) -> Any:
+            if _watching and self.family in (socket.AF_INET, socket.AF_INET6):
+                _watching[-1].append(f"{name} {address!r}")
+            return original(self, address)
+
+        return watched
+
+    for name in ("connect", "connect_ex", "bind"):
+        setattr(socket.socket, name, network(name))
+    popen = subprocess.Popen.__init__
+
+    def started(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        if _watching:
+            _watching[-1].append(f"a subprocess {str(args)[:80]}")
+        popen(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = started  # type: ignore[method-assign]
+
+
+_watch_sockets_and_subprocesses()
+
+
+@pytest.fixture(autouse=True)
+def stays_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test outside the e2e and real tiers opens no TCP/UDP socket and starts no subprocess: one that does fails,
+    saying to give it its tier in the tables above (so the fast tier cannot grow a slow, flaky or port-taking test
+    unnoticed)."""
+    if any(request.node.get_closest_marker(t) for t in ("e2e", "real")):
+        yield
+        return
+    seen: list[str] = []
+    _watching.append(seen)
+    try:
+        yield
+    finally:
+        _watching.remove(seen)
+    if seen:
+        pytest.fail(f"{seen[0]}: only an e2e or real test may do that; give it its tier in tests/conftest.py")
 
 
 _OWN_PREFIXES = ("TRACECTL_", "TEMPO_", "JAEGER_", "LOKI_", "PROMETHEUS_")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tracectl.analysis.changepoint import ALPHA, detect_change, pettitt
@@ -85,4 +86,9 @@ def test_errors_from_zero_count_as_a_change() -> None:
     st.lists(st.floats(min_value=1, max_value=1e9), min_size=6, max_size=80), st.floats(min_value=0.01, max_value=100)
 )
 def test_the_split_is_indifferent_to_the_scale(values: list[float], scale: float) -> None:
-    assert pettitt(values)[0] == pettitt([v * scale for v in values])[0]
+    scaled = [v * scale for v in values]
+    # The split depends on the ranks alone. Exact arithmetic keeps them under any scale; a float product can round
+    # two close values onto one (999999999.9999999 and 1e9 times 17.57), which is a different series: left out.
+    by_value = sorted(zip(values, scaled, strict=True))
+    assume(all((a == b) == (x == y) for (a, x), (b, y) in pairwise(by_value)))
+    assert pettitt(values)[0] == pettitt(scaled)[0]

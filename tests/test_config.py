@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
+import respx
 from typer.testing import CliRunner
 
 from tracectl.cli.main import app
@@ -241,6 +244,10 @@ def test_two_credentials_say_which_one_is_sent(tmp_path: Path) -> None:
         "sent, the token is not"
     ]
     assert resolve_settings({"tempo_url": "https://tempo.example", "token_file": str(token)}, {}).warnings == []
-    result = CliRunner().invoke(app, ["--tempo-url", "https://alice:pa55@127.0.0.1:9", "--token-file", str(token),
-                                      "--timeout", "1", "show", "0" * 31 + "1"], env={"TEMPO_ADDR": ""})  # fmt: skip
+    with respx.mock(base_url="https://tempo.test", assert_all_mocked=True) as tempo:
+        asked = tempo.get(path__startswith="/api/").mock(return_value=httpx.Response(404))
+        result = CliRunner().invoke(app, ["--tempo-url", "https://alice:pa55@tempo.test", "--token-file", str(token),
+                                          "show", "0" * 31 + "1"], env={"TEMPO_ADDR": ""})  # fmt: skip
     assert "Basic auth is sent, the token is not" in result.stderr and "pa55" not in result.stderr
+    assert result.exit_code == 4 and asked.calls  # not found, after asking with Basic auth and no token
+    assert {c.request.headers["Authorization"] for c in asked.calls} == {"Basic " + b64encode(b"alice:pa55").decode()}

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import MS, sid, span, trace
-from tests.test_critical_path import random_tree
+from tests.strategies import random_tree
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.explain import Diagnosis, explain_trace, marks
 from tracectl.analysis.findings import (

@@ -13,7 +13,7 @@ import respx
 
 from tests.fake_loki import FakeLoki
 from tests.test_loki_paging import QUERY, T0, as_multiset, client, layout
-from tracectl.backends.loki import MAX_TIE_FILTERS, LogResult
+from tracectl.backends.loki import DEFAULT_BATCH, MAX_TIE_FILTERS, LogResult
 from tracectl.errors import BackendError
 
 BASE = "http://loki.test:3100"
@@ -26,27 +26,30 @@ def router() -> Iterator[respx.MockRouter]:
         yield mock
 
 
-def read(router: respx.MockRouter, fake: FakeLoki, limit: int) -> LogResult:
+def read(router: respx.MockRouter, fake: FakeLoki, limit: int, batch: int = DEFAULT_BATCH) -> LogResult:
     router.get("/loki/api/v1/query_range").mock(side_effect=fake)
-    return client().query_range(QUERY, T0, T0 + 10**12, limit=limit, direction="forward")
+    return client().query_range(QUERY, T0, T0 + 10**12, limit=limit, direction="forward", batch=batch)
 
 
+# A tenth of the recorded 12,000-line tie cut at the default 5,000, with the request size and the server's cap cut
+# alike (1,000 → 100, 5,000 → 500): the client sends the same requests, split for split, at either size. The
+# recorded tie itself, at full size: the next test.
 @pytest.mark.parametrize("streams", [1, 3, 20])
-def test_a_12000_line_tie_cut_at_5000_costs_no_more_requests_than_a_5000_line_tie(
+def test_a_1200_line_tie_cut_at_500_costs_no_more_requests_than_a_500_line_tie(
     router: respx.MockRouter, streams: int
 ) -> None:
-    whole = FakeLoki(layout(5000, 1, streams))
-    all_of_5000 = read(router, whole, 20_000)
-    assert len(all_of_5000.records) == 5000
-    entries = layout(12_000, 1, streams)
-    cut = FakeLoki(entries)
-    result = read(router, cut, 5000)
-    assert len(result.records) == 5000 and result.truncated
+    whole = FakeLoki(layout(500, 1, streams), cap=500)
+    all_of_500 = read(router, whole, 2000, batch=100)
+    assert len(all_of_500.records) == 500
+    entries = layout(1200, 1, streams)
+    cut = FakeLoki(entries, cap=500)
+    result = read(router, cut, 500, batch=100)
+    assert len(result.records) == 500 and result.truncated
     assert result.tie_cut_ns == T0  # said: more lines share that timestamp
     assert not as_multiset(result.records) - Counter(entries)  # real lines, once each
     assert cut.requests <= whole.requests  # the rest of the tie is not read
-    everything = read(router, FakeLoki(entries), 0)
-    assert len(everything.records) == 12_000 and cut.requests * 2 < everything.requests
+    everything = read(router, FakeLoki(entries, cap=500), 0, batch=100)
+    assert len(everything.records) == 1200 and cut.requests * 2 < everything.requests
 
 
 def test_13200_lines_at_one_nanosecond_all_with_a_high_limit_5000_and_a_cut_at_the_default(

@@ -295,7 +295,8 @@ def test_cli_exit_codes_for_backend_failures(
     route.mock(side_effect=mock) if isinstance(mock, Exception) else route.mock(return_value=mock)
     if code == 4:  # v2 answered 404: an older Tempo, so v1 is asked too
         router.get(f"/api/traces/{TID}").mock(return_value=httpx.Response(404))
-    result = cli("--timeout", "1", "show", TID)
+    once = {"TEMPO_ADDR": "", "JAEGER_ADDR": "", "TRACECTL_RETRIES": "0"}  # retrying is test_http's: asked once
+    result = runner.invoke(app, ["--tempo-url", BASE, "--timeout", "1", "show", TID], env=once)
     assert result.exit_code == code, result.output
     assert result.stdout == "" and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
