@@ -216,7 +216,7 @@ def test_help_does_not_import_heavy_modules() -> None:
         "sys.argv = ['tracectl', '--help']\n"
         "from tracectl.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = {'pandas', 'orjson', 'google', 'opentelemetry', 'numpy'}\n"
+        "heavy = {'pandas', 'orjson', 'msgspec', 'google', 'opentelemetry', 'numpy'}\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & heavy)\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )

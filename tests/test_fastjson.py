@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import random
 import re
-import subprocess
-import sys
 from typing import Any
 
 import orjson
@@ -395,12 +393,3 @@ def test_the_int64_string_pattern_accepts_exactly_what_the_checked_reader_reads_
             assert value == int(text), text
         elif value is not None:
             assert text.startswith("-") and value == -(2**63), text  # the one value left to the checked reader
-
-
-def test_help_does_not_import_msgspec() -> None:
-    code = (
-        "import sys\nsys.argv = ['tracectl', '--help']\nfrom tracectl.cli.main import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\nprint('MSGSPEC', 'msgspec' in sys.modules, file=sys.stderr)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "MSGSPEC False" in proc.stderr
