@@ -11,8 +11,9 @@ Deliberate differences from Jaeger UI, each tested:
 - every root gets a path, including orphan roots of partial traces (Jaeger UI returns none);
 - a child that ends exactly when the returned child starts is eligible (Jaeger UI requires strictly before,
   which charges back-to-back sequential children to their parent);
-- O(n log n): each node's children are sorted once by end and scanned with a pointer that only moves
-  forward, because the time a walk returns to a node never increases (Jaeger UI rescans: quadratic);
+- O(n log n): the children of each node the path reaches are sorted once by end (when it is first reached: nodes
+  off the path are never sorted) and scanned with a pointer that only moves forward, because the time a walk
+  returns to a node never increases (Jaeger UI rescans: quadratic);
 - iterative, so depth is unlimited;
 - ties are broken deterministically: among children ending at the same time, the one that started first
   (the longest) is taken, then the smaller node key.
@@ -86,31 +87,26 @@ class CriticalPath:
 def critical_path(tree: SpanTree) -> CriticalPath:
     """Compute the critical path of every root of ``tree``."""
     with paused_gc():
-        ordered = _children_by_end(tree)
+        ordered: dict[int, list[int]] = {}  # shared by the roots' walks: each node is in one root's subtree
         return CriticalPath(tree, tuple(RootPath(r, _walk(tree, ordered, r)) for r in tree.roots))
 
 
-def _children_by_end(tree: SpanTree) -> list[list[int]]:
-    """Eligible children of each node, latest end first; ties: earliest start, then node key."""
-    cp_start, cp_end, keys = tree.cp_start, tree.cp_end, tree.keys
-    eligible = tree.on_path_eligible
-    out: list[list[int]] = []
-    for kids in tree.children:
-        chosen = [k for k in kids if eligible[k]]
-        if len(chosen) > 1:
-            chosen.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
-        out.append(chosen)
-    return out
-
-
-def _walk(tree: SpanTree, ordered: list[list[int]], root: int) -> tuple[Section, ...]:
-    cp_start, cp_end, parent = tree.cp_start, tree.cp_end, tree.parent
+def _walk(tree: SpanTree, ordered: dict[int, list[int]], root: int) -> tuple[Section, ...]:
+    """Walk one root's path backwards in time. A node's eligible children are ordered the first time the walk
+    reaches it (latest end first; ties: earliest start, then node key): only the path's nodes are ever sorted."""
+    cp_start, cp_end, parent, keys = tree.cp_start, tree.cp_end, tree.parent, tree.keys
+    eligible = tree.on_path_eligible.data
+    flat, offsets = tree.children.flat, tree.children.offsets
     pointer: dict[int, int] = {}  # node -> index of the next candidate child in ordered[node]
     sections: list[Section] = []  # built backwards in time
     node = root
     until = cp_end[root]  # the path has been explained from `until` to the root's end
     while True:
-        kids = ordered[node]
+        kids = ordered.get(node)
+        if kids is None:
+            kids = ordered[node] = [k for k in flat[offsets[node] : offsets[node + 1]] if eligible[k]]
+            if len(kids) > 1:
+                kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
         k = pointer.get(node, 0)
         while k < len(kids) and cp_end[kids[k]] > until:
             k += 1
