@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from hypothesis import given, settings
@@ -25,7 +25,8 @@ from tracectl.analysis.attribution import (
 from tracectl.analysis.critical_path import Section, critical_path
 from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import MAX_VALID_NS, MIN_VALID_NS, SKEW_TOLERANCE_NS, SpanTree, TreeWarning, build_tree
-from tracectl.model import Event, Resource, Span, SpanKind, StatusCode, Trace
+from tracectl.analysis.tree_rows import jsonable, make_view, trace_document
+from tracectl.model import Event, Link, Resource, Span, SpanKind, StatusCode, Trace
 from tracectl.model.columns import SpanColumns
 from tracectl.render.path_view import path_rows
 from tracectl.sandbox.synth import chain_trace, fanout_trace, mixed_trace, ml_inference_trace
@@ -602,15 +603,33 @@ def test_a_trace_of_columns_gets_spans_only_for_the_nodes_asked_about(monkeypatc
     real = SpanColumns.span
     monkeypatch.setattr(SpanColumns, "span", lambda self, i: made.append(i) or real(self, i))
     trace = as_columns(mixed_trace(500, seed=2))
-    tree = build_tree(trace)
     analysis = analyse_trace(trace, "service,attr:ml.model.name")
     assert analysis.attribution.rows and analysis.self_ns and analysis.cp_ns
-    path_rows(analysis)
-    on_path = {s.node for r in analysis.path.roots for s in r.sections}
-    assert sorted(set(made)) == sorted(on_path)  # the tree and the analysis made none: the path's rows did
-    assert trace._spans is None
-    made.clear()
+    assert path_rows(analysis)
+    view = make_view(analysis)
+    document = trace_document(view, "x", [])
+    assert len(document["spans"]) == 500
+    assert made == [] and trace._spans is None  # tree, path, attribution, path and show rows: no Span made
+    tree = analysis.tree
     assert tree.spans[3] is tree.spans[3] and tree.spans[3] == real(trace.columns, 3) and made == [3]
+
+
+def test_show_rows_from_columns_equal_rows_from_spans() -> None:
+    trace = mixed_trace(300, seed=9)
+    first, *rest, last = trace.spans
+    first = replace(first, events=(Event(first.start_ns, "e", {"k": b"v"}),), links=(Link(TRACE_ID, "d" * 16),))
+    trace = Trace(trace.trace_id, (first, *rest, replace(last, start_ns=0)))  # events, a link, a repaired time
+    for_spans, for_columns = (trace_document(make_view(analyse_trace(t)), "x", []) for t in (trace, as_columns(trace)))
+    assert for_spans == for_columns
+    tree = build_tree(trace)
+    for row in for_spans["spans"]:  # what the rows say is what the spans say
+        span = tree.spans[tree.index_of(row["node"])]
+        assert (row["span_id"], row["service"], row["name"], row["kind"], row["status_message"]) == (
+            span.span_id, span.service, span.name, span.kind.label, span.status_message)  # fmt: skip
+        assert row["attributes"] == jsonable(span.attributes) and len(row["events"]) == len(span.events)
+        assert len(row["links"]) == len(span.links)
+    assert sum("received" in row for row in for_spans["spans"]) == 1
+    assert sum(len(row["events"]) + len(row["links"]) for row in for_spans["spans"]) == 2
 
 
 def test_a_trace_of_spans_hands_out_the_same_objects() -> None:

@@ -38,7 +38,7 @@ from tracectl.model import Span, SpanKind, StatusCode, Trace
 from tracectl.model.columns import SpanColumns, SpanSeq
 
 if TYPE_CHECKING:
-    from tracectl.model import Attributes, Resource
+    from tracectl.model import Attributes, Event, Link, Resource, Scope
 
 MIN_VALID_NS = 315_532_800 * 10**9  # 1980-01-01T00:00:00Z
 MAX_VALID_NS = 7_258_118_400 * 10**9  # 2200-01-01T00:00:00Z
@@ -230,6 +230,26 @@ class SpanTree:
 
     def resource(self, i: int) -> Resource:
         return self.columns.resource[i]
+
+    def distinct_services(self) -> list[str]:
+        """The trace's services, sorted (one lookup per distinct resource, not per span)."""
+        resources = self.columns.resource
+        return sorted({r.service for r in dict(zip(map(id, resources), resources, strict=True)).values()})
+
+    def status_message(self, i: int) -> str:
+        extra = self.columns.extra.get(i)
+        return extra.status_message if extra is not None else ""
+
+    def events(self, i: int) -> tuple[Event, ...]:
+        extra = self.columns.extra.get(i)
+        return extra.events if extra is not None else ()
+
+    def links(self, i: int) -> tuple[Link, ...]:
+        extra = self.columns.extra.get(i)
+        return extra.links if extra is not None else ()
+
+    def scope(self, i: int) -> Scope:
+        return self.columns.scope[i]
 
     def received(self, i: int) -> tuple[int, int]:
         """Node ``i``'s start and end as received (before any repair)."""
