@@ -22,7 +22,7 @@ from tracectl.analysis.attribution import (
     edge_callee,
     parse_key,
 )
-from tracectl.analysis.critical_path import Section, critical_path
+from tracectl.analysis.critical_path import Section, critical_path, path_times
 from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import MAX_VALID_NS, MIN_VALID_NS, SKEW_TOLERANCE_NS, SpanTree, TreeWarning, build_tree
 from tracectl.analysis.tree_rows import jsonable, make_view, trace_document
@@ -475,11 +475,12 @@ def assert_same_analysis(new: SpanTree, old: OldTree) -> None:
     old_paths = old_critical_path(old)
     assert [r.sections for r in path.roots] == old_paths
     assert self_times(new) == old_self_times(old)
+    assert path_times(new) == (path.per_node_ns(), path.length_ns)
     assert [edge_callee(new, i) for i in range(len(new))] == [old_edge_callee(old, i) for i in range(len(new))]
     for spec in KEYS:
         key = parse_key(spec)
         got, want = attribute(path, key), old_attribute(old, old_paths, key)
-        assert got == want, spec
+        assert got == want == analyse_trace(Trace.from_columns(new.columns), key).attribution, spec
         assert [(r.component, r.component.services) for r in got.rows] == [
             (r.component, r.component.services) for r in want.rows]  # fmt: skip
 

@@ -253,10 +253,16 @@ def edge_callees(tree: SpanTree) -> dict[int, int]:
 
 def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Sequence[int] | None = None) -> Attribution:
     """Group the spans of ``path.tree`` by component and sum their self and critical-path time."""
-    key = by or parse_key("service")
     tree = path.tree
     selfs = self_ns if self_ns is not None else self_times(tree)
-    cps = path.per_node_ns()
+    return attribute_nodes(tree, by or parse_key("service"), selfs, path.per_node_ns(), path.length_ns)
+
+
+def attribute_nodes(
+    tree: SpanTree, key: ComponentKey, self_ns: Sequence[int], cp_ns: Sequence[int], cp_length_ns: int
+) -> Attribution:
+    """``attribute`` from every node's self and critical-path time and the path's length (read from the tree's
+    columns: no ``Span`` object)."""
     parts = key.node_parts(tree)
     services, statuses = tree.services, tree.columns.status
     callees = edge_callees(tree)
@@ -273,9 +279,9 @@ def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Seque
         entry[4].add(service)
         entry[0] += 1
         entry[1] += statuses[i] == _ERROR
-        entry[2] += selfs[i]
-        entry[3] += cps[i]
-    length = path.length_ns
+        entry[2] += self_ns[i]
+        entry[3] += cp_ns[i]
+    length = cp_length_ns
     rows = []
     for (own, callee_parts), (n, errors, s, cp, services_seen) in acc.items():
         typed = Component(own, callee_parts, tuple(sorted(services_seen)))
