@@ -489,7 +489,7 @@ def _build_tree(trace: Trace) -> SpanTree:
         if not acyclic and len(_breadth_first(order, offsets, nroots)) < n:  # a parent cycle: its members hang
             _break_cycles(cols, keys, parent, warn)  # under no root
             order, offsets, nroots, _ = _by_time(parent, start, end)
-        cp_start, cp_end, eligible = _place_valid(cols, keys, parent, start, end, warn)
+        cp_start, cp_end, eligible = _place_valid(cols, keys, parent, start, end, (order, offsets), warn)
     else:
         # Place top-down over children in index order (the order repairs are reported in). A parent cycle leaves
         # its members unreached: break the cycles, regroup and place again.
@@ -534,23 +534,41 @@ def _times_valid(start: Sequence[int], end: Sequence[int]) -> bool:
 
 
 def _place_valid(
-    cols: SpanColumns, keys: list[str], parent: list[int], start: array[int], end: array[int], warn: _Warnings
+    cols: SpanColumns,
+    keys: list[str],
+    parent: list[int],
+    start: array[int],
+    end: array[int],
+    children: tuple[list[int], list[int]],
+    warn: _Warnings,
 ) -> tuple[array[int], array[int], bytearray]:
     """``_place`` when no time needs repair: most children lie within their parent, where their window for the path
-    is their own and they are eligible; only the rest (and their subtrees) are walked one by one."""
+    is their own and they are eligible; only the rest (and their subtrees) are walked one by one. ``children``:
+    ``order`` and ``offsets`` as ``_grouped`` gives them."""
+    order, offsets = children
     n = len(parent)
     cp_start, cp_end = array("q", start), array("q", end)
     eligible = bytearray(b"\x01") * n
     zero = list(compress(range(n), map(eq, start, end)))
-    unusual = _unusual(cols, parent, start, end)
-    if not zero and not unusual:
+    sticking_out, asynchronous = _unusual(cols, parent, start, end)
+    if asynchronous and not sticking_out:
+        # Every child lies within its parent: the windows are as received, nothing is said, and an asynchronous
+        # child is off the path with its subtree.
+        stack = asynchronous
+        while stack:
+            i = stack.pop()
+            if eligible[i]:
+                eligible[i] = 0
+                stack += order[offsets[i] : offsets[i + 1]]
+    if not zero and not sticking_out:
         return cp_start, cp_end, eligible
     # What is said is said breadth-first over children in index order, as ``_place`` says it.
     queue = _breadth_first(*_grouped(parent, n))
     if zero:
         warn.ids["zero-duration"] = list(map(keys.__getitem__, filter(set(zero).__contains__, queue)))
-    if not unusual:
+    if not sticking_out:
         return cp_start, cp_end, eligible
+    unusual = sticking_out + asynchronous
     said = warn.ids
     kinds, follows = cols.kind, cols.follows_from
     walk = bytearray(n)  # 1: placed one by one (unusual, or under such a node)
@@ -580,23 +598,23 @@ def _place_valid(
     return cp_start, cp_end, eligible
 
 
-def _unusual(cols: SpanColumns, parent: list[int], start: array[int], end: array[int]) -> list[int]:
-    """Children not lying within their parent's window, or asynchronous (FOLLOWS_FROM, CONSUMER under PRODUCER):
-    the nodes whose window or eligibility ``_place_valid`` must work out (C-speed passes)."""
+def _unusual(cols: SpanColumns, parent: list[int], start: array[int], end: array[int]) -> tuple[list[int], list[int]]:
+    """Children not lying within their parent's window, and asynchronous children (FOLLOWS_FROM, CONSUMER under
+    PRODUCER): the nodes whose window or eligibility ``_place_valid`` must work out (C-speed passes)."""
     n = len(parent)
     if not n:
-        return []
+        return [], []
     rows = range(n)
     parent_start, parent_end = map(start.__getitem__, parent), map(end.__getitem__, parent)  # a root reads [-1]
     sticking_out = compress(rows, map(or_, map(lt, start, parent_start), map(gt, end, parent_end)))
-    found = [i for i in sticking_out if parent[i] >= 0]
+    asynchronous: list[int] = []
     follows, kinds = cols.follows_from, cols.kind
     if 1 in follows:
-        found += [i for i in compress(rows, follows) if parent[i] >= 0]
+        asynchronous += [i for i in compress(rows, follows) if parent[i] >= 0]
     if _CONSUMER in kinds and _PRODUCER in kinds:
         consumers = compress(rows, map(eq, kinds, repeat(_CONSUMER)))
-        found += [i for i in consumers if parent[i] >= 0 and kinds[parent[i]] == _PRODUCER]
-    return found
+        asynchronous += [i for i in consumers if parent[i] >= 0 and kinds[parent[i]] == _PRODUCER]
+    return [i for i in sticking_out if parent[i] >= 0], asynchronous
 
 
 def _int64_copy(values: Sequence[int]) -> array[int]:
