@@ -284,10 +284,25 @@ def attribute_nodes(
     length = cp_length_ns
     rows = []
     for (own, callee_parts), (n, errors, s, cp, services_seen) in acc.items():
-        typed = Component(own, callee_parts, tuple(sorted(services_seen)))
-        rows.append(Row(typed.label, typed.edge, n, errors, s, cp, cp / length if length else 0.0, typed))
+        typed, label = _component(own, callee_parts, tuple(sorted(services_seen)))
+        rows.append(Row(label, bool(callee_parts), n, errors, s, cp, cp / length if length else 0.0, typed))
     rows.sort(key=lambda r: (-r.cp_ns, -r.self_ns, r.key))
     return Attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
 
 
 _ERROR = int(StatusCode.ERROR)
+
+# The components seen lately and their labels: the same few recur in every trace of a service, and a Component is
+# immutable, so the traces' rows share one (fewer objects, smaller pickles from ``blame -j``'s workers).
+_COMPONENTS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[Component, str]] = {}
+
+
+def _component(parts: tuple[str, ...], callee: tuple[str, ...], services: tuple[str, ...]) -> tuple[Component, str]:
+    key = (parts, callee, services)
+    known = _COMPONENTS.get(key)
+    if known is None:
+        if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
+            _COMPONENTS.clear()
+        component = Component(parts, callee, services)
+        known = _COMPONENTS[key] = (component, component.label)
+    return known

@@ -14,7 +14,7 @@ def self_times(tree: SpanTree) -> list[int]:
     parent merges their intervals: O(n) overall."""
     start, end = tree.start, tree.end
     out = list(map(sub, end, start))
-    flat, offsets = tree.children.flat, tree.children.offsets
+    flat, offsets = tree.children.flat.tolist(), tree.children.offsets
     for i in set(tree.parent):  # the nodes with children (and -1)
         if i < 0:
             continue

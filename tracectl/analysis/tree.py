@@ -489,7 +489,7 @@ def _build_tree(trace: Trace) -> SpanTree:
         if not acyclic and len(_breadth_first(order, offsets, nroots)) < n:  # a parent cycle: its members hang
             _break_cycles(cols, keys, parent, warn)  # under no root
             order, offsets, nroots, _ = _by_time(parent, start, end)
-        cp_start, cp_end, eligible = _place_valid(cols, keys, parent, start, end, (order, offsets), warn)
+        cp_start, cp_end, eligible = _place_valid(cols, keys, parent, start, end, (order, offsets, nroots), warn)
     else:
         # Place top-down over children in index order (the order repairs are reported in). A parent cycle leaves
         # its members unreached: break the cycles, regroup and place again.
@@ -539,13 +539,13 @@ def _place_valid(
     parent: list[int],
     start: array[int],
     end: array[int],
-    children: tuple[list[int], list[int]],
+    children: tuple[list[int], list[int], int],
     warn: _Warnings,
 ) -> tuple[array[int], array[int], bytearray]:
     """``_place`` when no time needs repair: most children lie within their parent, where their window for the path
     is their own and they are eligible; only the rest (and their subtrees) are walked one by one. ``children``:
-    ``order`` and ``offsets`` as ``_grouped`` gives them."""
-    order, offsets = children
+    ``order``, ``offsets`` and the root count as ``_grouped`` gives them."""
+    order, offsets, nroots = children
     n = len(parent)
     cp_start, cp_end = array("q", start), array("q", end)
     eligible = bytearray(b"\x01") * n
@@ -562,8 +562,11 @@ def _place_valid(
                 stack += order[offsets[i] : offsets[i + 1]]
     if not zero and not sticking_out:
         return cp_start, cp_end, eligible
-    # What is said is said breadth-first over children in index order, as ``_place`` says it.
-    queue = _breadth_first(*_grouped(parent, n))
+    if zero or not set(sticking_out).issubset(asynchronous):
+        # What is said is said breadth-first over children in index order, as ``_place`` says it.
+        queue = _breadth_first(*_grouped(parent, n))
+    else:  # only asynchronous children stick out: nothing will be said, any top-down order does
+        queue = _breadth_first(order, offsets, nroots)
     if zero:
         warn.ids["zero-duration"] = list(map(keys.__getitem__, filter(set(zero).__contains__, queue)))
     if not sticking_out:
