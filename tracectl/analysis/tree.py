@@ -204,7 +204,10 @@ class SpanTree:
     def services(self) -> list[str]:
         """Every node's service (computed once, one lookup per distinct resource)."""
         if self._services is None:
-            self._services = self.columns.services()
+            resources = self.columns.resource
+            ids = list(map(id, resources))
+            service_of = {key: r.service for key, r in dict(zip(ids, resources, strict=True)).items()}
+            self._services = list(map(service_of.__getitem__, ids))
         return self._services
 
     def service(self, i: int) -> str:
