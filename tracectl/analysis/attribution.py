@@ -19,26 +19,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
 from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import SpanTree
 from tracectl.errors import InputError
-from tracectl.model import Span, SpanKind
+from tracectl.model import Span, SpanKind, StatusCode
 
 NONE = "(none)"
 EDGE_ARROW = " → "
 KEY_JOIN = " | "
 
 KeyFunc = Callable[[Span], str]
+NodesFunc = Callable[[SpanTree], Sequence[str]]  # a key part's value for every node, read from the tree's columns
 
 
 @dataclass(frozen=True, slots=True)
 class ComponentKey:
-    """A parsed ``--by`` value: the functions from a span to each of its parts, and its spelling."""
+    """A parsed ``--by`` value: the functions from a span to each of its parts, and its spelling. ``node_funcs``
+    give the same parts for every node of a tree at once, from its columns (no ``Span`` objects)."""
 
     spec: str
     funcs: tuple[KeyFunc, ...]
+    node_funcs: tuple[NodesFunc, ...] = field(default=(), compare=False)
 
     def parts(self, span: Span) -> tuple[str, ...]:
         """The span's value for each part of the key (``("cv-model", "forward")`` for ``operation``)."""
@@ -47,6 +51,12 @@ class ComponentKey:
     def __call__(self, span: Span) -> str:
         """The span's component label: its parts joined."""
         return label_of(self.parts(span))
+
+    def node_parts(self, tree: SpanTree) -> list[tuple[str, ...]]:
+        """Every node's parts: ``node_parts(tree)[i] == parts(tree.spans[i])``."""
+        if len(self.node_funcs) != len(self.funcs):  # made by hand from span functions only
+            return [self.parts(s) for s in tree.spans]
+        return list(zip(*(f(tree) for f in self.node_funcs), strict=True))
 
 
 def label_of(parts: tuple[str, ...]) -> str:
@@ -94,26 +104,55 @@ def _resource_attr(span: Span, name: str) -> str:
     return NONE if value is None else str(value)
 
 
-_SIMPLE: dict[str, KeyFunc] = {
-    "service": lambda s: s.service,
-    "name": lambda s: s.name,
-    "kind": lambda s: s.kind.label,
+def _attr_nodes(tree: SpanTree, name: str) -> list[str]:
+    cols = tree.columns
+    out: list[str] = []
+    for i, resource in enumerate(cols.resource):
+        value = cols.attributes_of(i).get(name)
+        if value is None:
+            value = resource.attributes.get(name)
+        out.append(NONE if value is None else str(value))
+    return out
+
+
+def _resource_attr_nodes(tree: SpanTree, name: str) -> list[str]:
+    by_resource: dict[int, str] = {}  # resources are shared: one lookup each
+    out: list[str] = []
+    for resource in tree.columns.resource:
+        text = by_resource.get(id(resource))
+        if text is None:
+            value = resource.attributes.get(name)
+            text = by_resource[id(resource)] = NONE if value is None else str(value)
+        out.append(text)
+    return out
+
+
+_KIND_LABELS = tuple(k.label for k in SpanKind)  # by code
+
+_SIMPLE: dict[str, tuple[KeyFunc, NodesFunc]] = {
+    "service": (lambda s: s.service, lambda t: t.services),
+    "name": (lambda s: s.name, lambda t: t.names),
+    "kind": (lambda s: s.kind.label, lambda t: list(map(_KIND_LABELS.__getitem__, t.columns.kind))),
 }
 
 
-def _parts(spec: str) -> tuple[KeyFunc, ...]:
+def _parts(spec: str) -> tuple[tuple[KeyFunc, NodesFunc], ...]:
     if spec == "operation":  # service and span name: two parts, so each can be read on its own
         return (_SIMPLE["service"], _SIMPLE["name"])
     return (_part(spec),)
 
 
-def _part(spec: str) -> KeyFunc:
+def _part(spec: str) -> tuple[KeyFunc, NodesFunc]:
     if spec in _SIMPLE:
         return _SIMPLE[spec]
-    for prefix, getter in (("attr:", _attr), ("resource:", _resource_attr)):
+    getters: tuple[tuple[str, Callable[[Span, str], str], Callable[[SpanTree, str], list[str]]], ...] = (
+        ("attr:", _attr, _attr_nodes),
+        ("resource:", _resource_attr, _resource_attr_nodes),
+    )
+    for prefix, getter, nodes_getter in getters:
         if spec.startswith(prefix) and len(spec) > len(prefix):
             name = spec[len(prefix) :]
-            return lambda s, n=name, g=getter: g(s, n)  # type: ignore[misc]
+            return (lambda s, n=name, g=getter: g(s, n)), (lambda t, n=name, g=nodes_getter: g(t, n))
     raise InputError(
         f"--by: unknown component key {spec!r} (use service, name, operation, kind, attr:KEY, resource:KEY, "
         "or several joined by commas)"
@@ -133,7 +172,8 @@ def parse_key(spec: str = "service") -> ComponentKey:
     if not parts:
         raise InputError("--by: empty component key")
     parts = [p for p in parts if not any(p in _IMPLIES.get(other, ()) for other in parts)]
-    return ComponentKey(spec, tuple(f for p in parts for f in _parts(p)))
+    pairs = [pair for p in parts for pair in _parts(p)]
+    return ComponentKey(spec, tuple(f for f, _ in pairs), tuple(g for _, g in pairs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,57 +208,101 @@ def edge_callee(tree: SpanTree, node: int) -> int:
     children of its own service too is a handler doing its own work between calls, not an edge: its time
     outside its children stays its own.
     """
-    span = tree.spans[node]
-    kids = tree.children[node]
-    if span.kind is SpanKind.CLIENT:
+    kinds = tree.columns.kind
+    kind = kinds[node]
+    if kind not in (_CLIENT, _UNSPECIFIED):
+        return -1
+    offsets = tree.children.offsets
+    a, b = offsets[node], offsets[node + 1]
+    return _callee(kinds, tree.services, tree.children.flat[a:b], node) if a != b else -1
+
+
+def _callee(kinds: bytearray, services: list[str], kids: Sequence[int], node: int) -> int:
+    """``edge_callee`` of a CLIENT or kind-less node with children ``kids``."""
+    own = services[node]
+    if kinds[node] == _CLIENT:
         for child in kids:
-            c = tree.spans[child]
-            if c.kind is SpanKind.SERVER and c.service != span.service:
+            if kinds[child] == _SERVER and services[child] != own:
                 return child
         return -1
-    if span.kind is not SpanKind.UNSPECIFIED or not kids:
-        return -1
-    callee = tree.spans[kids[0]].service
-    if callee == span.service:
+    callee = services[kids[0]]
+    if callee == own:
         return -1
     for child in kids:
-        c = tree.spans[child]
-        if c.service != callee or c.kind not in _CALLEE_KINDS:
+        if services[child] != callee or kinds[child] not in _CALLEE_KINDS:
             return -1
     return kids[0]
 
 
-_CALLEE_KINDS = frozenset({SpanKind.UNSPECIFIED, SpanKind.SERVER})
+_CLIENT, _SERVER, _UNSPECIFIED = int(SpanKind.CLIENT), int(SpanKind.SERVER), int(SpanKind.UNSPECIFIED)
+_CALLEE_KINDS = (_UNSPECIFIED, _SERVER)
+
+
+def edge_callees(tree: SpanTree) -> dict[int, int]:
+    """``edge_callee`` of every node that has one: node -> callee."""
+    kinds, services = tree.columns.kind, tree.services
+    flat, offsets = tree.children.flat, tree.children.offsets
+    out: dict[int, int] = {}
+    for node in set(tree.parent):  # the nodes with children (and -1)
+        if node >= 0 and kinds[node] in (_CLIENT, _UNSPECIFIED):
+            callee = _callee(kinds, services, flat[offsets[node] : offsets[node + 1]], node)
+            if callee >= 0:
+                out[node] = callee
+    return out
 
 
 def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Sequence[int] | None = None) -> Attribution:
     """Group the spans of ``path.tree`` by component and sum their self and critical-path time."""
-    key = by or parse_key("service")
     tree = path.tree
     selfs = self_ns if self_ns is not None else self_times(tree)
-    cps = path.per_node_ns()
-    acc: dict[Component, list[int]] = {}
-    services: dict[Component, set[str]] = {}
-    for i, span in enumerate(tree.spans):
-        callee = edge_callee(tree, i)
+    return attribute_nodes(tree, by or parse_key("service"), selfs, path.per_node_ns(), path.length_ns)
+
+
+def attribute_nodes(
+    tree: SpanTree, key: ComponentKey, self_ns: Sequence[int], cp_ns: Sequence[int], cp_length_ns: int
+) -> Attribution:
+    """``attribute`` from every node's self and critical-path time and the path's length (read from the tree's
+    columns: no ``Span`` object)."""
+    parts = key.node_parts(tree)
+    services, statuses = tree.services, tree.columns.status
+    callees = edge_callees(tree)
+    acc: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Any]] = {}  # (parts, callee parts) -> sums, services
+    for i, own in enumerate(parts):
+        callee = callees.get(i, -1)
         if callee >= 0:
-            callee_span = tree.spans[callee]
-            component, service = Component(key.parts(span), key.parts(callee_span)), callee_span.service
+            component, service = (own, parts[callee]), services[callee]
         else:
-            component, service = Component(key.parts(span)), span.service
+            component, service = (own, ()), services[i]
         entry = acc.get(component)
         if entry is None:
-            entry = acc[component] = [0, 0, 0, 0]
-            services[component] = set()
-        services[component].add(service)
+            entry = acc[component] = [0, 0, 0, 0, set()]
+        entry[4].add(service)
         entry[0] += 1
-        entry[1] += span.is_error
-        entry[2] += selfs[i]
-        entry[3] += cps[i]
-    length = path.length_ns
+        entry[1] += statuses[i] == _ERROR
+        entry[2] += self_ns[i]
+        entry[3] += cp_ns[i]
+    length = cp_length_ns
     rows = []
-    for c, (n, errors, s, cp) in acc.items():
-        typed = Component(c.parts, c.callee, tuple(sorted(services[c])))
-        rows.append(Row(typed.label, typed.edge, n, errors, s, cp, cp / length if length else 0.0, typed))
+    for (own, callee_parts), (n, errors, s, cp, services_seen) in acc.items():
+        typed, label = _component(own, callee_parts, tuple(sorted(services_seen)))
+        rows.append(Row(label, bool(callee_parts), n, errors, s, cp, cp / length if length else 0.0, typed))
     rows.sort(key=lambda r: (-r.cp_ns, -r.self_ns, r.key))
     return Attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
+
+
+_ERROR = int(StatusCode.ERROR)
+
+# The components seen lately and their labels: the same few recur in every trace of a service, and a Component is
+# immutable, so the traces' rows share one (fewer objects, smaller pickles from ``blame -j``'s workers).
+_COMPONENTS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[Component, str]] = {}
+
+
+def _component(parts: tuple[str, ...], callee: tuple[str, ...], services: tuple[str, ...]) -> tuple[Component, str]:
+    key = (parts, callee, services)
+    known = _COMPONENTS.get(key)
+    if known is None:
+        if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
+            _COMPONENTS.clear()
+        component = Component(parts, callee, services)
+        known = _COMPONENTS[key] = (component, component.label)
+    return known

@@ -11,8 +11,9 @@ Deliberate differences from Jaeger UI, each tested:
 - every root gets a path, including orphan roots of partial traces (Jaeger UI returns none);
 - a child that ends exactly when the returned child starts is eligible (Jaeger UI requires strictly before,
   which charges back-to-back sequential children to their parent);
-- O(n log n): each node's children are sorted once by end and scanned with a pointer that only moves
-  forward, because the time a walk returns to a node never increases (Jaeger UI rescans: quadratic);
+- O(n log n): the children of each node the path reaches are sorted once by end (when it is first reached: nodes
+  off the path are never sorted) and scanned with a pointer that only moves forward, because the time a walk
+  returns to a node never increases (Jaeger UI rescans: quadratic);
 - iterative, so depth is unlimited;
 - ties are broken deterministically: among children ending at the same time, the one that started first
   (the longest) is taken, then the smaller node key.
@@ -23,6 +24,7 @@ Invariant (property-tested): for each root, the sections tile ``[root.start, roo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import sub
 
 from tracectl._gc import paused_gc
 from tracectl.analysis.tree import SpanTree
@@ -50,7 +52,7 @@ class RootPath:
 
     @property
     def length_ns(self) -> int:
-        return sum(s.duration_ns for s in self.sections)
+        return sum([s.end - s.start for s in self.sections])
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ class CriticalPath:
         out = [0] * len(self.tree)
         for root in self.roots:
             for s in root.sections:
-                out[s.node] += s.duration_ns
+                out[s.node] += s.end - s.start
         return out
 
     def merged(self) -> list[Section]:
@@ -86,46 +88,72 @@ class CriticalPath:
 def critical_path(tree: SpanTree) -> CriticalPath:
     """Compute the critical path of every root of ``tree``."""
     with paused_gc():
-        ordered = _children_by_end(tree)
-        return CriticalPath(tree, tuple(RootPath(r, _walk(tree, ordered, r)) for r in tree.roots))
+        walk = _Walk(tree)
+        roots = []
+        for r in tree.roots:
+            seg = walk.root(r)  # node, start, end of each section, latest first
+            roots.append(RootPath(r, tuple(map(Section, seg[-3::-3], seg[-2::-3], seg[-1::-3]))))
+        return CriticalPath(tree, tuple(roots))
 
 
-def _children_by_end(tree: SpanTree) -> list[list[int]]:
-    """Eligible children of each node, latest end first; ties: earliest start, then node key."""
-    cp_start, cp_end, keys = tree.cp_start, tree.cp_end, tree.keys
-    eligible = tree.on_path_eligible
-    out: list[list[int]] = []
-    for kids in tree.children:
-        chosen = [k for k in kids if eligible[k]]
-        if len(chosen) > 1:
-            chosen.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
-        out.append(chosen)
-    return out
+def path_times(tree: SpanTree) -> tuple[list[int], int]:
+    """Every node's critical-path time and the path's length over all roots: ``critical_path(tree).per_node_ns()``
+    and ``.length_ns``, without a ``Section`` object (what attribution needs)."""
+    walk = _Walk(tree)
+    seg: list[int] = []
+    for r in tree.roots:
+        seg += walk.root(r)
+    out = [0] * len(tree)
+    starts, ends = seg[1::3], seg[2::3]
+    for node, duration in zip(seg[0::3], map(sub, ends, starts), strict=True):
+        out[node] += duration
+    return out, sum(ends) - sum(starts)
 
 
-def _walk(tree: SpanTree, ordered: list[list[int]], root: int) -> tuple[Section, ...]:
-    cp_start, cp_end, parent = tree.cp_start, tree.cp_end, tree.parent
-    pointer: dict[int, int] = {}  # node -> index of the next candidate child in ordered[node]
-    sections: list[Section] = []  # built backwards in time
-    node = root
-    until = cp_end[root]  # the path has been explained from `until` to the root's end
-    while True:
-        kids = ordered[node]
-        k = pointer.get(node, 0)
-        while k < len(kids) and cp_end[kids[k]] > until:
-            k += 1
-        if k < len(kids):
-            child = kids[k]
-            pointer[node] = k + 1
-            if cp_end[child] < until:
-                sections.append(Section(node, cp_end[child], until))
-            node, until = child, cp_end[child]
-            continue
-        pointer[node] = k
-        if cp_start[node] < until:
-            sections.append(Section(node, cp_start[node], until))
-        if node == root:
-            break
-        node, until = parent[node], cp_start[node]
-    sections.reverse()
-    return tuple(sections)
+class _Walk:
+    """The walks of one tree's roots. They share what they learn (each node is in one root's subtree): a node's
+    eligible children, ordered the first time a walk reaches it (latest end first; ties: earliest start, then node
+    key), so only the path's nodes are ever sorted; and how far the walk has gone through them."""
+
+    __slots__ = ("ordered", "pointer", "tree")
+
+    def __init__(self, tree: SpanTree) -> None:
+        self.tree = tree
+        self.ordered: list[list[int] | None] = [None] * len(tree)
+        self.pointer = [0] * len(tree)
+
+    def root(self, root: int) -> list[int]:
+        """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
+        first."""
+        tree, ordered, pointer = self.tree, self.ordered, self.pointer
+        cp_start, cp_end, parent, keys = tree.cp_start, tree.cp_end, tree.parent, tree.keys
+        eligible = tree.on_path_eligible.data
+        flat, offsets = tree.children.flat, tree.children.offsets
+        seg: list[int] = []
+        node = root
+        until = cp_end[root]  # the path has been explained from `until` to the root's end
+        while True:
+            kids = ordered[node]
+            if kids is None:
+                a, b = offsets[node], offsets[node + 1]
+                kids = ordered[node] = [k for k in flat[a:b] if eligible[k]] if a != b else []
+                if len(kids) > 1:
+                    kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
+            k = pointer[node]
+            while k < len(kids) and cp_end[kids[k]] > until:
+                k += 1
+            if k < len(kids):
+                child = kids[k]
+                pointer[node] = k + 1
+                end = cp_end[child]
+                if end < until:
+                    seg += (node, end, until)
+                node, until = child, end
+                continue
+            pointer[node] = k
+            start = cp_start[node]
+            if start < until:
+                seg += (node, start, until)
+            if node == root:
+                return seg
+            node, until = parent[node], start

@@ -25,18 +25,32 @@ Rules, in the order they apply:
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from array import array
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, compress, pairwise, repeat
+from operator import eq, gt, lshift, lt, or_
+from typing import TYPE_CHECKING, overload
 
 from tracectl._gc import paused_gc
-from tracectl.model import Span, SpanKind, Trace
+from tracectl.model import Span, SpanKind, StatusCode, Trace
+from tracectl.model.columns import SpanColumns, SpanSeq
+
+if TYPE_CHECKING:
+    from tracectl.model import Attributes, Event, Link, Resource, Scope
 
 MIN_VALID_NS = 315_532_800 * 10**9  # 1980-01-01T00:00:00Z
 MAX_VALID_NS = 7_258_118_400 * 10**9  # 2200-01-01T00:00:00Z
 # A child starting less than this before its parent is not called skew: tracers that round to the millisecond
 # and NTP on a LAN disagree by that much. (A child *ending* after its parent is never skew; see rule 4.)
 SKEW_TOLERANCE_NS = 1_000_000
+
+_KINDS = tuple(SpanKind)  # SpanKind by code, without the enum call
+_STATUSES = tuple(StatusCode)
+_CLIENT, _SERVER, _PRODUCER, _CONSUMER = (int(k) for k in (SpanKind.CLIENT, SpanKind.SERVER, SpanKind.PRODUCER,
+                                                           SpanKind.CONSUMER))  # fmt: skip
+_ERROR = int(StatusCode.ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,43 +62,213 @@ class TreeWarning:
     span_ids: tuple[str, ...] = ()
 
 
+class Flags(Sequence[bool]):
+    """A yes/no per node, one byte each, read as ``bool`` (so documents say true/false). ``data`` is the raw bytes
+    (1 = yes) for loops that want them."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytearray) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @overload
+    def __getitem__(self, i: int) -> bool: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[bool]: ...
+    def __getitem__(self, i: int | slice) -> bool | list[bool]:
+        if isinstance(i, slice):
+            return [b == 1 for b in self.data[i]]
+        return self.data[i] == 1
+
+    def __iter__(self) -> Iterator[bool]:
+        return map(bool, self.data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Flags | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Flags({list(self)!r})"
+
+
+class Children(Sequence[list[int]]):
+    """Every node's children, sorted, as one flat array: node ``i``'s are ``flat[offsets[i]:offsets[i + 1]]``
+    (4 bytes a node instead of a list each). ``children[i]`` reads as a list; hot loops use the arrays."""
+
+    __slots__ = ("flat", "offsets")
+
+    def __init__(self, flat: array[int], offsets: array[int]) -> None:
+        self.flat = flat
+        self.offsets = offsets  # len(nodes) + 1 entries
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> list[int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[list[int]]: ...
+    def __getitem__(self, i: int | slice) -> list[int] | list[list[int]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.offsets) - 1
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("node index out of range")
+        return self.flat[self.offsets[i] : self.offsets[i + 1]].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        flat = self.flat
+        for a, b in pairwise(self.offsets):
+            yield flat[a:b].tolist()
+
+    def count_of(self, i: int) -> int:
+        """How many children node ``i`` has."""
+        return self.offsets[i + 1] - self.offsets[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Children | list | tuple):
+            return len(self) == len(other) and all(a == list(b) for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Children({list(self)!r})"
+
+
 @dataclass(slots=True)
 class SpanTree:
-    """A rebuilt span tree. Index ``i`` refers to ``spans[i]`` in every per-node list."""
+    """A rebuilt span tree. Index ``i`` is node ``i`` in every per-node sequence, and row ``i`` of ``columns``.
+
+    Per-node values are compact arrays (``array``, byte flags, one flat children array); ``spans`` builds a ``Span``
+    only for the nodes something reads, and the accessors (``name``, ``service``, ``kind`` …) read the columns
+    without one."""
 
     trace_id: str
-    spans: list[Span]
+    spans: Sequence[Span]  # node i's span (built on first use when the trace came as columns)
+    columns: SpanColumns  # the nodes' spans as columns: row i is node i
     keys: list[str]  # unique node key: the span ID, or "<span ID>#server" for a Zipkin-style shared span
-    parent: list[int]  # -1 for a root
-    children: list[list[int]]  # sorted by (start, end, index)
+    parent: array[int]  # -1 for a root
+    children: Children  # sorted by (start, end, index)
     roots: list[int]  # sorted by (start, end, index)
-    start: list[int]  # repaired start/end (ns)
-    end: list[int]
-    cp_start: list[int]  # window clipped into the parent's window, for the critical path
-    cp_end: list[int]
-    on_path_eligible: list[bool]  # False: async child, or wholly outside its parent (or under such a node)
-    depth: list[int]
-    orphan: list[bool]  # a root only because its parent never arrived
+    start: array[int]  # repaired start/end (ns)
+    end: array[int]
+    cp_start: array[int]  # window clipped into the parent's window, for the critical path
+    cp_end: array[int]
+    on_path_eligible: Flags  # False: async child, or wholly outside its parent (or under such a node)
+    orphan: Flags  # a root only because its parent never arrived
     wall_start: int  # earliest repaired start over all spans (computed once: renderers ask per row)
     wall_end: int  # latest repaired end
     warnings: list[TreeWarning] = field(default_factory=list)
+    _services: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _depth: array[int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
-        return len(self.spans)
+        return len(self.keys)
 
     @property
     def duration_ns(self) -> int:
         """The trace's wall time: latest end minus earliest start, over every root."""
         return self.wall_end - self.wall_start
 
+    @property
+    def depth(self) -> array[int]:
+        """Every node's depth (a root's is 0), worked out on first use (``path`` and ``blame`` never ask)."""
+        if self._depth is None:
+            depth = array("i", bytes(4 * len(self)))
+            parent = self.parent
+            for i in self.preorder():  # parents before children
+                p = parent[i]
+                if p >= 0:
+                    depth[i] = depth[p] + 1
+            self._depth = depth
+        return self._depth
+
+    # Column accessors: what the analysis reads per node, without a Span object.
+    @property
+    def names(self) -> list[str]:
+        return self.columns.name
+
+    def name(self, i: int) -> str:
+        return self.columns.name[i]
+
+    @property
+    def services(self) -> list[str]:
+        """Every node's service (computed once, one lookup per distinct resource)."""
+        if self._services is None:
+            resources = self.columns.resource
+            ids = list(map(id, resources))
+            service_of = {key: r.service for key, r in dict(zip(ids, resources, strict=True)).items()}
+            self._services = list(map(service_of.__getitem__, ids))
+        return self._services
+
+    def service(self, i: int) -> str:
+        return self.services[i] if self._services is not None else self.columns.resource[i].service
+
+    def kind(self, i: int) -> SpanKind:
+        return _KINDS[self.columns.kind[i]]
+
+    def status(self, i: int) -> StatusCode:
+        return _STATUSES[self.columns.status[i]]
+
+    def is_error(self, i: int) -> bool:
+        return self.columns.status[i] == _ERROR
+
+    def span_id(self, i: int) -> str:
+        return self.columns.span_id[i]
+
+    def parent_span_id(self, i: int) -> str:
+        return self.columns.parent_id[i]
+
+    def attributes(self, i: int) -> Attributes:
+        return self.columns.attributes_of(i)
+
+    def resource(self, i: int) -> Resource:
+        return self.columns.resource[i]
+
+    def distinct_services(self) -> list[str]:
+        """The trace's services, sorted (one lookup per distinct resource, not per span)."""
+        resources = self.columns.resource
+        return sorted({r.service for r in dict(zip(map(id, resources), resources, strict=True)).values()})
+
+    def status_message(self, i: int) -> str:
+        extra = self.columns.extra.get(i)
+        return extra.status_message if extra is not None else ""
+
+    def events(self, i: int) -> tuple[Event, ...]:
+        extra = self.columns.extra.get(i)
+        return extra.events if extra is not None else ()
+
+    def links(self, i: int) -> tuple[Link, ...]:
+        extra = self.columns.extra.get(i)
+        return extra.links if extra is not None else ()
+
+    def scope(self, i: int) -> Scope:
+        return self.columns.scope[i]
+
+    def received(self, i: int) -> tuple[int, int]:
+        """Node ``i``'s start and end as received (before any repair)."""
+        return self.columns.start[i], self.columns.end[i]
+
     def preorder(self) -> list[int]:
         """Depth-first order (roots by start, children by start), iterative."""
+        flat, off = self.children.flat, self.children.offsets
         order: list[int] = []
-        stack = list(reversed(self.roots))
+        stack = self.roots[::-1]
         while stack:
             node = stack.pop()
             order.append(node)
-            stack.extend(reversed(self.children[node]))
+            a, b = off[node], off[node + 1]
+            if a != b:
+                stack += flat[a:b][::-1]
         return order
 
     def index_of(self, key: str) -> int:
@@ -98,10 +282,6 @@ class SpanTree:
 def _outside(s: int, e: int, lo: int, hi: int) -> bool:
     """``[s, e]`` lies wholly outside ``[lo, hi]``; a zero-length span may sit on an edge."""
     return (s > hi or e < lo) if s == e else (s >= hi or e <= lo)
-
-
-def _valid_time(ns: int) -> bool:
-    return MIN_VALID_NS <= ns <= MAX_VALID_NS
 
 
 class _Warnings:
@@ -182,36 +362,53 @@ def _dedupe(spans: Sequence[Span], warn: _Warnings) -> tuple[list[Span], list[st
     return kept, keys, shared_parent
 
 
-def _link_parents(
-    spans: list[Span], keys: list[str], shared_parent: dict[int, int], warn: _Warnings
-) -> tuple[list[int], list[bool]]:
+def _link_shared(
+    cols: SpanColumns, keys: list[str], shared_parent: dict[int, int], warn: _Warnings
+) -> tuple[list[int], bytearray]:
+    """Parents when IDs repeat (after ``_dedupe``): the server half of a shared ID is the parent of its spans."""
     index: dict[str, int] = {}
     for i, key in enumerate(keys):
         if not key.endswith("#server"):
             index.setdefault(key, i)
     for server, client in shared_parent.items():
-        index[spans[client].span_id] = server  # spans naming the shared ID were created by the server side
-    parent = [-1] * len(spans)
-    orphan = [False] * len(spans)
-    for i, span in enumerate(spans):
+        index[cols.span_id[client]] = server  # spans naming the shared ID were created by the server side
+    n = len(keys)
+    parent = [-1] * n
+    orphan = bytearray(n)
+    for i, pid in enumerate(cols.parent_id):
         if i in shared_parent:
             parent[i] = shared_parent[i]
             continue
-        pid = span.parent_span_id
         if not pid:
             continue
         p = index.get(pid)
         if p is None:
-            orphan[i] = True
-            warn.add("orphan", span.span_id)
+            orphan[i] = 1
+            warn.add("orphan", cols.span_id[i])
         else:
             parent[i] = p
     return parent, orphan
 
 
-def _break_cycles(spans: list[Span], keys: list[str], parent: list[int], warn: _Warnings) -> None:
-    state = [0] * len(spans)  # 0 unseen, 1 on the current walk, 2 done
-    for i in range(len(spans)):
+def _link_unique(cols: SpanColumns, index: dict[str, int], warn: _Warnings) -> tuple[list[int], bytearray]:
+    """Parents when every span ID is unique (``index``: span ID -> row), in C-speed passes."""
+    index[""] = -1  # no parent: a root (a span whose own ID is empty cannot be named as a parent)
+    parent = list(map(index.get, cols.parent_id, repeat(-2)))  # -2: the parent never arrived
+    orphan = bytearray(len(parent))
+    if -2 in parent:
+        ids = cols.span_id
+        for i, p in enumerate(parent):
+            if p == -2:
+                parent[i] = -1
+                orphan[i] = 1
+                warn.add("orphan", ids[i])
+    return parent, orphan
+
+
+def _break_cycles(cols: SpanColumns, keys: list[str], parent: list[int], warn: _Warnings) -> None:
+    received_start = cols.start
+    state = [0] * len(parent)  # 0 unseen, 1 on the current walk, 2 done
+    for i in range(len(parent)):
         path: list[int] = []
         node = i
         while node != -1 and state[node] == 0:
@@ -220,11 +417,49 @@ def _break_cycles(spans: list[Span], keys: list[str], parent: list[int], warn: _
             node = parent[node]
         if node != -1 and state[node] == 1:  # walked into our own path: a cycle
             cycle = path[path.index(node) :]
-            cut = min(cycle, key=lambda n: (spans[n].start_ns, n))
+            cut = min(cycle, key=lambda n: (received_start[n], n))
             parent[cut] = -1
             warn.add("cycle", keys[cut])
         for n in path:
             state[n] = 2
+
+
+def _grouped(parent: Sequence[int], n: int, by: list[int] | None = None) -> tuple[list[int], list[int], int]:
+    """Nodes grouped by parent, roots first (``by``: nodes in the order to keep within a group; default index
+    order), with ``offsets``: node ``i``'s children are ``order[offsets[i]:offsets[i + 1]]``; and the root count."""
+    order = by if by is not None else list(range(n))
+    order.sort(key=parent.__getitem__)  # stable: keeps the given order within each parent
+    counts = Counter(parent)
+    roots = counts.get(-1, 0)
+    offsets = list(accumulate(map(counts.get, range(n), repeat(0)), initial=roots))
+    return order, offsets, roots
+
+
+def _by_time(parent: Sequence[int], start: array[int], end: array[int]) -> tuple[list[int], list[int], int, bool]:
+    """``_grouped`` by (start, end, index): one sort by ``start << 64 | end`` (times are non-negative, below 2**63;
+    stable, so index breaks ties), then grouped by parent (stable again), without a tuple per node. The flag: no
+    parent cycle, for sure (every parent comes earlier by index or by time; False: perhaps, walk to know)."""
+    n = len(parent)
+    time_key = list(map(or_, map(lshift, start, repeat(64)), end))
+    by_time = sorted(range(n), key=time_key.__getitem__)
+    del time_key
+    acyclic = all(map(lt, parent, range(n)))  # a root's -1 is earlier than anything
+    if not acyclic:
+        position = [0] * n + [-1]  # node -> its place in by_time; position[-1] (a root's parent) is -1
+        deque(map(position.__setitem__, by_time, range(n)), maxlen=0)
+        acyclic = all(map(lt, map(position.__getitem__, parent), position))
+        del position
+    return (*_grouped(parent, n, by_time), acyclic)
+
+
+def _breadth_first(order: list[int], offsets: list[int], nroots: int) -> list[int]:
+    """The nodes under a root, breadth-first (nodes on a parent cycle are not: the list is shorter)."""
+    queue = order[:nroots]
+    for i in queue:  # the list grows as it is walked
+        a, b = offsets[i], offsets[i + 1]
+        if a != b:
+            queue += order[a:b]
+    return queue
 
 
 def build_tree(trace: Trace) -> SpanTree:
@@ -235,105 +470,225 @@ def build_tree(trace: Trace) -> SpanTree:
 
 def _build_tree(trace: Trace) -> SpanTree:
     warn = _Warnings()
-    spans, keys, shared_parent = _dedupe(trace.spans, warn)
-    n = len(spans)
-    parent, orphan = _link_parents(spans, keys, shared_parent, warn)
-    _break_cycles(spans, keys, parent, warn)
+    cols = trace.columns
+    ids = cols.span_id
+    n = len(ids)
+    index = dict(zip(ids, range(n), strict=True))
+    spans: Sequence[Span]
+    if len(index) == n:  # the common case: nothing to drop, nothing to pair; the trace's columns are the nodes
+        keys = ids
+        built = trace._spans  # the trace's Span objects if it has them: the tree hands out the same objects
+        spans = built if built is not None else SpanSeq(cols)
+        parent, orphan = _link_unique(cols, index, warn)
+    else:  # repeated IDs (rare): decide on Span objects, as received, and keep columns of the kept ones
+        kept, keys, shared_parent = _dedupe(trace.spans, warn)
+        cols, spans, n = SpanColumns.from_spans(trace.trace_id, kept), kept, len(kept)
+        parent, orphan = _link_shared(cols, keys, shared_parent, warn)
+    del index
 
-    children: list[list[int]] = [[] for _ in range(n)]
-    roots: list[int] = []
-    for i, p in enumerate(parent):
-        (roots if p == -1 else children[p]).append(i)
-    if len(roots) > 1:
-        warn.extra.append(
-            TreeWarning(
-                "multiple-roots", f"trace has {len(roots)} roots; each is analysed", tuple(keys[r] for r in roots)
-            )
-        )
-
-    start, end, cp_start, cp_end, eligible, depth = _place(spans, keys, parent, children, roots, warn)
-
-    # By (start, end, index): the lists are in index order, and two stable sorts with C key functions (end, then
-    # start) give that order without a tuple per node.
-    by_start, by_end = start.__getitem__, end.__getitem__
-    for kids in (roots, *children):
-        if len(kids) > 1:
-            kids.sort(key=by_end)
-            kids.sort(key=by_start)
+    if _times_valid(cols.start, cols.end):  # nothing to repair: the received times are the tree's
+        start, end = _int64_copy(cols.start), _int64_copy(cols.end)
+        order, offsets, nroots, acyclic = _by_time(parent, start, end)
+        if not acyclic and len(_breadth_first(order, offsets, nroots)) < n:  # a parent cycle: its members hang
+            _break_cycles(cols, keys, parent, warn)  # under no root
+            order, offsets, nroots, _ = _by_time(parent, start, end)
+        cp_start, cp_end, eligible = _place_valid(cols, keys, parent, start, end, (order, offsets, nroots), warn)
+    else:
+        # Place top-down over children in index order (the order repairs are reported in). A parent cycle leaves
+        # its members unreached: break the cycles, regroup and place again.
+        order, offsets, nroots = _grouped(parent, n)
+        while (placed := _place(cols, keys, parent, order, offsets, nroots)) is None:  # at most twice
+            _break_cycles(cols, keys, parent, warn)
+            order, offsets, nroots = _grouped(parent, n)
+        start, end, cp_start, cp_end, eligible, said = placed
+        for kind, ids_said in said.ids.items():
+            warn.ids[kind] += ids_said
+        order, offsets, nroots, _ = _by_time(parent, start, end)
+    roots = order[:nroots]
+    if nroots > 1:
+        in_index_order = tuple(keys[r] for r in sorted(roots))
+        warn.extra.append(TreeWarning("multiple-roots", f"trace has {nroots} roots; each is analysed", in_index_order))
     return SpanTree(
         trace_id=trace.trace_id,
         spans=spans,
+        columns=cols,
         keys=keys,
-        parent=parent,
-        children=children,
+        parent=array("i", parent),
+        children=Children(array("i", order), array("i", offsets)),
         roots=roots,
         start=start,
         end=end,
         cp_start=cp_start,
         cp_end=cp_end,
-        on_path_eligible=eligible,
-        depth=depth,
-        orphan=orphan,
+        on_path_eligible=Flags(eligible),
+        orphan=Flags(orphan),
         wall_start=min(start, default=0),
         wall_end=max(end, default=0),
         warnings=warn.build(),
     )
 
 
-def _place(
-    spans: list[Span], keys: list[str], parent: list[int], children: list[list[int]], roots: list[int], warn: _Warnings
-) -> tuple[list[int], list[int], list[int], list[int], list[bool], list[int]]:
-    """Top-down pass: repair times, clip into parents, mark async/outside children, compute depth."""
-    n = len(spans)
-    valid_starts = [s.start_ns for s in spans if _valid_time(s.start_ns)]
-    fallback = min(valid_starts) if valid_starts else 0
-    start = [0] * n
-    end = [0] * n
-    cp_start = [0] * n
-    cp_end = [0] * n
-    eligible = [True] * n
-    depth = [0] * n
-    queue = list(roots)
-    head = 0
-    lo, hi = MIN_VALID_NS, MAX_VALID_NS  # _valid_time, inlined: this loop runs once per span
-    consumer, producer = SpanKind.CONSUMER, SpanKind.PRODUCER
-    while head < len(queue):  # breadth-first: a parent is always placed before its children
-        i = queue[head]
-        head += 1
-        kids = children[i]
-        if kids:
-            queue.extend(kids)
-        span = spans[i]
+def _times_valid(start: Sequence[int], end: Sequence[int]) -> bool:
+    """Every time within 1980–2200 and no span ending before it starts (C-speed passes)."""
+    if not start:
+        return True
+    lo, hi = MIN_VALID_NS, MAX_VALID_NS
+    return lo <= min(start) and max(start) <= hi and lo <= min(end) and max(end) <= hi and not any(map(lt, end, start))
+
+
+def _place_valid(
+    cols: SpanColumns,
+    keys: list[str],
+    parent: list[int],
+    start: array[int],
+    end: array[int],
+    children: tuple[list[int], list[int], int],
+    warn: _Warnings,
+) -> tuple[array[int], array[int], bytearray]:
+    """``_place`` when no time needs repair: most children lie within their parent, where their window for the path
+    is their own and they are eligible; only the rest (and their subtrees) are walked one by one. ``children``:
+    ``order``, ``offsets`` and the root count as ``_grouped`` gives them."""
+    order, offsets, nroots = children
+    n = len(parent)
+    cp_start, cp_end = array("q", start), array("q", end)
+    eligible = bytearray(b"\x01") * n
+    zero = list(compress(range(n), map(eq, start, end)))
+    sticking_out, asynchronous = _unusual(cols, parent, start, end)
+    if asynchronous and not sticking_out:
+        # Every child lies within its parent: the windows are as received, nothing is said, and an asynchronous
+        # child is off the path with its subtree.
+        stack = asynchronous
+        while stack:
+            i = stack.pop()
+            if eligible[i]:
+                eligible[i] = 0
+                stack += order[offsets[i] : offsets[i + 1]]
+    if not zero and not sticking_out:
+        return cp_start, cp_end, eligible
+    if zero or not set(sticking_out).issubset(asynchronous):
+        # What is said is said breadth-first over children in index order, as ``_place`` says it.
+        queue = _breadth_first(*_grouped(parent, n))
+    else:  # only asynchronous children stick out: nothing will be said, any top-down order does
+        queue = _breadth_first(order, offsets, nroots)
+    if zero:
+        warn.ids["zero-duration"] = list(map(keys.__getitem__, filter(set(zero).__contains__, queue)))
+    if not sticking_out:
+        return cp_start, cp_end, eligible
+    unusual = sticking_out + asynchronous
+    said = warn.ids
+    kinds, follows = cols.kind, cols.follows_from
+    walk = bytearray(n)  # 1: placed one by one (unusual, or under such a node)
+    for i in unusual:
+        walk[i] = 1
+    for i in queue:
         p = parent[i]
-        s, e = span.start_ns, span.end_ns
-        if not (lo <= s <= hi and lo <= e <= hi):
-            warn.add("bad-time", keys[i])
-            anchor = start[p] if p >= 0 else fallback
-            s = e = s if lo <= s <= hi else anchor
-        elif e < s:
-            warn.add("negative-duration", keys[i])
-            e = s
-        elif e == s:
-            warn.add("zero-duration", keys[i])
-        start[i], end[i] = s, e
-        if p < 0:
-            cp_start[i], cp_end[i] = s, e
-            continue
-        depth[i] = depth[p] + 1
+        if p < 0 or not (walk[i] or walk[p]):
+            continue  # within its parent's own window: its window is its own, and eligible if its parent is
+        walk[i] = 1
+        s, e = start[i], end[i]
         ps, pe = cp_start[p], cp_end[p]
-        if not eligible[p] or span.follows_from or (span.kind is consumer and spans[p].kind is producer):  # async
-            eligible[i] = False
+        if not eligible[p] or follows[i] or (kinds[i] == _CONSUMER and kinds[p] == _PRODUCER):  # async
+            eligible[i] = 0
         elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # _outside(s, e, ps, pe), inlined
-            eligible[i] = False
+            eligible[i] = 0
+            if _outside(s, e, start[p], end[p]):
+                said["outside-parent"].append(keys[i])
+            elif s < start[p] - SKEW_TOLERANCE_NS:
+                said["clock-skew"].append(keys[i])
+        elif s < start[p] - SKEW_TOLERANCE_NS:
+            said["clock-skew"].append(keys[i])
+        if s < ps or s > pe:
+            s = cp_start[i] = pe if s > pe else ps  # min(max(s, ps), pe)
+        if e > pe or e < s:
+            cp_end[i] = pe if e > pe else s  # max(min(e, pe), cs), as cs <= pe
+    return cp_start, cp_end, eligible
+
+
+def _unusual(cols: SpanColumns, parent: list[int], start: array[int], end: array[int]) -> tuple[list[int], list[int]]:
+    """Children not lying within their parent's window, and asynchronous children (FOLLOWS_FROM, CONSUMER under
+    PRODUCER): the nodes whose window or eligibility ``_place_valid`` must work out (C-speed passes)."""
+    n = len(parent)
+    if not n:
+        return [], []
+    rows = range(n)
+    parent_start, parent_end = map(start.__getitem__, parent), map(end.__getitem__, parent)  # a root reads [-1]
+    sticking_out = compress(rows, map(or_, map(lt, start, parent_start), map(gt, end, parent_end)))
+    asynchronous: list[int] = []
+    follows, kinds = cols.follows_from, cols.kind
+    if 1 in follows:
+        asynchronous += [i for i in compress(rows, follows) if parent[i] >= 0]
+    if _CONSUMER in kinds and _PRODUCER in kinds:
+        consumers = compress(rows, map(eq, kinds, repeat(_CONSUMER)))
+        asynchronous += [i for i in consumers if parent[i] >= 0 and kinds[parent[i]] == _PRODUCER]
+    return [i for i in sticking_out if parent[i] >= 0], asynchronous
+
+
+def _int64_copy(values: Sequence[int]) -> array[int]:
+    """``values`` as ``array('q')``; a value beyond int64 (necessarily an absurd time, repaired later) reads 0."""
+    if isinstance(values, array) and values.typecode == "q":
+        return array("q", values)
+    return array("q", [v if -(2**63) <= v < 2**63 else 0 for v in values])
+
+
+Placed = tuple["array[int]", "array[int]", "array[int]", "array[int]", bytearray, _Warnings]
+
+
+def _place(
+    cols: SpanColumns, keys: list[str], parent: list[int], order: list[int], offsets: list[int], nroots: int
+) -> Placed | None:
+    """Top-down pass: repair times, clip into parents, mark async/outside children. None when some node is not
+    under a root (a parent cycle)."""
+    n = len(parent)
+    received_start, received_end = cols.start, cols.end
+    lo, hi = MIN_VALID_NS, MAX_VALID_NS
+    if n and lo <= min(received_start) and max(received_start) <= hi:
+        fallback = min(received_start)
+    else:
+        valid_starts = [s for s in received_start if lo <= s <= hi]
+        fallback = min(valid_starts) if valid_starts else 0
+    start, end = _int64_copy(received_start), _int64_copy(received_end)
+    cp_start, cp_end = array("q", start), array("q", end)  # clipped below where a child sticks out
+    eligible = bytearray(b"\x01") * n
+    warn = _Warnings()
+    said = warn.ids
+    kinds, follows = cols.kind, cols.follows_from
+    queue = order[:nroots]
+    for i in queue:  # breadth-first (the list grows as it is walked): a parent is placed before its children
+        a, b = offsets[i], offsets[i + 1]
+        if a != b:
+            queue += order[a:b]
+        s, e = received_start[i], received_end[i]
+        p = parent[i]
+        if not (lo <= s <= hi and lo <= e <= hi):
+            said["bad-time"].append(keys[i])
+            if not lo <= s <= hi:
+                s = start[p] if p >= 0 else fallback
+            e = s
+            start[i] = cp_start[i] = s
+            end[i] = cp_end[i] = e
+        elif e < s:
+            said["negative-duration"].append(keys[i])
+            e = end[i] = cp_end[i] = s
+        elif e == s:
+            said["zero-duration"].append(keys[i])
+        if p < 0:
+            continue
+        ps, pe = cp_start[p], cp_end[p]
+        if not eligible[p] or follows[i] or (kinds[i] == _CONSUMER and kinds[p] == _PRODUCER):  # async
+            eligible[i] = 0
+        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # _outside(s, e, ps, pe), inlined
+            eligible[i] = 0
             # Said only when it is outside the parent as received, not merely outside a window clipped upstream.
             if _outside(s, e, start[p], end[p]):
-                warn.add("outside-parent", keys[i])
+                said["outside-parent"].append(keys[i])
             elif s < start[p] - SKEW_TOLERANCE_NS:
-                warn.add("clock-skew", keys[i])
+                said["clock-skew"].append(keys[i])
         elif s < start[p] - SKEW_TOLERANCE_NS:
-            warn.add("clock-skew", keys[i])
-        cs = pe if s > pe else (s if s > ps else ps)  # min(max(s, ps), pe)
-        ce = e if e < pe else pe
-        cp_start[i] = cs
-        cp_end[i] = ce if ce > cs else cs  # max(min(e, pe), cs)
-    return start, end, cp_start, cp_end, eligible, depth
+            said["clock-skew"].append(keys[i])
+        if s < ps or s > pe:
+            s = cp_start[i] = pe if s > pe else ps  # min(max(s, ps), pe)
+        if e > pe or e < s:
+            cp_end[i] = pe if e > pe else s  # max(min(e, pe), cs), as cs <= pe
+    if len(queue) < n:
+        return None
+    return start, end, cp_start, cp_end, eligible, warn

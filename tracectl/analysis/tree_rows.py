@@ -86,16 +86,21 @@ def make_view(
         keep.add(node)
         node = tree.parent[node]
     visible: list[int] = []
-    stack = list(reversed(tree.roots))
+    parent, start, end = tree.parent, tree.start, tree.end
+    depth = tree.depth if max_depth is not None else None
+    flat, offsets = tree.children.flat, tree.children.offsets
+    stack = tree.roots[::-1]
     while stack:
         node = stack.pop()
-        if tree.parent[node] != -1 and node not in keep:
-            too_short = tree.end[node] - tree.start[node] < min_duration_ns
-            too_deep = max_depth is not None and tree.depth[node] > max_depth
+        if parent[node] != -1 and node not in keep:
+            too_short = end[node] - start[node] < min_duration_ns
+            too_deep = depth is not None and max_depth is not None and depth[node] > max_depth
             if too_short or too_deep or (on_path is not None and not on_path[node]):
                 continue
         visible.append(node)
-        stack.extend(reversed(tree.children[node]))
+        a, b = offsets[node], offsets[node + 1]
+        if a != b:
+            stack += flat[a:b][::-1]
     sections: dict[int, list[tuple[int, int]]] = {}
     for root in analysis.path.roots:
         for sec in root.sections:
@@ -118,26 +123,28 @@ def jsonable(value: AttrValue) -> Any:
 
 
 def span_row(view: TreeView, i: int, full: bool) -> dict[str, Any]:
-    """One node as a flat dict. ``full`` adds attributes, resource, events and links."""
+    """One node as a flat dict. ``full`` adds attributes, resource, events and links. Read from the tree's columns:
+    no ``Span`` object is made."""
     tree = view.tree
-    span = tree.spans[i]
     p = tree.parent[i]
+    start, end = tree.start[i], tree.end[i]
+    received_start, received_end = tree.received(i)
     row: dict[str, Any] = {
         "trace_id": tree.trace_id,
-        "span_id": span.span_id,
+        "span_id": tree.span_id(i),
         "node": tree.keys[i],
-        "parent_span_id": span.parent_span_id or None,
+        "parent_span_id": tree.parent_span_id(i) or None,
         "parent_node": tree.keys[p] if p >= 0 else None,
         "depth": tree.depth[i],
-        "service": span.service,
-        "name": span.name,
-        "kind": span.kind.label,
-        "status": span.status.name.lower(),
-        "status_message": span.status_message,
-        "start_ns": tree.start[i],
-        "end_ns": tree.end[i],
-        "offset_ns": tree.start[i] - tree.wall_start,
-        "duration_ns": tree.end[i] - tree.start[i],
+        "service": tree.service(i),
+        "name": tree.name(i),
+        "kind": tree.kind(i).label,
+        "status": tree.status(i).name.lower(),
+        "status_message": tree.status_message(i),
+        "start_ns": start,
+        "end_ns": end,
+        "offset_ns": start - tree.wall_start,
+        "duration_ns": end - start,
         "self_ns": view.self_ns[i],
         "cp_ns": view.cp_ns[i],
         "orphan": tree.orphan[i],
@@ -145,17 +152,19 @@ def span_row(view: TreeView, i: int, full: bool) -> dict[str, Any]:
     }
     if i == view.selected:
         row["selected"] = True
-    if tree.start[i] != span.start_ns or tree.end[i] != span.end_ns:
-        row["received"] = {"start_ns": span.start_ns, "end_ns": span.end_ns}
+    if start != received_start or end != received_end:
+        row["received"] = {"start_ns": received_start, "end_ns": received_end}
     if full:
-        row["attributes"] = jsonable(span.attributes)
-        row["resource"] = jsonable(span.resource.attributes)
-        row["scope"] = {"name": span.scope.name, "version": span.scope.version}
+        scope = tree.scope(i)
+        row["attributes"] = jsonable(tree.attributes(i))
+        row["resource"] = jsonable(tree.resource(i).attributes)
+        row["scope"] = {"name": scope.name, "version": scope.version}
         row["events"] = [
-            {"time_ns": e.time_ns, "name": e.name, "attributes": jsonable(e.attributes)} for e in span.events
+            {"time_ns": e.time_ns, "name": e.name, "attributes": jsonable(e.attributes)} for e in tree.events(i)
         ]
         row["links"] = [
-            {"trace_id": lk.trace_id, "span_id": lk.span_id, "attributes": jsonable(lk.attributes)} for lk in span.links
+            {"trace_id": lk.trace_id, "span_id": lk.span_id, "attributes": jsonable(lk.attributes)}
+            for lk in tree.links(i)
         ]
     return row
 
@@ -169,7 +178,7 @@ def trace_document(view: TreeView, source: str, notes: list[str]) -> dict[str, A
         "duration_ns": tree.duration_ns,
         "cp_length_ns": view.analysis.path.length_ns,
         "span_count": len(tree),
-        "services": sorted({s.service for s in tree.spans}),
+        "services": tree.distinct_services(),
         "roots": [tree.keys[r] for r in tree.roots],
         "selected_span_id": tree.keys[view.selected] if view.selected >= 0 else None,
         "notes": notes,

@@ -28,13 +28,13 @@ def path_rows(analysis: TraceAnalysis) -> list[dict[str, Any]]:
         merged = type(path)(tree, (root,)).merged()
         for s in merged:
             step += 1
-            span = tree.spans[s.node]
+            node = s.node
             rows.append({
-                "trace_id": tree.trace_id, "root": tree.keys[root.root], "step": step, "span_id": span.span_id,
-                "node": tree.keys[s.node], "service": span.service, "name": span.name,
+                "trace_id": tree.trace_id, "root": tree.keys[root.root], "step": step, "span_id": tree.span_id(node),
+                "node": tree.keys[node], "service": tree.service(node), "name": tree.name(node),
                 "offset_ns": s.start - tree.wall_start, "start_ns": s.start, "end_ns": s.end,
                 "duration_ns": s.duration_ns, "share": s.duration_ns / length if length else 0.0,
-                "error": span.is_error,
+                "error": tree.is_error(node),
             })  # fmt: skip
     return rows
 
@@ -58,7 +58,7 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
     from rich.text import Span, Text
 
     tree = analysis.tree
-    services = sorted({s.service for s in tree.spans})
+    services = tree.distinct_services()
     console.print(
         Text.assemble(
             ("Critical path of ", "bold"), (tree.trace_id, "bold"), "  ",
@@ -87,13 +87,13 @@ def render_path(analysis: TraceAnalysis, console: Console, tz: tzinfo | None, so
         orphan = tree.orphan[root.root]
         for s in type(analysis.path)(tree, (root,)).merged():
             step += 1
-            span = tree.spans[s.node]
-            service, style = span.service, "yellow" if orphan else styles[span.service]
-            name: Any = f"{service} {span.name}"
+            service, span_name = tree.service(s.node), tree.name(s.node)
+            style = "yellow" if orphan else styles[service]
+            name: Any = f"{service} {span_name}"
             if not plain:  # Text with its spans given, not assembled: a 20,000-step path builds 20,000 of them
                 cut = len(service)
                 name = Text(name, spans=[Span(0, cut, style)] + (
-                    [Span(cut + 1, cut + 1 + len(span.name), "red")] if span.is_error else []))  # fmt: skip
+                    [Span(cut + 1, cut + 1 + len(span_name), "red")] if tree.is_error(s.node) else []))  # fmt: skip
             offset = s.start - tree.wall_start
             bars.append((len(rows), s.start, s.end, style))
             share = f"{s.duration_ns / length if length else 0.0:.1%}"
