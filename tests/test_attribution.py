@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 from tests.builders import MS, span, trace
-from tests.test_critical_path import random_tree
+from tests.strategies import random_tree
 from tracectl.analysis.aggregate import aggregate, compare_buckets
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.attribution import attribute, parse_key

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tests.builders import MS, T0, span, trace
+from tests.strategies import random_tree
 from tracectl.analysis.critical_path import critical_path
 from tracectl.analysis.tree import build_tree
-from tracectl.model import Resource, Span, SpanKind, Trace
+from tracectl.model import Span, SpanKind, Trace
 from tracectl.sandbox.synth import chain_trace, fanout_trace
 
 Sections = list[tuple[str, float, float]]
@@ -118,30 +118,6 @@ def _fields(s: Span) -> dict[str, object]:
 
 
 # ------------------------------------------------------------------------------------------- properties
-
-
-@st.composite
-def random_tree(draw: st.DrawFn) -> Trace:
-    """Random trees whose children overlap, overrun, sit outside their parent, or have zero length;
-    some async children, some orphans."""
-    n = draw(st.integers(1, 60))
-    res = Resource({"service.name": "s"})
-    spans: list[Span] = []
-    for i in range(n):
-        start = draw(st.integers(0, 1000))
-        length = draw(st.one_of(st.just(0), st.integers(0, 600)))
-        parent = ""
-        if i and draw(st.integers(0, 9)):
-            parent = spans[draw(st.integers(0, i - 1))].span_id
-        elif i and draw(st.booleans()):
-            parent = "00000000deadbeef"  # an orphan
-        kind = draw(st.sampled_from([SpanKind.INTERNAL, SpanKind.CLIENT, SpanKind.SERVER, SpanKind.PRODUCER,
-                                     SpanKind.CONSUMER, SpanKind.UNSPECIFIED]))  # fmt: skip
-        service = draw(st.sampled_from(["a", "b", "c"]))
-        spans.append(Span("7" * 32, f"{i + 1:016x}", parent, f"op{i % 5}", T0 + start * 1000,
-                          T0 + (start + length) * 1000, kind=kind,
-                          resource=Resource({"service.name": service}) if service != "s" else res))  # fmt: skip
-    return Trace("7" * 32, tuple(spans))
 
 
 @settings(max_examples=400, deadline=None)

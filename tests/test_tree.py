@@ -192,29 +192,38 @@ def test_self_time_subtracts_the_union_of_overlapping_children() -> None:
 # ------------------------------------------------------------------------------------------- properties
 
 
+_MESSY_N = st.integers(1, 40)
+_MESSY_CHOICE = st.integers(0, 9)
+_MESSY_START = st.one_of(st.just(0), st.integers(T0, T0 + 10**9))
+_MESSY_KIND = st.sampled_from(
+    [SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER]
+)
+_MESSY_DUPLICATES = st.integers(0, 3)
+
+
 @st.composite
 def messy_trace(draw: st.DrawFn) -> Trace:
-    """Random parent links (including missing parents, self-loops, cycles), duplicates and bad times."""
-    n = draw(st.integers(1, 40))
+    """Random parent links (including missing parents, self-loops, cycles), duplicates and bad times. (Strategies
+    that do not depend on a draw are built once: see tests/strategies.py.)"""
+    n = draw(_MESSY_N)
     ids = [f"{i + 1:016x}" for i in range(n)]
     res = Resource({"service.name": "svc"})
     spans = []
+    any_index = st.integers(0, n - 1)
     for i, sid in enumerate(ids):
-        choice = draw(st.integers(0, 9))
+        choice = draw(_MESSY_CHOICE)
         if choice == 0:
             parent = ""
         elif choice == 1:
             parent = "ffffffffffffffff"  # never arrives
         else:
-            parent = ids[draw(st.integers(0, n - 1))]  # anywhere: makes cycles and self-loops
-        start = draw(st.one_of(st.just(0), st.integers(T0, T0 + 10**9)))
+            parent = ids[draw(any_index)]  # anywhere: makes cycles and self-loops
+        start = draw(_MESSY_START)
         end = draw(st.one_of(st.just(0), st.integers(start - 10**6, start + 10**9)))
-        kind = draw(
-            st.sampled_from([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER])
-        )
+        kind = draw(_MESSY_KIND)
         spans.append(Span("a" * 32, sid, parent, f"op{i}", start, end, kind=kind, resource=res))
-    for _ in range(draw(st.integers(0, 3))):  # exact duplicates
-        spans.append(spans[draw(st.integers(0, n - 1))])
+    for _ in range(draw(_MESSY_DUPLICATES)):  # exact duplicates
+        spans.append(spans[draw(any_index)])
     return Trace("a" * 32, tuple(draw(st.permutations(spans))))
 
 

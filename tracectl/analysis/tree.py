@@ -477,7 +477,7 @@ def _build_tree(trace: Trace) -> SpanTree:
     spans: Sequence[Span]
     if len(index) == n:  # the common case: nothing to drop, nothing to pair; the trace's columns are the nodes
         keys = ids
-        built = trace._spans  # the trace's Span objects if it has them: the tree hands out the same objects
+        built = trace.built_spans  # the trace's Span objects if it has them: the tree hands out the same objects
         spans = built if built is not None else SpanSeq(cols)
         parent, orphan = _link_unique(cols, index, warn)
     else:  # repeated IDs (rare): decide on Span objects, as received, and keep columns of the kept ones

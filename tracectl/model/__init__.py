@@ -149,6 +149,11 @@ class Trace:
         return self._spans
 
     @property
+    def built_spans(self) -> tuple[Span, ...] | None:
+        """The ``Span`` objects if this trace holds them already (never builds them), else None."""
+        return self._spans
+
+    @property
     def columns(self) -> SpanColumns:
         if self._columns is None:
             from tracectl.model.columns import SpanColumns
