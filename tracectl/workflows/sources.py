@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tracectl._gc import paused_gc
 from tracectl.errors import FormatError, InputError
 from tracectl.ids import InvalidId, normalize_trace_id
 
@@ -289,16 +290,17 @@ def load_many(
     files = _distinct([n for n in names if is_file_arg(n)], _file_key, loaded, session)
     ids = _distinct([n for n in names if not is_file_arg(n)], normalize_or_fail, loaded, session)
     total = len(files) + len(ids)
-    for n, name in enumerate(files, 1):
-        try:
-            loaded.results.append(load_trace_arg(name))
-        except FormatError as exc:
-            if not skip_bad:
-                raise
-            loaded.skipped.append(Skipped(name, exc.problem))
-            _say(loaded, session, f"skipped {exc}")
-        if progress is not None:
-            progress(n, total)
+    with paused_gc():  # the heap only grows here, and acyclically: collections would rescan it again and again
+        for n, name in enumerate(files, 1):
+            try:
+                loaded.results.append(load_trace_arg(name))
+            except FormatError as exc:
+                if not skip_bad:
+                    raise
+                loaded.skipped.append(Skipped(name, exc.problem))
+                _say(loaded, session, f"skipped {exc}")
+            if progress is not None:
+                progress(n, total)
     if ids:
         checked = [normalize_or_fail(i) for i in ids]  # every ID is checked before any request is made
         if session is None or session.settings.effective_backend == "file":
