@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,7 +137,7 @@ def expand_trace_args(args: list[str]) -> list[str]:
         if arg == "-" or path.is_file():
             out.append(arg)
         elif path.is_dir():
-            files = sorted(str(p) for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            files = sorted(_files_below(str(path)))  # named as Path names them
             if not files:
                 raise InputError(f"{arg}: directory holds no files")
             out.extend(files)
@@ -262,7 +263,8 @@ def distinct_files(names: list[str], warn: Callable[[str], None]) -> tuple[list[
     """``names`` (files) each once, as ``load_many`` reads them, and the warnings about repeats (each also passed
     to ``warn``): for readers that do not go through ``load_many`` (the process pool of ``blame``)."""
     loaded = Loaded([])
-    kept = _distinct(names, _file_key, loaded, None)
+    folders: dict[str, str] = {}
+    kept = _distinct(names, lambda n: _file_key(n, folders), loaded, None)
     for warning in loaded.warnings:
         warn(warning)
     return kept, loaded.warnings
@@ -274,8 +276,30 @@ def repeated_trace_warning(trace_id: str, first: str, sources: list[str]) -> str
             f"{', …' if len(sources) > 1 else ''}): analysed once")  # fmt: skip
 
 
-def _file_key(name: str) -> str:
-    return name if name == "-" else str(Path(name).resolve())
+def _files_below(folder: str) -> Iterator[str]:
+    """Every file below ``folder``, as ``Path.rglob("*")`` finds them (links followed, hidden names skipped), from
+    the directory entries' own types: no ``stat`` per file."""
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                elif not entry.name.startswith(".") and entry.is_file():
+                    yield entry.path
+
+
+def _file_key(name: str, folders: dict[str, str]) -> str:
+    """A file's identity: its real path (links resolved); each folder is resolved once."""
+    if name == "-":
+        return name
+    if os.path.islink(name):  # noqa: PTH114
+        return os.path.realpath(name)
+    folder, base = os.path.split(name)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder or ".")
+    return os.path.join(real, base)  # noqa: PTH118
 
 
 def load_many(
@@ -287,8 +311,10 @@ def load_many(
     A bad source fails the whole load (exit 2) unless ``skip_bad``, which makes it a warning and a ``skipped``."""
     loaded = Loaded([])
     names = expand_trace_args(args)
-    files = _distinct([n for n in names if is_file_arg(n)], _file_key, loaded, session)
-    ids = _distinct([n for n in names if not is_file_arg(n)], normalize_or_fail, loaded, session)
+    is_file = {n: is_file_arg(n) for n in set(names)}
+    folders: dict[str, str] = {}
+    files = _distinct([n for n in names if is_file[n]], lambda n: _file_key(n, folders), loaded, session)
+    ids = _distinct([n for n in names if not is_file[n]], normalize_or_fail, loaded, session)
     total = len(files) + len(ids)
     with paused_gc():  # the heap only grows here, and acyclically: collections would rescan it again and again
         for n, name in enumerate(files, 1):
