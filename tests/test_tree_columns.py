@@ -509,40 +509,54 @@ _TIMES = st.one_of(
     st.just(0),  # missing
     st.sampled_from([1, MIN_VALID_NS - 1, MAX_VALID_NS + 1, 2**63 + 5]),  # absurd, one beyond int64
 )
+# Strategies that do not depend on a draw, built once (see tests/strategies.py: hypothesis validates every
+# strategy object it is handed; built inside the draws they cost more than the trees they make).
+_BELOW = [st.integers(0, i) for i in range(64)]  # _BELOW[k]: 0..k
+_BOOL = st.booleans()
+_LENGTH = st.integers(-(10**6), 10**9)
+_KINDS = st.sampled_from(list(SpanKind))
+_STATUSES = st.sampled_from(list(StatusCode))
+_MODEL = st.sampled_from(["m1", "m2", 3])
+_SKEWED_KINDS = st.sampled_from([SpanKind.CLIENT, SpanKind.SERVER, SpanKind.UNSPECIFIED, SpanKind.PRODUCER,
+                                 SpanKind.CONSUMER, SpanKind.INTERNAL])  # fmt: skip
+_SERVICES = st.sampled_from("abc")
+_START = st.integers(0, 10**9)
+_ROOT_LENGTH = st.integers(10**7, 10**9)
+_EARLY = st.integers(0, 3 * SKEW_TOLERANCE_NS)
 
 
 @st.composite
 def messy_trace(draw: st.DrawFn) -> Trace:
     """Random parents (missing, self, cycles), duplicates (exact, conflicting, client/server pairs), bad times,
     negative lengths, children before their parent (skew) or outside it, async links, kinds, statuses."""
-    n = draw(st.integers(0, 30))
+    n = draw(_BELOW[30])
     ids = [f"{i + 1:016x}" for i in range(n)]
     resources = [Resource({"service.name": s, "zone": z}) for s, z in (("a", "eu"), ("b", "us"), ("c", "eu"))]
     resources.append(Resource())  # unknown_service
     spans: list[Span] = []
     for i, sid in enumerate(ids):
-        choice = draw(st.integers(0, 9))
+        choice = draw(_BELOW[9])
         if choice == 0:
             parent = ""
         elif choice == 1:
             parent = "ffffffffffffffff"  # never arrives
         elif choice < 4 or not i:
-            parent = ids[draw(st.integers(0, n - 1))]  # anywhere: cycles and self-loops
+            parent = ids[draw(_BELOW[n - 1])]  # anywhere: cycles and self-loops
         else:
-            parent = ids[draw(st.integers(0, i - 1))]  # an earlier span: a tree
+            parent = ids[draw(_BELOW[i - 1])]  # an earlier span: a tree
         start = draw(_TIMES)
-        near = draw(st.booleans()) and start >= T0
-        end = start + draw(st.integers(-(10**6), 10**9)) if near else draw(_TIMES)  # negative lengths too
-        kind = draw(st.sampled_from(list(SpanKind)))
-        status = draw(st.sampled_from(list(StatusCode)))
-        attrs = {"model": draw(st.sampled_from(["m1", "m2", 3]))} if draw(st.booleans()) else {}
+        near = draw(_BOOL) and start >= T0
+        end = start + draw(_LENGTH) if near else draw(_TIMES)  # negative lengths too
+        kind = draw(_KINDS)
+        status = draw(_STATUSES)
+        attrs = {"model": draw(_MODEL)} if draw(_BOOL) else {}
         spans.append(Span(TRACE_ID, sid, parent, f"op{i % 4}", start, end, kind=kind, status=status,
-                          attributes=attrs, resource=resources[draw(st.integers(0, 3))],
-                          follows_from=draw(st.integers(0, 9)) == 0))  # fmt: skip
+                          attributes=attrs, resource=resources[draw(_BELOW[3])],
+                          follows_from=draw(_BELOW[9]) == 0))  # fmt: skip
     if n:
-        for _ in range(draw(st.integers(0, 4))):
-            s = spans[draw(st.integers(0, n - 1))]
-            how = draw(st.integers(0, 2))
+        for _ in range(draw(_BELOW[4])):
+            s = spans[draw(_BELOW[n - 1])]
+            how = draw(_BELOW[2])
             if how == 0:  # the same span twice
                 spans.append(s)
             elif how == 1:  # the same ID, other content
@@ -550,7 +564,7 @@ def messy_trace(draw: st.DrawFn) -> Trace:
                                   kind=s.kind, status=s.status, resource=s.resource))  # fmt: skip
             else:  # Zipkin style: a client and a server half sharing the ID
                 other = SpanKind.SERVER if s.kind is SpanKind.CLIENT else SpanKind.CLIENT
-                spans.append(Span(TRACE_ID, s.span_id, s.span_id if draw(st.booleans()) else s.parent_span_id,
+                spans.append(Span(TRACE_ID, s.span_id, s.span_id if draw(_BOOL) else s.parent_span_id,
                                   "half", s.start_ns, s.end_ns, kind=other, resource=resources[1],
                                   events=(Event(T0, "e"),)))  # fmt: skip
     return Trace(TRACE_ID, tuple(draw(st.permutations(spans))))
@@ -559,23 +573,22 @@ def messy_trace(draw: st.DrawFn) -> Trace:
 @st.composite
 def skewed_tree(draw: st.DrawFn) -> Trace:
     """Proper trees with overlapping, overrunning, outside, zero-length and early (skewed) children."""
-    n = draw(st.integers(1, 40))
+    n = 1 + draw(_BELOW[39])
     spans: list[Span] = []
     for i in range(n):
-        parent = spans[draw(st.integers(0, i - 1))] if i and draw(st.integers(0, 15)) else None
+        parent = spans[draw(_BELOW[i - 1])] if i and draw(_BELOW[15]) else None
         if parent is None:
-            start = T0 + draw(st.integers(0, 10**9))
-            end = start + draw(st.integers(10**7, 10**9))
+            start = T0 + draw(_START)
+            end = start + draw(_ROOT_LENGTH)
         else:  # mostly inside the parent; some early (skew: more than the tolerance or not), late, or outside
             room = parent.end_ns - parent.start_ns
-            if draw(st.integers(0, 3)):
+            if draw(_BELOW[3]):  # noqa: SIM108 - two cases, each commented
                 start = parent.start_ns + draw(st.integers(0, room))
             else:  # early: by more than the tolerance (skew) or less
-                start = parent.start_ns - draw(st.integers(0, 3 * SKEW_TOLERANCE_NS))
+                start = parent.start_ns - draw(_EARLY)
             end = max(start, parent.start_ns) + draw(st.one_of(st.integers(0, room), st.integers(0, 2 * room + 10**6)))
-        kind = draw(st.sampled_from([SpanKind.CLIENT, SpanKind.SERVER, SpanKind.UNSPECIFIED, SpanKind.PRODUCER,
-                                     SpanKind.CONSUMER, SpanKind.INTERNAL]))  # fmt: skip
-        service = draw(st.sampled_from("abc"))
+        kind = draw(_SKEWED_KINDS)
+        service = draw(_SERVICES)
         spans.append(Span(TRACE_ID, f"{i + 1:016x}", parent.span_id if parent else "", f"op{i % 3}", start, end,
                           kind=kind, resource=Resource({"service.name": service})))  # fmt: skip
     return Trace(TRACE_ID, tuple(draw(st.permutations(spans))))
