@@ -52,7 +52,7 @@ def test_trace_from_columns_equals_trace_from_spans_and_pickles() -> None:
 def test_lazy_attributes_decode_once_on_first_use() -> None:
     lazy = _Lazy({"x": "y"})
     cols = SpanColumns(T)
-    cols.append("a" * 16, "", "op", 1, 2, 2, 0, Resource(), EMPTY_SCOPE, lazy)
+    cols.extend(["a" * 16], [""], ["op"], [1], [2], [2], [0], [Resource()], [EMPTY_SCOPE], [lazy])
     seq = SpanSeq(cols)
     assert lazy.calls == 0
     assert seq[0].attributes == {"x": "y"} and seq[0] is seq[0]

@@ -71,36 +71,6 @@ class SpanColumns:
     def __len__(self) -> int:
         return len(self.span_id)
 
-    def append(
-        self,
-        span_id: str,
-        parent_id: str,
-        name: str,
-        start: int,
-        end: int,
-        kind: int,
-        status: int,
-        resource: Resource,
-        scope: Scope,
-        attributes: Attributes | LazyAttributes,
-        follows_from: bool = False,
-        extra: SpanExtra | None = None,
-    ) -> None:
-        """Add one span (values already validated and normalised by the reader)."""
-        if extra is not None and (extra.status_message or extra.events or extra.links):
-            self.extra[len(self.span_id)] = extra
-        self.span_id.append(span_id)
-        self.parent_id.append(parent_id)
-        self.name.append(name)
-        self.start.append(start)
-        self.end.append(end)
-        self.kind.append(kind)
-        self.status.append(status)
-        self.follows_from.append(1 if follows_from else 0)
-        self.resource.append(resource)
-        self.scope.append(scope)
-        self.attributes.append(attributes)
-
     def extend(
         self,
         span_id: Sequence[str],
@@ -133,21 +103,10 @@ class SpanColumns:
         if extra:
             self.extra.update({base + i: e for i, e in extra.items()})
 
-    def append_span(self, span: Span) -> None:
-        self.append(
-            span.span_id,
-            span.parent_span_id,
-            span.name,
-            span.start_ns,
-            span.end_ns,
-            int(span.kind),
-            int(span.status),
-            span.resource,
-            span.scope,
-            span.attributes,
-            span.follows_from,
-            SpanExtra(span.status_message, span.events, span.links),
-        )
+    def extend_from(self, other: SpanColumns) -> None:
+        """Add ``other``'s spans after these (the same trace, read in another batch)."""
+        self.extend(other.span_id, other.parent_id, other.name, other.start, other.end, other.kind, other.status,
+                    other.resource, other.scope, other.attributes, other.follows_from, other.extra)  # fmt: skip
 
     @classmethod
     def from_spans(cls, trace_id: str, spans: Iterable[Span]) -> SpanColumns:
@@ -294,8 +253,16 @@ class ColumnsBuilder:
         return cols
 
     def add_spans(self, spans: Iterable[Span]) -> None:
+        groups: dict[str, list[Span]] = {}
         for span in spans:
-            self.columns(span.trace_id).append_span(span)
+            groups.setdefault(span.trace_id, []).append(span)
+        for trace_id, group in groups.items():
+            more = SpanColumns.from_spans(trace_id, group)
+            cols = self.by_trace.get(trace_id)
+            if cols is None:
+                self.by_trace[trace_id] = more
+            else:
+                cols.extend_from(more)
 
     def traces(self) -> list[Trace]:
         return traces_from_columns(self.by_trace.values())
