@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import examples
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.attribution import (
     Attribution,
@@ -594,13 +595,13 @@ def skewed_tree(draw: st.DrawFn) -> Trace:
     return Trace(TRACE_ID, tuple(draw(st.permutations(spans))))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(messy_trace())
 def test_property_messy_traces_give_todays_tree_and_analysis(trace: Trace) -> None:
     check(trace)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(skewed_tree())
 def test_property_skewed_trees_give_todays_tree_and_analysis(trace: Trace) -> None:
     check(trace)
