@@ -219,10 +219,12 @@ def leaves_out_e2e_and_real(markexpr: str) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     """The fast tier draws at most hypothesis's default 100 examples a property test (``tests/strategies.py``'s
-    ``examples``); the full suite draws the counts the tests write. Runs before any test module is imported."""
-    from tests import strategies
+    ``examples``); the full suite draws the counts the tests write. Runs before any test module is imported; a run
+    of other tiers does not import hypothesis here."""
+    if leaves_out_e2e_and_real(config.getoption("markexpr", "") or ""):
+        from tests import strategies
 
-    strategies._fast_tier = leaves_out_e2e_and_real(config.getoption("markexpr", "") or "")
+        strategies._fast_tier = True
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
