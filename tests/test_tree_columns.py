@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import pytest
 from hypothesis import given, settings
@@ -571,6 +572,15 @@ def messy_trace(draw: st.DrawFn) -> Trace:
     return Trace(TRACE_ID, tuple(draw(st.permutations(spans))))
 
 
+@lru_cache(maxsize=4096)
+def _room(room: int) -> tuple[st.SearchStrategy[int], st.SearchStrategy[int]]:
+    """A parent's room for its children: (inside it, inside or overrunning it), built once per length (the children
+    of one parent, and hypothesis's variations of a tree, ask for the same one again): the same strategies as built
+    in the draw, at half the test's time."""
+    inside = st.integers(0, room)
+    return inside, st.one_of(inside, st.integers(0, 2 * room + 10**6))
+
+
 @st.composite
 def skewed_tree(draw: st.DrawFn) -> Trace:
     """Proper trees with overlapping, overrunning, outside, zero-length and early (skewed) children."""
@@ -582,12 +592,12 @@ def skewed_tree(draw: st.DrawFn) -> Trace:
             start = T0 + draw(_START)
             end = start + draw(_ROOT_LENGTH)
         else:  # mostly inside the parent; some early (skew: more than the tolerance or not), late, or outside
-            room = parent.end_ns - parent.start_ns
+            inside, overrunning = _room(parent.end_ns - parent.start_ns)
             if draw(_BELOW[3]):  # noqa: SIM108 - two cases, each commented
-                start = parent.start_ns + draw(st.integers(0, room))
+                start = parent.start_ns + draw(inside)
             else:  # early: by more than the tolerance (skew) or less
                 start = parent.start_ns - draw(_EARLY)
-            end = max(start, parent.start_ns) + draw(st.one_of(st.integers(0, room), st.integers(0, 2 * room + 10**6)))
+            end = max(start, parent.start_ns) + draw(overrunning)
         kind = draw(_SKEWED_KINDS)
         service = draw(_SERVICES)
         spans.append(Span(TRACE_ID, f"{i + 1:016x}", parent.span_id if parent else "", f"op{i % 3}", start, end,
