@@ -218,7 +218,7 @@ def leaves_out_e2e_and_real(markexpr: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The fast tier draws at most hypothesis's default 100 examples a property test (``tests/strategies.py``'s
+    """The fast tier draws at most 50 examples a property test (``tests/strategies.py``'s
     ``examples``); the full suite draws the counts the tests write. Runs before any test module is imported; a run
     of other tiers does not import hypothesis here."""
     if leaves_out_e2e_and_real(config.getoption("markexpr", "") or ""):
