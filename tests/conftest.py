@@ -204,6 +204,29 @@ def deselects_whole_file(markexpr: str, file: str) -> bool:
     return True
 
 
+def leaves_out_e2e_and_real(markexpr: str) -> bool:
+    """Whether ``-m markexpr`` runs no ``e2e`` and no ``real`` test, whatever other tiers a test has: the fast tier
+    (``not e2e and not real``, with or without ``and not slow``). Only for an expression over the tier markers."""
+    if not markexpr or not _TIER_EXPRESSION.fullmatch(markexpr):
+        return False
+    code = compile(markexpr, "-m", "eval")
+    for mask in range(1 << len(TIERS)):
+        held = {t for i, t in enumerate(TIERS) if mask >> i & 1}
+        if held & {"e2e", "real"} and eval(code, {"__builtins__": {}}, {t: t in held for t in TIERS}):  # noqa: S307
+            return False
+    return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast tier draws at most 50 examples a property test (``tests/strategies.py``'s
+    ``examples``); the full suite draws the counts the tests write. Runs before any test module is imported; a run
+    of other tiers does not import hypothesis here."""
+    if leaves_out_e2e_and_real(config.getoption("markexpr", "") or ""):
+        from tests import strategies
+
+        strategies._fast_tier = True
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """A file whose every test ``-m`` deselects is not imported at all: the fast tier would otherwise spend seconds
     rewriting and importing the sandbox's end-to-end files only to deselect them. ``python -m pytest`` (no ``-m``)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies the property tests share.
+"""Hypothesis strategies the property tests share, and their example counts by tier (``examples``).
 
 Each strategy a draw uses is built once, here, not inside the draw: hypothesis validates and caches every strategy
 object it is handed, and a tree of 60 spans drawn with fresh ``st.integers(...)`` objects spent more than half of
@@ -11,6 +11,22 @@ from hypothesis import strategies as st
 
 from tests.builders import T0
 from tracectl.model import Resource, Span, SpanKind, Trace
+
+# ------------------------------------------------------------------------------------------ example counts
+
+FAST_TIER_EXAMPLES = 50  # half hypothesis's default of 100
+_fast_tier = False  # set by tests/conftest.py's pytest_configure, before any test module is imported
+
+
+def examples(full: int) -> int:
+    """A property test's ``max_examples``: ``full`` in the full suite (``python -m pytest``, CI), at most 50 in a run
+    that leaves out every ``e2e`` and ``real`` test (the fast tier, for the edit loop; about a second of the minute
+    for each of the big tree properties). The property and its strategy are the same in both, a failure hypothesis
+    saved is replayed in both, and the full suite draws the written number of examples."""
+    return min(full, FAST_TIER_EXAMPLES) if _fast_tier else full
+
+
+# ------------------------------------------------------------------------------------------ random trees
 
 MAX_SPANS = 60
 _COUNT = st.integers(1, MAX_SPANS)

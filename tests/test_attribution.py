@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 from tests.builders import MS, span, trace
-from tests.strategies import random_tree
+from tests.strategies import examples, random_tree
 from tracectl.analysis.aggregate import aggregate, compare_buckets
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.attribution import attribute, parse_key
@@ -137,7 +137,7 @@ def test_ml_trace_attribution_values() -> None:
     assert sum(r.cp_ns for r in a.rows) == a.cp_length_ns == 43_767_000
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(random_tree())
 def test_property_attribution_sums_to_the_path_length(t: Trace) -> None:
     tree = build_tree(t)

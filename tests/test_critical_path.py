@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from tests.builders import MS, T0, span, trace
-from tests.strategies import random_tree
+from tests.strategies import examples, random_tree
 from tracectl.analysis.critical_path import critical_path
 from tracectl.analysis.tree import build_tree
 from tracectl.model import Span, SpanKind, Trace
@@ -120,7 +120,7 @@ def _fields(s: Span) -> dict[str, object]:
 # ------------------------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(random_tree())
 def test_property_sections_tile_each_root_exactly(t: Trace) -> None:
     tree = build_tree(t)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import MS, sid, span, trace
-from tests.strategies import random_tree
+from tests.strategies import examples, random_tree
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.explain import Diagnosis, explain_trace, marks
 from tracectl.analysis.findings import (
@@ -381,7 +381,7 @@ def failing_tree(draw: st.DrawFn) -> Trace:
     return Trace(t.trace_id, spans)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=examples(250), deadline=None)
 @given(failing_tree())
 def test_property_no_finding_costs_or_saves_more_than_the_critical_path(t: Trace) -> None:
     d = explain_trace(analyse_trace(t), keep_minor=True)

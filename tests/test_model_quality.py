@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import examples
 from tracectl.analysis.model_quality import (
     Metric,
     Observation,
@@ -86,7 +87,7 @@ def test_the_bootstrap_is_seeded() -> None:
     assert other != mae.interval and abs(other.low - mae.interval.low) < 2.0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(successes=st.integers(0, 200), extra=st.integers(0, 200), factor=st.integers(2, 50))
 def test_wilson_interval_shrinks_as_the_sample_grows(successes: int, extra: int, factor: int) -> None:
     n = successes + extra

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
+from tests.strategies import examples
 from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import SpanTree, build_tree
 from tracectl.formats.detect import read_source
@@ -227,7 +228,7 @@ def messy_trace(draw: st.DrawFn) -> Trace:
     return Trace("a" * 32, tuple(draw(st.permutations(spans))))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(messy_trace())
 def test_property_tree_invariants(trace: Trace) -> None:
     tree = build_tree(trace)
