@@ -19,6 +19,8 @@ decoded a chunk of spans at a time, so that its structs never all exist at once.
 
 from __future__ import annotations
 
+import operator
+import re
 from array import array
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
@@ -380,6 +382,20 @@ class NoAttributes(Struct, gc=False):
 _NONE = NoAttributes()
 
 
+class JaegerAttributes(Struct, gc=False):
+    """A span's Jaeger tags as decoded (validated already), less those read as kind, status and scope (``drop``):
+    a dict on first use, as ``jaeger_json._tags`` reads it."""
+
+    tags: Tags
+    drop: frozenset[str]
+
+    def materialise(self) -> dict[str, AttrValue]:
+        attrs = _tag_values(self.tags)
+        for key in self.drop:
+            attrs.pop(key, None)
+        return attrs
+
+
 # ------------------------------------------------------------------------------------------- reading
 
 
@@ -585,56 +601,60 @@ class _Reader:
         trace_id = cols.trace_id
         base = len(cols)
         n = len(spans)
-        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanID for s in spans]]
+        raw_ids = [s.spanID for s in spans]
+        if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
+            span_ids = raw_ids
+            ids.update(zip(raw_ids, raw_ids, strict=True))
+        else:
+            span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
         read += span_ids
         names = [share(x, x) if x else "" for x in [s.operationName for s in spans]]
         starts, ends = _jaeger_times([s.startTime for s in spans], [s.duration for s in spans])
         parents = [""] * n
         follows_from = bytearray(n)
-        resources: list[Resource] = []
-        kinds: list[int] = []
-        codes: list[int] = []
-        scopes: list[Scope] = []
-        attributes: list[dict[str, AttrValue]] = []
-        extra: dict[int, SpanExtra] = {}
+        resources: list[Any]
+        if all(s.process is None for s in spans):
+            try:
+                resources = [processes[x] for x in [s.processID for s in spans]]  # type: ignore[index]
+            except KeyError:  # a span naming no known process: the checked reader says so
+                raise GiveUp from None
+        else:
+            by_id = processes.get
+            resources = [_process(s.process, memo.share) if s.process is not None else by_id(s.processID)  # type: ignore[arg-type]
+                         for s in spans]  # fmt: skip
+            if None in resources:
+                raise GiveUp
+        kinds = [0] * n
+        codes = [0] * n
         no_scope = scope_of("", "")
+        scopes = [no_scope] * n
+        lazy = not self.compact
+        attributes: list[Any] = []
+        extra: dict[int, SpanExtra] = {}
         for i, s in enumerate(spans):
-            if s.process is None:
-                resource = processes.get(s.processID)  # type: ignore[arg-type]  # None finds nothing
-                if resource is None:
-                    raise GiveUp
-                resources.append(resource)
-            else:
-                resources.append(_process(s.process, memo.share))
             message = ""
-            if s.tags:
-                # as jaeger_json._tags reads them (msgspec checked each type and value), strings shared
-                attrs: dict[str, AttrValue] = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
-                         t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in s.tags}  # fmt: skip
-                if _SPECIAL.isdisjoint(attrs):
-                    kinds.append(0)
-                    codes.append(0)
-                    scopes.append(no_scope)
-                else:  # the tags that are kind, status and scope, as jaeger_json._span takes them out
-                    kind = attrs.pop(_KIND_TAG, "unspecified")
-                    kinds.append(_KIND_TAGS.get(kind) or KINDS.get(str(kind).lower(), SpanKind.UNSPECIFIED))
-                    if _STATUS_TAGS.isdisjoint(attrs):
-                        codes.append(0)
-                    else:
-                        status, message = _status(attrs)
-                        codes.append(status)
-                    if _SCOPE_TAGS.isdisjoint(attrs):
-                        scopes.append(no_scope)
-                    else:
-                        scopes.append(
-                            scope_of(str(attrs.pop(_SCOPE_NAME_TAG, "")), str(attrs.pop(_SCOPE_VERSION_TAG, "")))
-                        )
-                attributes.append(attrs)
+            tags = s.tags
+            if not tags:
+                attributes.append(_NONE if lazy else {})
+            elif lazy:
+                # the tags that are kind, status and scope, read as jaeger_json._span takes them out; the rest
+                # stays as decoded (msgspec checked each type and value) until asked for
+                special = tuple([(t.key, type(t), t.value) for t in tags if t.key in _SPECIAL])
+                if not special:
+                    attributes.append(JaegerAttributes(tags, _NO_KEYS))
+                else:
+                    known = _SPECIAL_READ.get(special)
+                    if known is None:
+                        known = self.special_read(special)
+                    kinds[i], codes[i], scopes[i], message, drop = known
+                    attributes.append(JaegerAttributes(tags, drop))
             else:
-                kinds.append(0)
-                codes.append(0)
-                scopes.append(no_scope)
-                attributes.append({})
+                # as jaeger_json._tags reads them, strings shared
+                attrs: dict[str, AttrValue] = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
+                         t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in tags}  # fmt: skip
+                if not _SPECIAL.isdisjoint(attrs):
+                    kinds[i], codes[i], scopes[i], message = self.special_tags(attrs)
+                attributes.append(attrs)
             refs = s.references
             if refs:
                 ref = refs[0]
@@ -651,10 +671,47 @@ class _Reader:
         cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
                     follows_from, extra)  # fmt: skip
 
+    def special_read(self, special: tuple[tuple[str, type, Any], ...]) -> tuple[int, int, Scope, str, frozenset[str]]:
+        """What a span's kind, status and scope tags (key, tag type, value as decoded, in order) make: kind, status
+        code, scope, status message, and the keys they take out of its attributes. Remembered for the next spans
+        with the same tags (all of them immutable), except for floats (0.0 and -0.0 are equal, not their text)."""
+        values = {key: b64bytes(value) if tag is BinaryTag else value for key, tag, value in special}
+        kind, code, scope, message = self.special_tags(values)
+        drop = (
+            _DROPPED_WITH_ERROR
+            if _ERROR_TAG not in values and any(key == _ERROR_TAG for key, _, _ in special)
+            else _DROPPED
+        )
+        known = (kind, code, scope, message, drop)
+        if all(tag is not Float64Tag for _, tag, _ in special):
+            if len(_SPECIAL_READ) >= 4096:  # many distinct values: forget, do not grow
+                _SPECIAL_READ.clear()
+            _SPECIAL_READ[special] = known
+        return known
+
+    def special_tags(self, attrs: dict[str, AttrValue]) -> tuple[int, int, Scope, str]:
+        """Kind, status code, scope and status message from a span's tags, taken out of ``attrs`` as
+        ``jaeger_json._span`` takes them (``attrs`` holds at least one of ``_SPECIAL``)."""
+        kind = attrs.pop(_KIND_TAG, "unspecified")
+        code, message = 0, ""
+        if not _STATUS_TAGS.isdisjoint(attrs):
+            status, message = _status(attrs)
+            code = int(status)
+        scope = (
+            self.memo.scope("", "")
+            if _SCOPE_TAGS.isdisjoint(attrs)
+            else self.memo.scope(str(attrs.pop(_SCOPE_NAME_TAG, "")), str(attrs.pop(_SCOPE_VERSION_TAG, "")))
+        )
+        return int(_KIND_TAGS.get(kind) or KINDS.get(str(kind).lower(), SpanKind.UNSPECIFIED)), code, scope, message
+
 
 _STATUS_TAGS = frozenset((_STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG))
 _SCOPE_TAGS = frozenset((_SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
 _SPECIAL = frozenset((_KIND_TAG, *_STATUS_TAGS, *_SCOPE_TAGS))
+_NO_KEYS: frozenset[str] = frozenset()
+_DROPPED = _SPECIAL - {_ERROR_TAG}  # what special_tags takes out of a span's tags; the error tag too when it is true
+_DROPPED_WITH_ERROR = _SPECIAL
+_SPECIAL_READ: dict[tuple[tuple[str, type, Any], ...], tuple[int, int, Scope, str, frozenset[str]]] = {}
 _KIND_TAGS: dict[object, SpanKind] = {
     k.label: k for k in SpanKind if k
 }  # span.kind as Jaeger writes it ("server"), in one look-up
@@ -724,14 +781,17 @@ def _times(values: list[Any]) -> array[int]:
 
 def _jaeger_times(starts: list[Any], durations: list[Any]) -> tuple[array[int], array[int]]:
     """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
-    if not all(type(v) is int for v in starts):
+    if set(map(type, starts)) != _INT:
         starts = [_uint(v) for v in starts]
-    if not all(type(v) is int for v in durations):
+    if set(map(type, durations)) != _INT:
         durations = [v if type(v) is int else _uint(v) for v in durations]
-    ends = [a + b for a, b in zip(starts, durations, strict=True)]
+    ends = list(map(operator.add, starts, durations))
     if min(starts) < 0 or max(starts) > MAX_US or min(ends) < 0 or max(ends) > MAX_US:
         raise GiveUp
-    return array("q", [v * US for v in starts]), array("q", [v * US for v in ends])
+    return array("q", map(US.__mul__, starts)), array("q", map(US.__mul__, ends))
+
+
+_INT = {int}
 
 
 def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:
@@ -765,6 +825,23 @@ def _otlp_links(links: list[OtlpLink]) -> tuple[Link, ...]:
     return tuple(out)
 
 
+def _tag_value(tag: Any) -> AttrValue:
+    return b64bytes(tag.value) if type(tag) is BinaryTag else tag.value
+
+
+_SIXTEEN = {16}
+_LOWER_HEX = re.compile("[0-9a-f]*")
+_ZERO_SPAN_ID = "0" * 16
+
+
+def _canonical_span_ids(raw: list[str]) -> bool:
+    """Whether each ID is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits, not all zeros
+    (checked for the whole list at once)."""
+    return (
+        set(map(len, raw)) == _SIXTEEN and _LOWER_HEX.fullmatch("".join(raw)) is not None and _ZERO_SPAN_ID not in raw
+    )
+
+
 def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
     if not tags:
         return {}
@@ -773,8 +850,8 @@ def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
 
 def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-    for key, value in _tag_values(proc.tags).items():
-        attrs[share(key)] = share(value) if type(value) is str else value
+    if proc.tags:
+        attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in proc.tags})
     return Resource(attrs)
 
 
