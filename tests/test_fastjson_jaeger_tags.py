@@ -81,3 +81,25 @@ def test_attributes_stay_undecoded_until_asked(monkeypatch: pytest.MonkeyPatch) 
     cols = out[0][0].columns
     assert isinstance(cols.attributes[0], fastjson.JaegerAttributes)
     assert cols.attributes_of(0) == {"k": "v"}
+
+
+T_OTHER = "0af7651916cd43dd8448eb211c80319c"
+
+
+@pytest.mark.parametrize(
+    "child_refs",
+    [
+        [ref(B)],  # the parent comes later in the file
+        [ref(B.upper())],
+        [ref(B, "FOLLOWS_FROM")],
+        [ref(B, "child_of")],
+        [ref(B, trace_id=T_OTHER)],
+        [ref(B, trace_id=T_OTHER), ref(B)],
+        [ref(B), ref(C, "FOLLOWS_FROM")],
+        [ref("0000000000000000")],
+        [ref("eee19b7ec3c1b1ff")],  # a parent not in the trace
+    ],
+)
+def test_references_read_the_same(child_refs: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = jaeger(jspan(C, [ref(B)], tags=[KIND]), jspan(refs=child_refs), jspan(B), jspan("eee19b7ec3c1b103", [ref(B)]))
+    same(doc, monkeypatch)

@@ -22,7 +22,9 @@ from __future__ import annotations
 import operator
 import re
 from array import array
+from collections import deque
 from functools import cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
@@ -624,52 +626,77 @@ class _Reader:
                          for s in spans]  # fmt: skip
             if None in resources:
                 raise GiveUp
-        kinds = [0] * n
-        codes = [0] * n
         no_scope = scope_of("", "")
-        scopes = [no_scope] * n
-        lazy = not self.compact
-        attributes: list[Any] = []
-        extra: dict[int, SpanExtra] = {}
-        for i, s in enumerate(spans):
-            message = ""
-            tags = s.tags
-            if not tags:
-                attributes.append(_NONE if lazy else {})
-            elif lazy:
-                # the tags that are kind, status and scope, read as jaeger_json._span takes them out; the rest
-                # stays as decoded (msgspec checked each type and value) until asked for
-                special = tuple([(t.key, type(t), t.value) for t in tags if t.key in _SPECIAL])
-                if not special:
-                    attributes.append(JaegerAttributes(tags, _NO_KEYS))
-                else:
-                    known = _SPECIAL_READ.get(special)
-                    if known is None:
-                        known = self.special_read(special)
-                    kinds[i], codes[i], scopes[i], message, drop = known
-                    attributes.append(JaegerAttributes(tags, drop))
-            else:
+        tag_lists = [s.tags for s in spans]
+        attributes: list[Any]
+        if not self.compact:
+            # the tags that are kind, status and scope, read as jaeger_json._span takes them out (once per distinct
+            # set: see special_read); the rest stays as decoded (msgspec checked each type and value) until asked
+            specials = [tuple([(t.key, type(t), t.value) for t in tags if t.key in _SPECIAL]) if tags else ()
+                        for tags in tag_lists]  # fmt: skip
+            plain = (0, 0, no_scope, "", _NO_KEYS)
+            get = _SPECIAL_READ.get
+            known = [get(x) if x else plain for x in specials]
+            if None in known:
+                for i in [i for i, x in enumerate(known) if x is None]:
+                    known[i] = self.special_read(specials[i])
+            kinds = [x[0] for x in known]  # type: ignore[index]  # None: replaced above
+            codes = [x[1] for x in known]  # type: ignore[index]
+            scopes = [x[2] for x in known]  # type: ignore[index]
+            messages = [x[3] for x in known]  # type: ignore[index]
+            attributes = [JaegerAttributes(tags, x[4]) if tags else _NONE  # type: ignore[index]
+                          for tags, x in zip(tag_lists, known, strict=True)]  # fmt: skip
+        else:
+            kinds, codes, scopes, messages, attributes = [0] * n, [0] * n, [no_scope] * n, [""] * n, []
+            for i, tags in enumerate(tag_lists):
+                if not tags:
+                    attributes.append({})
+                    continue
                 # as jaeger_json._tags reads them, strings shared
                 attrs: dict[str, AttrValue] = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
                          t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in tags}  # fmt: skip
                 if not _SPECIAL.isdisjoint(attrs):
-                    kinds[i], codes[i], scopes[i], message = self.special_tags(attrs)
+                    kinds[i], codes[i], scopes[i], messages[i] = self.special_tags(attrs)
                 attributes.append(attrs)
-            refs = s.references
-            if refs:
-                ref = refs[0]
-                if len(refs) == 1 and (ref.traceID == s.traceID or self.reference(ref, trace_id)[1] == trace_id):
-                    parents[i] = ids.get(ref.spanID) or _span_id(memo, ref.spanID)
-                    if ref.refType != "CHILD_OF" and (ref.refType or "").upper() == "FOLLOWS_FROM":
-                        follows_from[i] = 1
-                else:
-                    deferred.append((cols, base + i, refs))
-            if s.logs:
-                extra[i] = SpanExtra(message, tuple(_jaeger_event(log, memo.share) for log in s.logs))
-            elif message:
-                extra[i] = SpanExtra(message)
+        refs_of = [s.references for s in spans]
+        with_refs = [i for i, refs in enumerate(refs_of) if refs]
+        if with_refs:
+            with_refs = self.jaeger_parents(spans[0].traceID, [refs_of[i] for i in with_refs], with_refs, parents)  # type: ignore[misc]
+        for i in with_refs:
+            refs = refs_of[i]
+            ref = refs[0]  # type: ignore[index]  # not None: chosen above
+            if len(refs) == 1 and (ref.traceID == spans[i].traceID or self.reference(ref, trace_id)[1] == trace_id):  # type: ignore[arg-type]
+                parents[i] = ids.get(ref.spanID) or _span_id(memo, ref.spanID)
+                if ref.refType != "CHILD_OF" and (ref.refType or "").upper() == "FOLLOWS_FROM":
+                    follows_from[i] = 1
+            else:
+                deferred.append((cols, base + i, refs))  # type: ignore[arg-type]
+        extra: dict[int, SpanExtra] = {}
+        for i in [i for i, s in enumerate(spans) if s.logs or messages[i]]:
+            logs = spans[i].logs
+            extra[i] = SpanExtra(messages[i], tuple(_jaeger_event(log, memo.share) for log in logs) if logs else ())
         cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
                     follows_from, extra)  # fmt: skip
+
+    def jaeger_parents(
+        self, raw_trace_id: str, refs_of: list[list[JaegerReference]], at: list[int], parents: list[str]
+    ) -> list[int]:
+        """The common case at once: each of these spans (at ``at``) has one CHILD_OF reference, to this trace, by a
+        span ID already canonical; their parents are set. Otherwise nothing is set, and all of ``at`` is returned
+        for the span-by-span reading."""
+        if set(map(len, refs_of)) != _ONE:
+            return at
+        refs = [r[0] for r in refs_of]
+        if set(map(_REF_TRACE, refs)) != {raw_trace_id} or set(map(_REF_TYPE, refs)) != _CHILD_OF:
+            return at
+        raw = list(map(_REF_SPAN, refs))
+        if not _canonical_span_ids(raw):
+            return at
+        shared = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
+        if None in shared:
+            shared = [x or y for x, y in zip(shared, raw, strict=True)]
+        deque(map(parents.__setitem__, at, shared), maxlen=0)  # type: ignore[arg-type]  # None: replaced above
+        return []
 
     def special_read(self, special: tuple[tuple[str, type, Any], ...]) -> tuple[int, int, Scope, str, frozenset[str]]:
         """What a span's kind, status and scope tags (key, tag type, value as decoded, in order) make: kind, status
@@ -792,6 +819,9 @@ def _jaeger_times(starts: list[Any], durations: list[Any]) -> tuple[array[int], 
 
 
 _INT = {int}
+_ONE = {1}
+_CHILD_OF = {"CHILD_OF"}
+_REF_TRACE, _REF_TYPE, _REF_SPAN = attrgetter("traceID"), attrgetter("refType"), attrgetter("spanID")
 
 
 def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:
