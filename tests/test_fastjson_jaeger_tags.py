@@ -1,5 +1,5 @@
 """The msgspec path's Jaeger shortcuts read what the checked readers read: span IDs taken as they are when already
-canonical, kind/status/scope tags remembered across spans and files, the other tags kept as decoded until asked for."""
+canonical, kind/status/scope tags remembered across spans and files, common references read at once."""
 
 from __future__ import annotations
 
@@ -75,12 +75,13 @@ def test_span_ids_not_canonical_are_normalised_or_refused_as_before(
     same(jaeger(jspan(span_id), jspan(B, [ref(span_id)]), jspan(C, [ref(B)])), monkeypatch)
 
 
-def test_attributes_stay_undecoded_until_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = fastjson.read(fastjson.msgspec.json.encode(jaeger(jspan(tags=[KIND, tag("k", "v")]))))
+def test_the_other_tags_are_the_attributes_with_shared_strings() -> None:
+    doc = jaeger(jspan(tags=[KIND, tag("k", "v"), tag("error", "no")]), jspan(B, tags=[tag("k", "v")]))
+    out = fastjson.read(fastjson.msgspec.json.encode(doc))
     assert out is not None
     cols = out[0][0].columns
-    assert isinstance(cols.attributes[0], fastjson.JaegerAttributes)
-    assert cols.attributes_of(0) == {"k": "v"}
+    assert [cols.attributes_of(0), cols.attributes_of(1)] == [{"k": "v", "error": "no"}, {"k": "v"}]
+    assert cols.attributes_of(0)["k"] is cols.attributes_of(1)["k"]
 
 
 T_OTHER = "0af7651916cd43dd8448eb211c80319c"
