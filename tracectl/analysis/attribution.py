@@ -74,6 +74,9 @@ class Component:
     callee: tuple[str, ...] = ()  # non-empty: the edge caller → callee
     services: tuple[str, ...] = field(default=(), compare=False)
 
+    def __reduce__(self) -> tuple[type[Component], tuple[Any, ...]]:
+        return Component, (self.parts, self.callee, self.services)
+
     @property
     def edge(self) -> bool:
         return bool(self.callee)
@@ -189,6 +192,12 @@ class Row:
     share: float  # cp_ns / critical-path length (0 when the length is 0)
     component: Component = field(default=Component(()), compare=False)
 
+    def __reduce__(self) -> tuple[type[Row], tuple[Any, ...]]:
+        # pickled as its fields (blame's workers send thousands): the dataclass default looks its fields up again
+        # for each row, on both sides
+        return Row, (self.key, self.edge, self.spans, self.errors, self.self_ns, self.cp_ns, self.share,
+                     self.component)  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Attribution:
@@ -197,6 +206,9 @@ class Attribution:
     cp_length_ns: int
     by: str
     rows: tuple[Row, ...]  # by critical-path time, largest first; ties by key
+
+    def __reduce__(self) -> tuple[type[Attribution], tuple[Any, ...]]:
+        return Attribution, (self.trace_id, self.duration_ns, self.cp_length_ns, self.by, self.rows)
 
 
 def edge_callee(tree: SpanTree, node: int) -> int:

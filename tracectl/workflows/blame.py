@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tracectl.results import Result
 from tracectl.workflows.repairs import repair_warnings
-from tracectl.workflows.sources import InputCounts, load_inputs
+from tracectl.workflows.sources import InputCounts, kept_bulk, load_inputs
 
 if TYPE_CHECKING:
     from tracectl.analysis.aggregate import Aggregate, BucketComparison
@@ -73,7 +73,6 @@ def blame(
 
     ``jobs``: worker processes for many files (default: one per processor; 1 reads and analyses in this process).
     """
-    from tracectl._gc import paused_gc
     from tracectl.analysis.analyse import analyse_trace
     from tracectl.analysis.attribution import parse_key
     from tracectl.workflows import pool
@@ -95,7 +94,7 @@ def blame(
         loaded = load_inputs(session, traces, query, skip_bad)
         warnings, counts = list(loaded.warnings), loaded.counts
         all_traces = loaded.traces
-        with progress("analysing") as update, paused_gc():  # as in load_many: a growing, acyclic heap
+        with progress("analysing") as update, kept_bulk():  # as in load_many: a growing, acyclic heap
             attributions, trees = [], []
             for n, trace in enumerate(all_traces, 1):
                 analysis = analyse_trace(trace, key)

@@ -13,10 +13,8 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from tracectl._gc import paused_gc
 from tracectl.errors import FormatError, InputError, TracectlError
 
 if TYPE_CHECKING:
@@ -55,11 +53,12 @@ def files_for_a_pool(traces: list[str] | None, query: object, jobs: int | None) 
 
     if not traces or query is not None:
         return []
-    files = expand_trace_args(traces)
+    listed: dict[str, bool] = {}
+    files = expand_trace_args(traces, listed)
     jobs = jobs or default_jobs()
-    if not (worth_a_pool(files, jobs) and all(is_file_arg(f) for f in files)):
+    if not (worth_a_pool(files, jobs) and all(f in listed or is_file_arg(f) for f in files)):
         return []
-    return files if worth_a_pool(files, jobs, sum(Path(f).stat().st_size for f in files)) else []
+    return files if worth_a_pool(files, jobs, sum(os.stat(f).st_size for f in files)) else []  # noqa: PTH116
 
 
 def over_files(
@@ -70,14 +69,14 @@ def over_files(
     serial path reads them (``merged``), with the progress bar ``label``; warnings go to the session as they come
     and into the result."""
     from tracectl.workflows.session import no_progress
-    from tracectl.workflows.sources import distinct_files
+    from tracectl.workflows.sources import distinct_files, kept_bulk
 
     warn = session.warn if session is not None else _ignore
     progress = session.progress if session is not None else no_progress
     files, warnings = distinct_files(files, warn)
     # The collector paused once the workers are forked (they keep theirs): the results arriving are many small
     # objects and no cycles, and a collector rescanning them as they pile up costs a third of taking them in.
-    with forked(jobs or default_jobs()) as processes, progress(label) as update, paused_gc():
+    with forked(jobs or default_jobs()) as processes, progress(label) as update, kept_bulk():
         return merged(each_file(processes, files, work, update), skip_bad, warn, warnings)
 
 
@@ -95,6 +94,10 @@ class FileOutcome(Generic[T]):
     source: str = ""  # a FormatError: where and what
     problem: str = ""
     input_error: str = ""  # any other InputError (an unreadable file): its message
+
+    def __reduce__(self) -> tuple[type[FileOutcome[T]], tuple[Any, ...]]:
+        # pickled as its fields: the dataclass default looks its fields up again for each file, on both sides
+        return type(self), (self.name, self.traces, self.source, self.problem, self.input_error)
 
     def error(self) -> TracectlError | None:
         if self.problem:

@@ -1,0 +1,106 @@
+"""The msgspec path's Jaeger shortcuts read what the checked readers read: span IDs taken as they are when already
+canonical, kind/status/scope tags remembered across spans and files, common references read at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_fastjson import B, C, jaeger, jspan, ref, same, spans_of, tag
+from tracectl.formats import fastjson
+from tracectl.model import SpanKind, StatusCode
+
+KIND = tag("span.kind", "server")
+SCOPE = [tag("otel.scope.name", "lib"), tag("otel.scope.version", "1")]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [KIND, *SCOPE, tag("http.route", "/a")],
+        [KIND, tag("error", True, "bool"), tag("k", 1, "int64")],
+        [KIND, tag("error", "true"), tag("otel.status_description", "boom")],
+        [tag("error", "false"), tag("otel.status_code", "OK")],
+        [tag("error", 1, "int64"), tag("otel.status_code", "ERROR"), tag("otel.status_description", "d")],
+        [tag("span.kind", "CLIENT"), tag("span.kind", "producer")],  # the last one counts
+        [tag("span.kind", "c2VydmVy", "binary"), tag("otel.scope.name", "bGli", "binary")],
+        [tag("otel.scope.name", 0.0, "float64"), tag("span.kind", 2, "int64")],
+        [tag("otel.scope.name", -0.0, "float64"), tag("otel.scope.version", True, "bool")],
+        [tag("otel.scope.name", 1, "int64"), tag("otel.scope.version", "1")],
+        [tag("otel.scope.name", True, "bool")],
+        [tag("plain", "x"), tag("b", "AAE=", "binary")],
+    ],
+)
+def test_special_tags_read_the_same(tags: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # twice in one file and again in the next read: the remembered reading must match the first
+    doc = jaeger(jspan(tags=tags), jspan(B, [ref(jspan()["spanID"])], tags=tags))
+    for _ in range(2):
+        _, vouched = same(doc, monkeypatch)
+        assert vouched
+
+
+def test_equal_floats_with_different_text_are_not_conflated(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = jaeger(jspan(tags=[tag("otel.scope.name", -0.0, "float64")]))
+    second = jaeger(jspan(tags=[tag("otel.scope.name", 0.0, "float64")]))
+    fast_first, _ = same(first, monkeypatch)
+    fast_second, _ = same(second, monkeypatch)
+    assert spans_of(fast_first)[0].scope.name == "-0.0"
+    assert spans_of(fast_second)[0].scope.name == "0.0"
+
+
+def test_error_tag_is_kept_unless_it_set_the_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, _ = same(jaeger(jspan(tags=[tag("error", True, "bool"), tag("k", "v")])), monkeypatch)
+    (s,) = spans_of(fast)
+    assert (s.status, s.attributes) == (StatusCode.ERROR, {"k": "v"})
+    fast, _ = same(jaeger(jspan(tags=[tag("error", "no"), tag("span.kind", "client")])), monkeypatch)
+    (s,) = spans_of(fast)
+    assert (s.kind, s.attributes) == (SpanKind.CLIENT, {"error": "no"})
+
+
+@pytest.mark.parametrize(
+    "span_id",
+    [
+        "EEE19B7EC3C1B100",
+        "ee19b7ec3c1b100",
+        "0000000000000000",
+        "eee19b7ec3c1b10 ",
+        "7uGbfsPBsQA=",
+        "eee19b7ec3c1b1000",
+    ],
+)
+def test_span_ids_not_canonical_are_normalised_or_refused_as_before(
+    span_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    same(jaeger(jspan(span_id), jspan(B, [ref(span_id)]), jspan(C, [ref(B)])), monkeypatch)
+
+
+def test_the_other_tags_are_the_attributes_with_shared_strings() -> None:
+    doc = jaeger(jspan(tags=[KIND, tag("k", "v"), tag("error", "no")]), jspan(B, tags=[tag("k", "v")]))
+    out = fastjson.read(fastjson.msgspec.json.encode(doc))
+    assert out is not None
+    cols = out[0][0].columns
+    assert [cols.attributes_of(0), cols.attributes_of(1)] == [{"k": "v", "error": "no"}, {"k": "v"}]
+    assert cols.attributes_of(0)["k"] is cols.attributes_of(1)["k"]
+
+
+T_OTHER = "0af7651916cd43dd8448eb211c80319c"
+
+
+@pytest.mark.parametrize(
+    "child_refs",
+    [
+        [ref(B)],  # the parent comes later in the file
+        [ref(B.upper())],
+        [ref(B, "FOLLOWS_FROM")],
+        [ref(B, "child_of")],
+        [ref(B, trace_id=T_OTHER)],
+        [ref(B, trace_id=T_OTHER), ref(B)],
+        [ref(B), ref(C, "FOLLOWS_FROM")],
+        [ref("0000000000000000")],
+        [ref("eee19b7ec3c1b1ff")],  # a parent not in the trace
+    ],
+)
+def test_references_read_the_same(child_refs: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = jaeger(jspan(C, [ref(B)], tags=[KIND]), jspan(refs=child_refs), jspan(B), jspan("eee19b7ec3c1b103", [ref(B)]))
+    same(doc, monkeypatch)
