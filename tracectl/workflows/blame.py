@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tracectl._gc import kept_bulk
 from tracectl.results import Result
 from tracectl.workflows.repairs import repair_warnings
-from tracectl.workflows.sources import InputCounts, kept_bulk, load_inputs
+from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
     from tracectl.analysis.aggregate import Aggregate, BucketComparison

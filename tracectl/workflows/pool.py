@@ -68,8 +68,9 @@ def over_files(
     """``work`` on every trace of ``files`` in ``jobs`` worker processes (None: one per processor), merged as the
     serial path reads them (``merged``), with the progress bar ``label``; warnings go to the session as they come
     and into the result."""
+    from tracectl._gc import kept_bulk
     from tracectl.workflows.session import no_progress
-    from tracectl.workflows.sources import distinct_files, kept_bulk
+    from tracectl.workflows.sources import distinct_files
 
     warn = session.warn if session is not None else _ignore
     progress = session.progress if session is not None else no_progress

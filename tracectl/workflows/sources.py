@@ -10,17 +10,15 @@ and names a span too (``selected_span``).
 from __future__ import annotations
 
 import dataclasses
-import gc
 import glob
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracectl._gc import paused_gc
+from tracectl._gc import kept_bulk
 from tracectl.errors import FormatError, InputError
 from tracectl.ids import InvalidId, normalize_trace_id
 
@@ -312,22 +310,6 @@ def _file_key(name: str, folders: dict[str, str], listed: dict[str, bool] | None
     if real is None:
         real = folders[folder] = os.path.realpath(folder or ".")
     return os.path.join(real, base)  # noqa: PTH118
-
-
-FREEZE_ABOVE = 200_000  # tracked objects made while paused (10,000 Jaeger files of 24 spans: about 3 million)
-
-
-@contextmanager
-def kept_bulk() -> Iterator[None]:
-    """``paused_gc`` around work whose many objects are kept (traces loaded, their analyses). When it made more
-    than ``FREEZE_ABOVE``, they leave the collector's generations (``gc.freeze``) before it resumes: its first
-    collection would otherwise traverse them all, and again as they age (0.3 s after 10,000 files). They hold no
-    cycles: reference counting frees them as before. Nested in another pause, the outer one decides."""
-    outermost = gc.isenabled()
-    with paused_gc():
-        yield
-        if outermost and gc.get_count()[0] > FREEZE_ABOVE:
-            gc.freeze()
 
 
 def load_many(
