@@ -536,6 +536,44 @@ def _times_valid(start: Sequence[int], end: Sequence[int]) -> bool:
     return lo <= min(start) and max(start) <= hi and lo <= min(end) and max(end) <= hi and not any(map(lt, end, start))
 
 
+class _Fit:
+    """Places a child against its already placed parent: off the path when asynchronous or wholly outside the
+    parent's window for the path, clock skew said, and its own window for the path clipped into the parent's."""
+
+    __slots__ = ("cp_end", "cp_start", "eligible", "end", "follows", "keys", "kinds", "said", "start")
+
+    def __init__(self, cols: SpanColumns, keys: list[str], windows: tuple[array[int], ...], eligible: bytearray,
+                 said: dict[str, list[str]]) -> None:  # fmt: skip
+        self.start, self.end, self.cp_start, self.cp_end = windows
+        self.eligible, self.kinds, self.follows, self.keys, self.said = (
+            eligible,
+            cols.kind,
+            cols.follows_from,
+            keys,
+            said,
+        )
+
+    def __call__(self, i: int, p: int, s: int, e: int) -> None:
+        """Child ``i`` with its repaired window ``s``–``e`` under parent ``p``."""
+        start, cp_start, cp_end, eligible, said = self.start, self.cp_start, self.cp_end, self.eligible, self.said
+        ps, pe = cp_start[p], cp_end[p]
+        if not eligible[p] or self.follows[i] or (self.kinds[i] == _CONSUMER and self.kinds[p] == _PRODUCER):  # async
+            eligible[i] = 0
+        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # _outside(s, e, ps, pe), inlined
+            eligible[i] = 0
+            # Said only when it is outside the parent as received, not merely outside a window clipped upstream.
+            if _outside(s, e, start[p], self.end[p]):
+                said["outside-parent"].append(self.keys[i])
+            elif s < start[p] - SKEW_TOLERANCE_NS:
+                said["clock-skew"].append(self.keys[i])
+        elif s < start[p] - SKEW_TOLERANCE_NS:
+            said["clock-skew"].append(self.keys[i])
+        if s < ps or s > pe:
+            s = cp_start[i] = pe if s > pe else ps  # min(max(s, ps), pe)
+        if e > pe or e < s:
+            cp_end[i] = pe if e > pe else s  # max(min(e, pe), cs), as cs <= pe
+
+
 def _place_valid(
     cols: SpanColumns,
     keys: list[str],
@@ -575,8 +613,7 @@ def _place_valid(
     if not sticking_out:
         return cp_start, cp_end, eligible
     unusual = sticking_out + asynchronous
-    said = warn.ids
-    kinds, follows = cols.kind, cols.follows_from
+    fit = _Fit(cols, keys, (start, end, cp_start, cp_end), eligible, warn.ids)
     walk = bytearray(n)  # 1: placed one by one (unusual, or under such a node)
     for i in unusual:
         walk[i] = 1
@@ -585,22 +622,7 @@ def _place_valid(
         if p < 0 or not (walk[i] or walk[p]):
             continue  # within its parent's own window: its window is its own, and eligible if its parent is
         walk[i] = 1
-        s, e = start[i], end[i]
-        ps, pe = cp_start[p], cp_end[p]
-        if not eligible[p] or follows[i] or (kinds[i] == _CONSUMER and kinds[p] == _PRODUCER):  # async
-            eligible[i] = 0
-        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # _outside(s, e, ps, pe), inlined
-            eligible[i] = 0
-            if _outside(s, e, start[p], end[p]):
-                said["outside-parent"].append(keys[i])
-            elif s < start[p] - SKEW_TOLERANCE_NS:
-                said["clock-skew"].append(keys[i])
-        elif s < start[p] - SKEW_TOLERANCE_NS:
-            said["clock-skew"].append(keys[i])
-        if s < ps or s > pe:
-            s = cp_start[i] = pe if s > pe else ps  # min(max(s, ps), pe)
-        if e > pe or e < s:
-            cp_end[i] = pe if e > pe else s  # max(min(e, pe), cs), as cs <= pe
+        fit(i, p, start[i], end[i])
     return cp_start, cp_end, eligible
 
 
@@ -651,7 +673,7 @@ def _place(
     eligible = bytearray(b"\x01") * n
     warn = _Warnings()
     said = warn.ids
-    kinds, follows = cols.kind, cols.follows_from
+    fit = _Fit(cols, keys, (start, end, cp_start, cp_end), eligible, said)
     queue = order[:nroots]
     for i in queue:  # breadth-first (the list grows as it is walked): a parent is placed before its children
         a, b = offsets[i], offsets[i + 1]
@@ -671,24 +693,8 @@ def _place(
             e = end[i] = cp_end[i] = s
         elif e == s:
             said["zero-duration"].append(keys[i])
-        if p < 0:
-            continue
-        ps, pe = cp_start[p], cp_end[p]
-        if not eligible[p] or follows[i] or (kinds[i] == _CONSUMER and kinds[p] == _PRODUCER):  # async
-            eligible[i] = 0
-        elif (s > pe or e < ps) if s == e else (s >= pe or e <= ps):  # _outside(s, e, ps, pe), inlined
-            eligible[i] = 0
-            # Said only when it is outside the parent as received, not merely outside a window clipped upstream.
-            if _outside(s, e, start[p], end[p]):
-                said["outside-parent"].append(keys[i])
-            elif s < start[p] - SKEW_TOLERANCE_NS:
-                said["clock-skew"].append(keys[i])
-        elif s < start[p] - SKEW_TOLERANCE_NS:
-            said["clock-skew"].append(keys[i])
-        if s < ps or s > pe:
-            s = cp_start[i] = pe if s > pe else ps  # min(max(s, ps), pe)
-        if e > pe or e < s:
-            cp_end[i] = pe if e > pe else s  # max(min(e, pe), cs), as cs <= pe
+        if p >= 0:
+            fit(i, p, s, e)
     if len(queue) < n:
         return None
     return start, end, cp_start, cp_end, eligible, warn
