@@ -110,6 +110,24 @@ def _int64(value: Any) -> int | None:
     return None
 
 
+_OTLP_TYPES = {"stringValue": "string", "intValue": "int", "boolValue": "bool", "doubleValue": "double"}
+_JAEGER_TYPES = {None: "string", "string": "string", "int64": "int", "bool": "bool", "float64": "double"}
+
+
+def _scalar(kind: str | None, v: Any, memo: Memo) -> AttrValue | None:
+    """A value of one of the scalar types both wires share ("string", "int", "bool", "double"), as the checked
+    readers read it; None to give up (no scalar attribute value is ever None)."""
+    if kind == "string":
+        return memo.share(v) if type(v) is str else None
+    if kind == "int":
+        return _int64(v)
+    if kind == "bool":
+        return v if type(v) is bool else None
+    if kind == "double":
+        return v if type(v) is float else float(v) if type(v) is int else None
+    return None
+
+
 def otlp_attributes(items: Any, memo: Memo) -> dict[str, AttrValue] | None:
     """OTLP ``KeyValue`` list → dict, for scalar values; None to give up (arrays, maps, bytes, anything odd)."""
     if items is None:
@@ -125,28 +143,10 @@ def otlp_attributes(items: Any, memo: Memo) -> dict[str, AttrValue] | None:
         if type(key) is not str or type(value) is not dict or len(value) != 1:
             return None
         ((which, v),) = value.items()
-        if which == "stringValue":
-            if type(v) is not str:
-                return None
-            out[memo.share(key)] = memo.share(v)
-        elif which == "intValue":
-            n = _int64(v)
-            if n is None:
-                return None
-            out[memo.share(key)] = n
-        elif which == "boolValue":
-            if type(v) is not bool:
-                return None
-            out[memo.share(key)] = v
-        elif which == "doubleValue":
-            if type(v) is float:
-                out[memo.share(key)] = v
-            elif type(v) is int:
-                out[memo.share(key)] = float(v)
-            else:
-                return None
-        else:
+        typed = _scalar(_OTLP_TYPES.get(which), v, memo)
+        if typed is None:
             return None
+        out[memo.share(key)] = typed
     return out
 
 
@@ -162,31 +162,12 @@ def jaeger_tags(items: Any, memo: Memo) -> dict[str, AttrValue] | None:
             return None
         key = tag.get("key")
         kind = tag.get("type")
-        v = tag.get("value")
-        if type(key) is not str:
+        if type(key) is not str or not (kind is None or type(kind) is str):
             return None
-        if kind == "string" or kind is None:
-            if type(v) is not str:
-                return None
-            out[memo.share(key)] = memo.share(v)
-        elif kind == "int64":
-            n = _int64(v)
-            if n is None:
-                return None
-            out[memo.share(key)] = n
-        elif kind == "bool":
-            if type(v) is not bool:
-                return None
-            out[memo.share(key)] = v
-        elif kind == "float64":
-            if type(v) is float:
-                out[memo.share(key)] = v
-            elif type(v) is int:
-                out[memo.share(key)] = float(v)
-            else:
-                return None
-        else:
+        typed = _scalar(_JAEGER_TYPES.get(kind), tag.get("value"), memo)
+        if typed is None:
             return None
+        out[memo.share(key)] = typed
     return out
 
 
