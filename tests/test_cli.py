@@ -224,6 +224,21 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert "HEAVY []" in proc.stderr
 
 
+def test_parsing_options_does_not_import_pydantic() -> None:
+    """typer 0.29 parses every option through pydantic (0.1-0.15 s on each command): pyproject keeps typer below it."""
+    fixture = str(FIXTURES / "messy/orphan.otlp.json")
+    code = (
+        "import sys\n"
+        f"sys.argv = ['tracectl', 'blame', {fixture!r}, '--by', 'service', '--top', '3', '-o', 'json']\n"
+        "from tracectl.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('PYDANTIC', 'pydantic' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "tracectl.blame/v1" in proc.stdout
+    assert "PYDANTIC False" in proc.stderr
+
+
 def test_python_dash_m_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "tracectl", "--version"], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "tracectl 0.1.0"
