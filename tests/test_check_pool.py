@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.builders import span
-from tracectl.analysis.checks import Tally
+from tracectl.analysis.checks import Tally, check_traces
 from tracectl.cli.main import app
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json
@@ -23,6 +23,7 @@ from tracectl.model import SpanKind, Trace
 from tracectl.sandbox import generate
 from tracectl.workflows import pool
 from tracectl.workflows.check import CheckResult, check
+from tracectl.workflows.sources import load_many
 
 HEADER_SPLIT = "that arrive without trace context: feature-store starts a new trace"
 THREAD_SPLIT = "made outside the request's context"
@@ -111,6 +112,7 @@ def test_the_pool_gives_the_serial_report_with_propagation_judged_across_files(
     pooled = check(None, [str(many)], jobs=2)
     assert forks == [2]  # the second ran in two worker processes
     assert pooled == serial  # every score, count, cause, example and fix
+    assert serial.report == check_traces(load_many([str(many)]).traces)  # as if every trace were loaded first
     found = causes(serial)
     assert any(HEADER_SPLIT in c for c in found) and any(THREAD_SPLIT in c for c in found)
     assert any(c.startswith(UNEXPLAINED) for c in found)

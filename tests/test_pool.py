@@ -9,12 +9,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tracectl.analysis.aggregate import aggregate, compare_buckets
+from tracectl.analysis.analyse import analyse_trace
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json
 from tracectl.model import Trace
 from tracectl.sandbox.synth import ml_inference_trace
 from tracectl.workflows import pool
 from tracectl.workflows.blame import AggregateBlame, BucketBlame, blame
+from tracectl.workflows.sources import load_many
 
 
 def write_files(directory: Path, n: int) -> list[Path]:
@@ -49,6 +52,13 @@ def test_the_pool_gives_the_serial_result(many: Path, by: str, bucket: bool) -> 
     pooled = blame(None, [str(many)], by=by, bucket=bucket, jobs=2)
     assert isinstance(serial, BucketBlame if bucket else AggregateBlame)
     assert pooled == serial
+    # both read a file at a time; the oracle loads every trace first, as the other inputs (IDs, a search) are read
+    attributions = [analyse_trace(t, by).attribution for t in load_many([str(many)]).traces]
+    if bucket:
+        assert isinstance(serial, BucketBlame) and serial.buckets == compare_buckets(attributions)
+    else:
+        assert isinstance(serial, AggregateBlame) and serial.aggregate == aggregate(attributions)
+        assert serial.inputs.analysed == len(attributions) == pool.MIN_FILES + 6
 
 
 def test_a_bad_file_is_the_same_error_or_the_same_warning(tmp_path: Path) -> None:

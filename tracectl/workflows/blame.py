@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from tracectl._gc import kept_bulk
 from tracectl.results import Result
-from tracectl.workflows.repairs import repair_warnings
 from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
     from tracectl.analysis.aggregate import Aggregate, BucketComparison
-    from tracectl.analysis.attribution import Attribution
+    from tracectl.analysis.attribution import Attribution, ComponentKey
     from tracectl.backends.query import SearchQuery
     from tracectl.model import Trace
     from tracectl.workflows.session import Session
@@ -60,10 +60,16 @@ Blame = TraceBlame | AggregateBlame | BucketBlame
 def attribute(key_spec: str, trace: Trace) -> tuple[Attribution, tuple[str, ...]]:
     """One trace's attribution and what its tree repaired: what a worker process sends back for it."""
     from tracectl.analysis.analyse import analyse_trace
+
+    analysis = analyse_trace(trace, _parsed_key(key_spec))
+    return analysis.attribution, tuple(w.message for w in analysis.tree.warnings)
+
+
+@cache
+def _parsed_key(spec: str) -> ComponentKey:
     from tracectl.analysis.attribution import parse_key
 
-    analysis = analyse_trace(trace, parse_key(key_spec))
-    return analysis.attribution, tuple(w.message for w in analysis.tree.warnings)
+    return parse_key(spec)
 
 
 def blame(
@@ -74,35 +80,29 @@ def blame(
 
     ``jobs``: worker processes for many files (default: one per processor; 1 reads and analyses in this process).
     """
-    from tracectl.analysis.analyse import analyse_trace
-    from tracectl.analysis.attribution import parse_key
+    from functools import partial
+
     from tracectl.workflows import pool
+    from tracectl.workflows.repairs import repairs_said
     from tracectl.workflows.session import no_progress
 
-    key = parse_key(by)
-    progress = session.progress if session is not None else no_progress
-    files = pool.files_for_a_pool(traces, query, jobs)
-    if files:
-        from functools import partial
-
-        from tracectl.workflows.repairs import repairs_said
-
-        work = partial(attribute, by)
+    _parsed_key(by)  # a bad --by fails before anything is read or fetched
+    work = partial(attribute, by)
+    files = pool.named_files(traces, query)
+    if files:  # read and analysed a file at a time, in worker processes when there are many
         merged = pool.over_files(session, files, work, jobs=jobs, skip_bad=skip_bad, label="reading and analysing")
-        attributions, counts, warnings = [a for a, _ in merged.results], merged.counts, merged.warnings
-        warnings += repairs_said([(a.trace_id, what) for a, repairs in merged.results for what in repairs], session)
+        results, counts, warnings = merged.results, merged.counts, merged.warnings
     else:
         loaded = load_inputs(session, traces, query, skip_bad)
         warnings, counts = list(loaded.warnings), loaded.counts
-        all_traces = loaded.traces
+        progress = session.progress if session is not None else no_progress
         with progress("analysing") as update, kept_bulk():  # as in load_many: a growing, acyclic heap
-            attributions, trees = [], []
-            for n, trace in enumerate(all_traces, 1):
-                analysis = analyse_trace(trace, key)
-                attributions.append(analysis.attribution)
-                trees.append(analysis.tree)
-                update(n, len(all_traces))
-        warnings += repair_warnings(trees, session)
+            results = []
+            for n, trace in enumerate(loaded.traces, 1):
+                results.append(work(trace))
+                update(n, counts.analysed)
+    attributions = [a for a, _ in results]
+    warnings += repairs_said([(a.trace_id, what) for a, repairs in results for what in repairs], session)
     if len(attributions) == 1 and not bucket:
         return TraceBlame(attributions[0], warnings)
     if bucket:

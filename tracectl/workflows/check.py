@@ -48,7 +48,7 @@ def check(
     from tracectl.workflows.session import no_progress
 
     progress = session.progress if session is not None else no_progress
-    files = pool.files_for_a_pool(traces, query, jobs)
+    files = pool.named_files(traces, query)
     if files:
         merged = pool.over_files(session, files, facts_of, jobs=jobs, skip_bad=skip_bad, label="reading and checking")
         with progress("checking") as update:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from tracectl.errors import FormatError, InputError, TracectlError
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import Pool
+    from concurrent.futures import Executor
 
     from tracectl.model import Trace
     from tracectl.workflows.session import Session, Update
@@ -45,29 +45,28 @@ def worth_a_pool(files: list[str], jobs: int, size: int | None = None) -> bool:
     return jobs > 1 and len(files) >= MIN_FILES and "-" not in files and (size is None or size >= MIN_BYTES)
 
 
-def files_for_a_pool(traces: list[str] | None, query: object, jobs: int | None) -> list[str]:
-    """The files ``traces`` names when they are all files and enough of them to pay for ``jobs`` workers (None:
-    one per processor); otherwise none (a search, trace IDs, standard input, few files or bytes: the serial
-    path)."""
+def named_files(traces: list[str] | None, query: object) -> list[str]:
+    """The files ``traces`` names (directories and globs expanded) when every one of them is a file: the inputs
+    ``over_files`` reads. Otherwise none (a search, trace IDs, standard input: ``load_inputs`` reads those)."""
     from tracectl.workflows.sources import expand_trace_args, is_file_arg
 
     if not traces or query is not None:
         return []
     listed: dict[str, bool] = {}
     files = expand_trace_args(traces, listed)
-    jobs = jobs or default_jobs()
-    if not (worth_a_pool(files, jobs) and all(f in listed or is_file_arg(f) for f in files)):
+    if "-" in files or not all(f in listed or is_file_arg(f) for f in files):
         return []
-    return files if worth_a_pool(files, jobs, sum(os.stat(f).st_size for f in files)) else []  # noqa: PTH116
+    return files
 
 
 def over_files(
     session: Session | None, files: list[str], work: Callable[[Trace], T], *, jobs: int | None, skip_bad: bool,
     label: str,
 ) -> Merged[T]:  # fmt: skip
-    """``work`` on every trace of ``files`` in ``jobs`` worker processes (None: one per processor), merged as the
-    serial path reads them (``merged``), with the progress bar ``label``; warnings go to the session as they come
-    and into the result."""
+    """``work`` on every trace of ``files``, a file at a time (nothing of a file is kept but what ``work`` returns),
+    in ``jobs`` worker processes (None: one per processor) when there are enough files to pay for them, else in this
+    process; merged as ``load_many`` reads files (``merged``), with the progress bar ``label``. Warnings go to the
+    session as they come and into the result."""
     from tracectl._gc import kept_bulk
     from tracectl.workflows.session import no_progress
     from tracectl.workflows.sources import distinct_files
@@ -75,10 +74,18 @@ def over_files(
     warn = session.warn if session is not None else _ignore
     progress = session.progress if session is not None else no_progress
     files, warnings = distinct_files(files, warn)
-    # The collector paused once the workers are forked (they keep theirs): the results arriving are many small
-    # objects and no cycles, and a collector rescanning them as they pile up costs a third of taking them in.
-    with forked(jobs or default_jobs()) as processes, progress(label) as update, kept_bulk():
-        return merged(each_file(processes, files, work, update), skip_bad, warn, warnings)
+    jobs = jobs or default_jobs()
+    if not (worth_a_pool(files, jobs) and worth_a_pool(files, jobs, sum(os.stat(f).st_size for f in files))):  # noqa: PTH116
+        # The collector paused: what the work keeps is many small objects and no cycles (see _gc.kept_bulk).
+        with progress(label) as update, kept_bulk():
+            return merged(in_this_process(files, work, update), skip_bad, warn, warnings)
+    with forked(jobs) as executor:
+        outcomes = each_file(executor, files, work, jobs)  # submits every chunk: the workers are forked now, before
+        # the progress bar starts its thread. The collector paused (the workers keep theirs): the results arriving
+        # are many small objects and no cycles, and a collector rescanning them as they pile up costs a third of
+        # taking them in.
+        with progress(label) as update, kept_bulk():
+            return merged(counted(outcomes, len(files), update), skip_bad, warn, warnings)
 
 
 def _ignore(_message: str) -> None:
@@ -124,19 +131,29 @@ def _work_chunk(args: tuple[list[str], Callable[[Trace], T]]) -> list[FileOutcom
 
 
 @contextmanager
-def forked(jobs: int) -> Iterator[Pool]:
-    """``jobs`` worker processes, forked now: enter this before a progress bar starts its thread. Fork, because the
-    workers then start with tracectl already imported (no start-up per worker)."""
-    import multiprocessing
+def forked(jobs: int) -> Iterator[Executor]:
+    """``jobs`` worker processes (forked when the first work is submitted: submit before a progress bar starts its
+    thread). Fork, because the workers then start with tracectl already imported (no start-up per worker).
 
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
-        yield pool
+    ``concurrent.futures``' executor, not ``multiprocessing.Pool``: the pool's worker-handler thread wakes on every
+    result waiting in the pipe and spins until another thread has read it (0.3-0.5 s of the parent's CPU over
+    10,000 files, measured); the executor's one thread waits and reads. Leaving early (an error, Ctrl-C) cancels
+    the chunks not started; a worker finishes the one it is on (a fraction of a second)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals)
+    try:
+        yield executor
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown()
 
 
 def _worker_signals() -> None:
-    """A worker ends quietly when the pool is torn down (SIGTERM from ``terminate()``, e.g. after stdout closed
-    early in ``tracectl blame DIR | head``) and leaves Ctrl-C to the parent: the handlers forked from the CLI
-    would raise in the worker and print a traceback each."""
+    """A worker ends quietly when the parent goes (SIGTERM, SIGHUP) and leaves Ctrl-C to the parent: the handlers
+    forked from the CLI would raise in the worker and print a traceback each."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -145,22 +162,33 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+CHUNK_FILES = 256  # at most, per round trip: fewer messages, and still at least 8 chunks a worker
+
+
 def each_file(
-    pool: Pool, files: list[str], work: Callable[[Trace], T], progress: Update | None = None
-) -> Iterator[FileOutcome[T]]:
-    """Each file's outcome, in the order of ``files``, computed by the pool's workers: ``work`` (a module-level
-    function, or a ``functools.partial`` of one: it is pickled) applied to each trace read."""
-    jobs = getattr(pool, "_processes", 1)
-    # Chunks of a few files: few round trips, yet small enough to keep every worker busy to the end.
-    size = max(1, min(64, len(files) // (jobs * 8)))
-    chunks = [(files[i : i + size], work) for i in range(0, len(files), size)]
+    executor: Executor, files: list[str], work: Callable[[Trace], T], jobs: int
+) -> Iterator[list[FileOutcome[T]]]:
+    """Each chunk of files' outcomes, in the order of ``files``, computed by the executor's ``jobs`` workers:
+    ``work`` (a module-level function, or a ``functools.partial`` of one: it is pickled) applied to each trace read.
+    Every chunk is submitted at once (which forks the workers)."""
+    size = max(1, min(CHUNK_FILES, len(files) // (jobs * 8)))
+    return executor.map(_work_chunk, [(files[i : i + size], work) for i in range(0, len(files), size)])
+
+
+def counted(chunks: Iterator[list[FileOutcome[T]]], total: int, progress: Update) -> Iterator[FileOutcome[T]]:
+    """The outcomes of each chunk in turn, ``progress(done, total)`` after each chunk."""
     done = 0
-    for outcomes in pool.imap(_work_chunk, chunks):
-        for outcome in outcomes:
-            done += 1
-            if progress is not None:
-                progress(done, len(files))
-            yield outcome
+    for outcomes in chunks:
+        yield from outcomes
+        done += len(outcomes)
+        progress(done, total)
+
+
+def in_this_process(files: list[str], work: Callable[[Trace], T], progress: Update) -> Iterator[FileOutcome[T]]:
+    """Each file's outcome, read and worked on here, one file at a time."""
+    for done, name in enumerate(files, 1):
+        yield _work_file(name, work)
+        progress(done, len(files))
 
 
 @dataclass(slots=True)
