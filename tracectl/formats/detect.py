@@ -12,9 +12,10 @@ orjson and the checked readers below, which give every error message.
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,6 +23,9 @@ from tracectl._gc import paused_gc
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 from tracectl.model import Span, Trace, group_traces
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _EXPECTED = "expected OTLP JSON or protobuf, a Tempo or a Jaeger trace"
 
@@ -52,6 +56,8 @@ def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> LoadResul
 
     ``allow_empty``: a well-formed document without spans gives no traces instead of an error (backends use
     it to tell "not found" from bad data)."""
+    if not gc.isenabled():  # paused already (a bulk load): no context manager per file
+        return _read_bytes(data, source, allow_empty)
     with paused_gc():
         return _read_bytes(data, source, allow_empty)
 
@@ -139,10 +145,16 @@ def _looks_like_text(data: bytes) -> bool:
     return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
-def _read_json(data: bytes, source: str) -> LoadResult:
-    from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
+_fast_read: Callable[[bytes], tuple[list[Trace], str, list[str]] | None] | None = None  # fastjson.read, once imported
 
-    fast = fastjson.read(data)
+
+def _read_json(data: bytes, source: str) -> LoadResult:
+    global _fast_read
+    if _fast_read is None:
+        from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
+
+        _fast_read = fastjson.read
+    fast = _fast_read(data)
     if fast is not None:
         return LoadResult(source, *fast)
     try:

@@ -23,6 +23,7 @@ import operator
 import re
 from array import array
 from collections import deque
+from itertools import chain
 from functools import cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
@@ -182,8 +183,9 @@ class OtlpSpan(Struct, **_OPTIONS):
     droppedLinksCount: Scalar = None
 
 
-# Jaeger tags: one struct per type, told apart by the "type" field (msgspec's tagged union)
-_TAG = {**_OPTIONS, "tag_field": "type"}
+# Jaeger tags: one struct per type, told apart by the "type" field (msgspec's tagged union). Frozen: hashable, equal
+# when of the same type with equal key and value, so that a tuple of them keys what they make (``_Reader.tags``)
+_TAG = {**_OPTIONS, "tag_field": "type", "frozen": True}
 
 
 class StringTag(Struct, tag="string", **_TAG):
@@ -415,13 +417,13 @@ class _Reader:
 
     def by_trace(self, spans: list[Any], trace_id_of: Callable[[Any], str]) -> Iterator[tuple[SpanColumns, list[Any]]]:
         """The spans of each trace among ``spans``, in first-seen order (one trace, the common case, in one step)."""
-        first = trace_id_of(spans[0])
-        if all(trace_id_of(s) == first for s in spans):
-            yield self.columns(first), spans
+        wire_ids = list(map(trace_id_of, spans))
+        if wire_ids.count(wire_ids[0]) == len(wire_ids):
+            yield self.columns(wire_ids[0]), spans
             return
         groups: dict[str, list[Any]] = {}
-        for s in spans:
-            groups.setdefault(trace_id_of(s), []).append(s)
+        for wire_id, s in zip(wire_ids, spans, strict=True):
+            groups.setdefault(wire_id, []).append(s)
         for raw_trace_id, group in groups.items():
             yield self.columns(raw_trace_id), group
 
@@ -583,61 +585,65 @@ class _Reader:
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
     ) -> None:
         """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
-        ``deferred`` (``jaeger_trace`` sets it)."""
+        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass)."""
         memo = self.memo
         ids = memo.span_ids
         share = memo.strings.setdefault
-        scope_of = memo.scope
-        trace_id = cols.trace_id
-        base = len(cols)
         n = len(spans)
-        raw_ids = [s.spanID for s in spans]
+        raw_ids, names, starts, durations, pids, procs, tag_lists, refs_of, logs_of = zip(*map(_JAEGER_FIELDS, spans))
+        span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
             ids.update(zip(raw_ids, raw_ids, strict=True))
         else:
             span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
         read += span_ids
-        names = [share(x, x) if x else "" for x in [s.operationName for s in spans]]
-        starts, ends = _jaeger_times([s.startTime for s in spans], [s.duration for s in spans])
-        parents = [""] * n
-        follows_from = bytearray(n)
+        if None in names:
+            names = tuple(x or "" for x in names)
+        names = list(map(share, names, names))
+        starts, ends = _jaeger_times(starts, durations)
         resources: list[Any]
-        if all(s.process is None for s in spans):
+        if procs.count(None) == n:
             try:
-                resources = [processes[x] for x in [s.processID for s in spans]]  # type: ignore[index]
-            except KeyError:  # a span naming no known process: the checked reader says so
+                resources = list(map(processes.__getitem__, pids))
+            except KeyError:  # a span naming no known process (or none): the checked reader says so
                 raise GiveUp from None
         else:
             by_id = processes.get
-            resources = [_process(s.process, memo.share) if s.process is not None else by_id(s.processID)  # type: ignore[arg-type]
-                         for s in spans]  # fmt: skip
+            resources = [_process(p, memo.share) if p is not None else by_id(pid) for p, pid in zip(procs, pids, strict=True)]  # type: ignore[arg-type]
             if None in resources:
                 raise GiveUp
-        no_scope = scope_of("", "")
-        tag_lists = [s.tags for s in spans]
-        # the tags that are kind, status and scope, read as jaeger_json._span takes them out (once per distinct set:
-        # see special_read)
-        specials = [tuple([(t.key, type(t), t.value) for t in tags if t.key in _SPECIAL]) if tags else ()
-                    for tags in tag_lists]  # fmt: skip
-        plain = (0, 0, no_scope, "", _NO_KEYS)
-        get = _SPECIAL_READ.get
-        known = [get(x) if x else plain for x in specials]
-        if None in known:
-            for i in [i for i, x in enumerate(known) if x is None]:
-                known[i] = self.special_read(specials[i])
-        kinds = [x[0] for x in known]  # type: ignore[index]  # None: replaced above
-        codes = [x[1] for x in known]  # type: ignore[index]
-        scopes = [x[2] for x in known]  # type: ignore[index]
-        messages = [x[3] for x in known]  # type: ignore[index]
-        # the other tags as jaeger_json._tags reads them (msgspec checked each type and value), strings shared
-        attributes = [{share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
-                       t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in tags if t.key not in x[4]}  # type: ignore[index]
-                      if tags else {} for tags, x in zip(tag_lists, known, strict=True)]  # fmt: skip
-        refs_of = [s.references for s in spans]
+        attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
+        parents: list[str] = [""] * n
+        follows_from = bytearray(n)
+        if any(refs_of):
+            self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
+        extra: dict[int, SpanExtra] = {}
+        if any(logs_of) or any(messages):
+            for i in [i for i in range(n) if logs_of[i] or messages[i]]:
+                logs = logs_of[i]
+                extra[i] = SpanExtra(messages[i], tuple(_jaeger_event(log, memo.share) for log in logs) if logs else ())
+        cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
+                    follows_from, extra)  # fmt: skip
+
+    def jaeger_references(
+        self,
+        cols: SpanColumns,
+        spans: list[JaegerSpan],
+        refs_of: tuple[list[JaegerReference] | None, ...],
+        parents: list[str],
+        follows_from: bytearray,
+        deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
+    ) -> None:
+        """The parents the spans' references name (``parents``, ``follows_from`` at their positions), as
+        ``jaeger_json._parent_and_links`` chooses them; a span whose choice needs the whole trace object goes to
+        ``deferred``."""
+        memo = self.memo
+        ids = memo.span_ids
+        trace_id = cols.trace_id
         with_refs = [i for i, refs in enumerate(refs_of) if refs]
-        if with_refs:
-            with_refs = self.jaeger_parents(spans[0].traceID, [refs_of[i] for i in with_refs], with_refs, parents)  # type: ignore[misc]
+        with_refs = self.jaeger_parents(spans[0].traceID, [refs_of[i] for i in with_refs], with_refs, parents)  # type: ignore[misc]
+        base = len(cols)
         for i in with_refs:
             refs = refs_of[i]
             ref = refs[0]  # type: ignore[index]  # not None: chosen above
@@ -647,12 +653,45 @@ class _Reader:
                     follows_from[i] = 1
             else:
                 deferred.append((cols, base + i, refs))  # type: ignore[arg-type]
-        extra: dict[int, SpanExtra] = {}
-        for i in [i for i, s in enumerate(spans) if s.logs or messages[i]]:
-            logs = spans[i].logs
-            extra[i] = SpanExtra(messages[i], tuple(_jaeger_event(log, memo.share) for log in logs) if logs else ())
-        cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
-                    follows_from, extra)  # fmt: skip
+
+    def tags(self, tag_lists: Sequence[Tags | None]) -> tuple[list[dict[str, AttrValue]], ...]:
+        """Each span's tags as ``jaeger_json._span`` reads them: its attributes (strings shared), and kind, status
+        code, scope and status message from the tags that hold them (``special_read``, remembered by the tuple of
+        those tags). One pass over each span's tags; an ``error`` tag, which stays an attribute unless it made the
+        status, is read in a second pass over that span's tags."""
+        share = self.memo.strings.setdefault
+        known_of = _SPECIAL_READ.get
+        plain = (0, 0, self.memo.scope("", ""), "", False)
+        attributes = []
+        known = []
+        for tags in tag_lists:
+            attrs: dict[str, AttrValue] = {}
+            if not tags:
+                attributes.append(attrs)
+                known.append(plain)
+                continue
+            special = []
+            for t in tags:
+                key = t.key
+                if key in _SPECIAL:
+                    special.append(t)
+                elif type(t) is StringTag:
+                    value = t.value
+                    attrs[share(key, key)] = share(value, value)
+                else:
+                    attrs[share(key, key)] = t.value if type(t) is not BinaryTag else b64bytes(t.value)
+            if not special:
+                attributes.append(attrs)
+                known.append(plain)
+                continue
+            key_of = tuple(special)
+            x = known_of(key_of) or self.special_read(key_of)
+            if x[4]:  # an error tag that stays: the attributes again, with it in its place
+                attrs = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
+                         t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in tags if t.key not in _DROPPED}  # fmt: skip
+            attributes.append(attrs)
+            known.append(x)
+        return (attributes, *zip(*known))[:5]  # type: ignore[return-value]
 
     def jaeger_parents(
         self, raw_trace_id: str, refs_of: list[list[JaegerReference]], at: list[int], parents: list[str]
@@ -662,31 +701,27 @@ class _Reader:
         for the span-by-span reading."""
         if set(map(len, refs_of)) != _ONE:
             return at
-        refs = [r[0] for r in refs_of]
-        if set(map(_REF_TRACE, refs)) != {raw_trace_id} or set(map(_REF_TYPE, refs)) != _CHILD_OF:
-            return at
-        raw = list(map(_REF_SPAN, refs))
-        if not _canonical_span_ids(raw):
+        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, chain.from_iterable(refs_of)))
+        if set(raw_trace_ids) != {raw_trace_id} or set(ref_types) != _CHILD_OF:
             return at
         shared = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
         if None in shared:
+            if not _canonical_span_ids(raw):
+                return at
             shared = [x or y for x, y in zip(shared, raw, strict=True)]
         deque(map(parents.__setitem__, at, shared), maxlen=0)  # type: ignore[arg-type]  # None: replaced above
         return []
 
-    def special_read(self, special: tuple[tuple[str, type, Any], ...]) -> tuple[int, int, Scope, str, frozenset[str]]:
-        """What a span's kind, status and scope tags (key, tag type, value as decoded, in order) make: kind, status
-        code, scope, status message, and the keys they take out of its attributes. Remembered for the next spans
-        with the same tags (all of them immutable), except for floats (0.0 and -0.0 are equal, not their text)."""
-        values = {key: b64bytes(value) if tag is BinaryTag else value for key, tag, value in special}
+    def special_read(self, special: tuple[Any, ...]) -> tuple[int, int, Scope, str, bool]:
+        """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
+        status message, and whether an error tag among them stays an attribute (it does unless it made the status;
+        the others never do). Remembered for the next spans with the same tags (equal structs: the same type,
+        key and value, all immutable), except for floats (0.0 and -0.0 are equal, not their text)."""
+        values = {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in special}
         kind, code, scope, message = self.special_tags(values)
-        drop = (
-            _DROPPED_WITH_ERROR
-            if _ERROR_TAG not in values and any(key == _ERROR_TAG for key, _, _ in special)
-            else _DROPPED
-        )
-        known = (kind, code, scope, message, drop)
-        if all(tag is not Float64Tag for _, tag, _ in special):
+        error_stays = _ERROR_TAG in values
+        known = (kind, code, scope, message, error_stays)
+        if all(type(t) is not Float64Tag for t in special):
             if len(_SPECIAL_READ) >= 4096:  # many distinct values: forget, do not grow
                 _SPECIAL_READ.clear()
             _SPECIAL_READ[special] = known
@@ -711,10 +746,8 @@ class _Reader:
 _STATUS_TAGS = frozenset((_STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG))
 _SCOPE_TAGS = frozenset((_SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
 _SPECIAL = frozenset((_KIND_TAG, *_STATUS_TAGS, *_SCOPE_TAGS))
-_NO_KEYS: frozenset[str] = frozenset()
 _DROPPED = _SPECIAL - {_ERROR_TAG}  # what special_tags takes out of a span's tags; the error tag too when it is true
-_DROPPED_WITH_ERROR = _SPECIAL
-_SPECIAL_READ: dict[tuple[tuple[str, type, Any], ...], tuple[int, int, Scope, str, frozenset[str]]] = {}
+_SPECIAL_READ: dict[tuple[Any, ...], tuple[int, int, Scope, str, bool]] = {}
 _KIND_TAGS: dict[object, SpanKind] = {
     k.label: k for k in SpanKind if k
 }  # span.kind as Jaeger writes it ("server"), in one look-up
@@ -748,12 +781,8 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
     return out
 
 
-def _otlp_trace_id(span: OtlpSpan) -> str:
-    return span.traceId
-
-
-def _jaeger_trace_id(span: JaegerSpan) -> str:
-    return span.traceID
+_otlp_trace_id = attrgetter("traceId")
+_jaeger_trace_id = attrgetter("traceID")
 
 
 _KIND_CODES = {raw: int(kind) for raw, kind in KINDS.items()}
@@ -797,7 +826,10 @@ def _jaeger_times(starts: list[Any], durations: list[Any]) -> tuple[array[int], 
 _INT = {int}
 _ONE = {1}
 _CHILD_OF = {"CHILD_OF"}
-_REF_TRACE, _REF_TYPE, _REF_SPAN = attrgetter("traceID"), attrgetter("refType"), attrgetter("spanID")
+_REF_FIELDS = attrgetter("traceID", "refType", "spanID")
+_JAEGER_FIELDS = attrgetter(
+    "spanID", "operationName", "startTime", "duration", "processID", "process", "tags", "references", "logs"
+)
 
 
 def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:
@@ -855,10 +887,26 @@ def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
 
 
 def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
-    attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-    if proc.tags:
-        attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in proc.tags})
-    return Resource(attrs)
+    """A Jaeger process as ``jaeger_json._resource`` reads it. Remembered across reads by what it holds (service
+    name and tags: equal structs are of the same type with equal key and value), as the same ``Resource``: it is
+    immutable (a frozen object whose attributes nothing writes), and every file of a ``blame`` repeats a few
+    processes. Not with a float tag (0.0 and -0.0 are equal, not their text)."""
+    tags = proc.tags
+    key = (proc.serviceName, *tags) if tags else (proc.serviceName,)
+    resource = _RESOURCES.get(key)
+    if resource is None:
+        attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
+        if tags:
+            attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in tags})
+        resource = Resource(attrs)
+        if not tags or all(type(t) is not Float64Tag for t in tags):
+            if len(_RESOURCES) >= 1024:  # many distinct processes: forget, do not grow
+                _RESOURCES.clear()
+            _RESOURCES[key] = resource
+    return resource
+
+
+_RESOURCES: dict[tuple[Any, ...], Resource] = {}
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
