@@ -23,7 +23,7 @@ import operator
 import re
 from array import array
 from collections import deque
-from itertools import chain
+from itertools import chain, compress
 from functools import cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
@@ -619,10 +619,12 @@ class _Reader:
         if any(refs_of):
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
         extra: dict[int, SpanExtra] = {}
-        if any(logs_of) or any(messages):
-            for i in [i for i in range(n) if logs_of[i] or messages[i]]:
-                logs = logs_of[i]
-                extra[i] = SpanExtra(messages[i], tuple(_jaeger_event(log, memo.share) for log in logs) if logs else ())
+        if any(messages):
+            extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
+        if any(logs_of):
+            for i in compress(range(n), logs_of):
+                events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])  # type: ignore[union-attr]
+                extra[i] = SpanExtra(messages[i], events)
         cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
                     follows_from, extra)  # fmt: skip
 
@@ -811,18 +813,20 @@ def _times(values: list[Any]) -> array[int]:
         raise GiveUp from None
 
 
-def _jaeger_times(starts: list[Any], durations: list[Any]) -> tuple[array[int], array[int]]:
+def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
     """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
     if set(map(type, starts)) != _INT:
         starts = [_uint(v) for v in starts]
     if set(map(type, durations)) != _INT:
         durations = [v if type(v) is int else _uint(v) for v in durations]
-    ends = list(map(operator.add, starts, durations))
-    if min(starts) < 0 or max(starts) > MAX_US or min(ends) < 0 or max(ends) > MAX_US:
+    start_ns = [x * US for x in starts]
+    end_ns = [(x + y) * US for x, y in zip(starts, durations, strict=True)]
+    if min(start_ns) < 0 or max(start_ns) > _MAX_NS or min(end_ns) < 0 or max(end_ns) > _MAX_NS:
         raise GiveUp
-    return array("q", map(US.__mul__, starts)), array("q", map(US.__mul__, ends))
+    return array("q", start_ns), array("q", end_ns)
 
 
+_MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
 _INT = {int}
 _ONE = {1}
 _CHILD_OF = {"CHILD_OF"}
