@@ -22,7 +22,6 @@ from __future__ import annotations
 import operator
 import re
 from array import array
-from collections import deque
 from itertools import chain, compress
 from functools import cache
 from operator import attrgetter
@@ -52,7 +51,7 @@ from tracectl.model import AttrValue, Event, Link, Resource, Scope, SpanKind, Tr
 from tracectl.model.columns import ColumnsBuilder, SpanColumns, SpanExtra
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 ENABLED = True  # tests switch it off to compare with the checked readers (``fastpath.ENABLED`` off turns it off too)
 
@@ -418,7 +417,7 @@ class _Reader:
     def by_trace(self, spans: list[Any], trace_id_of: Callable[[Any], str]) -> Iterator[tuple[SpanColumns, list[Any]]]:
         """The spans of each trace among ``spans``, in first-seen order (one trace, the common case, in one step)."""
         wire_ids = list(map(trace_id_of, spans))
-        if wire_ids.count(wire_ids[0]) == len(wire_ids):
+        if _same(wire_ids):
             yield self.columns(wire_ids[0]), spans
             return
         groups: dict[str, list[Any]] = {}
@@ -549,9 +548,12 @@ class _Reader:
         the spans of this object, made once they are all read."""
         read: list[str] = []  # the span IDs of this trace object
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
-        for chunk in _chunks(spans, JaegerSpan):
-            for cols, group in self.by_trace(chunk, _jaeger_trace_id):
-                self.jaeger_spans(cols, group, processes, read, deferred)
+        if spans and type(spans[0]) is not msgspec.Raw and _same(map(_jaeger_trace_id, spans)):  # the common case
+            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred)
+        else:
+            for chunk in _chunks(spans, JaegerSpan):
+                for cols, group in self.by_trace(chunk, _jaeger_trace_id):
+                    self.jaeger_spans(cols, group, processes, read, deferred)
         if not deferred:
             return
         present = set(read)
@@ -614,9 +616,10 @@ class _Reader:
             if None in resources:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
-        parents: list[str] = [""] * n
         follows_from = bytearray(n)
-        if any(refs_of):
+        parents = self.jaeger_parents(spans[0].traceID, refs_of)
+        if parents is None:
+            parents = [""] * n
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
         extra: dict[int, SpanExtra] = {}
         if any(messages):
@@ -643,10 +646,8 @@ class _Reader:
         memo = self.memo
         ids = memo.span_ids
         trace_id = cols.trace_id
-        with_refs = [i for i, refs in enumerate(refs_of) if refs]
-        with_refs = self.jaeger_parents(spans[0].traceID, [refs_of[i] for i in with_refs], with_refs, parents)  # type: ignore[misc]
         base = len(cols)
-        for i in with_refs:
+        for i in [i for i, refs in enumerate(refs_of) if refs]:
             refs = refs_of[i]
             ref = refs[0]  # type: ignore[index]  # not None: chosen above
             if len(refs) == 1 and (ref.traceID == spans[i].traceID or self.reference(ref, trace_id)[1] == trace_id):  # type: ignore[arg-type]
@@ -695,24 +696,27 @@ class _Reader:
             known.append(x)
         return (attributes, *zip(*known))[:5]  # type: ignore[return-value]
 
-    def jaeger_parents(
-        self, raw_trace_id: str, refs_of: list[list[JaegerReference]], at: list[int], parents: list[str]
-    ) -> list[int]:
-        """The common case at once: each of these spans (at ``at``) has one CHILD_OF reference, to this trace, by a
-        span ID already canonical; their parents are set. Otherwise nothing is set, and all of ``at`` is returned
-        for the span-by-span reading."""
-        if set(map(len, refs_of)) != _ONE:
-            return at
-        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, chain.from_iterable(refs_of)))
+    def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
+        """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
+        in the spans: ``raw_trace_id``) by a span ID read already or canonical. Then the parent of each ("" for
+        none), else None for the span-by-span reading (``jaeger_references``)."""
+        if None in refs_of or not set(map(len, refs_of)) <= _ZERO_ONE:  # type: ignore[arg-type]
+            return None
+        refs = list(chain.from_iterable(refs_of))  # type: ignore[arg-type]
+        if not refs:
+            return [""] * len(refs_of)
+        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs))
         if set(raw_trace_ids) != {raw_trace_id} or set(ref_types) != _CHILD_OF:
-            return at
-        shared = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
-        if None in shared:
+            return None
+        parents = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
+        if None in parents:
             if not _canonical_span_ids(raw):
-                return at
-            shared = [x or y for x, y in zip(shared, raw, strict=True)]
-        deque(map(parents.__setitem__, at, shared), maxlen=0)  # type: ignore[arg-type]  # None: replaced above
-        return []
+                return None
+            parents = [x or y for x, y in zip(parents, raw, strict=True)]
+        if len(refs) < len(refs_of):  # the roots, in order: each "" at its place
+            for i in compress(range(len(refs_of)), map(operator.not_, refs_of)):
+                parents.insert(i, "")
+        return parents  # type: ignore[return-value]  # None: replaced above
 
     def special_read(self, special: tuple[Any, ...]) -> tuple[int, int, Scope, str, bool]:
         """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
@@ -783,6 +787,11 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
     return out
 
 
+def _same(values: Iterable[str]) -> bool:
+    """Whether all of ``values`` (at least one) are equal."""
+    return len(set(values)) == 1
+
+
 _otlp_trace_id = attrgetter("traceId")
 _jaeger_trace_id = attrgetter("traceID")
 
@@ -828,7 +837,7 @@ def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[arra
 
 _MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
 _INT = {int}
-_ONE = {1}
+_ZERO_ONE = {0, 1}
 _CHILD_OF = {"CHILD_OF"}
 _REF_FIELDS = attrgetter("traceID", "refType", "spanID")
 _JAEGER_FIELDS = attrgetter(

@@ -17,7 +17,7 @@ replacement of lazy attributes by their decoded form.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol, overload, runtime_checkable
 
@@ -231,9 +231,19 @@ class SpanSeq(Sequence["Span"]):
 
 
 def traces_from_columns(columns: Iterable[SpanColumns]) -> list[Trace]:
+    from_columns = _trace_from_columns or _import_trace()
+    return [from_columns(c) for c in columns]
+
+
+_trace_from_columns: Callable[[SpanColumns], Trace] | None = None  # Trace.from_columns, once the package is imported
+
+
+def _import_trace() -> Callable[[SpanColumns], Trace]:
+    global _trace_from_columns
     from tracectl.model import Trace
 
-    return [Trace.from_columns(c) for c in columns]
+    _trace_from_columns = Trace.from_columns
+    return _trace_from_columns
 
 
 class ColumnsBuilder:
