@@ -280,7 +280,7 @@ def _document_type(otlp_span: Any, jaeger_span: Any) -> Any:
         "JaegerTrace",
         [
             ("spans", spans),
-            ("processes", dict[str, JaegerProcess] | None, None),
+            ("processes", dict[str, msgspec.Raw] | None, None),  # decoded by _processes
             ("traceID", str | None, None),
             ("warnings", Warnings, None),
         ],
@@ -302,7 +302,7 @@ def _document_type(otlp_span: Any, jaeger_span: Any) -> Any:
             ("offset", Scalar | UnsetType, UNSET),
             ("errors", list[dict[str, Scalar]] | Scalar | UnsetType, UNSET),
             ("spans", spans | UnsetType, UNSET),
-            ("processes", dict[str, JaegerProcess] | None | UnsetType, UNSET),
+            ("processes", dict[str, msgspec.Raw] | None | UnsetType, UNSET),
             ("traceID", str | None | UnsetType, UNSET),
             ("warnings", Warnings | UnsetType, UNSET),
         ],
@@ -537,7 +537,7 @@ class _Reader:
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
         share = self.memo.share
         for raw in traces:
-            processes = {pid: _process(p, share) for pid, p in (_orelse(raw.processes) or {}).items()}
+            processes = _processes(_orelse(raw.processes), share)
             spans = raw.spans
             raw.spans = None
             self.jaeger_trace(spans, processes)
@@ -900,26 +900,35 @@ def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
 
 
 def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
-    """A Jaeger process as ``jaeger_json._resource`` reads it. Remembered across reads by what it holds (service
-    name and tags: equal structs are of the same type with equal key and value), as the same ``Resource``: it is
-    immutable (a frozen object whose attributes nothing writes), and every file of a ``blame`` repeats a few
-    processes. Not with a float tag (0.0 and -0.0 are equal, not their text)."""
-    tags = proc.tags
-    key = (proc.serviceName, *tags) if tags else (proc.serviceName,)
-    resource = _RESOURCES.get(key)
-    if resource is None:
-        attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-        if tags:
-            attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in tags})
-        resource = Resource(attrs)
-        if not tags or all(type(t) is not Float64Tag for t in tags):
+    attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
+    if proc.tags:
+        attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in proc.tags})
+    return Resource(attrs)
+
+
+def _processes(raw: dict[str, msgspec.Raw] | None, share: Callable[[str], str]) -> dict[str, Resource]:
+    """A Jaeger trace's processes as ``jaeger_json._resource`` reads them, by process ID. Each is remembered
+    across reads by its JSON text, as the same ``Resource``: that is immutable (a frozen object whose attributes
+    nothing writes), every file of a ``blame`` repeats a few processes, and the same text always reads the same
+    (and was checked when first decoded: a new text is decoded with the types, as the rest of the document)."""
+    if not raw:
+        return {}
+    get = _RESOURCES.get
+    out = {}
+    for pid, text in raw.items():
+        key = bytes(text)
+        resource = get(key)
+        if resource is None:
+            resource = _process(_process_decoder.decode(key), share)
             if len(_RESOURCES) >= 1024:  # many distinct processes: forget, do not grow
                 _RESOURCES.clear()
             _RESOURCES[key] = resource
-    return resource
+        out[pid] = resource
+    return out
 
 
-_RESOURCES: dict[tuple[Any, ...], Resource] = {}
+_RESOURCES: dict[bytes, Resource] = {}
+_process_decoder = msgspec.json.Decoder(JaegerProcess)
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
