@@ -226,8 +226,13 @@ class JaegerReference(Struct, **_OPTIONS):
     traceID: str | None = None
 
 
+# Jaeger's times in microseconds: a start or a log's time beyond what fits 64 bits in ns is one the checked reader
+# refuses (a duration may be negative: only the end it makes is bounded, by ``_jaeger_times``)
+Microseconds = Annotated[int, Meta(ge=0, le=MAX_US)]
+
+
 class JaegerLog(Struct, **_OPTIONS):
-    timestamp: int
+    timestamp: Microseconds
     fields: Tags | None = None
 
 
@@ -236,7 +241,7 @@ class JaegerSpan(Struct, **_OPTIONS):
     spanID: str
     operationName: str | None = None
     references: list[JaegerReference] | None = None
-    startTime: int | str | None = None
+    startTime: Microseconds | str | None = None
     duration: int | str | None = None
     tags: Tags | None = None
     logs: list[JaegerLog] | None = None
@@ -826,13 +831,14 @@ def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[arra
     """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
     if set(map(type, starts)) != _INT:
         starts = [_uint(v) for v in starts]
+        if max(starts) > MAX_US:  # a number is bounded by its type already (Microseconds), a string here
+            raise GiveUp
     if set(map(type, durations)) != _INT:
         durations = [v if type(v) is int else _uint(v) for v in durations]
-    start_ns = [x * US for x in starts]
     end_ns = [(x + y) * US for x, y in zip(starts, durations, strict=True)]
-    if min(start_ns) < 0 or max(start_ns) > _MAX_NS or min(end_ns) < 0 or max(end_ns) > _MAX_NS:
+    if min(end_ns) < 0 or max(end_ns) > _MAX_NS:
         raise GiveUp
-    return array("q", start_ns), array("q", end_ns)
+    return array("q", [x * US for x in starts]), array("q", end_ns)
 
 
 _MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
@@ -880,16 +886,19 @@ def _tag_value(tag: Any) -> AttrValue:
     return b64bytes(tag.value) if type(tag) is BinaryTag else tag.value
 
 
-_SIXTEEN = {16}
-_LOWER_HEX = re.compile("[0-9a-f]*")
+_CANONICAL_SPAN_IDS = re.compile("[0-9a-f]{16}(?:,[0-9a-f]{16})*")
 _ZERO_SPAN_ID = "0" * 16
 
 
-def _canonical_span_ids(raw: list[str]) -> bool:
-    """Whether each ID is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits, not all zeros
-    (checked for the whole list at once)."""
+def _canonical_span_ids(raw: Sequence[str]) -> bool:
+    """Whether each ID (at least one) is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits,
+    not all zeros (checked for the whole list at once: joined by commas, the pattern's blocks are the IDs when
+    there are as many of them)."""
+    joined = ",".join(raw)
     return (
-        set(map(len, raw)) == _SIXTEEN and _LOWER_HEX.fullmatch("".join(raw)) is not None and _ZERO_SPAN_ID not in raw
+        len(joined) == 17 * len(raw) - 1
+        and _CANONICAL_SPAN_IDS.fullmatch(joined) is not None
+        and _ZERO_SPAN_ID not in raw
     )
 
 
@@ -932,8 +941,6 @@ _process_decoder = msgspec.json.Decoder(JaegerProcess)
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
-    if not 0 <= log.timestamp <= MAX_US:
-        raise GiveUp
     fields = _tag_values(log.fields)
     name = fields.pop(_EVENT_NAME_FIELD, "")
     return Event(log.timestamp * US, share(str(name)), fields)
