@@ -285,7 +285,7 @@ def _document_type(otlp_span: Any, jaeger_span: Any) -> Any:
         "JaegerTrace",
         [
             ("spans", spans),
-            ("processes", dict[str, msgspec.Raw] | None, None),  # decoded by _processes
+            ("processes", dict[str, JaegerProcess] | None, None),
             ("traceID", str | None, None),
             ("warnings", Warnings, None),
         ],
@@ -307,7 +307,7 @@ def _document_type(otlp_span: Any, jaeger_span: Any) -> Any:
             ("offset", Scalar | UnsetType, UNSET),
             ("errors", list[dict[str, Scalar]] | Scalar | UnsetType, UNSET),
             ("spans", spans | UnsetType, UNSET),
-            ("processes", dict[str, msgspec.Raw] | None | UnsetType, UNSET),
+            ("processes", dict[str, JaegerProcess] | None | UnsetType, UNSET),
             ("traceID", str | None | UnsetType, UNSET),
             ("warnings", Warnings | UnsetType, UNSET),
         ],
@@ -540,9 +540,9 @@ class _Reader:
     # ---------------------------------------------------------------- Jaeger
 
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
-        share = self.memo.share
+        share = self.memo.strings.setdefault
         for raw in traces:
-            processes = _processes(_orelse(raw.processes), share)
+            processes = {pid: _process(p, share) for pid, p in (_orelse(raw.processes) or {}).items()}
             spans = raw.spans
             raw.spans = None
             self.jaeger_trace(spans, processes)
@@ -617,7 +617,7 @@ class _Reader:
                 raise GiveUp from None
         else:
             by_id = processes.get
-            resources = [_process(p, memo.share) if p is not None else by_id(pid) for p, pid in zip(procs, pids, strict=True)]  # type: ignore[arg-type]
+            resources = [_process(p, share) if p is not None else by_id(pid) for p, pid in zip(procs, pids, strict=True)]  # type: ignore[arg-type]
             if None in resources:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
@@ -770,6 +770,8 @@ def _orelse(value: Any) -> Any:
 
 
 def _trace_id(raw: str) -> str:
+    if _CANONICAL_TRACE_ID.fullmatch(raw) is not None and raw != _ZERO_TRACE_ID:  # what normalize_trace_id gives
+        return raw
     if not raw:
         raise GiveUp
     try:
@@ -886,6 +888,8 @@ def _tag_value(tag: Any) -> AttrValue:
     return b64bytes(tag.value) if type(tag) is BinaryTag else tag.value
 
 
+_CANONICAL_TRACE_ID = re.compile("[0-9a-f]{32}")
+_ZERO_TRACE_ID = "0" * 32
 _CANONICAL_SPAN_IDS = re.compile("[0-9a-f]{16}(?:,[0-9a-f]{16})*")
 _ZERO_SPAN_ID = "0" * 16
 
@@ -908,36 +912,15 @@ def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
     return {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in tags}
 
 
-def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
+def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
+    """A Jaeger process as ``jaeger_json._resource`` reads it, strings shared (``share``: a ``dict.setdefault``).
+    Not remembered across reads: in a directory of traces, processes repeat (the benchmark's do not: each names
+    its own pod), but a look-up by their content costs about what building one does."""
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-    if proc.tags:
-        attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in proc.tags})
+    for t in proc.tags or ():
+        key = t.key
+        attrs[share(key, key)] = share(t.value, t.value) if type(t) is StringTag else _tag_value(t)
     return Resource(attrs)
-
-
-def _processes(raw: dict[str, msgspec.Raw] | None, share: Callable[[str], str]) -> dict[str, Resource]:
-    """A Jaeger trace's processes as ``jaeger_json._resource`` reads them, by process ID. Each is remembered
-    across reads by its JSON text, as the same ``Resource``: that is immutable (a frozen object whose attributes
-    nothing writes), every file of a ``blame`` repeats a few processes, and the same text always reads the same
-    (and was checked when first decoded: a new text is decoded with the types, as the rest of the document)."""
-    if not raw:
-        return {}
-    get = _RESOURCES.get
-    out = {}
-    for pid, text in raw.items():
-        key = bytes(text)
-        resource = get(key)
-        if resource is None:
-            resource = _process(_process_decoder.decode(key), share)
-            if len(_RESOURCES) >= 1024:  # many distinct processes: forget, do not grow
-                _RESOURCES.clear()
-            _RESOURCES[key] = resource
-        out[pid] = resource
-    return out
-
-
-_RESOURCES: dict[bytes, Resource] = {}
-_process_decoder = msgspec.json.Decoder(JaegerProcess)
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
