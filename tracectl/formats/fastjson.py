@@ -795,8 +795,9 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
 
 
 def _same(values: Iterable[str]) -> bool:
-    """Whether all of ``values`` (at least one) are equal."""
-    return len(set(values)) == 1
+    """Whether all of ``values`` (at least one) are equal (compared, not hashed: they are new strings)."""
+    items = list(values)
+    return items.count(items[0]) == len(items)
 
 
 _otlp_trace_id = attrgetter("traceId")
