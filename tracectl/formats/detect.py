@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -147,16 +148,16 @@ def _looks_like_text(data: bytes) -> bool:
     return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
-_fast_read: Callable[[bytes], tuple[list[Trace], str, list[str]] | None] | None = None  # fastjson.read, once imported
+@cache
+def _fast_read() -> Callable[[bytes], tuple[list[Trace], str, list[str]] | None]:
+    """``fastjson.read``, imported once (an import statement per file costs more than this look-up)."""
+    from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
+
+    return fastjson.read
 
 
 def _read_json(data: bytes, source: str) -> LoadResult:
-    global _fast_read
-    if _fast_read is None:
-        from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
-
-        _fast_read = fastjson.read
-    fast = _fast_read(data)
+    fast = _fast_read()(data)
     if fast is not None:
         return LoadResult(source, *fast)
     try:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import operator
 import re
 from array import array
-from itertools import chain, compress
 from functools import cache
+from itertools import chain, compress, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -477,7 +477,13 @@ class _Reader:
     # ---------------------------------------------------------------- OTLP
 
     def resource_spans(self, groups: list[Any] | None) -> None:
+        """The spans of each resource and scope. Decoded spans are read all at once, each with its resource and
+        scope (an exporter writes a few spans per scope: per call costs would dominate); a large input's raw spans
+        a chunk at a time, as they are decoded."""
         memo = self.memo
+        batch: list[OtlpSpan] = []
+        resources: list[Resource] = []
+        scopes: list[Scope] = []
         for rs in groups or ():
             raw_resource = rs.resource
             attrs = raw_resource.attributes if raw_resource is not None else None
@@ -491,51 +497,91 @@ class _Reader:
                     scope = memo.scope(raw_scope.name or "", raw_scope.version or "")
                 spans = ss.spans
                 ss.spans = None  # read once: each chunk of structs goes once its columns are filled (peak memory)
-                for chunk in _chunks(spans or [], OtlpSpan):
+                if not spans:
+                    continue
+                if type(spans[0]) is not msgspec.Raw:
+                    batch += spans
+                    resources += repeat(resource, len(spans))
+                    scopes += repeat(scope, len(spans))
+                    continue
+                for chunk in _chunks(spans, OtlpSpan):
                     for cols, group in self.by_trace(chunk, _otlp_trace_id):
-                        self.otlp_spans(cols, group, resource, scope)
+                        self.otlp_spans(cols, group, [resource] * len(group), [scope] * len(group))
+        if not batch:
+            return
+        trace_ids = list(map(_otlp_trace_id, batch))
+        if _same(trace_ids):
+            self.otlp_spans(self.columns(trace_ids[0]), batch, resources, scopes)
+            return
+        by_trace: dict[str, list[int]] = {}  # several traces: each one's spans in the order read
+        for i, raw_trace_id in enumerate(trace_ids):
+            by_trace.setdefault(raw_trace_id, []).append(i)
+        for raw_trace_id, at in by_trace.items():
+            self.otlp_spans(self.columns(raw_trace_id), [batch[i] for i in at], [resources[i] for i in at],
+                            [scopes[i] for i in at])  # fmt: skip
 
-    def otlp_spans(self, cols: SpanColumns, spans: list[OtlpSpan], resource: Resource, scope: Scope) -> None:
-        """Spans of one trace into its columns, a column at a time."""
+    def otlp_spans(
+        self, cols: SpanColumns, spans: list[OtlpSpan], resources: list[Resource], scopes: list[Scope]
+    ) -> None:
+        """Spans of one trace into its columns, a column at a time (the spans' fields taken out in one pass)."""
         memo = self.memo
         ids = memo.span_ids
-        share = memo.share
-        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanId for s in spans]]
-        parents = [(ids.get(x) or _parent_id(memo, x)) if x else "" for x in [s.parentSpanId for s in spans]]
-        names = [share(x) if x else "" for x in [s.name for s in spans]]
-        kinds = [_KIND_CODES.get(s.kind) for s in spans]
-        statuses = [s.status for s in spans]
-        codes = [0 if x is None else _STATUS_CODES.get(x.code) for x in statuses]
+        n = len(spans)
+        raw_ids, raw_parents, raw_names, raw_kinds, statuses, starts, ends, raw_attributes, events_of, links_of = zip(
+            *map(_OTLP_FIELDS, spans), strict=True
+        )
+        span_ids: Sequence[str]
+        if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
+            span_ids = raw_ids
+            ids.update(zip(raw_ids, raw_ids, strict=True))
+        else:
+            span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
+        parents: list[Any] = list(
+            map(ids.get, raw_parents)
+        )  # a parent read already, by its ID as written (the common case)
+        if None in parents:
+            parents = [x if x is not None else _parent_id(memo, raw) if raw else ""
+                       for x, raw in zip(parents, raw_parents, strict=True)]  # fmt: skip
+        if None in raw_names:
+            raw_names = tuple(x or "" for x in raw_names)
+        share = memo.strings.setdefault
+        names = list(map(share, raw_names, raw_names))
+        kinds = list(map(_KIND_CODES.get, raw_kinds))
+        messages: Sequence[str | None] = ()
+        if None in statuses:
+            codes = [0 if x is None else _STATUS_CODES.get(x.code) for x in statuses]
+            if any(x is not None and x.message for x in statuses):
+                messages = [x.message if x is not None else None for x in statuses]
+        else:
+            codes = list(map(_STATUS_CODES.get, map(_STATUS_CODE, statuses)))
+            messages = list(map(_STATUS_MESSAGE, statuses))
         if None in kinds or None in codes:
             raise GiveUp
-        starts = _times([s.startTimeUnixNano for s in spans])
-        ends = _times([s.endTimeUnixNano for s in spans])
-        raw_attributes = [s.attributes for s in spans]
         attributes: list[Any]
         if self.compact:
-            attributes = [_shared_attributes(x, share) if x else {} for x in raw_attributes]
-        else:
+            attributes = [_shared_attributes(x, memo.share) if x else {} for x in raw_attributes]
+        elif None in raw_attributes or [] in raw_attributes:
             attributes = [OtlpAttributes(x) if x else _NONE for x in raw_attributes]
+        else:
+            attributes = list(map(OtlpAttributes, raw_attributes))
         follows_from = None
         extra: dict[int, SpanExtra] = {}
-        for i, x in enumerate(statuses):
-            if x is not None and x.message:
-                extra[i] = SpanExtra(x.message)
-        for i in [i for i, s in enumerate(spans) if s.events or s.links]:
-            s = spans[i]
-            events = _otlp_events(s.events, share) if s.events else ()
-            links: tuple[Link, ...] = ()
-            if s.links:
-                is_async, links = split_async_parent(cols.trace_id, parents[i], _otlp_links(s.links))
-                if is_async:
-                    if follows_from is None:
-                        follows_from = bytearray(len(spans))
-                    follows_from[i] = 1
-            if events or links:
-                extra[i] = SpanExtra(extra[i].status_message if i in extra else "", events, links)
-        n = len(spans)
-        cols.extend(span_ids, parents, names, starts, ends, kinds, codes,  # type: ignore[arg-type]  # None: ruled out
-                    [resource] * n, [scope] * n, attributes, follows_from, extra)  # fmt: skip
+        if any(messages):
+            extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
+        if any(events_of) or any(links_of):
+            for i in [i for i in range(n) if events_of[i] or links_of[i]]:
+                events = _otlp_events(events_of[i], memo.share) if events_of[i] else ()
+                links: tuple[Link, ...] = ()
+                if links_of[i]:
+                    is_async, links = split_async_parent(cols.trace_id, parents[i], _otlp_links(links_of[i]))
+                    if is_async:
+                        if follows_from is None:
+                            follows_from = bytearray(n)
+                        follows_from[i] = 1
+                if events or links:
+                    extra[i] = SpanExtra(extra[i].status_message if i in extra else "", events, links)
+        cols.extend(span_ids, parents, names, _times(starts), _times(ends), kinds, codes,  # type: ignore[arg-type]  # None: ruled out
+                    resources, scopes, attributes, follows_from, extra)  # fmt: skip
 
     # ---------------------------------------------------------------- Jaeger
 
@@ -597,7 +643,9 @@ class _Reader:
         ids = memo.span_ids
         share = memo.strings.setdefault
         n = len(spans)
-        raw_ids, names, starts, durations, pids, procs, tag_lists, refs_of, logs_of = zip(*map(_JAEGER_FIELDS, spans))
+        raw_ids, raw_names, raw_starts, durations, pids, procs, tag_lists, refs_of, logs_of = zip(
+            *map(_JAEGER_FIELDS, spans), strict=True
+        )
         span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
@@ -605,10 +653,10 @@ class _Reader:
         else:
             span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
         read += span_ids
-        if None in names:
-            names = tuple(x or "" for x in names)
-        names = list(map(share, names, names))
-        starts, ends = _jaeger_times(starts, durations)
+        if None in raw_names:
+            raw_names = tuple(x or "" for x in raw_names)
+        names = list(map(share, raw_names, raw_names))
+        starts, ends = _jaeger_times(raw_starts, durations)
         resources: list[Any]
         if procs.count(None) == n:
             try:
@@ -617,7 +665,8 @@ class _Reader:
                 raise GiveUp from None
         else:
             by_id = processes.get
-            resources = [_process(p, share) if p is not None else by_id(pid) for p, pid in zip(procs, pids, strict=True)]  # type: ignore[arg-type]
+            resources = [_process(p, share) if p is not None else by_id(pid)
+                         for p, pid in zip(procs, pids, strict=True)]  # fmt: skip
             if None in resources:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
@@ -631,7 +680,7 @@ class _Reader:
             extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
         if any(logs_of):
             for i in compress(range(n), logs_of):
-                events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])  # type: ignore[union-attr]
+                events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])
                 extra[i] = SpanExtra(messages[i], events)
         cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
                     follows_from, extra)  # fmt: skip
@@ -662,7 +711,9 @@ class _Reader:
             else:
                 deferred.append((cols, base + i, refs))  # type: ignore[arg-type]
 
-    def tags(self, tag_lists: Sequence[Tags | None]) -> tuple[list[dict[str, AttrValue]], ...]:
+    def tags(
+        self, tag_lists: Sequence[Tags | None]
+    ) -> tuple[list[dict[str, AttrValue]], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
         """Each span's tags as ``jaeger_json._span`` reads them: its attributes (strings shared), and kind, status
         code, scope and status message from the tags that hold them (``special_read``, remembered by the tuple of
         those tags). One pass over each span's tags; an ``error`` tag, which stays an attribute unless it made the
@@ -696,10 +747,12 @@ class _Reader:
             x = known_of(key_of) or self.special_read(key_of)
             if x[4]:  # an error tag that stays: the attributes again, with it in its place
                 attrs = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
-                         t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in tags if t.key not in _DROPPED}  # fmt: skip
+                         t.value if type(t) is not BinaryTag else b64bytes(t.value)
+                         for t in tags if t.key not in _DROPPED}  # fmt: skip
             attributes.append(attrs)
             known.append(x)
-        return (attributes, *zip(*known))[:5]  # type: ignore[return-value]
+        kinds, codes, scopes, messages, _ = zip(*known, strict=True)
+        return attributes, kinds, codes, scopes, messages
 
     def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
         """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
@@ -710,7 +763,7 @@ class _Reader:
         refs = list(chain.from_iterable(refs_of))  # type: ignore[arg-type]
         if not refs:
             return [""] * len(refs_of)
-        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs))
+        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs), strict=True)
         if set(raw_trace_ids) != {raw_trace_id} or set(ref_types) != _CHILD_OF:
             return None
         parents = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
@@ -820,13 +873,18 @@ def _uint(value: int | str | None) -> int:
     return out
 
 
-def _times(values: list[Any]) -> array[int]:
+def _times(values: Sequence[Any]) -> array[int]:
     """Times as ``typed.integer(value, lo=0)`` reads them: JSON numbers (msgspec checked their range) or decimal
-    strings (protobuf JSON's int64, the common case, converted here in one pass), as an int64 column."""
+    strings (protobuf JSON's int64, the common case: all of them checked and converted at once), as an int64
+    column."""
     try:
+        if set(map(type, values)) == _STR:
+            joined = "".join(values)
+            if joined.isascii() and joined.isdecimal() and max(map(len, values)) <= 20:
+                return array("q", list(map(int, values)))  # ValueError: an empty string among them
         return array("q", [int(v) if type(v) is str and len(v) <= 20 and v.isascii() and v.isdecimal() else _uint(v)
                            for v in values])  # fmt: skip
-    except OverflowError:  # beyond int64: the checked reader says so
+    except (OverflowError, ValueError):  # beyond int64, or not a time: the checked reader says so
         raise GiveUp from None
 
 
@@ -846,6 +904,20 @@ def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[arra
 
 _MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
 _INT = {int}
+_STR = {str}
+_STATUS_CODE, _STATUS_MESSAGE = attrgetter("code"), attrgetter("message")
+_OTLP_FIELDS = attrgetter(
+    "spanId",
+    "parentSpanId",
+    "name",
+    "kind",
+    "status",
+    "startTimeUnixNano",
+    "endTimeUnixNano",
+    "attributes",
+    "events",
+    "links",
+)
 _ZERO_ONE = {0, 1}
 _CHILD_OF = {"CHILD_OF"}
 _REF_FIELDS = attrgetter("traceID", "refType", "spanID")
