@@ -111,3 +111,43 @@ def test_canonical_span_ids_checked_at_once_as_one_by_one() -> None:
         lists.append(ids)
     for ids in lists:
         assert fastjson._canonical_span_ids(ids) == _canonical(ids), ids
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "fast"),
+    [
+        (True, "int64", False),
+        (1.0, "int64", False),  # the checked reader reads it (as 1): left to it
+        (1, "bool", False),
+        ("true", "bool", False),
+        (1, "float64", True),
+        (-0.0, "float64", True),
+        (5, "string", False),
+        ("aGk", "binary", True),
+        ("a", "binary", False),
+        (5, "binary", False),
+        (None, "string", False),
+    ],
+)
+def test_a_tag_value_of_its_type(value: Any, kind: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("plain", "otel.scope.name", "error"):  # an attribute, and special tags read (and remembered) apart
+        _, vouched = same(jaeger(jspan(tags=[tag(key, value, kind)])), monkeypatch)
+        assert vouched == fast, key
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (tag("span.kind", 1, "int64"), tag("span.kind", True, "int64")),
+        (tag("error", 1, "int64"), tag("error", True, "int64")),
+        (tag("otel.scope.name", True, "bool"), tag("otel.scope.name", 1, "bool")),
+        (tag("otel.scope.name", 1, "int64"), tag("otel.scope.name", 1.0, "int64")),
+    ],
+)
+def test_a_remembered_reading_is_not_taken_for_an_equal_value_of_another_type(
+    first: dict[str, Any], second: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # equal as Python values (1 == True == 1.0), not as the checked reader reads them
+    for read, fast in ((first, True), (second, False), (first, True)):
+        _, vouched = same(jaeger(jspan(tags=[read, tag("span.kind", "server")])), monkeypatch)
+        assert vouched == fast

@@ -25,7 +25,7 @@ from array import array
 from functools import cache
 from itertools import chain, compress, repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -80,7 +80,9 @@ Int64Text = Annotated[str, Meta(pattern=_int64_string_pattern())]
 UInt64 = Annotated[int, Meta(ge=0, le=INT64_MAX)]
 # base64, standard or URL-safe, padded or not, as ``typed.b64bytes`` decodes it without fail
 _B64 = "[A-Za-z0-9+/_-]"
-Base64Text = Annotated[str, Meta(pattern=rf"\A(?:{_B64}{{4}})*(?:{_B64}{{2}}(?:==)?|{_B64}{{3}}=?)?\Z")]
+_BASE64_PATTERN = rf"\A(?:{_B64}{{4}})*(?:{_B64}{{2}}(?:==)?|{_B64}{{3}}=?)?\Z"
+Base64Text = Annotated[str, Meta(pattern=_BASE64_PATTERN)]
+_BASE64 = re.compile(_BASE64_PATTERN)
 NonFinite = Annotated[str, Meta(pattern=r"\A(?:NaN|-?Infinity)\Z")]  # protobuf JSON's doubles that JSON cannot write
 # What the readers ignore is still decoded, with types that reject what orjson rejects (msgspec reads integers of
 # any size, orjson not): a scalar, a list of strings (Jaeger's warnings), a flat object (Tempo's metrics).
@@ -182,37 +184,21 @@ class OtlpSpan(Struct, **_OPTIONS):
     droppedLinksCount: Scalar = None
 
 
-# Jaeger tags: one struct per type, told apart by the "type" field (msgspec's tagged union). Frozen: hashable, equal
-# when of the same type with equal key and value, so that a tuple of them keys what they make (``_Reader.tags``)
-_TAG = {**_OPTIONS, "tag_field": "type", "frozen": True}
+# A Jaeger tag: its type one of the five names Jaeger writes (a Literal: msgspec gives the same string object each
+# time), its value a JSON scalar; that the value is of the type is checked where it is read (``_tag_value``, or the
+# string case inline). One struct rather than a union told apart by "type" (msgspec's tagged union looks ahead for
+# the tag, which Jaeger writes after the key: 20% of a file's decoding). Frozen: hashable, equal when key, type and
+# value are, so that a tuple of them keys what they make (``_Reader.tags``).
+STRING = "string"
 
 
-class StringTag(Struct, tag="string", **_TAG):
+class JaegerTag(Struct, frozen=True, **_OPTIONS):
     key: str
-    value: str
+    type: Literal["string", "int64", "float64", "bool", "binary"]
+    value: Int64 | float | str | bool
 
 
-class Int64Tag(Struct, tag="int64", **_TAG):
-    key: str
-    value: Int64
-
-
-class Float64Tag(Struct, tag="float64", **_TAG):
-    key: str
-    value: float
-
-
-class BoolTag(Struct, tag="bool", **_TAG):
-    key: str
-    value: bool
-
-
-class BinaryTag(Struct, tag="binary", **_TAG):
-    key: str
-    value: Base64Text
-
-
-Tags = list[StringTag | Int64Tag | Float64Tag | BoolTag | BinaryTag]
+Tags = list[JaegerTag]
 
 
 class JaegerProcess(Struct, **_OPTIONS):
@@ -734,11 +720,10 @@ class _Reader:
                 key = t.key
                 if key in _SPECIAL:
                     special.append(t)
-                elif type(t) is StringTag:
-                    value = t.value
+                elif t.type == STRING and type(value := t.value) is str:
                     attrs[share(key, key)] = share(value, value)
                 else:
-                    attrs[share(key, key)] = t.value if type(t) is not BinaryTag else b64bytes(t.value)
+                    attrs[share(key, key)] = _tag_value(t)
             if not special:
                 attributes.append(attrs)
                 known.append(plain)
@@ -746,8 +731,7 @@ class _Reader:
             key_of = tuple(special)
             x = known_of(key_of) or self.special_read(key_of)
             if x[4]:  # an error tag that stays: the attributes again, with it in its place
-                attrs = {share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
-                         t.value if type(t) is not BinaryTag else b64bytes(t.value)
+                attrs = {share(t.key, t.key): share(v, v) if type(v := _tag_value(t)) is str else v
                          for t in tags if t.key not in _DROPPED}  # fmt: skip
             attributes.append(attrs)
             known.append(x)
@@ -776,19 +760,28 @@ class _Reader:
                 parents.insert(i, "")
         return parents  # type: ignore[return-value]  # None: replaced above
 
-    def special_read(self, special: tuple[Any, ...]) -> tuple[int, int, Scope, str, bool]:
+    def special_read(self, special: tuple[JaegerTag, ...]) -> tuple[int, int, Scope, str, bool]:
         """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
         status message, and whether an error tag among them stays an attribute (it does unless it made the status;
-        the others never do). Remembered for the next spans with the same tags (equal structs: the same type,
-        key and value, all immutable), except for floats (0.0 and -0.0 are equal, not their text)."""
-        values = {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in special}
+        the others never do). Remembered for the next spans with the same tags, all immutable: by the tags alone
+        when all are strings (equal structs: the same key, type name and value, a string), else with the types of
+        their values too (as structs, 1, 1.0 and True are equal, and an int64 tag may hold a bool msgspec read:
+        refused, and never taken for a remembered one), except for floats (0.0 and -0.0 are equal, not their
+        text). ``tags`` looks the tags up alone first, so a reading of tags not all strings is found here."""
+        key: tuple[Any, ...] = special
+        if any(t.type != STRING for t in special):
+            key = (special, *[type(t.value) for t in special])
+            known = _SPECIAL_READ.get(key)
+            if known is not None:
+                return known
+        values = {t.key: _tag_value(t) for t in special}
         kind, code, scope, message = self.special_tags(values)
         error_stays = _ERROR_TAG in values
         known = (kind, code, scope, message, error_stays)
-        if all(type(t) is not Float64Tag for t in special):
+        if all(t.type != "float64" for t in special):
             if len(_SPECIAL_READ) >= 4096:  # many distinct values: forget, do not grow
                 _SPECIAL_READ.clear()
-            _SPECIAL_READ[special] = known
+            _SPECIAL_READ[key] = known
         return known
 
     def special_tags(self, attrs: dict[str, AttrValue]) -> tuple[int, int, Scope, str]:
@@ -957,8 +950,27 @@ def _otlp_links(links: list[OtlpLink]) -> tuple[Link, ...]:
     return tuple(out)
 
 
-def _tag_value(tag: Any) -> AttrValue:
-    return b64bytes(tag.value) if type(tag) is BinaryTag else tag.value
+def _tag_value(tag: JaegerTag) -> AttrValue:
+    """A tag's value as ``jaeger_json._tag_value`` reads it, when of its type as msgspec decoded it (a number in
+    int64 range, the five type names), else ``GiveUp``."""
+    kind, value = tag.type, tag.value
+    if kind == "string":
+        ok = type(value) is str
+    elif kind == "int64":
+        ok = type(value) is int
+    elif kind == "float64":
+        if type(value) is int:
+            return float(value)
+        ok = type(value) is float
+    elif kind == "bool":
+        ok = type(value) is bool
+    else:  # binary
+        if type(value) is str and _BASE64.fullmatch(value) is not None:
+            return b64bytes(value)
+        ok = False
+    if not ok:
+        raise GiveUp
+    return value
 
 
 _CANONICAL_TRACE_ID = re.compile("[0-9a-f]{32}")
@@ -982,7 +994,7 @@ def _canonical_span_ids(raw: Sequence[str]) -> bool:
 def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
     if not tags:
         return {}
-    return {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in tags}
+    return {t.key: _tag_value(t) for t in tags}
 
 
 def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
@@ -992,7 +1004,7 @@ def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
     for t in proc.tags or ():
         key = t.key
-        attrs[share(key, key)] = share(t.value, t.value) if type(t) is StringTag else _tag_value(t)
+        attrs[share(key, key)] = share(v, v) if type(v := _tag_value(t)) is str else v
     return Resource(attrs)
 
 
