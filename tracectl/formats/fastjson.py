@@ -1004,7 +1004,7 @@ def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
     for t in proc.tags or ():
         key = t.key
-        attrs[share(key, key)] = share(v, v) if type(v := _tag_value(t)) is str else v
+        attrs[share(key, key)] = share(v, v) if t.type == STRING and type(v := t.value) is str else _tag_value(t)
     return Resource(attrs)
 
 
