@@ -748,7 +748,8 @@ class _Reader:
         if not refs:
             return [""] * len(refs_of)
         raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs), strict=True)
-        if set(raw_trace_ids) != {raw_trace_id} or set(ref_types) != _CHILD_OF:
+        n = len(refs)  # each reference to this trace, a CHILD_OF one (compared, not hashed: new strings)
+        if raw_trace_ids.count(raw_trace_id) != n or ref_types.count(_CHILD_OF) != n:
             return None
         parents = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
         if None in parents:
@@ -912,7 +913,7 @@ _OTLP_FIELDS = attrgetter(
     "links",
 )
 _ZERO_ONE = {0, 1}
-_CHILD_OF = {"CHILD_OF"}
+_CHILD_OF = "CHILD_OF"
 _REF_FIELDS = attrgetter("traceID", "refType", "spanID")
 _JAEGER_FIELDS = attrgetter(
     "spanID", "operationName", "startTime", "duration", "processID", "process", "tags", "references", "logs"
