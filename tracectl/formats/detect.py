@@ -12,16 +12,20 @@ orjson and the checked readers below, which give every error message.
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tracectl._gc import paused_gc
 from tracectl.errors import FormatError, InputError
 from tracectl.formats import jaeger_json, otlp_json, otlp_proto
 from tracectl.model import Span, Trace, group_traces
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _EXPECTED = "expected OTLP JSON or protobuf, a Tempo or a Jaeger trace"
 
@@ -52,8 +56,13 @@ def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> LoadResul
 
     ``allow_empty``: a well-formed document without spans gives no traces instead of an error (backends use
     it to tell "not found" from bad data)."""
-    with paused_gc():
+    if not gc.isenabled():  # paused already (a bulk load)
         return _read_bytes(data, source, allow_empty)
+    gc.disable()  # paused_gc, without a context manager per file (a blame reads thousands)
+    try:
+        return _read_bytes(data, source, allow_empty)
+    finally:
+        gc.enable()
 
 
 def _read_bytes(data: bytes, source: str, allow_empty: bool) -> LoadResult:
@@ -139,10 +148,16 @@ def _looks_like_text(data: bytes) -> bool:
     return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
-def _read_json(data: bytes, source: str) -> LoadResult:
+@cache
+def _fast_read() -> Callable[[bytes], tuple[list[Trace], str, list[str]] | None]:
+    """``fastjson.read``, imported once (an import statement per file costs more than this look-up)."""
     from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
 
-    fast = fastjson.read(data)
+    return fastjson.read
+
+
+def _read_json(data: bytes, source: str) -> LoadResult:
+    fast = _fast_read()(data)
     if fast is not None:
         return LoadResult(source, *fast)
     try:

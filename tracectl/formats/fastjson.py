@@ -22,10 +22,10 @@ from __future__ import annotations
 import operator
 import re
 from array import array
-from collections import deque
 from functools import cache
+from itertools import chain, compress, repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -51,7 +51,7 @@ from tracectl.model import AttrValue, Event, Link, Resource, Scope, SpanKind, Tr
 from tracectl.model.columns import ColumnsBuilder, SpanColumns, SpanExtra
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 ENABLED = True  # tests switch it off to compare with the checked readers (``fastpath.ENABLED`` off turns it off too)
 
@@ -80,7 +80,9 @@ Int64Text = Annotated[str, Meta(pattern=_int64_string_pattern())]
 UInt64 = Annotated[int, Meta(ge=0, le=INT64_MAX)]
 # base64, standard or URL-safe, padded or not, as ``typed.b64bytes`` decodes it without fail
 _B64 = "[A-Za-z0-9+/_-]"
-Base64Text = Annotated[str, Meta(pattern=rf"\A(?:{_B64}{{4}})*(?:{_B64}{{2}}(?:==)?|{_B64}{{3}}=?)?\Z")]
+_BASE64_PATTERN = rf"\A(?:{_B64}{{4}})*(?:{_B64}{{2}}(?:==)?|{_B64}{{3}}=?)?\Z"
+Base64Text = Annotated[str, Meta(pattern=_BASE64_PATTERN)]
+_BASE64 = re.compile(_BASE64_PATTERN)
 NonFinite = Annotated[str, Meta(pattern=r"\A(?:NaN|-?Infinity)\Z")]  # protobuf JSON's doubles that JSON cannot write
 # What the readers ignore is still decoded, with types that reject what orjson rejects (msgspec reads integers of
 # any size, orjson not): a scalar, a list of strings (Jaeger's warnings), a flat object (Tempo's metrics).
@@ -182,36 +184,21 @@ class OtlpSpan(Struct, **_OPTIONS):
     droppedLinksCount: Scalar = None
 
 
-# Jaeger tags: one struct per type, told apart by the "type" field (msgspec's tagged union)
-_TAG = {**_OPTIONS, "tag_field": "type"}
+# A Jaeger tag: its type one of the five names Jaeger writes (a Literal: msgspec gives the same string object each
+# time), its value a JSON scalar; that the value is of the type is checked where it is read (``_tag_value``, or the
+# string case inline). One struct rather than a union told apart by "type" (msgspec's tagged union looks ahead for
+# the tag, which Jaeger writes after the key: 20% of a file's decoding). Frozen: hashable, equal when key, type and
+# value are, so that a tuple of them keys what they make (``_Reader.tags``).
+STRING = "string"
 
 
-class StringTag(Struct, tag="string", **_TAG):
+class JaegerTag(Struct, frozen=True, **_OPTIONS):
     key: str
-    value: str
+    type: Literal["string", "int64", "float64", "bool", "binary"]
+    value: Int64 | float | str | bool
 
 
-class Int64Tag(Struct, tag="int64", **_TAG):
-    key: str
-    value: Int64
-
-
-class Float64Tag(Struct, tag="float64", **_TAG):
-    key: str
-    value: float
-
-
-class BoolTag(Struct, tag="bool", **_TAG):
-    key: str
-    value: bool
-
-
-class BinaryTag(Struct, tag="binary", **_TAG):
-    key: str
-    value: Base64Text
-
-
-Tags = list[StringTag | Int64Tag | Float64Tag | BoolTag | BinaryTag]
+Tags = list[JaegerTag]
 
 
 class JaegerProcess(Struct, **_OPTIONS):
@@ -225,8 +212,13 @@ class JaegerReference(Struct, **_OPTIONS):
     traceID: str | None = None
 
 
+# Jaeger's times in microseconds: a start or a log's time beyond what fits 64 bits in ns is one the checked reader
+# refuses (a duration may be negative: only the end it makes is bounded, by ``_jaeger_times``)
+Microseconds = Annotated[int, Meta(ge=0, le=MAX_US)]
+
+
 class JaegerLog(Struct, **_OPTIONS):
-    timestamp: int
+    timestamp: Microseconds
     fields: Tags | None = None
 
 
@@ -235,7 +227,7 @@ class JaegerSpan(Struct, **_OPTIONS):
     spanID: str
     operationName: str | None = None
     references: list[JaegerReference] | None = None
-    startTime: int | str | None = None
+    startTime: Microseconds | str | None = None
     duration: int | str | None = None
     tags: Tags | None = None
     logs: list[JaegerLog] | None = None
@@ -415,13 +407,13 @@ class _Reader:
 
     def by_trace(self, spans: list[Any], trace_id_of: Callable[[Any], str]) -> Iterator[tuple[SpanColumns, list[Any]]]:
         """The spans of each trace among ``spans``, in first-seen order (one trace, the common case, in one step)."""
-        first = trace_id_of(spans[0])
-        if all(trace_id_of(s) == first for s in spans):
-            yield self.columns(first), spans
+        wire_ids = list(map(trace_id_of, spans))
+        if _same(wire_ids):
+            yield self.columns(wire_ids[0]), spans
             return
         groups: dict[str, list[Any]] = {}
-        for s in spans:
-            groups.setdefault(trace_id_of(s), []).append(s)
+        for wire_id, s in zip(wire_ids, spans, strict=True):
+            groups.setdefault(wire_id, []).append(s)
         for raw_trace_id, group in groups.items():
             yield self.columns(raw_trace_id), group
 
@@ -471,7 +463,13 @@ class _Reader:
     # ---------------------------------------------------------------- OTLP
 
     def resource_spans(self, groups: list[Any] | None) -> None:
+        """The spans of each resource and scope. Decoded spans are read all at once, each with its resource and
+        scope (an exporter writes a few spans per scope: per call costs would dominate); a large input's raw spans
+        a chunk at a time, as they are decoded."""
         memo = self.memo
+        batch: list[OtlpSpan] = []
+        resources: list[Resource] = []
+        scopes: list[Scope] = []
         for rs in groups or ():
             raw_resource = rs.resource
             attrs = raw_resource.attributes if raw_resource is not None else None
@@ -485,56 +483,96 @@ class _Reader:
                     scope = memo.scope(raw_scope.name or "", raw_scope.version or "")
                 spans = ss.spans
                 ss.spans = None  # read once: each chunk of structs goes once its columns are filled (peak memory)
-                for chunk in _chunks(spans or [], OtlpSpan):
+                if not spans:
+                    continue
+                if type(spans[0]) is not msgspec.Raw:
+                    batch += spans
+                    resources += repeat(resource, len(spans))
+                    scopes += repeat(scope, len(spans))
+                    continue
+                for chunk in _chunks(spans, OtlpSpan):
                     for cols, group in self.by_trace(chunk, _otlp_trace_id):
-                        self.otlp_spans(cols, group, resource, scope)
+                        self.otlp_spans(cols, group, [resource] * len(group), [scope] * len(group))
+        if not batch:
+            return
+        trace_ids = list(map(_otlp_trace_id, batch))
+        if _same(trace_ids):
+            self.otlp_spans(self.columns(trace_ids[0]), batch, resources, scopes)
+            return
+        by_trace: dict[str, list[int]] = {}  # several traces: each one's spans in the order read
+        for i, raw_trace_id in enumerate(trace_ids):
+            by_trace.setdefault(raw_trace_id, []).append(i)
+        for raw_trace_id, at in by_trace.items():
+            self.otlp_spans(self.columns(raw_trace_id), [batch[i] for i in at], [resources[i] for i in at],
+                            [scopes[i] for i in at])  # fmt: skip
 
-    def otlp_spans(self, cols: SpanColumns, spans: list[OtlpSpan], resource: Resource, scope: Scope) -> None:
-        """Spans of one trace into its columns, a column at a time."""
+    def otlp_spans(
+        self, cols: SpanColumns, spans: list[OtlpSpan], resources: list[Resource], scopes: list[Scope]
+    ) -> None:
+        """Spans of one trace into its columns, a column at a time (the spans' fields taken out in one pass)."""
         memo = self.memo
         ids = memo.span_ids
-        share = memo.share
-        span_ids = [ids.get(x) or _span_id(memo, x) for x in [s.spanId for s in spans]]
-        parents = [(ids.get(x) or _parent_id(memo, x)) if x else "" for x in [s.parentSpanId for s in spans]]
-        names = [share(x) if x else "" for x in [s.name for s in spans]]
-        kinds = [_KIND_CODES.get(s.kind) for s in spans]
-        statuses = [s.status for s in spans]
-        codes = [0 if x is None else _STATUS_CODES.get(x.code) for x in statuses]
+        n = len(spans)
+        raw_ids, raw_parents, raw_names, raw_kinds, statuses, starts, ends, raw_attributes, events_of, links_of = zip(
+            *map(_OTLP_FIELDS, spans), strict=True
+        )
+        span_ids: Sequence[str]
+        if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
+            span_ids = raw_ids
+            ids.update(zip(raw_ids, raw_ids, strict=True))
+        else:
+            span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
+        parents: list[Any] = list(
+            map(ids.get, raw_parents)
+        )  # a parent read already, by its ID as written (the common case)
+        if None in parents:
+            parents = [x if x is not None else _parent_id(memo, raw) if raw else ""
+                       for x, raw in zip(parents, raw_parents, strict=True)]  # fmt: skip
+        if None in raw_names:
+            raw_names = tuple(x or "" for x in raw_names)
+        share = memo.strings.setdefault
+        names = list(map(share, raw_names, raw_names))
+        kinds = list(map(_KIND_CODES.get, raw_kinds))
+        messages: Sequence[str | None] = ()
+        if None in statuses:
+            codes = [0 if x is None else _STATUS_CODES.get(x.code) for x in statuses]
+            if any(x is not None and x.message for x in statuses):
+                messages = [x.message if x is not None else None for x in statuses]
+        else:
+            codes = list(map(_STATUS_CODES.get, map(_STATUS_CODE, statuses)))
+            messages = list(map(_STATUS_MESSAGE, statuses))
         if None in kinds or None in codes:
             raise GiveUp
-        starts = _times([s.startTimeUnixNano for s in spans])
-        ends = _times([s.endTimeUnixNano for s in spans])
-        raw_attributes = [s.attributes for s in spans]
         attributes: list[Any]
         if self.compact:
-            attributes = [_shared_attributes(x, share) if x else {} for x in raw_attributes]
-        else:
+            attributes = [_shared_attributes(x, memo.share) if x else {} for x in raw_attributes]
+        elif None in raw_attributes or [] in raw_attributes:
             attributes = [OtlpAttributes(x) if x else _NONE for x in raw_attributes]
+        else:
+            attributes = list(map(OtlpAttributes, raw_attributes))
         follows_from = None
         extra: dict[int, SpanExtra] = {}
-        for i, x in enumerate(statuses):
-            if x is not None and x.message:
-                extra[i] = SpanExtra(x.message)
-        for i in [i for i, s in enumerate(spans) if s.events or s.links]:
-            s = spans[i]
-            events = _otlp_events(s.events, share) if s.events else ()
-            links: tuple[Link, ...] = ()
-            if s.links:
-                is_async, links = split_async_parent(cols.trace_id, parents[i], _otlp_links(s.links))
-                if is_async:
-                    if follows_from is None:
-                        follows_from = bytearray(len(spans))
-                    follows_from[i] = 1
-            if events or links:
-                extra[i] = SpanExtra(extra[i].status_message if i in extra else "", events, links)
-        n = len(spans)
-        cols.extend(span_ids, parents, names, starts, ends, kinds, codes,  # type: ignore[arg-type]  # None: ruled out
-                    [resource] * n, [scope] * n, attributes, follows_from, extra)  # fmt: skip
+        if any(messages):
+            extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
+        if any(events_of) or any(links_of):
+            for i in [i for i in range(n) if events_of[i] or links_of[i]]:
+                events = _otlp_events(events_of[i], memo.share) if events_of[i] else ()
+                links: tuple[Link, ...] = ()
+                if links_of[i]:
+                    is_async, links = split_async_parent(cols.trace_id, parents[i], _otlp_links(links_of[i]))
+                    if is_async:
+                        if follows_from is None:
+                            follows_from = bytearray(n)
+                        follows_from[i] = 1
+                if events or links:
+                    extra[i] = SpanExtra(extra[i].status_message if i in extra else "", events, links)
+        cols.extend(span_ids, parents, names, _times(starts), _times(ends), kinds, codes,  # type: ignore[arg-type]  # None: ruled out
+                    resources, scopes, attributes, follows_from, extra)  # fmt: skip
 
     # ---------------------------------------------------------------- Jaeger
 
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
-        share = self.memo.share
+        share = self.memo.strings.setdefault
         for raw in traces:
             processes = {pid: _process(p, share) for pid, p in (_orelse(raw.processes) or {}).items()}
             spans = raw.spans
@@ -547,9 +585,12 @@ class _Reader:
         the spans of this object, made once they are all read."""
         read: list[str] = []  # the span IDs of this trace object
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
-        for chunk in _chunks(spans, JaegerSpan):
-            for cols, group in self.by_trace(chunk, _jaeger_trace_id):
-                self.jaeger_spans(cols, group, processes, read, deferred)
+        if spans and type(spans[0]) is not msgspec.Raw and _same(map(_jaeger_trace_id, spans)):  # the common case
+            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred)
+        else:
+            for chunk in _chunks(spans, JaegerSpan):
+                for cols, group in self.by_trace(chunk, _jaeger_trace_id):
+                    self.jaeger_spans(cols, group, processes, read, deferred)
         if not deferred:
             return
         present = set(read)
@@ -583,62 +624,70 @@ class _Reader:
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
     ) -> None:
         """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
-        ``deferred`` (``jaeger_trace`` sets it)."""
+        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass)."""
         memo = self.memo
         ids = memo.span_ids
         share = memo.strings.setdefault
-        scope_of = memo.scope
-        trace_id = cols.trace_id
-        base = len(cols)
         n = len(spans)
-        raw_ids = [s.spanID for s in spans]
+        raw_ids, raw_names, raw_starts, durations, pids, procs, tag_lists, refs_of, logs_of = zip(
+            *map(_JAEGER_FIELDS, spans), strict=True
+        )
+        span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
             ids.update(zip(raw_ids, raw_ids, strict=True))
         else:
             span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
         read += span_ids
-        names = [share(x, x) if x else "" for x in [s.operationName for s in spans]]
-        starts, ends = _jaeger_times([s.startTime for s in spans], [s.duration for s in spans])
-        parents = [""] * n
-        follows_from = bytearray(n)
+        if None in raw_names:
+            raw_names = tuple(x or "" for x in raw_names)
+        names = list(map(share, raw_names, raw_names))
+        starts, ends = _jaeger_times(raw_starts, durations)
         resources: list[Any]
-        if all(s.process is None for s in spans):
+        if procs.count(None) == n:
             try:
-                resources = [processes[x] for x in [s.processID for s in spans]]  # type: ignore[index]
-            except KeyError:  # a span naming no known process: the checked reader says so
+                resources = list(map(processes.__getitem__, pids))
+            except KeyError:  # a span naming no known process (or none): the checked reader says so
                 raise GiveUp from None
         else:
             by_id = processes.get
-            resources = [_process(s.process, memo.share) if s.process is not None else by_id(s.processID)  # type: ignore[arg-type]
-                         for s in spans]  # fmt: skip
+            resources = [_process(p, share) if p is not None else by_id(pid)
+                         for p, pid in zip(procs, pids, strict=True)]  # fmt: skip
             if None in resources:
                 raise GiveUp
-        no_scope = scope_of("", "")
-        tag_lists = [s.tags for s in spans]
-        # the tags that are kind, status and scope, read as jaeger_json._span takes them out (once per distinct set:
-        # see special_read)
-        specials = [tuple([(t.key, type(t), t.value) for t in tags if t.key in _SPECIAL]) if tags else ()
-                    for tags in tag_lists]  # fmt: skip
-        plain = (0, 0, no_scope, "", _NO_KEYS)
-        get = _SPECIAL_READ.get
-        known = [get(x) if x else plain for x in specials]
-        if None in known:
-            for i in [i for i, x in enumerate(known) if x is None]:
-                known[i] = self.special_read(specials[i])
-        kinds = [x[0] for x in known]  # type: ignore[index]  # None: replaced above
-        codes = [x[1] for x in known]  # type: ignore[index]
-        scopes = [x[2] for x in known]  # type: ignore[index]
-        messages = [x[3] for x in known]  # type: ignore[index]
-        # the other tags as jaeger_json._tags reads them (msgspec checked each type and value), strings shared
-        attributes = [{share(t.key, t.key): share(t.value, t.value) if type(t) is StringTag else
-                       t.value if type(t) is not BinaryTag else b64bytes(t.value) for t in tags if t.key not in x[4]}  # type: ignore[index]
-                      if tags else {} for tags, x in zip(tag_lists, known, strict=True)]  # fmt: skip
-        refs_of = [s.references for s in spans]
-        with_refs = [i for i, refs in enumerate(refs_of) if refs]
-        if with_refs:
-            with_refs = self.jaeger_parents(spans[0].traceID, [refs_of[i] for i in with_refs], with_refs, parents)  # type: ignore[misc]
-        for i in with_refs:
+        attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
+        follows_from = bytearray(n)
+        parents = self.jaeger_parents(spans[0].traceID, refs_of)
+        if parents is None:
+            parents = [""] * n
+            self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
+        extra: dict[int, SpanExtra] = {}
+        if any(messages):
+            extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
+        if any(logs_of):
+            for i in compress(range(n), logs_of):
+                events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])
+                extra[i] = SpanExtra(messages[i], events)
+        cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
+                    follows_from, extra)  # fmt: skip
+
+    def jaeger_references(
+        self,
+        cols: SpanColumns,
+        spans: list[JaegerSpan],
+        refs_of: tuple[list[JaegerReference] | None, ...],
+        parents: list[str],
+        follows_from: bytearray,
+        deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
+    ) -> None:
+        """The parents the spans' references name (``parents``, ``follows_from`` at their positions), as
+        ``jaeger_json._parent_and_links`` chooses them; a span whose choice needs the whole trace object goes to
+        ``deferred``."""
+        memo = self.memo
+        ids = memo.span_ids
+        trace_id = cols.trace_id
+        base = len(cols)
+        for i in [i for i, refs in enumerate(refs_of) if refs]:
             refs = refs_of[i]
             ref = refs[0]  # type: ignore[index]  # not None: chosen above
             if len(refs) == 1 and (ref.traceID == spans[i].traceID or self.reference(ref, trace_id)[1] == trace_id):  # type: ignore[arg-type]
@@ -647,49 +696,93 @@ class _Reader:
                     follows_from[i] = 1
             else:
                 deferred.append((cols, base + i, refs))  # type: ignore[arg-type]
-        extra: dict[int, SpanExtra] = {}
-        for i in [i for i, s in enumerate(spans) if s.logs or messages[i]]:
-            logs = spans[i].logs
-            extra[i] = SpanExtra(messages[i], tuple(_jaeger_event(log, memo.share) for log in logs) if logs else ())
-        cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
-                    follows_from, extra)  # fmt: skip
 
-    def jaeger_parents(
-        self, raw_trace_id: str, refs_of: list[list[JaegerReference]], at: list[int], parents: list[str]
-    ) -> list[int]:
-        """The common case at once: each of these spans (at ``at``) has one CHILD_OF reference, to this trace, by a
-        span ID already canonical; their parents are set. Otherwise nothing is set, and all of ``at`` is returned
-        for the span-by-span reading."""
-        if set(map(len, refs_of)) != _ONE:
-            return at
-        refs = [r[0] for r in refs_of]
-        if set(map(_REF_TRACE, refs)) != {raw_trace_id} or set(map(_REF_TYPE, refs)) != _CHILD_OF:
-            return at
-        raw = list(map(_REF_SPAN, refs))
-        if not _canonical_span_ids(raw):
-            return at
-        shared = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
-        if None in shared:
-            shared = [x or y for x, y in zip(shared, raw, strict=True)]
-        deque(map(parents.__setitem__, at, shared), maxlen=0)  # type: ignore[arg-type]  # None: replaced above
-        return []
+    def tags(
+        self, tag_lists: Sequence[Tags | None]
+    ) -> tuple[list[dict[str, AttrValue]], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
+        """Each span's tags as ``jaeger_json._span`` reads them: its attributes (strings shared), and kind, status
+        code, scope and status message from the tags that hold them (``special_read``, remembered by the tuple of
+        those tags). One pass over each span's tags; an ``error`` tag, which stays an attribute unless it made the
+        status, is read in a second pass over that span's tags."""
+        share = self.memo.strings.setdefault
+        known_of = _SPECIAL_READ.get
+        plain = (0, 0, self.memo.scope("", ""), "", False)
+        attributes = []
+        known = []
+        for tags in tag_lists:
+            attrs: dict[str, AttrValue] = {}
+            if not tags:
+                attributes.append(attrs)
+                known.append(plain)
+                continue
+            special = []
+            for t in tags:
+                key = t.key
+                if key in _SPECIAL:
+                    special.append(t)
+                elif t.type == STRING and type(value := t.value) is str:
+                    attrs[share(key, key)] = share(value, value)
+                else:
+                    attrs[share(key, key)] = _tag_value(t)
+            if not special:
+                attributes.append(attrs)
+                known.append(plain)
+                continue
+            key_of = tuple(special)
+            x = known_of(key_of) or self.special_read(key_of)
+            if x[4]:  # an error tag that stays: the attributes again, with it in its place
+                attrs = {share(t.key, t.key): share(v, v) if type(v := _tag_value(t)) is str else v
+                         for t in tags if t.key not in _DROPPED}  # fmt: skip
+            attributes.append(attrs)
+            known.append(x)
+        kinds, codes, scopes, messages, _ = zip(*known, strict=True)
+        return attributes, kinds, codes, scopes, messages
 
-    def special_read(self, special: tuple[tuple[str, type, Any], ...]) -> tuple[int, int, Scope, str, frozenset[str]]:
-        """What a span's kind, status and scope tags (key, tag type, value as decoded, in order) make: kind, status
-        code, scope, status message, and the keys they take out of its attributes. Remembered for the next spans
-        with the same tags (all of them immutable), except for floats (0.0 and -0.0 are equal, not their text)."""
-        values = {key: b64bytes(value) if tag is BinaryTag else value for key, tag, value in special}
+    def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
+        """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
+        in the spans: ``raw_trace_id``) by a span ID read already or canonical. Then the parent of each ("" for
+        none), else None for the span-by-span reading (``jaeger_references``)."""
+        if None in refs_of or not set(map(len, refs_of)) <= _ZERO_ONE:  # type: ignore[arg-type]
+            return None
+        refs = list(chain.from_iterable(refs_of))  # type: ignore[arg-type]
+        if not refs:
+            return [""] * len(refs_of)
+        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs), strict=True)
+        n = len(refs)  # each reference to this trace, a CHILD_OF one (compared, not hashed: new strings)
+        if raw_trace_ids.count(raw_trace_id) != n or ref_types.count(_CHILD_OF) != n:
+            return None
+        parents = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
+        if None in parents:
+            if not _canonical_span_ids(raw):
+                return None
+            parents = [x or y for x, y in zip(parents, raw, strict=True)]
+        if len(refs) < len(refs_of):  # the roots, in order: each "" at its place
+            for i in compress(range(len(refs_of)), map(operator.not_, refs_of)):
+                parents.insert(i, "")
+        return parents  # type: ignore[return-value]  # None: replaced above
+
+    def special_read(self, special: tuple[JaegerTag, ...]) -> tuple[int, int, Scope, str, bool]:
+        """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
+        status message, and whether an error tag among them stays an attribute (it does unless it made the status;
+        the others never do). Remembered for the next spans with the same tags, all immutable: by the tags alone
+        when all are strings (equal structs: the same key, type name and value, a string), else with the types of
+        their values too (as structs, 1, 1.0 and True are equal, and an int64 tag may hold a bool msgspec read:
+        refused, and never taken for a remembered one), except for floats (0.0 and -0.0 are equal, not their
+        text). ``tags`` looks the tags up alone first, so a reading of tags not all strings is found here."""
+        key: tuple[Any, ...] = special
+        if any(t.type != STRING for t in special):
+            key = (special, *[type(t.value) for t in special])
+            known = _SPECIAL_READ.get(key)
+            if known is not None:
+                return known
+        values = {t.key: _tag_value(t) for t in special}
         kind, code, scope, message = self.special_tags(values)
-        drop = (
-            _DROPPED_WITH_ERROR
-            if _ERROR_TAG not in values and any(key == _ERROR_TAG for key, _, _ in special)
-            else _DROPPED
-        )
-        known = (kind, code, scope, message, drop)
-        if all(tag is not Float64Tag for _, tag, _ in special):
+        error_stays = _ERROR_TAG in values
+        known = (kind, code, scope, message, error_stays)
+        if all(t.type != "float64" for t in special):
             if len(_SPECIAL_READ) >= 4096:  # many distinct values: forget, do not grow
                 _SPECIAL_READ.clear()
-            _SPECIAL_READ[special] = known
+            _SPECIAL_READ[key] = known
         return known
 
     def special_tags(self, attrs: dict[str, AttrValue]) -> tuple[int, int, Scope, str]:
@@ -711,10 +804,8 @@ class _Reader:
 _STATUS_TAGS = frozenset((_STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG))
 _SCOPE_TAGS = frozenset((_SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
 _SPECIAL = frozenset((_KIND_TAG, *_STATUS_TAGS, *_SCOPE_TAGS))
-_NO_KEYS: frozenset[str] = frozenset()
 _DROPPED = _SPECIAL - {_ERROR_TAG}  # what special_tags takes out of a span's tags; the error tag too when it is true
-_DROPPED_WITH_ERROR = _SPECIAL
-_SPECIAL_READ: dict[tuple[tuple[str, type, Any], ...], tuple[int, int, Scope, str, frozenset[str]]] = {}
+_SPECIAL_READ: dict[tuple[Any, ...], tuple[int, int, Scope, str, bool]] = {}
 _KIND_TAGS: dict[object, SpanKind] = {
     k.label: k for k in SpanKind if k
 }  # span.kind as Jaeger writes it ("server"), in one look-up
@@ -726,6 +817,8 @@ def _orelse(value: Any) -> Any:
 
 
 def _trace_id(raw: str) -> str:
+    if _CANONICAL_TRACE_ID.fullmatch(raw) is not None and raw != _ZERO_TRACE_ID:  # what normalize_trace_id gives
+        return raw
     if not raw:
         raise GiveUp
     try:
@@ -748,12 +841,14 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
     return out
 
 
-def _otlp_trace_id(span: OtlpSpan) -> str:
-    return span.traceId
+def _same(values: Iterable[str]) -> bool:
+    """Whether all of ``values`` (at least one) are equal (compared, not hashed: they are new strings)."""
+    items = list(values)
+    return items.count(items[0]) == len(items)
 
 
-def _jaeger_trace_id(span: JaegerSpan) -> str:
-    return span.traceID
+_otlp_trace_id = attrgetter("traceId")
+_jaeger_trace_id = attrgetter("traceID")
 
 
 _KIND_CODES = {raw: int(kind) for raw, kind in KINDS.items()}
@@ -772,32 +867,57 @@ def _uint(value: int | str | None) -> int:
     return out
 
 
-def _times(values: list[Any]) -> array[int]:
+def _times(values: Sequence[Any]) -> array[int]:
     """Times as ``typed.integer(value, lo=0)`` reads them: JSON numbers (msgspec checked their range) or decimal
-    strings (protobuf JSON's int64, the common case, converted here in one pass), as an int64 column."""
+    strings (protobuf JSON's int64, the common case: all of them checked and converted at once), as an int64
+    column."""
     try:
+        if set(map(type, values)) == _STR:
+            joined = "".join(values)
+            if joined.isascii() and joined.isdecimal() and max(map(len, values)) <= 20:
+                return array("q", list(map(int, values)))  # ValueError: an empty string among them
         return array("q", [int(v) if type(v) is str and len(v) <= 20 and v.isascii() and v.isdecimal() else _uint(v)
                            for v in values])  # fmt: skip
-    except OverflowError:  # beyond int64: the checked reader says so
+    except (OverflowError, ValueError):  # beyond int64, or not a time: the checked reader says so
         raise GiveUp from None
 
 
-def _jaeger_times(starts: list[Any], durations: list[Any]) -> tuple[array[int], array[int]]:
+def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
     """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
     if set(map(type, starts)) != _INT:
         starts = [_uint(v) for v in starts]
+        if max(starts) > MAX_US:  # a number is bounded by its type already (Microseconds), a string here
+            raise GiveUp
     if set(map(type, durations)) != _INT:
         durations = [v if type(v) is int else _uint(v) for v in durations]
-    ends = list(map(operator.add, starts, durations))
-    if min(starts) < 0 or max(starts) > MAX_US or min(ends) < 0 or max(ends) > MAX_US:
+    end_ns = [(x + y) * US for x, y in zip(starts, durations, strict=True)]
+    if min(end_ns) < 0 or max(end_ns) > _MAX_NS:
         raise GiveUp
-    return array("q", map(US.__mul__, starts)), array("q", map(US.__mul__, ends))
+    return array("q", [x * US for x in starts]), array("q", end_ns)
 
 
+_MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
 _INT = {int}
-_ONE = {1}
-_CHILD_OF = {"CHILD_OF"}
-_REF_TRACE, _REF_TYPE, _REF_SPAN = attrgetter("traceID"), attrgetter("refType"), attrgetter("spanID")
+_STR = {str}
+_STATUS_CODE, _STATUS_MESSAGE = attrgetter("code"), attrgetter("message")
+_OTLP_FIELDS = attrgetter(
+    "spanId",
+    "parentSpanId",
+    "name",
+    "kind",
+    "status",
+    "startTimeUnixNano",
+    "endTimeUnixNano",
+    "attributes",
+    "events",
+    "links",
+)
+_ZERO_ONE = {0, 1}
+_CHILD_OF = "CHILD_OF"
+_REF_FIELDS = attrgetter("traceID", "refType", "spanID")
+_JAEGER_FIELDS = attrgetter(
+    "spanID", "operationName", "startTime", "duration", "processID", "process", "tags", "references", "logs"
+)
 
 
 def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:
@@ -831,39 +951,65 @@ def _otlp_links(links: list[OtlpLink]) -> tuple[Link, ...]:
     return tuple(out)
 
 
-def _tag_value(tag: Any) -> AttrValue:
-    return b64bytes(tag.value) if type(tag) is BinaryTag else tag.value
+def _tag_value(tag: JaegerTag) -> AttrValue:
+    """A tag's value as ``jaeger_json._tag_value`` reads it, when of its type as msgspec decoded it (a number in
+    int64 range, the five type names), else ``GiveUp``."""
+    kind, value = tag.type, tag.value
+    if kind == "string":
+        ok = type(value) is str
+    elif kind == "int64":
+        ok = type(value) is int
+    elif kind == "float64":
+        if type(value) is int:
+            return float(value)
+        ok = type(value) is float
+    elif kind == "bool":
+        ok = type(value) is bool
+    else:  # binary
+        if type(value) is str and _BASE64.fullmatch(value) is not None:
+            return b64bytes(value)
+        ok = False
+    if not ok:
+        raise GiveUp
+    return value
 
 
-_SIXTEEN = {16}
-_LOWER_HEX = re.compile("[0-9a-f]*")
+_CANONICAL_TRACE_ID = re.compile("[0-9a-f]{32}")
+_ZERO_TRACE_ID = "0" * 32
+_CANONICAL_SPAN_IDS = re.compile("[0-9a-f]{16}(?:,[0-9a-f]{16})*")
 _ZERO_SPAN_ID = "0" * 16
 
 
-def _canonical_span_ids(raw: list[str]) -> bool:
-    """Whether each ID is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits, not all zeros
-    (checked for the whole list at once)."""
+def _canonical_span_ids(raw: Sequence[str]) -> bool:
+    """Whether each ID (at least one) is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits,
+    not all zeros (checked for the whole list at once: joined by commas, the pattern's blocks are the IDs when
+    there are as many of them)."""
+    joined = ",".join(raw)
     return (
-        set(map(len, raw)) == _SIXTEEN and _LOWER_HEX.fullmatch("".join(raw)) is not None and _ZERO_SPAN_ID not in raw
+        len(joined) == 17 * len(raw) - 1
+        and _CANONICAL_SPAN_IDS.fullmatch(joined) is not None
+        and _ZERO_SPAN_ID not in raw
     )
 
 
 def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
     if not tags:
         return {}
-    return {t.key: b64bytes(t.value) if type(t) is BinaryTag else t.value for t in tags}
+    return {t.key: _tag_value(t) for t in tags}
 
 
-def _process(proc: JaegerProcess, share: Callable[[str], str]) -> Resource:
+def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
+    """A Jaeger process as ``jaeger_json._resource`` reads it, strings shared (``share``: a ``dict.setdefault``).
+    Not remembered across reads: in a directory of traces, processes repeat (the benchmark's do not: each names
+    its own pod), but a look-up by their content costs about what building one does."""
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-    if proc.tags:
-        attrs.update({share(t.key): share(t.value) if type(t) is StringTag else _tag_value(t) for t in proc.tags})
+    for t in proc.tags or ():
+        key = t.key
+        attrs[share(key, key)] = share(v, v) if t.type == STRING and type(v := t.value) is str else _tag_value(t)
     return Resource(attrs)
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
-    if not 0 <= log.timestamp <= MAX_US:
-        raise GiveUp
     fields = _tag_values(log.fields)
     name = fields.pop(_EVENT_NAME_FIELD, "")
     return Event(log.timestamp * US, share(str(name)), fields)

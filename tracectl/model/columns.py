@@ -17,8 +17,9 @@ replacement of lazy attributes by their decoded form.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, NamedTuple, Protocol, overload, runtime_checkable
 
 if TYPE_CHECKING:  # the package imports this module; at run time the names come from it lazily
@@ -231,9 +232,16 @@ class SpanSeq(Sequence["Span"]):
 
 
 def traces_from_columns(columns: Iterable[SpanColumns]) -> list[Trace]:
+    from_columns = _trace_from_columns()
+    return [from_columns(c) for c in columns]
+
+
+@cache
+def _trace_from_columns() -> Callable[[SpanColumns], Trace]:
+    """``Trace.from_columns``, imported once (the package imports this module: an import per call costs more)."""
     from tracectl.model import Trace
 
-    return [Trace.from_columns(c) for c in columns]
+    return Trace.from_columns
 
 
 class ColumnsBuilder:
