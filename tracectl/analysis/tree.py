@@ -501,7 +501,11 @@ def _build_tree(trace: Trace) -> SpanTree:
     # are the extremes of both.
     if not n or (wall_start >= MIN_VALID_NS and wall_end <= MAX_VALID_NS and not any(map(lt, e, s))):
         # nothing to repair: the received times are the tree's
-        start, end = (s, e) if isinstance(s, array) else (_int64_copy(cols.start), _int64_copy(cols.end))
+        start, end = (
+            (s, e)
+            if isinstance(s, array) and isinstance(e, array)
+            else (_int64_copy(cols.start), _int64_copy(cols.end))
+        )
         order, offsets, nroots, acyclic = _by_time(parent, s, e)
         if not acyclic and len(_breadth_first(order, offsets, nroots)) < n:  # a parent cycle: its members hang
             _break_cycles(cols, keys, parent, warn)  # under no root
