@@ -5,7 +5,8 @@ negative durations, clock skew, async children, kind-less spans; traces held as 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -696,23 +697,29 @@ def assert_equal_trees(a: SpanTree, b: SpanTree) -> None:
     assert list(a.spans) == list(b.spans)
 
 
-def as_long_trace(trace: Trace) -> SpanTree:
-    """``build_tree`` as it works on a trace above ``LISTS_UP_TO`` spans."""
+@contextmanager
+def as_long_traces() -> Iterator[None]:
+    """The tree and the analysis as they work on a trace above ``LISTS_UP_TO`` spans (over arrays, not lists)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tree_module, "LISTS_UP_TO", -1)
-        return build_tree(trace)
+        yield
 
 
 @settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(messy_trace(), skewed_tree()))
-def test_property_a_long_traces_passes_over_arrays_give_the_same_tree(trace: Trace) -> None:
-    assert_equal_trees(as_long_trace(trace), build_tree(trace))
-    held = as_columns(trace)
-    assert_equal_trees(as_long_trace(held), build_tree(held))
+def test_property_a_long_traces_passes_over_arrays_give_the_same_tree_and_analysis(trace: Trace) -> None:
+    for held in (trace, as_columns(trace)):
+        short = build_tree(held)
+        analysis = (self_times(short), path_times(short), critical_path(short).roots)
+        with as_long_traces():
+            long = build_tree(held)
+            assert_equal_trees(long, short)
+            assert (self_times(long), path_times(long), critical_path(long).roots) == analysis
 
 
 def test_generated_shapes_as_long_traces_give_todays_tree_and_analysis() -> None:
     for trace in (mixed_trace(600, seed=6), ml_inference_trace(4), chain_trace(300), fanout_trace(300)):
         old = old_build_tree(trace)
         want = derive(old)
-        assert_same_tree_and_analysis(as_long_trace(trace), old, want)
+        with as_long_traces():
+            assert_same_tree_and_analysis(build_tree(trace), old, want)
