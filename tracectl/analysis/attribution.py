@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import eq
 from typing import Any, cast
@@ -168,11 +169,13 @@ def _part(spec: str) -> tuple[KeyFunc, NodesFunc]:
 _IMPLIES = {"operation": frozenset({"service", "name"})}
 
 
+@lru_cache(maxsize=256)
 def parse_key(spec: str = "service") -> ComponentKey:
     """Parse a ``--by`` value such as ``service``, ``operation`` or ``service,attr:ml.model.name``.
 
     Repeated parts, and parts another part already implies (``service,operation`` is ``operation``:
-    ``cv-model | forward``, not ``cv-model | cv-model | forward``), are dropped."""
+    ``cv-model | forward``, not ``cv-model | cv-model | forward``), are dropped. Each spelling is parsed once (a
+    ``ComponentKey`` is immutable, and blame's workers ask again for every trace: 2.8 µs a time)."""
     parts = list(dict.fromkeys(p.strip() for p in spec.split(",") if p.strip()))
     if not parts:
         raise InputError("--by: empty component key")
