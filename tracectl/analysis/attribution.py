@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress, repeat
 from operator import eq
-from typing import Any, cast
+from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
 from tracectl.analysis.selftime import self_times
@@ -312,45 +312,51 @@ def attribute_nodes(
 ) -> Attribution:
     """``attribute`` from every node's self and critical-path time and the path's length (read from the tree's
     columns: no ``Span`` object)."""
-    parts = key.node_parts(tree)
+    # Every node's group: its parts, or for the caller's side of an edge (its parts, the callee's parts); for a key
+    # of one part, a plain node's group is that part's value itself (no tuple a node). A str, a tuple of str and a
+    # tuple of tuples never equal one another. And the service each node counts for (an edge's is the callee's).
+    single = len(key.node_funcs) == len(key.funcs) == 1
+    values: Sequence[Any] = key.node_funcs[0](tree) if single else key.node_parts(tree)
     services = tree.services
     callees = edge_callees(tree)
-    # Every node's group: its parts, or for the caller's side of an edge (its parts, the callee's parts), a tuple of
-    # tuples that never equals a tuple of strings; and the service it counts for (an edge's is the callee's).
-    groups: list[Any]
+    groups: Sequence[Any] = values
+    counted = services
     if callees:
-        groups, counted = cast("list[Any]", parts.copy()), services.copy()
+        groups, counted = list(values), services.copy()
         for node, callee in callees.items():
-            groups[node] = (parts[node], parts[callee])
+            groups[node] = ((values[node],), (values[callee],)) if single else (values[node], values[callee])
             counted[node] = services[callee]
-    else:
-        groups, counted = parts, services
-    acc: dict[Any, list[Any]] = {}  # group -> spans, self, critical path, services, errors (in order found)
+    acc: dict[Any, list[Any]] = {}  # group -> spans, self, critical path, service, all services if several, errors
     for group, own_ns, path_ns, service in zip(groups, self_ns, cp_ns, counted, strict=True):
         entry = acc.get(group)
         if entry is None:
-            acc[group] = [1, own_ns, path_ns, {service}, 0]
+            acc[group] = [1, own_ns, path_ns, service, None, 0]
         else:
             entry[0] += 1
             entry[1] += own_ns
             entry[2] += path_ns
-            entry[3].add(service)
+            if service != entry[3]:  # a group of several services (a key other than the service)
+                if entry[4] is None:
+                    entry[4] = {entry[3]}
+                entry[4].add(service)
     statuses = tree.columns.status
     if _ERROR in statuses:
         for i in compress(range(len(statuses)), map(eq, statuses, repeat(_ERROR))):
-            acc[groups[i]][4] += 1
-    edges = {groups[node] for node in callees}
+            acc[groups[i]][5] += 1
     # Ranked by critical-path time, then self time, then label (and as found, for equal labels): tuples sort without a
     # key function, and a row is made once its place is known.
     ranked = []
-    for found, (group, (n, s, cp, seen, errors)) in enumerate(acc.items()):
-        own, callee_parts = group if group in edges else (group, ())
-        typed, label = _component(own, callee_parts, tuple(sorted(seen)) if len(seen) > 1 else tuple(seen))
+    for found, (group, (n, s, cp, service, several, errors)) in enumerate(acc.items()):
+        names = service if several is None else tuple(sorted(several))
+        known = _COMPONENTS.get((group, names))
+        if known is None:
+            known = _component(group, single, names)
+        typed, label = known
         ranked.append((-cp, -s, label, found, n, errors, typed))
     ranked.sort()
     length = cp_length_ns
     rows = tuple(
-        make_row(label, bool(typed.callee), n, errors, -s, -cp, -cp / length if length else 0.0, typed)
+        make_row(label, typed.edge, n, errors, -s, -cp, -cp / length if length else 0.0, typed)
         for cp, s, label, _, n, errors, typed in ranked
     )
     return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, rows)
@@ -358,17 +364,21 @@ def attribute_nodes(
 
 _ERROR = int(StatusCode.ERROR)
 
-# The components seen lately and their labels: the same few recur in every trace of a service, and a Component is
-# immutable, so the traces' rows share one (fewer objects, smaller pickles from ``blame -j``'s workers).
-_COMPONENTS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[Component, str]] = {}
+# The components seen lately and their labels, by group and services (a str for one service): the same few recur in
+# every trace of a service, and a Component is immutable, so the traces' rows share one (fewer objects, smaller
+# pickles from ``blame -j``'s workers).
+_COMPONENTS: dict[tuple[Any, Any], tuple[Component, str]] = {}
 
 
-def _component(parts: tuple[str, ...], callee: tuple[str, ...], services: tuple[str, ...]) -> tuple[Component, str]:
-    key = (parts, callee, services)
-    known = _COMPONENTS.get(key)
-    if known is None:
-        if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
-            _COMPONENTS.clear()
-        component = Component(parts, callee, services)
-        known = _COMPONENTS[key] = (component, component.label)
+def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str]:
+    """The component of a group of ``attribute_nodes`` (``value``: a plain group is a one-part key's value, not
+    parts) whose spans belong to the services ``names``, and its label."""
+    if type(group) is tuple and len(group) == 2 and type(group[0]) is tuple:  # an edge: (parts, callee's parts)
+        parts, callee = group
+    else:
+        parts, callee = ((group,) if value else group), ()
+    if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
+        _COMPONENTS.clear()
+    component = Component(parts, callee, (names,) if isinstance(names, str) else names)
+    known = _COMPONENTS[(group, names)] = (component, component.label)
     return known

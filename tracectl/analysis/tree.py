@@ -317,6 +317,8 @@ class _Warnings:
     }
 
     def build(self) -> list[TreeWarning]:
+        if not self.ids:
+            return self.extra
         out: list[TreeWarning] = []
         for kind, template in self._TEXT.items():
             ids = self.ids.get(kind)
@@ -617,7 +619,6 @@ def _place_valid(
     start, end = times
     order, offsets = children
     n = len(parent)
-    cp_start, cp_end = array("q", windows[0]), array("q", windows[1])
     eligible = bytearray(b"\x01") * n
     zero = any(map(eq, start, end))
     sticking_out, asynchronous = _unusual(cols, parent, start, end)
@@ -630,8 +631,13 @@ def _place_valid(
             if eligible[i]:
                 eligible[i] = 0
                 stack += order[offsets[i] : offsets[i + 1]]
-    if not zero and not sticking_out:
-        return cp_start, cp_end, eligible
+    # What is said is said breadth-first over children in index order, as ``_place`` says it.
+    queue = _breadth_first(*_grouped(parent, n)) if zero else []
+    if zero:
+        warn.ids["zero-duration"] = [keys[i] for i in queue if start[i] == end[i]]
+    if not sticking_out:  # every window for the path is as received: the same arrays (never written after)
+        return windows[0], windows[1], eligible
+    cp_start, cp_end = array("q", windows[0]), array("q", windows[1])
     fit = _Fit(cols, keys, (start, end, cp_start, cp_end), eligible, warn.ids)
     if not zero and set(sticking_out).issubset(asynchronous):
         # Only asynchronous children stick out: nothing will be said, any top-down order does. Their subtrees are
@@ -639,12 +645,8 @@ def _place_valid(
         for i in _subtrees(asynchronous, order, offsets, n):
             fit(i, parent[i], start[i], end[i])
         return cp_start, cp_end, eligible
-    # What is said is said breadth-first over children in index order, as ``_place`` says it.
-    queue = _breadth_first(*_grouped(parent, n))
-    if zero:
-        warn.ids["zero-duration"] = [keys[i] for i in queue if start[i] == end[i]]
-    if not sticking_out:
-        return cp_start, cp_end, eligible
+    if not zero:
+        queue = _breadth_first(*_grouped(parent, n))
     walk = bytearray(n)  # 1: placed one by one (unusual, or under such a node)
     for i in sticking_out:
         walk[i] = 1
