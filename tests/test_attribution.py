@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import pytest
 from hypothesis import given, settings
 
@@ -9,7 +12,15 @@ from tests.builders import MS, span, trace
 from tests.strategies import examples, random_tree
 from tracectl.analysis.aggregate import aggregate, compare_buckets
 from tracectl.analysis.analyse import analyse_trace
-from tracectl.analysis.attribution import attribute, parse_key
+from tracectl.analysis.attribution import (
+    Attribution,
+    Component,
+    Row,
+    attribute,
+    make_attribution,
+    make_row,
+    parse_key,
+)
 from tracectl.analysis.critical_path import critical_path
 from tracectl.analysis.selftime import self_times
 from tracectl.analysis.tree import build_tree
@@ -193,3 +204,24 @@ def test_buckets_contrast_the_tail_with_typical_traces() -> None:
     assert top.key == "db" and top.typical_cp_mean == 10 * MS and top.tail_cp_mean == 200 * MS
     assert top.delta == 190 * MS
     assert top.tail_share == pytest.approx(200 / 240)
+
+
+def test_rows_and_attributions_made_the_fast_way_are_the_dataclasses_in_every_respect() -> None:
+    component = Component(("api",), ("db",), ("db",))
+    fields = ("api → db", True, 2, 1, 10, 30, 0.75, component)
+    made, built = make_row(*fields), Row(*fields)
+    assert type(made) is Row and made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    assert made != make_row("api", *fields[1:])  # equality still reads the fields (``component`` aside)
+    assert dataclasses.asdict(made) == dataclasses.asdict(built)
+    assert tuple(getattr(made, f.name) for f in dataclasses.fields(Row)) == fields
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.cp_ns = 0  # type: ignore[misc]
+    att = make_attribution("t" * 32, 50, 40, "service", (made,))
+    assert type(att) is Attribution and att == Attribution("t" * 32, 50, 40, "service", (built,))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        att.rows = ()  # type: ignore[misc]
+    back = pickle.loads(pickle.dumps(att, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301  # our own bytes
+    assert back == att and type(back.rows[0]) is Row and back.rows[0].component.services == ("db",)
+    # the slots the fast way fills are the dataclasses' fields: a field added to one and not the other fails here
+    assert [f.name for f in dataclasses.fields(Row)] == list(Row.__slots__)
+    assert [f.name for f in dataclasses.fields(Attribution)] == list(Attribution.__slots__)

@@ -5,7 +5,8 @@ negative durations, clock skew, async children, kind-less spans; traces held as 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import examples
+from tracectl.analysis import tree as tree_module
 from tracectl.analysis.analyse import analyse_trace
 from tracectl.analysis.attribution import (
     Attribution,
@@ -681,3 +683,43 @@ def test_a_trace_of_spans_hands_out_the_same_objects() -> None:
     trace = mixed_trace(200, seed=4)
     tree = build_tree(trace)
     assert all(a is b for a, b in zip(tree.spans, trace.spans, strict=True))
+
+
+# ------------------------------------------------------------------ long traces: the passes read arrays, not lists
+
+
+def assert_equal_trees(a: SpanTree, b: SpanTree) -> None:
+    for name in ("trace_id", "keys", "roots", "wall_start", "wall_end", "warnings", "children", "on_path_eligible",
+                 "orphan"):  # fmt: skip
+        assert getattr(a, name) == getattr(b, name), name
+    for name in ("parent", "start", "end", "cp_start", "cp_end"):
+        assert list(getattr(a, name)) == list(getattr(b, name)), name
+    assert list(a.spans) == list(b.spans)
+
+
+@contextmanager
+def as_long_traces() -> Iterator[None]:
+    """The tree and the analysis as they work on a trace above ``LISTS_UP_TO`` spans (over arrays, not lists)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tree_module, "LISTS_UP_TO", -1)
+        yield
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.one_of(messy_trace(), skewed_tree()))
+def test_property_a_long_traces_passes_over_arrays_give_the_same_tree_and_analysis(trace: Trace) -> None:
+    for held in (trace, as_columns(trace)):
+        short = build_tree(held)
+        analysis = (self_times(short), path_times(short), critical_path(short).roots)
+        with as_long_traces():
+            long = build_tree(held)
+            assert_equal_trees(long, short)
+            assert (self_times(long), path_times(long), critical_path(long).roots) == analysis
+
+
+def test_generated_shapes_as_long_traces_give_todays_tree_and_analysis() -> None:
+    for trace in (mixed_trace(600, seed=6), ml_inference_trace(4), chain_trace(300), fanout_trace(300)):
+        old = old_build_tree(trace)
+        want = derive(old)
+        with as_long_traces():
+            assert_same_tree_and_analysis(build_tree(trace), old, want)

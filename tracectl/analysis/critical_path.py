@@ -24,10 +24,9 @@ Invariant (property-tested): for each root, the sections tile ``[root.start, roo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import sub
 
 from tracectl._gc import paused_gc
-from tracectl.analysis.tree import SpanTree
+from tracectl.analysis.tree import SpanTree, read_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +99,10 @@ def path_times(tree: SpanTree) -> tuple[list[int], int]:
     """Every node's critical-path time and the path's length over all roots: ``critical_path(tree).per_node_ns()``
     and ``.length_ns``, without a ``Section`` object (what attribution needs)."""
     walk = _Walk(tree)
-    seg: list[int] = []
-    for r in tree.roots:
-        seg += walk.root(r)
     out = [0] * len(tree)
-    starts, ends = seg[1::3], seg[2::3]
-    for node, duration in zip(seg[0::3], map(sub, ends, starts), strict=True):
-        out[node] += duration
-    return out, sum(ends) - sum(starts)
+    for r in tree.roots:
+        walk.root(r, out)
+    return out, sum(out)
 
 
 class _Walk:
@@ -115,20 +110,27 @@ class _Walk:
     eligible children, ordered the first time a walk reaches it (latest end first; ties: earliest start, then node
     key), so only the path's nodes are ever sorted; and how far the walk has gone through them."""
 
-    __slots__ = ("ordered", "pointer", "tree")
+    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "offsets", "ordered", "parent", "pointer")
 
     def __init__(self, tree: SpanTree) -> None:
-        self.tree = tree
         self.ordered: list[list[int] | None] = [None] * len(tree)
         self.pointer = [0] * len(tree)
-
-    def root(self, root: int) -> list[int]:
-        """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
-        first."""
-        tree, ordered, pointer = self.tree, self.ordered, self.pointer
-        cp_start, cp_end, parent, keys = tree.cp_start, tree.cp_end, tree.parent, tree.keys
+        self.cp_start, self.cp_end = read_many(tree.cp_start), read_many(tree.cp_end)
+        self.flat, self.offsets = read_many(tree.children.flat), tree.children.offsets
+        self.parent, self.keys = tree.parent, tree.keys
         eligible = tree.on_path_eligible.data
-        flat, offsets = tree.children.flat, tree.children.offsets
+        self.eligible = eligible if 0 in eligible else None  # None: every node is
+
+    def root(self, root: int, per_node: list[int] | None = None) -> list[int]:
+        """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
+        first; or, given ``per_node``, each section's length added to its node's there instead (no list made)."""
+        ordered, pointer, cp_start, cp_end, offsets = (
+            self.ordered,
+            self.pointer,
+            self.cp_start,
+            self.cp_end,
+            self.offsets,
+        )
         seg: list[int] = []
         node = root
         until = cp_end[root]  # the path has been explained from `until` to the root's end
@@ -136,24 +138,41 @@ class _Walk:
             kids = ordered[node]
             if kids is None:
                 a, b = offsets[node], offsets[node + 1]
-                kids = ordered[node] = [k for k in flat[a:b] if eligible[k]] if a != b else []
-                if len(kids) > 1:
-                    kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
-            k = pointer[node]
-            while k < len(kids) and cp_end[kids[k]] > until:
-                k += 1
-            if k < len(kids):
-                child = kids[k]
-                pointer[node] = k + 1
-                end = cp_end[child]
-                if end < until:
-                    seg += (node, end, until)
-                node, until = child, end
-                continue
-            pointer[node] = k
+                if a == b:
+                    kids = ordered[node] = []
+                else:
+                    part, eligible = self.flat[a:b], self.eligible
+                    if eligible is not None:
+                        kids = [k for k in part if eligible[k]]
+                    else:
+                        kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)
+                    ordered[node] = kids
+                    if len(kids) > 1:
+                        keys = self.keys
+                        kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
+            if kids:
+                k = pointer[node]
+                count = len(kids)
+                while k < count and cp_end[kids[k]] > until:
+                    k += 1
+                if k < count:
+                    child = kids[k]
+                    pointer[node] = k + 1
+                    end = cp_end[child]
+                    if end < until:
+                        if per_node is None:
+                            seg += (node, end, until)
+                        else:
+                            per_node[node] += until - end
+                    node, until = child, end
+                    continue
+                pointer[node] = k
             start = cp_start[node]
             if start < until:
-                seg += (node, start, until)
+                if per_node is None:
+                    seg += (node, start, until)
+                else:
+                    per_node[node] += until - start
             if node == root:
                 return seg
-            node, until = parent[node], start
+            node, until = self.parent[node], start
