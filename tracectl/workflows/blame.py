@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING
 
 from tracectl._gc import kept_bulk
@@ -12,7 +11,7 @@ from tracectl.workflows.sources import InputCounts, load_inputs
 
 if TYPE_CHECKING:
     from tracectl.analysis.aggregate import Aggregate, BucketComparison
-    from tracectl.analysis.attribution import Attribution, ComponentKey
+    from tracectl.analysis.attribution import Attribution
     from tracectl.backends.query import SearchQuery
     from tracectl.model import Trace
     from tracectl.workflows.session import Session
@@ -61,15 +60,8 @@ def attribute(key_spec: str, trace: Trace) -> tuple[Attribution, tuple[str, ...]
     """One trace's attribution and what its tree repaired: what a worker process sends back for it."""
     from tracectl.analysis.analyse import analyse_trace
 
-    analysis = analyse_trace(trace, _parsed_key(key_spec))
+    analysis = analyse_trace(trace, key_spec)  # parse_key keeps each spelling's key
     return analysis.attribution, tuple(w.message for w in analysis.tree.warnings)
-
-
-@cache
-def _parsed_key(spec: str) -> ComponentKey:
-    from tracectl.analysis.attribution import parse_key
-
-    return parse_key(spec)
 
 
 def blame(
@@ -82,11 +74,12 @@ def blame(
     """
     from functools import partial
 
+    from tracectl.analysis.attribution import parse_key
     from tracectl.workflows import pool
     from tracectl.workflows.repairs import repairs_said
     from tracectl.workflows.session import no_progress
 
-    _parsed_key(by)  # a bad --by fails before anything is read or fetched
+    parse_key(by)  # a bad --by fails before anything is read or fetched
     work = partial(attribute, by)
     files = pool.named_files(traces, query)
     if files:  # read and analysed a file at a time, in worker processes when there are many
