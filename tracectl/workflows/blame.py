@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tracectl._gc import kept_bulk
+from tracectl.analysis.analyse import analyse_trace  # not per trace: an import statement costs ~1 µs a call
 from tracectl.results import Result
 from tracectl.workflows.sources import InputCounts, load_inputs
 
@@ -58,8 +59,6 @@ Blame = TraceBlame | AggregateBlame | BucketBlame
 
 def attribute(key_spec: str, trace: Trace) -> tuple[Attribution, tuple[str, ...]]:
     """One trace's attribution and what its tree repaired: what a worker process sends back for it."""
-    from tracectl.analysis.analyse import analyse_trace
-
     analysis = analyse_trace(trace, key_spec)  # parse_key keeps each spelling's key
     return analysis.attribution, tuple(w.message for w in analysis.tree.warnings)
 
@@ -81,9 +80,10 @@ def blame(
 
     parse_key(by)  # a bad --by fails before anything is read or fetched
     work = partial(attribute, by)
-    files = pool.named_files(traces, query)
+    files, listed = pool.named_files(traces, query)
     if files:  # read and analysed a file at a time, in worker processes when there are many
-        merged = pool.over_files(session, files, work, jobs=jobs, skip_bad=skip_bad, label="reading and analysing")
+        merged = pool.over_files(session, files, work, jobs=jobs, skip_bad=skip_bad, listed=listed,
+                                   label="reading and analysing")  # fmt: skip
         results, counts, warnings = merged.results, merged.counts, merged.warnings
     else:
         loaded = load_inputs(session, traces, query, skip_bad)

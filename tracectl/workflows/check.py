@@ -48,9 +48,10 @@ def check(
     from tracectl.workflows.session import no_progress
 
     progress = session.progress if session is not None else no_progress
-    files = pool.named_files(traces, query)
+    files, listed = pool.named_files(traces, query)
     if files:
-        merged = pool.over_files(session, files, facts_of, jobs=jobs, skip_bad=skip_bad, label="reading and checking")
+        merged = pool.over_files(session, files, facts_of, jobs=jobs, skip_bad=skip_bad, listed=listed,
+                                   label="reading and checking")  # fmt: skip
         with progress("checking") as update:
             report = check_facts(merged.results)
             update(1, 1)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tracectl.errors import FormatError, InputError, TracectlError
+from tracectl.formats.detect import read_source  # not per file: an import statement costs ~1 µs a call
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -45,37 +46,38 @@ def worth_a_pool(files: list[str], jobs: int, size: int | None = None) -> bool:
     return jobs > 1 and len(files) >= MIN_FILES and "-" not in files and (size is None or size >= MIN_BYTES)
 
 
-def named_files(traces: list[str] | None, query: object) -> list[str]:
+def named_files(traces: list[str] | None, query: object) -> tuple[list[str], dict[str, bool]]:
     """The files ``traces`` names (directories and globs expanded) when every one of them is a file: the inputs
-    ``over_files`` reads. Otherwise none (a search, trace IDs, standard input: ``load_inputs`` reads those)."""
+    ``over_files`` reads, with what listing the directories learnt (whether each file found there is a link).
+    Otherwise no files (a search, trace IDs, standard input: ``load_inputs`` reads those)."""
     from tracectl.workflows.sources import expand_trace_args, is_file_arg
 
-    if not traces or query is not None:
-        return []
     listed: dict[str, bool] = {}
+    if not traces or query is not None:
+        return [], listed
     files = expand_trace_args(traces, listed)
     if "-" in files or not all(f in listed or is_file_arg(f) for f in files):
-        return []
-    return files
+        return [], listed
+    return files, listed
 
 
 def over_files(
     session: Session | None, files: list[str], work: Callable[[Trace], T], *, jobs: int | None, skip_bad: bool,
-    label: str,
+    label: str, listed: dict[str, bool] | None = None,
 ) -> Merged[T]:  # fmt: skip
     """``work`` on every trace of ``files``, a file at a time (nothing of a file is kept but what ``work`` returns),
     in ``jobs`` worker processes (None: one per processor) when there are enough files to pay for them, else in this
     process; merged as ``load_many`` reads files (``merged``), with the progress bar ``label``. Warnings go to the
-    session as they come and into the result."""
+    session as they come and into the result. ``listed``: what ``named_files`` learnt of the files."""
     from tracectl._gc import kept_bulk
     from tracectl.workflows.session import no_progress
     from tracectl.workflows.sources import distinct_files
 
     warn = session.warn if session is not None else _ignore
     progress = session.progress if session is not None else no_progress
-    files, warnings = distinct_files(files, warn)
+    files, warnings = distinct_files(files, warn, listed)
     jobs = jobs or default_jobs()
-    if not (worth_a_pool(files, jobs) and worth_a_pool(files, jobs, sum(os.stat(f).st_size for f in files))):  # noqa: PTH116
+    if not (worth_a_pool(files, jobs) and worth_a_pool(files, jobs, _size_up_to(files, MIN_BYTES))):
         # The collector paused: what the work keeps is many small objects and no cycles (see _gc.kept_bulk).
         with progress(label) as update, kept_bulk():
             return merged(in_this_process(files, work, update), skip_bad, warn, warnings)
@@ -86,6 +88,16 @@ def over_files(
         # taking them in.
         with progress(label) as update, kept_bulk():
             return merged(counted(outcomes, len(files), update), skip_bad, warn, warnings)
+
+
+def _size_up_to(files: list[str], enough: int) -> int:
+    """The files' total size, or as much of it as makes ``enough`` (no ``stat`` of the rest)."""
+    total = 0
+    for name in files:
+        total += os.stat(name).st_size  # noqa: PTH116
+        if total >= enough:
+            break
+    return total
 
 
 def _ignore(_message: str) -> None:
@@ -114,8 +126,6 @@ class FileOutcome(Generic[T]):
 
 
 def _work_file(name: str, work: Callable[[Trace], T]) -> FileOutcome[T]:
-    from tracectl.formats.detect import read_source
-
     try:
         loaded = read_source(name)
     except FormatError as exc:

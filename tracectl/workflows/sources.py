@@ -265,12 +265,15 @@ def _distinct(names: list[str], key: Callable[[str], str], loaded: Loaded, sessi
     return [same[0] for same in seen.values()]
 
 
-def distinct_files(names: list[str], warn: Callable[[str], None]) -> tuple[list[str], list[str]]:
+def distinct_files(
+    names: list[str], warn: Callable[[str], None], listed: dict[str, bool] | None = None
+) -> tuple[list[str], list[str]]:
     """``names`` (files) each once, as ``load_many`` reads them, and the warnings about repeats (each also passed
-    to ``warn``): for readers that do not go through ``load_many`` (the process pool of ``blame``)."""
+    to ``warn``): for readers that do not go through ``load_many`` (``blame`` and ``check`` over files).
+    ``listed``: what ``expand_trace_args`` learnt of files in a directory."""
     loaded = Loaded([])
     folders: dict[str, str] = {}
-    kept = _distinct(names, lambda n: _file_key(n, folders), loaded, None)
+    kept = _distinct(names, lambda n: _file_key(n, folders, listed), loaded, None)
     for warning in loaded.warnings:
         warn(warning)
     return kept, loaded.warnings
