@@ -125,11 +125,24 @@ class _Group:
     __slots__ = ("cp", "errors", "self", "spans", "trace_ids")
 
     def __init__(self) -> None:
-        self.trace_ids: set[str] = set()
+        self.trace_ids: list[str] = []  # a trace given twice is one trace: counted distinct at the end
         self.spans = 0
         self.errors = 0
         self.cp: list[int] = []
         self.self: list[int] = []
+
+
+def _stats(key: str, edge: bool, g: _Group, total_cp: int) -> ComponentStats:
+    cp, selfs = sorted(g.cp), sorted(g.self)
+    cp_q = [group_quantile(cp, q) for q in QUANTILES]
+    self_q = [group_quantile(selfs, q) for q in QUANTILES]
+    return ComponentStats(
+        key=key, edge=edge, traces=len(set(g.trace_ids)), spans=g.spans, errors=g.errors,
+        error_rate=g.errors / g.spans if g.spans else 0.0,
+        share=float(sum(cp)) / total_cp if total_cp else 0.0,
+        cp_mean=sum(cp) / len(cp), cp_p50=cp_q[0], cp_p95=cp_q[1], cp_p99=cp_q[2],
+        self_mean=sum(selfs) / len(selfs), self_p50=self_q[0], self_p95=self_q[1], self_p99=self_q[2],
+    )  # fmt: skip
 
 
 def aggregate(attributions: Sequence[Attribution]) -> Aggregate:
@@ -139,32 +152,24 @@ def aggregate(attributions: Sequence[Attribution]) -> Aggregate:
     the same table as a DataFrame for those who want one)."""
     if not attributions:
         raise ValueError("aggregate needs at least one trace")
-    groups: dict[tuple[str, bool], _Group] = {}
+    groups: tuple[dict[str, _Group], dict[str, _Group]] = ({}, {})  # by edge flag, then label: no tuple per row
     for a in attributions:
+        trace_id = a.trace_id
         for r in a.rows:
-            g = groups.get((r.key, r.edge))
+            by_key = groups[r.edge]
+            g = by_key.get(r.key)
             if g is None:
-                g = groups[(r.key, r.edge)] = _Group()
-            g.trace_ids.add(a.trace_id)
+                g = by_key[r.key] = _Group()
+            g.trace_ids.append(trace_id)
             g.spans += r.spans
             g.errors += r.errors
             g.cp.append(r.cp_ns)
             g.self.append(r.self_ns)
     total_cp = sum(a.cp_length_ns for a in attributions)
     comps = []
-    for (key, edge), g in groups.items():
-        cp, selfs = sorted(g.cp), sorted(g.self)
-        cp_q = [group_quantile(cp, q) for q in QUANTILES]
-        self_q = [group_quantile(selfs, q) for q in QUANTILES]
-        comps.append(
-            ComponentStats(
-                key=key, edge=edge, traces=len(g.trace_ids), spans=g.spans, errors=g.errors,
-                error_rate=g.errors / g.spans if g.spans else 0.0,
-                share=float(sum(cp)) / total_cp if total_cp else 0.0,
-                cp_mean=sum(cp) / len(cp), cp_p50=cp_q[0], cp_p95=cp_q[1], cp_p99=cp_q[2],
-                self_mean=sum(selfs) / len(selfs), self_p50=self_q[0], self_p95=self_q[1], self_p99=self_q[2],
-            )
-        )  # fmt: skip
+    for edge, by_key in zip((False, True), groups, strict=True):
+        for key, g in by_key.items():
+            comps.append(_stats(key, edge, g, total_cp))
     comps.sort(key=lambda c: (-c.share, -c.self_mean, c.key, c.edge))
     durations = sorted(float(a.duration_ns) for a in attributions)
     return Aggregate(
