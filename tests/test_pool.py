@@ -110,3 +110,28 @@ def test_repeats_and_repairs_are_counted_and_said_as_the_serial_path_does(tmp_pa
     said = "\n".join(serial.warnings)
     assert "was given 2 times: read once" in said and "inputs" in said and "analysed once" in said
     assert "cycle" in said
+
+
+def dies_on_the_tenth(trace: Trace) -> int:
+    """A worker's work that kills its own process at one trace (as the OOM killer would)."""
+    import os
+    import signal
+
+    if trace.trace_id == f"{10:032x}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return len(trace.spans)
+
+
+def test_a_worker_killed_is_one_error_naming_where_it_was(many: Path) -> None:
+    from tracectl.errors import TracectlError
+
+    files = sorted(str(p) for p in many.iterdir())
+    with pytest.raises(TracectlError, match="a worker process ended abruptly") as caught:
+        pool.over_files(None, files, dies_on_the_tenth, jobs=2, skip_bad=False, label="x")
+    assert "run again with --jobs 1" in str(caught.value) and str(many) in str(caught.value)
+    # in this process the same work is plain (it is the kill that the pool turns into an error)
+    assert sum(pool.over_files(None, files[:3], len_of_spans, jobs=1, skip_bad=False, label="x").results) > 0
+
+
+def len_of_spans(trace: Trace) -> int:
+    return len(trace.spans)

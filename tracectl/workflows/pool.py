@@ -182,7 +182,26 @@ def each_file(
     ``work`` (a module-level function, or a ``functools.partial`` of one: it is pickled) applied to each trace read.
     Every chunk is submitted at once (which forks the workers)."""
     size = max(1, min(CHUNK_FILES, len(files) // (jobs * 8)))
-    return executor.map(_work_chunk, [(files[i : i + size], work) for i in range(0, len(files), size)])
+    chunks = [(files[i : i + size], work) for i in range(0, len(files), size)]
+    return _received(executor.map(_work_chunk, chunks), chunks)
+
+
+def _received(
+    results: Iterator[list[FileOutcome[T]]], chunks: list[tuple[list[str], Any]]
+) -> Iterator[list[FileOutcome[T]]]:
+    """``results`` as they come; a worker that died (killed, out of memory) is one line naming where it was."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    try:
+        for outcomes in results:
+            yield outcomes
+            done += 1
+    except BrokenProcessPool:
+        raise TracectlError(
+            f"a worker process ended abruptly (killed, or out of memory?) while reading {chunks[done][0][0]} or the "
+            f"{len(chunks[done][0]) - 1} files after it; run again with --jobs 1 to read every file in this process"
+        ) from None
 
 
 def counted(chunks: Iterator[list[FileOutcome[T]]], total: int, progress: Update) -> Iterator[FileOutcome[T]]:
