@@ -1,10 +1,12 @@
-"""Many trace files on every core: each worker process reads its files and does a command's work on each trace
-(``work``: analysis for ``blame``, the per-span rules and propagation records for ``check``), and sends back only
-what that work returns (small), merged in file order so the result is exactly the serial one.
+"""Many trace files, a file at a time: each file is read and a command's work done on each of its traces (``work``:
+analysis for ``blame``, the per-span rules and propagation records for ``check``), and only what that work returns
+is kept (small), merged in file order (``merged``) exactly as ``load_many`` would read the files. Nothing of a
+file outlives its work, so memory does not grow with the number of files.
 
-Worth it only past a few dozen files: a worker costs a fork and its share of the pickled results, and one file
-of a few dozen spans is read and analysed in about a millisecond. Workers are forked before any progress bar
-starts its thread, and the parent reports progress as the results come back.
+With enough files (``worth_a_pool``) the files are read in worker processes, one per processor: a worker costs a
+fork and its share of the pickled results, and one file of a few dozen spans is read and analysed in well under a
+millisecond, so below a few dozen files and a few MB it stays in this process. Workers are forked before any
+progress bar starts its thread, and the parent reports progress as the results come back.
 """
 
 from __future__ import annotations
