@@ -26,7 +26,13 @@ Traces = Annotated[
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Warn about unreadable files or failed fetches and go on.")]
 Jobs = Annotated[
     int | None,
-    typer.Option("--jobs", "-j", min=1, help="Worker processes for many files (default: one per processor)."),
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        help="Worker processes for many files (default: one per processor; 1: all in this process). Files are read "
+        "one at a time either way: memory does not grow with their number.",
+    ),
 ]
 
 MaxSkipped = Annotated[
