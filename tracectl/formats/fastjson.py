@@ -720,7 +720,7 @@ class _Reader:
                 key = t.key
                 if key in _SPECIAL:
                     special.append(t)
-                elif t.type == STRING and type(value := t.value) is str:
+                elif t.type is STRING and type(value := t.value) is str:  # the Literal's own string
                     attrs[share(key, key)] = share(value, value)
                 else:
                     attrs[share(key, key)] = _tag_value(t)
@@ -741,25 +741,21 @@ class _Reader:
     def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
         """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
         in the spans: ``raw_trace_id``) by a span ID read already or canonical. Then the parent of each ("" for
-        none), else None for the span-by-span reading (``jaeger_references``)."""
-        if None in refs_of or not set(map(len, refs_of)) <= _ZERO_ONE:  # type: ignore[arg-type]
+        none), else None for the span-by-span reading (``jaeger_references``). One pass over the spans picks each
+        one's parent as written (None: not the common case), a second the span ID read already for it."""
+        if None in refs_of:
             return None
-        refs = list(chain.from_iterable(refs_of))  # type: ignore[arg-type]
-        if not refs:
-            return [""] * len(refs_of)
-        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs), strict=True)
-        n = len(refs)  # each reference to this trace, a CHILD_OF one (compared, not hashed: new strings)
-        if raw_trace_ids.count(raw_trace_id) != n or ref_types.count(_CHILD_OF) != n:
+        raw = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
+               and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # type: ignore[union-attr]  # fmt: skip
+        if None in raw:
             return None
-        parents = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
-        if None in parents:
-            if not _canonical_span_ids(raw):
-                return None
-            parents = [x or y for x, y in zip(parents, raw, strict=True)]
-        if len(refs) < len(refs_of):  # the roots, in order: each "" at its place
-            for i in compress(range(len(refs_of)), map(operator.not_, refs_of)):
-                parents.insert(i, "")
-        return parents  # type: ignore[return-value]  # None: replaced above
+        ids = self.memo.span_ids
+        parents = list(map(ids.get, raw, raw))  # the span's own ID string when read already, else as written
+        missing = set(raw).difference(ids)  # parents not read (yet): each must be canonical
+        missing.discard("")
+        if missing and not _canonical_span_ids(list(missing)):
+            return None
+        return parents  # type: ignore[return-value]  # None: ruled out above
 
     def special_read(self, special: tuple[JaegerTag, ...]) -> tuple[int, int, Scope, str, bool]:
         """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
@@ -890,10 +886,11 @@ def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[arra
             raise GiveUp
     if set(map(type, durations)) != _INT:
         durations = [v if type(v) is int else _uint(v) for v in durations]
-    end_ns = [(x + y) * US for x, y in zip(starts, durations, strict=True)]
+    start_ns = [x * US for x in starts]
+    end_ns = [x + y * US for x, y in zip(start_ns, durations, strict=True)]
     if min(end_ns) < 0 or max(end_ns) > _MAX_NS:
         raise GiveUp
-    return array("q", [x * US for x in starts]), array("q", end_ns)
+    return array("q", start_ns), array("q", end_ns)
 
 
 _MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
@@ -1005,8 +1002,14 @@ def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
     for t in proc.tags or ():
         key = t.key
-        attrs[share(key, key)] = share(v, v) if t.type == STRING and type(v := t.value) is str else _tag_value(t)
-    return Resource(attrs)
+        attrs[share(key, key)] = share(v, v) if t.type is STRING and type(v := t.value) is str else _tag_value(t)
+    resource = _new_resource(Resource)  # Resource(attrs) without the frozen dataclass's __init__ (a call less)
+    _set_resource_attributes(resource, attrs)
+    return resource
+
+
+_new_resource = Resource.__new__
+_set_resource_attributes = Resource.attributes.__set__  # type: ignore[attr-defined]  # the slot's descriptor
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
