@@ -19,11 +19,10 @@ decoded a chunk of spans at a time, so that its structs never all exist at once.
 
 from __future__ import annotations
 
-import operator
 import re
 from array import array
 from functools import cache
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
