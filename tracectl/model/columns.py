@@ -257,7 +257,9 @@ class ColumnsBuilder:
         """The columns a reader appends trace ``trace_id``'s spans to."""
         cols = self.by_trace.get(trace_id)
         if cols is None:
-            cols = self.by_trace[trace_id] = SpanColumns(trace_id)
+            cols = self.by_trace[trace_id] = SpanColumns(  # empty, without a default factory call per column
+                trace_id, [], [], [], array("q"), array("q"), bytearray(), bytearray(), bytearray(), [], [], [], {}
+            )
         return cols
 
     def add_spans(self, spans: Iterable[Span]) -> None:
