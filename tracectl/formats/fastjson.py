@@ -24,7 +24,7 @@ from array import array
 from functools import cache
 from itertools import compress, repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -752,17 +752,18 @@ class _Reader:
         one's parent as written (None: not the common case), a second the span ID read already for it."""
         if None in refs_of:
             return None
-        raw = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
-               and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # type: ignore[union-attr]  # fmt: skip
-        if None in raw:
+        picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
+                  and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
+        if None in picked:
             return None
+        raw = cast("list[str]", picked)  # None: ruled out
         ids = self.memo.span_ids
         parents = list(map(ids.get, raw, raw))  # the span's own ID string when read already, else as written
         missing = set(raw).difference(ids)  # parents not read (yet): each must be canonical
         missing.discard("")
         if missing and not _canonical_span_ids(list(missing)):
             return None
-        return parents  # type: ignore[return-value]  # None: ruled out above
+        return parents
 
     def special_read(self, special: tuple[JaegerTag, ...]) -> tuple[int, int, Scope, str, bool]:
         """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
@@ -1017,7 +1018,7 @@ def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
 
 
 _new_resource = Resource.__new__
-_set_resource_attributes = Resource.attributes.__set__  # type: ignore[attr-defined]  # the slot's descriptor
+_set_resource_attributes = Resource.attributes.__set__  # type: ignore[attr-defined,misc]  # the slot's descriptor
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
