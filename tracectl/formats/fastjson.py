@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec.structs import astuple
 
 from tracectl.formats import fastpath
 from tracectl.formats._common import KINDS, STATUSES, split_async_parent
@@ -164,7 +165,7 @@ class OtlpLink(Struct, **_OPTIONS):
     droppedAttributesCount: Scalar = None
 
 
-class OtlpSpan(Struct, **_OPTIONS):
+class OtlpSpan(Struct, **_OPTIONS):  # field order: ``_Reader.otlp_spans`` unpacks ``astuple``
     traceId: str
     spanId: str
     parentSpanId: str | None = None
@@ -221,7 +222,7 @@ class JaegerLog(Struct, **_OPTIONS):
     fields: Tags | None = None
 
 
-class JaegerSpan(Struct, **_OPTIONS):
+class JaegerSpan(Struct, **_OPTIONS):  # field order: ``_Reader.jaeger_spans`` unpacks ``astuple``
     traceID: str
     spanID: str
     operationName: str | None = None
@@ -512,9 +513,21 @@ class _Reader:
         memo = self.memo
         ids = memo.span_ids
         n = len(spans)
-        raw_ids, raw_parents, raw_names, raw_kinds, statuses, starts, ends, raw_attributes, events_of, links_of = zip(
-            *map(_OTLP_FIELDS, spans), strict=True
-        )
+        # the spans' fields in OtlpSpan's order, a column each (astuple: one C call a span, not a getattr a field)
+        (
+            _,
+            raw_ids,
+            raw_parents,
+            raw_names,
+            raw_kinds,
+            starts,
+            ends,
+            raw_attributes,
+            events_of,
+            links_of,
+            statuses,
+            *_,
+        ) = zip(*map(astuple, spans), strict=True)
         span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
@@ -592,8 +605,11 @@ class _Reader:
         the spans of this object, made once they are all read."""
         read: list[str] = []  # the span IDs of this trace object
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
-        if spans and type(spans[0]) is not msgspec.Raw and _same(map(_jaeger_trace_id, spans)):  # the common case
-            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred)
+        fields = None
+        if spans and type(spans[0]) is not msgspec.Raw:  # the spans' fields, a column each (one C call a span)
+            fields = list(zip(*map(astuple, spans), strict=True))
+        if fields is not None and _same(fields[0]):  # one trace: the common case
+            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred, fields)
         else:
             for chunk in _chunks(spans, JaegerSpan):
                 for cols, group in self.by_trace(chunk, _jaeger_trace_id):
@@ -629,16 +645,18 @@ class _Reader:
         processes: dict[str, Resource],
         read: list[str],
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
+        fields: Sequence[tuple[Any, ...]] | None = None,
     ) -> None:
         """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
-        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass)."""
+        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
+        ``msgspec.structs.astuple``: a getattr each costs more), unless given (``fields``)."""
         memo = self.memo
         ids = memo.span_ids
         share = memo.strings.setdefault
         n = len(spans)
-        raw_ids, raw_names, raw_starts, durations, pids, procs, tag_lists, refs_of, logs_of = zip(
-            *map(_JAEGER_FIELDS, spans), strict=True
-        )
+        if fields is None:
+            fields = list(zip(*map(astuple, spans), strict=True))
+        trace_ids, raw_ids, raw_names, refs_of, raw_starts, durations, tag_lists, logs_of, pids, procs, _, _ = fields
         span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
@@ -664,7 +682,7 @@ class _Reader:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
         follows_from = bytearray(n)
-        parents = self.jaeger_parents(spans[0].traceID, refs_of)
+        parents = self.jaeger_parents(trace_ids[0], refs_of)
         if parents is None:
             parents = [""] * n
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
@@ -906,24 +924,8 @@ _MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so
 _INT = {int}
 _STR = {str}
 _STATUS_CODE, _STATUS_MESSAGE = attrgetter("code"), attrgetter("message")
-_OTLP_FIELDS = attrgetter(
-    "spanId",
-    "parentSpanId",
-    "name",
-    "kind",
-    "status",
-    "startTimeUnixNano",
-    "endTimeUnixNano",
-    "attributes",
-    "events",
-    "links",
-)
 _ZERO_ONE = {0, 1}
 _CHILD_OF = "CHILD_OF"
-_REF_FIELDS = attrgetter("traceID", "refType", "spanID")
-_JAEGER_FIELDS = attrgetter(
-    "spanID", "operationName", "startTime", "duration", "processID", "process", "tags", "references", "logs"
-)
 
 
 def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:

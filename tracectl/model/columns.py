@@ -102,7 +102,7 @@ class SpanColumns:
         self.scope.extend(scope)
         self.attributes.extend(attributes)
         if extra:
-            self.extra.update({base + i: e for i, e in extra.items()})
+            self.extra.update(extra if base == 0 else {base + i: e for i, e in extra.items()})
 
     def extend_from(self, other: SpanColumns) -> None:
         """Add ``other``'s spans after these (the same trace, read in another batch)."""
