@@ -332,6 +332,25 @@ def test_jaeger_references(refs: list[Any], mp: pytest.MonkeyPatch) -> None:
     assert fast == all(r["spanID"] and r.get("traceID") != "xyz" for r in refs)
 
 
+@pytest.mark.parametrize(
+    ("spans", "parents"),
+    [
+        ([jspan(C, [ref(B)]), jspan(B, [ref(A)]), jspan(A)], [B, A, ""]),  # children first: parents not read yet
+        ([jspan(B, [ref(A)]), jspan(A), jspan(C, [ref(A)])], [A, "", A]),  # the root among them
+        ([jspan(B.upper()), jspan(C, [ref(B.upper())])], ["", B]),  # a parent read already, as written
+        ([jspan(C, [ref(B.upper())]), jspan(B.upper())], [B, ""]),  # not read yet and not canonical
+        ([jspan(C, [ref("ffffffffffffffff")]), jspan(B, [ref(C)])], ["ffffffffffffffff", C]),  # an orphan's parent
+        ([jspan(C, [ref("0" * 16)])], None),  # no parent ID: the checked reader's error
+    ],
+)
+def test_jaeger_parents_in_any_order(spans: list[Any], parents: list[str] | None, mp: pytest.MonkeyPatch) -> None:
+    outcome, fast = same(jaeger(*spans), mp)
+    if parents is None:
+        assert is_error(outcome) and not fast
+        return
+    assert fast and [s.parent_span_id for s in spans_of(outcome)] == parents
+
+
 def test_jaeger_logs_inline_process_and_times(mp: pytest.MonkeyPatch) -> None:
     log = {"timestamp": 1700000000000500, "fields": [tag("event", "retry"), tag("attempt", 2, "int64")]}
     doc = jaeger(jspan(logs=[log]), jspan(B, [ref(A)], process={"serviceName": "db", "tags": []}, duration=-5),

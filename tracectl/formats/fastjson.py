@@ -19,16 +19,16 @@ decoded a chunk of spans at a time, so that its structs never all exist at once.
 
 from __future__ import annotations
 
-import operator
 import re
 from array import array
 from functools import cache
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec.structs import astuple
 
 from tracectl.formats import fastpath
 from tracectl.formats._common import KINDS, STATUSES, split_async_parent
@@ -47,7 +47,7 @@ from tracectl.formats.jaeger_json import (
 )
 from tracectl.formats.typed import INT64_MAX, INT64_MIN, b64bytes
 from tracectl.ids import InvalidId, normalize_span_id, normalize_trace_id
-from tracectl.model import AttrValue, Event, Link, Resource, Scope, SpanKind, Trace
+from tracectl.model import EMPTY_SCOPE, AttrValue, Event, Link, Resource, Scope, SpanKind, Trace
 from tracectl.model.columns import ColumnsBuilder, SpanColumns, SpanExtra
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class OtlpLink(Struct, **_OPTIONS):
     droppedAttributesCount: Scalar = None
 
 
-class OtlpSpan(Struct, **_OPTIONS):
+class OtlpSpan(Struct, **_OPTIONS):  # field order: ``_Reader.otlp_spans`` unpacks ``astuple``
     traceId: str
     spanId: str
     parentSpanId: str | None = None
@@ -222,7 +222,7 @@ class JaegerLog(Struct, **_OPTIONS):
     fields: Tags | None = None
 
 
-class JaegerSpan(Struct, **_OPTIONS):
+class JaegerSpan(Struct, **_OPTIONS):  # field order: ``_Reader.jaeger_spans`` unpacks ``astuple``
     traceID: str
     spanID: str
     operationName: str | None = None
@@ -513,9 +513,21 @@ class _Reader:
         memo = self.memo
         ids = memo.span_ids
         n = len(spans)
-        raw_ids, raw_parents, raw_names, raw_kinds, statuses, starts, ends, raw_attributes, events_of, links_of = zip(
-            *map(_OTLP_FIELDS, spans), strict=True
-        )
+        # the spans' fields in OtlpSpan's order, a column each (astuple: one C call a span, not a getattr a field)
+        (
+            _,
+            raw_ids,
+            raw_parents,
+            raw_names,
+            raw_kinds,
+            starts,
+            ends,
+            raw_attributes,
+            events_of,
+            links_of,
+            statuses,
+            *_,
+        ) = zip(*map(astuple, spans), strict=True)
         span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
@@ -574,7 +586,15 @@ class _Reader:
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
         share = self.memo.strings.setdefault
         for raw in traces:
-            processes = {pid: _process(p, share) for pid, p in (_orelse(raw.processes) or {}).items()}
+            processes = {}
+            for pid, proc in (_orelse(raw.processes) or {}).items():  # _process inline: a call less each
+                attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
+                for t in proc.tags or ():
+                    key = t.key
+                    attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
+                                              else _tag_value(t))  # fmt: skip
+                processes[pid] = resource = _new_resource(Resource)
+                _set_resource_attributes(resource, attrs)
             spans = raw.spans
             raw.spans = None
             self.jaeger_trace(spans, processes)
@@ -585,8 +605,11 @@ class _Reader:
         the spans of this object, made once they are all read."""
         read: list[str] = []  # the span IDs of this trace object
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]] = []
-        if spans and type(spans[0]) is not msgspec.Raw and _same(map(_jaeger_trace_id, spans)):  # the common case
-            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred)
+        fields = None
+        if spans and type(spans[0]) is not msgspec.Raw:  # the spans' fields, a column each (one C call a span)
+            fields = list(zip(*map(astuple, spans), strict=True))
+        if fields is not None and _same(fields[0]):  # one trace: the common case
+            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred, fields)
         else:
             for chunk in _chunks(spans, JaegerSpan):
                 for cols, group in self.by_trace(chunk, _jaeger_trace_id):
@@ -622,16 +645,18 @@ class _Reader:
         processes: dict[str, Resource],
         read: list[str],
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
+        fields: Sequence[tuple[Any, ...]] | None = None,
     ) -> None:
         """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
-        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass)."""
+        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
+        ``msgspec.structs.astuple``: a getattr each costs more), unless given (``fields``)."""
         memo = self.memo
         ids = memo.span_ids
         share = memo.strings.setdefault
         n = len(spans)
-        raw_ids, raw_names, raw_starts, durations, pids, procs, tag_lists, refs_of, logs_of = zip(
-            *map(_JAEGER_FIELDS, spans), strict=True
-        )
+        if fields is None:
+            fields = list(zip(*map(astuple, spans), strict=True))
+        trace_ids, raw_ids, raw_names, refs_of, raw_starts, durations, tag_lists, logs_of, pids, procs, _, _ = fields
         span_ids: Sequence[str]
         if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
             span_ids = raw_ids
@@ -657,7 +682,7 @@ class _Reader:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
         follows_from = bytearray(n)
-        parents = self.jaeger_parents(spans[0].traceID, refs_of)
+        parents = self.jaeger_parents(trace_ids[0], refs_of)
         if parents is None:
             parents = [""] * n
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
@@ -706,7 +731,7 @@ class _Reader:
         status, is read in a second pass over that span's tags."""
         share = self.memo.strings.setdefault
         known_of = _SPECIAL_READ.get
-        plain = (0, 0, self.memo.scope("", ""), "", False)
+        plain = _PLAIN
         attributes = []
         known = []
         for tags in tag_lists:
@@ -720,7 +745,7 @@ class _Reader:
                 key = t.key
                 if key in _SPECIAL:
                     special.append(t)
-                elif t.type == STRING and type(value := t.value) is str:
+                elif t.type is STRING and type(value := t.value) is str:  # the Literal's own string
                     attrs[share(key, key)] = share(value, value)
                 else:
                     attrs[share(key, key)] = _tag_value(t)
@@ -741,25 +766,22 @@ class _Reader:
     def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
         """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
         in the spans: ``raw_trace_id``) by a span ID read already or canonical. Then the parent of each ("" for
-        none), else None for the span-by-span reading (``jaeger_references``)."""
-        if None in refs_of or not set(map(len, refs_of)) <= _ZERO_ONE:  # type: ignore[arg-type]
+        none), else None for the span-by-span reading (``jaeger_references``). One pass over the spans picks each
+        one's parent as written (None: not the common case), a second the span ID read already for it."""
+        if None in refs_of:
             return None
-        refs = list(chain.from_iterable(refs_of))  # type: ignore[arg-type]
-        if not refs:
-            return [""] * len(refs_of)
-        raw_trace_ids, ref_types, raw = zip(*map(_REF_FIELDS, refs), strict=True)
-        n = len(refs)  # each reference to this trace, a CHILD_OF one (compared, not hashed: new strings)
-        if raw_trace_ids.count(raw_trace_id) != n or ref_types.count(_CHILD_OF) != n:
+        picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
+                  and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
+        if None in picked:
             return None
-        parents = list(map(self.memo.span_ids.get, raw))  # the span's own ID string when read already
-        if None in parents:
-            if not _canonical_span_ids(raw):
-                return None
-            parents = [x or y for x, y in zip(parents, raw, strict=True)]
-        if len(refs) < len(refs_of):  # the roots, in order: each "" at its place
-            for i in compress(range(len(refs_of)), map(operator.not_, refs_of)):
-                parents.insert(i, "")
-        return parents  # type: ignore[return-value]  # None: replaced above
+        raw = cast("list[str]", picked)  # None: ruled out
+        ids = self.memo.span_ids
+        parents = list(map(ids.get, raw, raw))  # the span's own ID string when read already, else as written
+        missing = set(raw).difference(ids)  # parents not read (yet): each must be canonical
+        missing.discard("")
+        if missing and not _canonical_span_ids(list(missing)):
+            return None
+        return parents
 
     def special_read(self, special: tuple[JaegerTag, ...]) -> tuple[int, int, Scope, str, bool]:
         """What a span's kind, status and scope tags (the tag structs, in order) make: kind, status code, scope,
@@ -801,6 +823,7 @@ class _Reader:
         return int(_KIND_TAGS.get(kind) or KINDS.get(str(kind).lower(), SpanKind.UNSPECIFIED)), code, scope, message
 
 
+_PLAIN = (0, 0, EMPTY_SCOPE, "", False)  # what a span without special tags has: kind, code, scope, message
 _STATUS_TAGS = frozenset((_STATUS_CODE_TAG, _STATUS_DESC_TAG, _ERROR_TAG))
 _SCOPE_TAGS = frozenset((_SCOPE_NAME_TAG, _SCOPE_VERSION_TAG))
 _SPECIAL = frozenset((_KIND_TAG, *_STATUS_TAGS, *_SCOPE_TAGS))
@@ -890,34 +913,19 @@ def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[arra
             raise GiveUp
     if set(map(type, durations)) != _INT:
         durations = [v if type(v) is int else _uint(v) for v in durations]
-    end_ns = [(x + y) * US for x, y in zip(starts, durations, strict=True)]
+    start_ns = [x * US for x in starts]
+    end_ns = [x + y * US for x, y in zip(start_ns, durations, strict=True)]
     if min(end_ns) < 0 or max(end_ns) > _MAX_NS:
         raise GiveUp
-    return array("q", [x * US for x in starts]), array("q", end_ns)
+    return array("q", start_ns), array("q", end_ns)
 
 
 _MAX_NS = MAX_US * US  # a time in ns within MAX_US microseconds (whole ones: so is every time here)
 _INT = {int}
 _STR = {str}
 _STATUS_CODE, _STATUS_MESSAGE = attrgetter("code"), attrgetter("message")
-_OTLP_FIELDS = attrgetter(
-    "spanId",
-    "parentSpanId",
-    "name",
-    "kind",
-    "status",
-    "startTimeUnixNano",
-    "endTimeUnixNano",
-    "attributes",
-    "events",
-    "links",
-)
 _ZERO_ONE = {0, 1}
 _CHILD_OF = "CHILD_OF"
-_REF_FIELDS = attrgetter("traceID", "refType", "spanID")
-_JAEGER_FIELDS = attrgetter(
-    "spanID", "operationName", "startTime", "duration", "processID", "process", "tags", "references", "logs"
-)
 
 
 def _shared_attributes(items: Sequence[Any], share: Callable[[str], str]) -> dict[str, AttrValue]:
@@ -1005,8 +1013,14 @@ def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
     attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
     for t in proc.tags or ():
         key = t.key
-        attrs[share(key, key)] = share(v, v) if t.type == STRING and type(v := t.value) is str else _tag_value(t)
-    return Resource(attrs)
+        attrs[share(key, key)] = share(v, v) if t.type is STRING and type(v := t.value) is str else _tag_value(t)
+    resource = _new_resource(Resource)  # Resource(attrs) without the frozen dataclass's __init__ (a call less)
+    _set_resource_attributes(resource, attrs)
+    return resource
+
+
+_new_resource = Resource.__new__
+_set_resource_attributes = Resource.attributes.__set__  # type: ignore[attr-defined,misc]  # the slot's descriptor
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
@@ -1042,4 +1056,9 @@ def read(data: bytes) -> tuple[list[Trace], str, list[str]] | None:
             reader.document(doc, depth=0)
     except (msgspec.DecodeError, RecursionError, GiveUp):
         return None
-    return reader.builder.traces(), "+".join(sorted(reader.formats)) or "json", reader.notes
+    formats = reader.formats
+    return (
+        reader.builder.traces(),
+        formats.pop() if len(formats) == 1 else "+".join(sorted(formats)) or "json",
+        reader.notes,
+    )

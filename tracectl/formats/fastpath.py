@@ -20,10 +20,11 @@ from typing import Any
 from tracectl.formats._common import KINDS, STATUSES
 from tracectl.formats.typed import INT64_MAX, INT64_MIN
 from tracectl.ids import InvalidId, normalize_parent_id, normalize_span_id, normalize_trace_id
-from tracectl.model import AttrValue, Resource, Scope, Span, StatusCode
+from tracectl.model import EMPTY_SCOPE, AttrValue, Resource, Scope, Span, StatusCode
 
 ENABLED = True  # tests switch it off to compare with the checked readers
 GIVE_UP = -1  # what ``uint`` returns for a value the fast path leaves to the checked reader
+_NO_SCOPE = ("", "")
 _SHARED_MAX = 64  # strings up to this length are shared (names, keys, enum-like values); longer ones rarely repeat
 
 
@@ -35,7 +36,7 @@ class Memo:
     def __init__(self) -> None:
         self.span_ids: dict[str, str] = {}
         self.strings: dict[str, str] = {}
-        self.scopes: dict[tuple[str, str], Scope] = {}
+        self.scopes: dict[tuple[str, str], Scope] = {_NO_SCOPE: EMPTY_SCOPE}  # immutable: one for every read
 
     def span_id(self, raw: Any) -> str | None:
         """The normalised span ID, or None (not a string, or not an ID: the checked reader says why)."""

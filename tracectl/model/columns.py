@@ -102,7 +102,7 @@ class SpanColumns:
         self.scope.extend(scope)
         self.attributes.extend(attributes)
         if extra:
-            self.extra.update({base + i: e for i, e in extra.items()})
+            self.extra.update(extra if base == 0 else {base + i: e for i, e in extra.items()})
 
     def extend_from(self, other: SpanColumns) -> None:
         """Add ``other``'s spans after these (the same trace, read in another batch)."""
@@ -257,7 +257,9 @@ class ColumnsBuilder:
         """The columns a reader appends trace ``trace_id``'s spans to."""
         cols = self.by_trace.get(trace_id)
         if cols is None:
-            cols = self.by_trace[trace_id] = SpanColumns(trace_id)
+            cols = self.by_trace[trace_id] = SpanColumns(  # empty, without a default factory call per column
+                trace_id, [], [], [], array("q"), array("q"), bytearray(), bytearray(), bytearray(), [], [], [], {}
+            )
         return cols
 
     def add_spans(self, spans: Iterable[Span]) -> None:
