@@ -26,7 +26,7 @@ from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
 from tracectl.analysis.selftime import self_times
-from tracectl.analysis.tree import SpanTree, read_many
+from tracectl.analysis.tree import SpanTree
 from tracectl.errors import InputError
 from tracectl.model import Span, SpanKind, StatusCode
 
@@ -291,10 +291,11 @@ _CALLER_KINDS = (_CLIENT, _UNSPECIFIED)
 def edge_callees(tree: SpanTree) -> dict[int, int]:
     """``edge_callee`` of every node that has one: node -> callee."""
     kinds, services = tree.columns.kind, tree.services
-    flat, offsets = read_many(tree.children.flat), tree.children.offsets
+    read = tree.read
+    flat, offsets = read.flat, read.offsets
     out: dict[int, int] = {}
-    for node in set(tree.parent):  # the nodes with children (and -1)
-        if node >= 0 and kinds[node] in _CALLER_KINDS:
+    for node in read.with_children:
+        if kinds[node] in _CALLER_KINDS:
             callee = _callee(kinds, services, flat[offsets[node] : offsets[node + 1]], node)
             if callee >= 0:
                 out[node] = callee

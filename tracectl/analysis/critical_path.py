@@ -24,9 +24,11 @@ Invariant (property-tested): for each root, the sections tile ``[root.start, roo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
 
 from tracectl._gc import paused_gc
-from tracectl.analysis.tree import SpanTree, read_many
+from tracectl.analysis.tree import SpanTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +112,18 @@ class _Walk:
     eligible children, ordered the first time a walk reaches it (latest end first; ties: earliest start, then node
     key), so only the path's nodes are ever sorted; and how far the walk has gone through them."""
 
-    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "offsets", "ordered", "parent", "pointer")
+    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "mixed", "offsets", "ordered", "parent", "pointer")
 
     def __init__(self, tree: SpanTree) -> None:
         self.ordered: list[list[int] | None] = [None] * len(tree)
         self.pointer = [0] * len(tree)
-        self.cp_start, self.cp_end = read_many(tree.cp_start), read_many(tree.cp_end)
-        self.flat, self.offsets = read_many(tree.children.flat), tree.children.offsets
-        self.parent, self.keys = tree.parent, tree.keys
-        eligible = tree.on_path_eligible.data
-        self.eligible = eligible if 0 in eligible else None  # None: every node is
+        read = tree.read
+        self.cp_start, self.cp_end, self.flat, self.offsets = read.cp_start, read.cp_end, read.flat, read.offsets
+        self.parent, self.keys = read.parent, tree.keys
+        self.eligible = eligible = tree.on_path_eligible.data
+        # The nodes with a child off the path (few: asynchronous children, and children outside their parent): only
+        # theirs are filtered. (A node off the path is never reached, so its children need no filter.)
+        self.mixed = set(compress(self.parent, map(not_, eligible))) if 0 in eligible else None
 
     def root(self, root: int, per_node: list[int] | None = None) -> list[int]:
         """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
@@ -141,8 +145,9 @@ class _Walk:
                 if a == b:
                     kids = ordered[node] = []
                 else:
-                    part, eligible = self.flat[a:b], self.eligible
-                    if eligible is not None:
+                    part, mixed = self.flat[a:b], self.mixed
+                    if mixed is not None and node in mixed:
+                        eligible = self.eligible
                         kids = [k for k in part if eligible[k]]
                     else:
                         kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)

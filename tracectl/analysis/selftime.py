@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from operator import sub
 
-from tracectl.analysis.tree import SpanTree, read_many
+from tracectl.analysis.tree import SpanTree
 
 
 def self_times(tree: SpanTree) -> list[int]:
@@ -12,12 +12,10 @@ def self_times(tree: SpanTree) -> list[int]:
 
     A leaf's is its duration (one C-speed pass); a parent's children are already sorted by start, so one sweep per
     parent merges their intervals: O(n) overall."""
-    start, end = read_many(tree.start), read_many(tree.end)
+    read = tree.read
+    start, end, flat, offsets = read.start, read.end, read.flat, read.offsets
     out = list(map(sub, end, start))
-    flat, offsets = read_many(tree.children.flat), tree.children.offsets
-    for i in set(tree.parent):  # the nodes with children (and -1)
-        if i < 0:
-            continue
+    for i in read.with_children:
         s, e = start[i], end[i]
         covered = 0
         cur_s = cur_e = s
