@@ -152,7 +152,10 @@ class _Walk:
                     else:
                         kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)
                     ordered[node] = kids
-                    if len(kids) > 1:
+                    if len(kids) == 2 and cp_end[kids[0]] != cp_end[kids[1]]:  # the most common parent of several:
+                        if cp_end[kids[1]] > cp_end[kids[0]]:  # latest end first, told without a sort
+                            kids.reverse()
+                    elif len(kids) > 1:
                         keys = self.keys
                         kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
             if kids:
