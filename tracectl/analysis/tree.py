@@ -179,15 +179,18 @@ class SpanTree:
     spans: Sequence[Span]  # node i's span (built on first use when the trace came as columns)
     columns: SpanColumns  # the nodes' spans as columns: row i is node i
     keys: list[str]  # unique node key: the span ID, or "<span ID>#server" for a Zipkin-style shared span
-    parent: array[int]  # -1 for a root
-    children: Children  # sorted by (start, end, index)
+    # parent: array[int], -1 for a root; children: Children, sorted by (start, end, index). Held as the lists
+    # build_tree made (index order; children grouped by parent, and where each node's begin) until first asked for:
+    # the passes read ``read``'s lists, and blame never asks.
+    _parent: Sequence[int] = field(repr=False, compare=False)
+    _children: Children | tuple[Sequence[int], Sequence[int]] = field(repr=False, compare=False)
     roots: list[int]  # sorted by (start, end, index)
     start: array[int]  # repaired start/end (ns)
     end: array[int]
     cp_start: array[int]  # window clipped into the parent's window, for the critical path
     cp_end: array[int]
     on_path_eligible: Flags  # False: async child, or wholly outside its parent (or under such a node)
-    orphan: Flags  # a root only because its parent never arrived
+    _orphan: Flags | bytearray = field(repr=False, compare=False)  # orphan (a Flags when first asked for)
     wall_start: int  # earliest repaired start over all spans (computed once: renderers ask per row)
     wall_end: int  # latest repaired end
     warnings: list[TreeWarning] = field(default_factory=list)
@@ -197,6 +200,31 @@ class SpanTree:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def parent(self) -> array[int]:
+        """Every node's parent, -1 for a root."""
+        parent = self._parent
+        if not isinstance(parent, array):
+            parent = self._parent = array("i", parent)
+        return parent
+
+    @property
+    def children(self) -> Children:
+        """Every node's children, sorted by (start, end, index)."""
+        children = self._children
+        if not isinstance(children, Children):
+            order, offsets = children
+            children = self._children = Children(array("i", order), array("i", offsets))
+        return children
+
+    @property
+    def orphan(self) -> Flags:
+        """A root only because its parent never arrived."""
+        orphan = self._orphan
+        if not isinstance(orphan, Flags):
+            orphan = self._orphan = Flags(orphan)
+        return orphan
 
     @property
     def read(self) -> Readable:
@@ -574,14 +602,12 @@ def _build_tree(trace: Trace) -> SpanTree:
             warn.ids[kind] += ids_said
         order, offsets, nroots, _ = _by_time(parent, start, end)
         wall_start, wall_end = min(start, default=0), max(end, default=0)
-    lists = None
+    lists: tuple[Sequence[int], ...] | None = None
     if n <= LISTS_UP_TO:  # the lists the passes read, as made here (the windows for the path are the times' arrays when
         # nothing sticks out; ``s`` and ``e`` are the tree's times unless repaired)
-        if clean:
-            lists = (s, e, *((s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())))
-        else:
-            lists = (start.tolist(), end.tolist(), cp_start.tolist(), cp_end.tolist())
-        lists += (order, offsets, parent)
+        if not clean:
+            s, e = start.tolist(), end.tolist()
+        lists = (s, e, *((s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())), order, offsets, parent)
     roots = order[:nroots]
     if nroots > 1:
         in_index_order = tuple(keys[r] for r in sorted(roots))
@@ -591,15 +617,15 @@ def _build_tree(trace: Trace) -> SpanTree:
         spans=spans,
         columns=cols,
         keys=keys,
-        parent=array("i", parent),
-        children=Children(array("i", order), array("i", offsets)),
+        _parent=parent,
+        _children=(order, offsets),
         roots=roots,
         start=start,
         end=end,
         cp_start=cp_start,
         cp_end=cp_end,
         on_path_eligible=Flags(eligible),
-        orphan=Flags(orphan),
+        _orphan=orphan,
         wall_start=wall_start,
         wall_end=wall_end,
         warnings=warn.build(),
