@@ -364,7 +364,6 @@ def attribute_nodes(
         row.__class__ = Row
         rows.append(row)
     return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
-    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, rows)
 
 
 _ERROR = int(StatusCode.ERROR)

@@ -128,12 +128,13 @@ class _Walk:
     def root(self, root: int, per_node: list[int] | None = None) -> list[int]:
         """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
         first; or, given ``per_node``, each section's length added to its node's there instead (no list made)."""
-        ordered, pointer, cp_start, cp_end, offsets = (
+        ordered, pointer, cp_start, cp_end, offsets, parent = (
             self.ordered,
             self.pointer,
             self.cp_start,
             self.cp_end,
             self.offsets,
+            self.parent,
         )
         seg: list[int] = []
         node = root
@@ -183,4 +184,4 @@ class _Walk:
                     per_node[node] += until - start
             if node == root:
                 return seg
-            node, until = self.parent[node], start
+            node, until = parent[node], start
