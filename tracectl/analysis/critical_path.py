@@ -23,6 +23,7 @@ Invariant (property-tested): for each root, the sections tile ``[root.start, roo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress
 from operator import not_
@@ -107,6 +108,9 @@ def path_times(tree: SpanTree) -> tuple[list[int], int]:
     return out, sum(out)
 
 
+_NONE: tuple[int, ...] = ()  # a leaf's children (shared: never written)
+
+
 class _Walk:
     """The walks of one tree's roots. They share what they learn (each node is in one root's subtree): a node's
     eligible children, ordered the first time a walk reaches it (latest end first; ties: earliest start, then node
@@ -115,7 +119,7 @@ class _Walk:
     __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "mixed", "offsets", "ordered", "parent", "pointer")
 
     def __init__(self, tree: SpanTree) -> None:
-        self.ordered: list[list[int] | None] = [None] * len(tree)
+        self.ordered: list[Sequence[int] | None] = [None] * len(tree)
         self.pointer = [0] * len(tree)
         read = tree.read
         self.cp_start, self.cp_end, self.flat, self.offsets = read.cp_start, read.cp_end, read.flat, read.offsets
@@ -144,7 +148,7 @@ class _Walk:
             if kids is None:
                 a, b = offsets[node], offsets[node + 1]
                 if a == b:
-                    kids = ordered[node] = []
+                    kids = ordered[node] = _NONE
                 else:
                     part, mixed = self.flat[a:b], self.mixed
                     if mixed is not None and node in mixed:
@@ -153,10 +157,11 @@ class _Walk:
                     else:
                         kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)
                     ordered[node] = kids
-                    if len(kids) == 2 and cp_end[kids[0]] != cp_end[kids[1]]:  # the most common parent of several:
+                    count = len(kids)
+                    if count == 2 and cp_end[kids[0]] != cp_end[kids[1]]:  # the most common parent of several:
                         if cp_end[kids[1]] > cp_end[kids[0]]:  # latest end first, told without a sort
                             kids.reverse()
-                    elif len(kids) > 1:
+                    elif count > 1:
                         keys = self.keys
                         kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
             if kids:
