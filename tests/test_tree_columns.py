@@ -28,7 +28,15 @@ from tracectl.analysis.attribution import (
 )
 from tracectl.analysis.critical_path import Section, critical_path, path_times
 from tracectl.analysis.selftime import self_times
-from tracectl.analysis.tree import MAX_VALID_NS, MIN_VALID_NS, SKEW_TOLERANCE_NS, SpanTree, TreeWarning, build_tree
+from tracectl.analysis.tree import (
+    MAX_VALID_NS,
+    MIN_VALID_NS,
+    SKEW_TOLERANCE_NS,
+    Readable,
+    SpanTree,
+    TreeWarning,
+    build_tree,
+)
 from tracectl.analysis.tree_rows import jsonable, make_view, trace_document
 from tracectl.model import Event, Link, Resource, Span, SpanKind, StatusCode, Trace
 from tracectl.model.columns import SpanColumns
@@ -723,3 +731,18 @@ def test_generated_shapes_as_long_traces_give_todays_tree_and_analysis() -> None
         want = derive(old)
         with as_long_traces():
             assert_same_tree_and_analysis(build_tree(trace), old, want)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.one_of(messy_trace(), skewed_tree()))
+def test_property_the_lists_build_tree_hands_over_are_the_trees_arrays(trace: Trace) -> None:
+    # build_tree gives the passes the lists it made (SpanTree.read) and makes parent and children arrays only when
+    # asked: both must say what the tree's arrays say, whether the times were repaired or not
+    for held in (trace, as_columns(trace)):
+        tree = build_tree(held)
+        handed = tree.read
+        made = Readable(tree)  # from the arrays, as for a tree built without the lists
+        for name in ("start", "end", "cp_start", "cp_end", "flat", "offsets", "parent"):
+            assert list(getattr(handed, name)) == list(getattr(made, name)), name
+        assert sorted(handed.with_children) == sorted(made.with_children) == sorted({p for p in tree.parent if p >= 0})
+        assert list(tree.children.flat) == list(handed.flat) and list(tree.children.offsets) == list(handed.offsets)

@@ -26,7 +26,7 @@ from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
 from tracectl.analysis.selftime import self_times
-from tracectl.analysis.tree import SpanTree, read_many
+from tracectl.analysis.tree import SpanTree
 from tracectl.errors import InputError
 from tracectl.model import Span, SpanKind, StatusCode
 
@@ -291,10 +291,11 @@ _CALLER_KINDS = (_CLIENT, _UNSPECIFIED)
 def edge_callees(tree: SpanTree) -> dict[int, int]:
     """``edge_callee`` of every node that has one: node -> callee."""
     kinds, services = tree.columns.kind, tree.services
-    flat, offsets = read_many(tree.children.flat), tree.children.offsets
+    read = tree.read
+    flat, offsets = read.flat, read.offsets
     out: dict[int, int] = {}
-    for node in set(tree.parent):  # the nodes with children (and -1)
-        if node >= 0 and kinds[node] in _CALLER_KINDS:
+    for node in read.with_children:
+        if kinds[node] in _CALLER_KINDS:
             callee = _callee(kinds, services, flat[offsets[node] : offsets[node + 1]], node)
             if callee >= 0:
                 out[node] = callee
@@ -352,15 +353,17 @@ def attribute_nodes(
         known = _COMPONENTS.get((group, names))
         if known is None:
             known = _component(group, single, names)
-        typed, label = known
-        ranked.append((-cp, -s, label, found, n, errors, typed))
+        ranked.append((-cp, -s, known[1], found, n, errors, known))
     ranked.sort()
     length = cp_length_ns
-    rows = tuple(
-        make_row(label, typed.edge, n, errors, -s, -cp, -cp / length if length else 0.0, typed)
-        for cp, s, label, _, n, errors, typed in ranked
-    )
-    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, rows)
+    rows: list[Any] = []
+    for cp, s, label, _, n, errors, (typed, _, edge) in ranked:  # made as make_row makes one, without a call a row
+        row: Any = _RowSlots()
+        row.key, row.edge, row.spans, row.errors, row.self_ns, row.cp_ns, row.share, row.component = (
+            label, edge, n, errors, -s, -cp, -cp / length if length else 0.0, typed)  # fmt: skip
+        row.__class__ = Row
+        rows.append(row)
+    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
 
 
 _ERROR = int(StatusCode.ERROR)
@@ -368,12 +371,12 @@ _ERROR = int(StatusCode.ERROR)
 # The components seen lately and their labels, by group and services (a str for one service): the same few recur in
 # every trace of a service, and a Component is immutable, so the traces' rows share one (fewer objects, smaller
 # pickles from ``blame -j``'s workers).
-_COMPONENTS: dict[tuple[Any, Any], tuple[Component, str]] = {}
+_COMPONENTS: dict[tuple[Any, Any], tuple[Component, str, bool]] = {}
 
 
-def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str]:
+def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str, bool]:
     """The component of a group of ``attribute_nodes`` (``value``: a plain group is a one-part key's value, not
-    parts) whose spans belong to the services ``names``, and its label."""
+    parts) whose spans belong to the services ``names``, its label, and whether it is an edge."""
     if type(group) is tuple and len(group) == 2 and type(group[0]) is tuple:  # an edge: (parts, callee's parts)
         parts, callee = group
     else:
@@ -381,5 +384,5 @@ def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[C
     if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
         _COMPONENTS.clear()
     component = Component(parts, callee, (names,) if isinstance(names, str) else names)
-    known = _COMPONENTS[(group, names)] = (component, component.label)
+    known = _COMPONENTS[(group, names)] = (component, component.label, component.edge)
     return known

@@ -23,10 +23,13 @@ Invariant (property-tested): for each root, the sections tile ``[root.start, roo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
 
 from tracectl._gc import paused_gc
-from tracectl.analysis.tree import SpanTree, read_many
+from tracectl.analysis.tree import SpanTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,31 +108,37 @@ def path_times(tree: SpanTree) -> tuple[list[int], int]:
     return out, sum(out)
 
 
+_NONE: tuple[int, ...] = ()  # a leaf's children (shared: never written)
+
+
 class _Walk:
     """The walks of one tree's roots. They share what they learn (each node is in one root's subtree): a node's
     eligible children, ordered the first time a walk reaches it (latest end first; ties: earliest start, then node
     key), so only the path's nodes are ever sorted; and how far the walk has gone through them."""
 
-    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "offsets", "ordered", "parent", "pointer")
+    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "mixed", "offsets", "ordered", "parent", "pointer")
 
     def __init__(self, tree: SpanTree) -> None:
-        self.ordered: list[list[int] | None] = [None] * len(tree)
+        self.ordered: list[Sequence[int] | None] = [None] * len(tree)
         self.pointer = [0] * len(tree)
-        self.cp_start, self.cp_end = read_many(tree.cp_start), read_many(tree.cp_end)
-        self.flat, self.offsets = read_many(tree.children.flat), tree.children.offsets
-        self.parent, self.keys = tree.parent, tree.keys
-        eligible = tree.on_path_eligible.data
-        self.eligible = eligible if 0 in eligible else None  # None: every node is
+        read = tree.read
+        self.cp_start, self.cp_end, self.flat, self.offsets = read.cp_start, read.cp_end, read.flat, read.offsets
+        self.parent, self.keys = read.parent, tree.keys
+        self.eligible = eligible = tree.on_path_eligible.data
+        # The nodes with a child off the path (few: asynchronous children, and children outside their parent): only
+        # theirs are filtered. (A node off the path is never reached, so its children need no filter.)
+        self.mixed = set(compress(self.parent, map(not_, eligible))) if 0 in eligible else None
 
     def root(self, root: int, per_node: list[int] | None = None) -> list[int]:
         """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
         first; or, given ``per_node``, each section's length added to its node's there instead (no list made)."""
-        ordered, pointer, cp_start, cp_end, offsets = (
+        ordered, pointer, cp_start, cp_end, offsets, parent = (
             self.ordered,
             self.pointer,
             self.cp_start,
             self.cp_end,
             self.offsets,
+            self.parent,
         )
         seg: list[int] = []
         node = root
@@ -139,15 +148,20 @@ class _Walk:
             if kids is None:
                 a, b = offsets[node], offsets[node + 1]
                 if a == b:
-                    kids = ordered[node] = []
+                    kids = ordered[node] = _NONE
                 else:
-                    part, eligible = self.flat[a:b], self.eligible
-                    if eligible is not None:
+                    part, mixed = self.flat[a:b], self.mixed
+                    if mixed is not None and node in mixed:
+                        eligible = self.eligible
                         kids = [k for k in part if eligible[k]]
                     else:
                         kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)
                     ordered[node] = kids
-                    if len(kids) > 1:
+                    count = len(kids)
+                    if count == 2 and cp_end[kids[0]] != cp_end[kids[1]]:  # the most common parent of several:
+                        if cp_end[kids[1]] > cp_end[kids[0]]:  # latest end first, told without a sort
+                            kids.reverse()
+                    elif count > 1:
                         keys = self.keys
                         kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
             if kids:
@@ -175,4 +189,4 @@ class _Walk:
                     per_node[node] += until - start
             if node == root:
                 return seg
-            node, until = self.parent[node], start
+            node, until = parent[node], start

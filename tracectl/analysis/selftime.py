@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from operator import sub
 
-from tracectl.analysis.tree import SpanTree, read_many
+from tracectl.analysis.tree import SpanTree
 
 
 def self_times(tree: SpanTree) -> list[int]:
@@ -12,16 +12,25 @@ def self_times(tree: SpanTree) -> list[int]:
 
     A leaf's is its duration (one C-speed pass); a parent's children are already sorted by start, so one sweep per
     parent merges their intervals: O(n) overall."""
-    start, end = read_many(tree.start), read_many(tree.end)
+    read = tree.read
+    start, end, flat, offsets = read.start, read.end, read.flat, read.offsets
     out = list(map(sub, end, start))
-    flat, offsets = read_many(tree.children.flat), tree.children.offsets
-    for i in set(tree.parent):  # the nodes with children (and -1)
-        if i < 0:
-            continue
+    for i in read.with_children:
         s, e = start[i], end[i]
+        a, b = offsets[i], offsets[i + 1]
+        if b - a == 1:  # one child (the most common parent): its window clipped to the node's is what is covered
+            k = flat[a]
+            ks, ke = start[k], end[k]
+            if ks < s:  # noqa: PLR1730
+                ks = s
+            if ke > e:  # noqa: PLR1730
+                ke = e
+            if ke > ks:
+                out[i] = (e - s) - (ke - ks)
+            continue
         covered = 0
         cur_s = cur_e = s
-        for k in flat[offsets[i] : offsets[i + 1]]:
+        for k in flat[a:b]:
             ks, ke = start[k], end[k]
             if ks < s:  # noqa: PLR1730 - max() and min() cost a call each: half this loop's time
                 ks = s

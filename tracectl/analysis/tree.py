@@ -144,6 +144,29 @@ class Children(Sequence[list[int]]):
         return f"Children({list(self)!r})"
 
 
+class Readable:
+    """``SpanTree.read``: the tree's times, windows for the path, parents and children as the passes read them (never
+    written), and the nodes that have children."""
+
+    __slots__ = ("_with_children", "cp_end", "cp_start", "end", "flat", "offsets", "parent", "start")
+
+    def __init__(self, tree: SpanTree, made: tuple[Sequence[int], ...] | None = None) -> None:
+        if made is None:
+            made = tuple(read_many(v) for v in (tree.start, tree.end, tree.cp_start, tree.cp_end, tree.children.flat,
+                                                tree.children.offsets, tree.parent))  # fmt: skip
+        self.start, self.end, self.cp_start, self.cp_end, self.flat, self.offsets, self.parent = made
+        self._with_children: list[int] | None = None
+
+    @property
+    def with_children(self) -> list[int]:
+        """The nodes that have children, in no set order."""
+        if self._with_children is None:
+            nodes = set(self.parent)
+            nodes.discard(-1)
+            self._with_children = list(nodes)
+        return self._with_children
+
+
 @dataclass(slots=True)
 class SpanTree:
     """A rebuilt span tree. Index ``i`` is node ``i`` in every per-node sequence, and row ``i`` of ``columns``.
@@ -156,23 +179,60 @@ class SpanTree:
     spans: Sequence[Span]  # node i's span (built on first use when the trace came as columns)
     columns: SpanColumns  # the nodes' spans as columns: row i is node i
     keys: list[str]  # unique node key: the span ID, or "<span ID>#server" for a Zipkin-style shared span
-    parent: array[int]  # -1 for a root
-    children: Children  # sorted by (start, end, index)
+    # parent: array[int], -1 for a root; children: Children, sorted by (start, end, index). Held as the lists
+    # build_tree made (index order; children grouped by parent, and where each node's begin) until first asked for:
+    # the passes read ``read``'s lists, and blame never asks.
+    _parent: Sequence[int] = field(repr=False, compare=False)
+    _children: Children | tuple[Sequence[int], Sequence[int]] = field(repr=False, compare=False)
     roots: list[int]  # sorted by (start, end, index)
     start: array[int]  # repaired start/end (ns)
     end: array[int]
     cp_start: array[int]  # window clipped into the parent's window, for the critical path
     cp_end: array[int]
     on_path_eligible: Flags  # False: async child, or wholly outside its parent (or under such a node)
-    orphan: Flags  # a root only because its parent never arrived
+    _orphan: Flags | bytearray = field(repr=False, compare=False)  # orphan (a Flags when first asked for)
     wall_start: int  # earliest repaired start over all spans (computed once: renderers ask per row)
     wall_end: int  # latest repaired end
     warnings: list[TreeWarning] = field(default_factory=list)
     _services: list[str] | None = field(default=None, init=False, repr=False, compare=False)
     _depth: array[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _read: Readable | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def parent(self) -> array[int]:
+        """Every node's parent, -1 for a root."""
+        parent = self._parent
+        if not isinstance(parent, array):
+            parent = self._parent = array("i", parent)
+        return parent
+
+    @property
+    def children(self) -> Children:
+        """Every node's children, sorted by (start, end, index)."""
+        children = self._children
+        if not isinstance(children, Children):
+            order, offsets = children
+            children = self._children = Children(array("i", order), array("i", offsets))
+        return children
+
+    @property
+    def orphan(self) -> Flags:
+        """A root only because its parent never arrived."""
+        orphan = self._orphan
+        if not isinstance(orphan, Flags):
+            orphan = self._orphan = Flags(orphan)
+        return orphan
+
+    @property
+    def read(self) -> Readable:
+        """The per-node values the passes (self time, path walk, edges) read many times, made once per tree: lists up
+        to ``LISTS_UP_TO`` nodes (``build_tree`` hands over the ones it made), else the arrays themselves."""
+        if self._read is None:
+            self._read = Readable(self)
+        return self._read
 
     @property
     def duration_ns(self) -> int:
@@ -517,7 +577,8 @@ def _build_tree(trace: Trace) -> SpanTree:
     wall_start, wall_end = min(s, default=0), max(e, default=0)
     # Every time within 1980–2200 and no span ending before it starts: then the earliest start and the latest end
     # are the extremes of both.
-    if not n or (wall_start >= MIN_VALID_NS and wall_end <= MAX_VALID_NS and not any(map(lt, e, s))):
+    clean = not n or (wall_start >= MIN_VALID_NS and wall_end <= MAX_VALID_NS and not any(map(lt, e, s)))
+    if clean:
         # nothing to repair: the received times are the tree's
         start, end = (
             (s, e)
@@ -541,28 +602,37 @@ def _build_tree(trace: Trace) -> SpanTree:
             warn.ids[kind] += ids_said
         order, offsets, nroots, _ = _by_time(parent, start, end)
         wall_start, wall_end = min(start, default=0), max(end, default=0)
+    lists: tuple[Sequence[int], ...] | None = None
+    if n <= LISTS_UP_TO:  # the lists the passes read, as made here (the windows for the path are the times' arrays when
+        # nothing sticks out; ``s`` and ``e`` are the tree's times unless repaired)
+        if not clean:
+            s, e = start.tolist(), end.tolist()
+        lists = (s, e, *((s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())), order, offsets, parent)
     roots = order[:nroots]
     if nroots > 1:
         in_index_order = tuple(keys[r] for r in sorted(roots))
         warn.extra.append(TreeWarning("multiple-roots", f"trace has {nroots} roots; each is analysed", in_index_order))
-    return SpanTree(
+    tree = SpanTree(
         trace_id=trace.trace_id,
         spans=spans,
         columns=cols,
         keys=keys,
-        parent=array("i", parent),
-        children=Children(array("i", order), array("i", offsets)),
+        _parent=parent,
+        _children=(order, offsets),
         roots=roots,
         start=start,
         end=end,
         cp_start=cp_start,
         cp_end=cp_end,
         on_path_eligible=Flags(eligible),
-        orphan=Flags(orphan),
+        _orphan=orphan,
         wall_start=wall_start,
         wall_end=wall_end,
         warnings=warn.build(),
     )
+    if lists is not None:
+        tree._read = Readable(tree, lists)
+    return tree
 
 
 class _Fit:
