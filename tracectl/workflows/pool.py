@@ -21,7 +21,7 @@ from tracectl.errors import FormatError, InputError, TracectlError
 from tracectl.formats.detect import read_source  # not per file: an import statement costs ~1 µs a call
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
 
     from tracectl.model import Trace
     from tracectl.workflows.session import Session, Update
@@ -83,7 +83,7 @@ def over_files(
         # The collector paused: what the work keeps is many small objects and no cycles (see _gc.kept_bulk).
         with progress(label) as update, kept_bulk():
             return merged(in_this_process(files, work, update), skip_bad, warn, warnings)
-    with forked(jobs) as executor:
+    with forked(jobs - 1) as executor:  # and this process: ``jobs`` in all
         outcomes = each_file(executor, files, work, jobs)  # submits every chunk: the workers are forked now, before
         # the progress bar starts its thread. The collector paused (the workers keep theirs): the results arriving
         # are many small objects and no cycles, and a collector rescanning them as they pile up costs a third of
@@ -180,30 +180,55 @@ CHUNK_FILES = 256  # at most, per round trip: fewer messages, and still at least
 def each_file(
     executor: Executor, files: list[str], work: Callable[[Trace], T], jobs: int
 ) -> Iterator[list[FileOutcome[T]]]:
-    """Each chunk of files' outcomes, in the order of ``files``, computed by the executor's ``jobs`` workers:
-    ``work`` (a module-level function, or a ``functools.partial`` of one: it is pickled) applied to each trace read.
-    Every chunk is submitted at once (which forks the workers)."""
+    """Each chunk of files' outcomes, in the order of ``files``: ``work`` (a module-level function, or a
+    ``functools.partial`` of one: it is pickled) applied to each trace read, by the executor's ``jobs - 1`` workers
+    and by this process. The workers' first chunks are submitted now (which forks them)."""
     size = max(1, min(CHUNK_FILES, len(files) // (jobs * 8)))
     chunks = [(files[i : i + size], work) for i in range(0, len(files), size)]
-    return _received(executor.map(_work_chunk, chunks), chunks)
+    return _Shared(executor, chunks, ahead=2 * (jobs - 1)).outcomes()
 
 
-def _received(
-    results: Iterator[list[FileOutcome[T]]], chunks: list[tuple[list[str], Any]]
-) -> Iterator[list[FileOutcome[T]]]:
-    """``results`` as they come; a worker that died (killed, out of memory) is one line naming where it was."""
-    from concurrent.futures.process import BrokenProcessPool
+class _Shared(Generic[T]):
+    """Chunks shared between the workers and this process. The workers take them from the front, at most ``ahead``
+    submitted and not yet handed on; while the next chunk in order is not ready, this process does the last chunk
+    nobody has taken, so it works instead of waiting, and its share is never pickled. Outcomes come in order."""
 
-    done = 0
-    try:
-        for outcomes in results:
-            yield outcomes
-            done += 1
-    except BrokenProcessPool:
-        raise TracectlError(
-            f"a worker process ended abruptly (killed, or out of memory?) while reading {chunks[done][0][0]} or the "
-            f"{len(chunks[done][0]) - 1} files after it; run again with --jobs 1 to read every file in this process"
-        ) from None
+    def __init__(self, executor: Executor, chunks: list[tuple[list[str], Callable[[Trace], T]]], ahead: int) -> None:
+        self.executor, self.chunks, self.ahead = executor, chunks, ahead
+        self.submitted: dict[int, Future[list[FileOutcome[T]]]] = {}
+        self.front, self.back = 0, len(chunks) - 1  # the next chunk for a worker; the last chunk nobody has taken
+        self.top_up()
+
+    def top_up(self) -> None:
+        while self.front <= self.back and len(self.submitted) < self.ahead:
+            self.submitted[self.front] = self.executor.submit(_work_chunk, self.chunks[self.front])
+            self.front += 1
+
+    def outcomes(self) -> Iterator[list[FileOutcome[T]]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        mine: dict[int, list[FileOutcome[T]]] = {}  # the chunks done here, by index (the last ones)
+        i = 0
+        try:
+            for i in range(len(self.chunks)):
+                if i in mine:
+                    yield mine.pop(i)
+                    continue
+                self.top_up()
+                future = self.submitted.pop(i)
+                while not future.done() and self.front <= self.back:
+                    mine[self.back] = _work_chunk(self.chunks[self.back])
+                    self.back -= 1
+                    self.top_up()  # the workers' queue kept full meanwhile
+                outcomes = future.result()
+                self.top_up()
+                yield outcomes
+        except BrokenProcessPool:  # a worker died (killed, out of memory): one line naming where it was
+            names = self.chunks[i][0]
+            raise TracectlError(
+                f"a worker process ended abruptly (killed, or out of memory?) while reading {names[0]} or the "
+                f"{len(names) - 1} files after it; run again with --jobs 1 to read every file in this process"
+            ) from None
 
 
 def counted(chunks: Iterator[list[FileOutcome[T]]], total: int, progress: Update) -> Iterator[FileOutcome[T]]:
