@@ -30,8 +30,8 @@ Jobs = Annotated[
         "--jobs",
         "-j",
         min=1,
-        help="Worker processes for many files (default: one per processor; 1: all in this process). Files are read "
-        "one at a time either way: memory does not grow with their number.",
+        help="Processes reading many files, this one included (default: one per processor; 1: this one only). "
+        "Files are read one at a time either way: memory does not grow with their number.",
     ),
 ]
 

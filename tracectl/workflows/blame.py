@@ -69,7 +69,7 @@ def blame(
 ) -> Blame:  # fmt: skip
     """Attribute the latency of ``traces`` (files, directories, globs, IDs) or of what ``query`` finds.
 
-    ``jobs``: worker processes for many files (default: one per processor; 1 reads and analyses in this process).
+    ``jobs``: processes reading many files, this one included (default: one per processor; 1: this one only).
     """
     from functools import partial
 

@@ -41,7 +41,7 @@ def check(
 ) -> CheckResult:  # fmt: skip
     """Judge the instrumentation behind ``traces`` (files, directories, globs, IDs) or what ``query`` finds.
 
-    ``jobs``: worker processes for many files (default: one per processor; 1 reads and checks in this process).
+    ``jobs``: processes reading many files, this one included (default: one per processor; 1: this one only).
     """
     from tracectl.analysis.checks import check_facts, check_traces
     from tracectl.workflows import pool

@@ -3,10 +3,10 @@ analysis for ``blame``, the per-span rules and propagation records for ``check``
 is kept (small), merged in file order (``merged``) exactly as ``load_many`` would read the files. Nothing of a
 file outlives its work, so memory does not grow with the number of files.
 
-With enough files (``worth_a_pool``) the files are read in worker processes, one per processor: a worker costs a
-fork and its share of the pickled results, and one file of a few dozen spans is read and analysed in well under a
-millisecond, so below a few dozen files and a few MB it stays in this process. Workers are forked before any
-progress bar starts its thread, and the parent reports progress as the results come back.
+With enough files (``worth_a_pool``) worker processes read them too, one per processor besides this one: a worker
+costs a fork and its share of the pickled results, and one file of a few dozen spans is read and analysed in well
+under a millisecond, so below a few dozen files and a few MB it stays in this process. Workers are forked before
+any progress bar starts its thread, and this process reports progress as the results come back.
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ def over_files(
     label: str, listed: dict[str, bool] | None = None,
 ) -> Merged[T]:  # fmt: skip
     """``work`` on every trace of ``files``, a file at a time (nothing of a file is kept but what ``work`` returns),
-    in ``jobs`` worker processes (None: one per processor) when there are enough files to pay for them, else in this
-    process; merged as ``load_many`` reads files (``merged``), with the progress bar ``label``. Warnings go to the
-    session as they come and into the result. ``listed``: what ``named_files`` learnt of the files."""
+    in ``jobs`` processes (None: one per processor), this one and ``jobs - 1`` workers, when there are enough files
+    to pay for workers, else in this process alone; merged as ``load_many`` reads files (``merged``), with the
+    progress bar ``label``. Warnings go to the session as they come and into the result. ``listed``: what
+    ``named_files`` learnt of the files."""
     from tracectl._gc import kept_bulk
     from tracectl.workflows.session import no_progress
     from tracectl.workflows.sources import distinct_files
