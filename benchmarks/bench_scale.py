@@ -205,9 +205,11 @@ def report(all_cases: list[Case], trees: dict[str, Path]) -> None:
             wall = statistics.median(r.wall for r in runs)
             rss = max(r.rss_mb for r in runs)
             per_span = f"{rss * 1024 / case.spans:.2f} KB" if case.spans else "—"
-            ratios = sorted(r.cpu / f for r, f in zip(runs, case.floors, strict=True))
-            spread = f" ({ratios[0]:.2f}–{ratios[-1]:.2f})" if len(ratios) > 1 else ""  # the rounds' range
-            floor = f"{statistics.median(ratios):.2f}×{spread}" if case.floors else "—"
+            floor = "—"
+            if case.floors:  # the median ratio, and the rounds' range
+                ratios = sorted(r.cpu / f for r, f in zip(runs, case.floors, strict=True))
+                spread = f" ({ratios[0]:.2f}–{ratios[-1]:.2f})" if len(ratios) > 1 else ""
+                floor = f"{statistics.median(ratios):.2f}×{spread}"
             vs_peer = (
                 f"{statistics.median(r.cpu / p.cpu for r, p in zip(runs, peer, strict=True)):.2f}×"
                 if peer and label != "peer" else "—"
