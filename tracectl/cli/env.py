@@ -215,9 +215,11 @@ class Env:
                 live.update(Text(message, style="dim"))
 
     def stop_status(self) -> None:
-        from rich.status import Status
-
         with self._lock:
+            if self._live is None:  # nothing shown (a pipe, --quiet): rich's live display not even imported
+                return
+            from rich.status import Status
+
             if isinstance(self._live, Status):
                 self._live.stop()
                 self._live = None
