@@ -85,10 +85,10 @@ def over_files(
         with progress(label) as update, kept_bulk():
             return merged(in_this_process(files, work, update), skip_bad, warn, warnings)
     with forked(jobs - 1) as executor:  # and this process: ``jobs`` in all
-        outcomes = each_file(executor, files, work, jobs)  # submits every chunk: the workers are forked now, before
-        # the progress bar starts its thread. The collector paused (the workers keep theirs): the results arriving
-        # are many small objects and no cycles, and a collector rescanning them as they pile up costs a third of
-        # taking them in.
+        # Submits the workers' first chunks: they are forked now, before the progress bar starts its thread. The
+        # collector paused (the workers keep theirs): the results arriving are many small objects and no cycles, and
+        # a collector rescanning them as they pile up costs a third of taking them in.
+        outcomes = each_file(executor, files, work, jobs)
         with progress(label) as update, kept_bulk():
             return merged(counted(outcomes, len(files), update), skip_bad, warn, warnings)
 
