@@ -528,12 +528,7 @@ class _Reader:
             statuses,
             *_,
         ) = zip(*map(astuple, spans), strict=True)
-        span_ids: Sequence[str]
-        if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
-            span_ids = raw_ids
-            ids.update(zip(raw_ids, raw_ids, strict=True))
-        else:
-            span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
+        span_ids = _span_ids(memo, raw_ids)
         parents: list[Any] = list(
             map(ids.get, raw_parents)
         )  # a parent read already, by its ID as written (the common case)
@@ -651,18 +646,12 @@ class _Reader:
         ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
         ``msgspec.structs.astuple``: a getattr each costs more), unless given (``fields``)."""
         memo = self.memo
-        ids = memo.span_ids
         share = memo.strings.setdefault
         n = len(spans)
         if fields is None:
             fields = list(zip(*map(astuple, spans), strict=True))
         trace_ids, raw_ids, raw_names, refs_of, raw_starts, durations, tag_lists, logs_of, pids, procs, _, _ = fields
-        span_ids: Sequence[str]
-        if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
-            span_ids = raw_ids
-            ids.update(zip(raw_ids, raw_ids, strict=True))
-        else:
-            span_ids = [ids.get(x) or _span_id(memo, x) for x in raw_ids]
+        span_ids = _span_ids(memo, raw_ids)
         read += span_ids
         if None in raw_names:
             raw_names = tuple(x or "" for x in raw_names)
@@ -848,6 +837,15 @@ def _trace_id(raw: str) -> str:
         return normalize_trace_id(raw)
     except InvalidId:
         raise GiveUp from None
+
+
+def _span_ids(memo: fastpath.Memo, raw_ids: Sequence[str]) -> Sequence[str]:
+    """Spans' own IDs normalised, each remembered in ``memo``; or ``GiveUp``."""
+    if _canonical_span_ids(raw_ids):  # each its own normalised form (the common case): no look-up per span
+        memo.span_ids.update(zip(raw_ids, raw_ids, strict=True))
+        return raw_ids
+    ids = memo.span_ids
+    return [ids.get(x) or _span_id(memo, x) for x in raw_ids]
 
 
 def _span_id(memo: fastpath.Memo, raw: str) -> str:
