@@ -115,15 +115,18 @@ def test_metrics_arrive_as_exponential_histograms(slow_lookups: SandboxServers) 
 
 @pytest.fixture(scope="module")
 def example_metrics() -> Iterator[SandboxServers]:
-    """A run with the example's own export interval (10 s), long enough for several exports."""
-    with SandboxServers(Store()) as servers:
+    """A run whose metrics are exported every second, so several exports fall during the requests whatever the
+    machine's speed (with the example's 10 s, a quiet machine served all 300 before the first export: the counts
+    never rose between two points, and every rate was 0)."""
+    with SandboxServers(Store()) as servers, pytest.MonkeyPatch.context() as env:
+        env.setenv("OTEL_METRIC_EXPORT_INTERVAL", "1000")
         with run.services(servers.tempo_url, slow_share=0.1, slow_ms=250) as running:
             assert run.drive(running.predict_url, requests=300, concurrency=3).statuses == {200: 300}
         yield servers
 
 
 def test_metrics_reads_the_examples_own_metrics_through_promql(example_metrics: SandboxServers) -> None:
-    """The SDK exports every 10 s and at exit: several points per series, which the sandbox serves through PromQL
+    """The SDK exports every second and at exit: several points per series, which the sandbox serves through PromQL
     as Prometheus' OTLP receiver stores them, in place of the series it would compute from the traces."""
     exports = {p.time_ns for p in example_metrics.store.metrics("http.server.request.duration")}
     assert len(exports) >= 2  # not the single flush at exit a 60 s interval left
