@@ -120,7 +120,7 @@ TIERS_BY_TEST: dict[str, tuple[str, ...]] = {
     "test_check_cli.py::test_check_over_a_backend_search": ("e2e",),
     "test_check_cli.py::test_a_traceparent_fetches_its_trace_and_says_when_its_span_is_missing": ("e2e",),
     "test_cli.py::test_help_does_not_import_heavy_modules": ("e2e",),  # a fresh interpreter
-    "test_cli.py::test_parsing_options_does_not_import_pydantic": ("e2e",),  # a fresh interpreter
+    "test_cli.py::test_a_command_in_a_pipe_imports_neither_pydantic_nor_rich": ("e2e",),  # a fresh interpreter
     "test_cli.py::test_python_dash_m_entry_point": ("e2e",),
     "test_critical_path.py::test_property_sections_tile_each_root_exactly": ("slow",),
     "test_drift_cli.py::test_reports_markdown_and_html_in_headless_chromium": ("real",),

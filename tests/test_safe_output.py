@@ -10,13 +10,16 @@ import httpx
 import orjson
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.builders import span, trace
 from tracectl.cli.env import Env
 from tracectl.cli.main import app
 from tracectl.formats import otlp_json
-from tracectl.render.safe_text import SafeConsole, visible
+from tracectl.render.safe_console import SafeConsole
+from tracectl.render.safe_text import visible
 
 # A window title, the clipboard (OSC 52), clear screen, a bell, an 8-bit CSI, and colour that never ends.
 EVIL = "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x9b31m\x1b[31m"
@@ -120,3 +123,50 @@ def test_stdout_stays_empty_when_a_command_fails_half_way(hostile_file: Path, mo
     monkeypatch.setattr(tree_view, "render_tree", render_then_fail)
     result = runner.invoke(app, ["show", str(hostile_file)])
     assert result.exit_code == 1 and result.stdout == "" and "something breaks" in result.stderr
+
+
+def _through_rich(label: str, style: str, text: str, width: int) -> str:
+    """What the rich console of a ``Env`` writing to a pipe prints for ``err_line``."""
+    import io
+
+    from rich.text import Text
+
+    buf = io.StringIO()
+    env = Env(stderr_stream=buf, force_terminal=False, width=width)
+    env.err.print(Text.assemble((label, style), visible(text)), soft_wrap=True)
+    return buf.getvalue()
+
+
+@given(
+    text=st.text(st.characters(blacklist_characters="\t", blacklist_categories=("Cs",)), max_size=200),
+    label=st.sampled_from(["", "warning: ", "tracectl: error: "]),
+    width=st.sampled_from([10, 80, 200]),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_line_on_a_pipe_is_what_the_rich_console_would_write(text: str, label: str, width: int) -> None:
+    """Notes, warnings and errors on a pipe skip rich (its import is a third of a short command's start-up): the
+    line written must be the console's, character for character (controls shown, wide characters, newlines,
+    trailing spaces, a line longer than the width)."""
+    import io
+
+    buf = io.StringIO()
+    Env(stderr_stream=buf, force_terminal=False, width=width).err_line(text, label, "red")
+    assert buf.getvalue() == _through_rich(label, "red", text, width)
+
+
+def test_a_line_with_a_tab_goes_through_rich_for_its_layout() -> None:
+    import io
+
+    buf = io.StringIO()
+    Env(stderr_stream=buf, force_terminal=False).err_line("a\tb 界\tc", "warning: ")
+    assert (
+        buf.getvalue() == _through_rich("warning: ", "", "a\tb 界\tc", 80) == "warning: a      b 界    c\n"
+    )  # tab stops by cell width: 界 is two
+
+
+def test_a_warning_in_a_pipe_shows_control_characters_without_colour() -> None:
+    import io
+
+    buf = io.StringIO()
+    Env(stderr_stream=buf, force_terminal=False).warn(f"bad name {EVIL}")
+    assert buf.getvalue() == f"warning: bad name {SHOWN}\n"

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import IO, TYPE_CHECKING, Any
 
+from tracectl.render.safe_text import visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
 
 def _console_class() -> type[Console]:
-    from tracectl.render.safe_text import SafeConsole
+    from tracectl.render.safe_console import SafeConsole
 
     class TerminalConsole(SafeConsole):
         """Shows control characters instead of executing them (``SafeConsole``), and lets a closed pipe surface as
@@ -120,14 +122,26 @@ class Env:
     def warn(self, message: str) -> None:
         """A warning on stderr (not with --quiet): scrubbed of credentials, control characters shown."""
         if not self.quiet:
-            from rich.text import Text
-
-            self.err.print(Text.assemble(("warning: ", "yellow"), self.redact(message)), soft_wrap=True)
+            self.err_line(self.redact(message), "warning: ", "yellow")
 
     def info(self, message: str) -> None:
         """A note for the user on stderr (a file written, …); silent with --quiet."""
         if not self.quiet:
-            self.err.print(message, soft_wrap=True, markup=False)
+            self.err_line(message)
+
+    def err_line(self, text: str, label: str = "", style: str = "") -> None:
+        """``label`` (in ``style`` on a terminal) and ``text`` as a line on stderr, control characters shown, never
+        wrapped. On a terminal through the rich console; elsewhere written as the console would write it (the
+        characters made visible, no colour), without importing rich for one line, unless a tab needs its layout
+        (rich expands tabs by cell width)."""
+        if "\t" in text or "\t" in label or self.stderr_is_tty:
+            from rich.text import Text
+
+            self.err.print(Text.assemble((label, style), visible(text)), soft_wrap=True)
+            return
+        self.stop_status()
+        self.stderr.write(f"{visible(label)}{visible(text)}\n")
+        self.stderr.flush()
 
     def write(self, text: str, styled: bool = False) -> None:
         """Write a whole answer to stdout (after clearing any "waiting for …" line): verbatim in a pipe; on a
@@ -135,8 +149,6 @@ class Env:
         own consoles, which already show the data's control characters and whose escapes are colours."""
         self.stop_status()
         if self.stdout_is_tty and not styled:
-            from tracectl.render.safe_text import visible
-
             text = visible(text)
         self.stdout.write(text)
         self.stdout.flush()
@@ -155,8 +167,6 @@ class Env:
             for piece in pieces:  # each piece is whole UTF-8 (machine.Blocks)
                 text = piece.decode()
                 if self.stdout_is_tty:
-                    from tracectl.render.safe_text import visible
-
                     text = visible(text)
                 self.stdout.write(text)
             self.stdout.flush()

@@ -37,8 +37,6 @@ def report_error(env: Env, exc: BaseException) -> int:
     """Print one line for ``exc`` on stderr and return the exit code it maps to. The only such mapping.
 
     The line is scrubbed of the configured credentials and its control characters are shown, not executed."""
-    from rich.text import Text
-
     from tracectl.render.safe_text import visible
 
     env.stop_status()
@@ -53,8 +51,7 @@ def report_error(env: Env, exc: BaseException) -> int:
     else:
         message = f"{type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)"
         label, code = "tracectl: internal error: ", int(ExitCode.INTERNAL)
-    line = visible(env.redact(message), one_line=True)
-    env.err.print(Text.assemble((label, "red"), line), soft_wrap=True)
+    env.err_line(visible(env.redact(message), one_line=True), label, "red")
     return code
 
 

@@ -5,8 +5,9 @@ Terminal: control characters are shown, never executed.
 A span name, an attribute value, a log line or an error body can hold escape sequences: ``ESC [ … m`` recolours
 the terminal, others move the cursor, retitle the window or (OSC 52) write the clipboard. ``visible`` replaces
 every such character by a visible stand-in of the same length (``\\x1b`` → ``␛``), so that the styles of a rich
-``Text`` keep their offsets and a table keeps its layout. ``SafeConsole`` passes everything it prints through it:
-every terminal view prints through one, so no view can forget.
+``Text`` keep their offsets and a table keeps its layout. ``safe_console.SafeConsole`` passes everything it prints
+through it: every terminal view prints through one, so no view can forget. (This module imports no rich: a line on
+a pipe is written without it.)
 
 Markdown (``md_text``, ``md_code``, ``md_fence``): a name must stay one table cell or one list item, and never
 become a heading, a link, a code fence or HTML that an HTML-enabled viewer would run. CSV (``csv_cell``): a cell
@@ -17,16 +18,6 @@ a leading ``'`` unless the user asked for the raw data (``--csv-raw``).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.text import Text
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from rich.console import ConsoleOptions, RenderableType
-    from rich.segment import Segment
 
 # C0 controls become the Unicode control pictures (U+2400 + code: ␛ for ESC, ␀ for NUL), DEL becomes ␡, and the
 # C1 controls (0x80-0x9f; 0x9b is a one-byte CSI on some terminals) the replacement character. So do the
@@ -66,21 +57,6 @@ def visible(text: str, one_line: bool = False) -> str:
 def is_safe(text: str) -> bool:
     """True when ``text`` holds no control character a terminal would act on (tabs and newlines allowed)."""
     return _UNSAFE.search(text) is None
-
-
-class SafeConsole(Console):
-    """A rich ``Console`` that shows control characters in whatever it prints (strings, markup, ``Text``), before
-    layout: a ``Text`` built from a span name is copied with ``visible`` applied, its styles untouched."""
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        return super().render_str(visible(text), **kwargs)
-
-    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
-        if isinstance(renderable, Text) and not is_safe(renderable.plain):
-            safe = renderable.copy()
-            safe.plain = visible(renderable.plain)  # same length: every style span keeps its place
-            renderable = safe
-        return super().render(renderable, options)
 
 
 # ----------------------------------------------------------------------------------------------- Markdown
