@@ -75,12 +75,24 @@ def test_span_ids_not_canonical_are_normalised_or_refused_as_before(
     same(jaeger(jspan(span_id), jspan(B, [ref(span_id)]), jspan(C, [ref(B)])), monkeypatch)
 
 
-def test_the_other_tags_are_the_attributes_with_shared_strings() -> None:
+def test_the_other_tags_are_the_attributes_kept_as_decoded_in_a_small_input() -> None:
+    doc = jaeger(jspan(tags=[KIND, tag("k", "v"), tag("error", "no")]), jspan(B, tags=[tag("k", "v")]), jspan(C))
+    out = fastjson.read(fastjson.msgspec.json.encode(doc))
+    assert out is not None
+    cols = out[0][0].columns
+    assert [type(a) for a in cols.attributes] == [fastjson.JaegerAttributes, fastjson.JaegerAttributes,
+                                                  fastjson.NoAttributes]  # fmt: skip
+    assert [cols.attributes_of(i) for i in range(3)] == [{"k": "v", "error": "no"}, {"k": "v"}, {}]
+    assert [type(a) for a in cols.attributes] == [dict, dict, dict]  # decoded once, then kept
+
+
+def test_the_other_tags_are_dicts_of_shared_strings_in_a_large_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastjson, "CHUNKED_ABOVE", 0)
     doc = jaeger(jspan(tags=[KIND, tag("k", "v"), tag("error", "no")]), jspan(B, tags=[tag("k", "v")]))
     out = fastjson.read(fastjson.msgspec.json.encode(doc))
     assert out is not None
     cols = out[0][0].columns
-    assert [cols.attributes_of(0), cols.attributes_of(1)] == [{"k": "v", "error": "no"}, {"k": "v"}]
+    assert cols.attributes == [{"k": "v", "error": "no"}, {"k": "v"}]
     assert cols.attributes_of(0)["k"] is cols.attributes_of(1)["k"]
 
 

@@ -376,6 +376,19 @@ class NoAttributes(Struct, gc=False):
 _NONE = NoAttributes()
 
 
+class JaegerAttributes(Struct, gc=False):
+    """A span's Jaeger tags as decoded (validated already) but for those that are not attributes (``dropped``: the
+    kind, status and scope tags ``_Reader.special_read`` took): a dict on first use."""
+
+    tags: Tags
+    dropped: frozenset[str]
+
+    def materialise(self) -> dict[str, AttrValue]:
+        dropped = self.dropped
+        return {t.key: t.value if t.type is STRING and type(t.value) is str else _tag_value(t)
+                for t in self.tags if t.key not in dropped}  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------- reading
 
 
@@ -717,7 +730,12 @@ class _Reader:
         """Each span's tags as ``jaeger_json._span`` reads them: its attributes (strings shared), and kind, status
         code, scope and status message from the tags that hold them (``special_read``, remembered by the tuple of
         those tags). One pass over each span's tags; an ``error`` tag, which stays an attribute unless it made the
-        status, is read in a second pass over that span's tags."""
+        status, is read in a second pass over that span's tags.
+
+        In a small input (not ``compact``) the attributes stay as decoded (``JaegerAttributes``): the one pass only
+        picks the special tags out and checks that every other tag's value is of its type."""
+        if not self.compact:
+            return self.lazy_tags(tag_lists)
         share = self.memo.strings.setdefault
         known_of = _SPECIAL_READ.get
         plain = _PLAIN
@@ -748,6 +766,38 @@ class _Reader:
                 attrs = {share(t.key, t.key): share(v, v) if type(v := _tag_value(t)) is str else v
                          for t in tags if t.key not in _DROPPED}  # fmt: skip
             attributes.append(attrs)
+            known.append(x)
+        kinds, codes, scopes, messages, _ = zip(*known, strict=True)
+        return attributes, kinds, codes, scopes, messages
+
+    def lazy_tags(
+        self, tag_lists: Sequence[Tags | None]
+    ) -> tuple[list[Any], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
+        """``tags`` for a small input: each span's attributes kept as decoded (``JaegerAttributes``), the values
+        checked here as ``_tag_value`` checks them (a string tag holding a string, the common case, inline)."""
+        known_of = _SPECIAL_READ.get
+        special_keys = _SPECIAL
+        plain = _PLAIN
+        attributes: list[Any] = []
+        known = []
+        for tags in tag_lists:
+            if not tags:
+                attributes.append(_NONE)
+                known.append(plain)
+                continue
+            special = []
+            for t in tags:
+                if t.key in special_keys:
+                    special.append(t)
+                elif t.type is not STRING or type(t.value) is not str:
+                    _tag_value(t)  # GiveUp unless of its type
+            if not special:
+                attributes.append(JaegerAttributes(tags, special_keys))
+                known.append(plain)
+                continue
+            key_of = tuple(special)
+            x = known_of(key_of) or self.special_read(key_of)
+            attributes.append(JaegerAttributes(tags, _DROPPED if x[4] else special_keys))
             known.append(x)
         kinds, codes, scopes, messages, _ = zip(*known, strict=True)
         return attributes, kinds, codes, scopes, messages
