@@ -23,7 +23,7 @@ import re
 from array import array
 from functools import cache
 from itertools import compress, repeat
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
@@ -398,9 +398,11 @@ class _Reader:
     ``compact``: attributes become dicts of shared strings at once, not lazy. For a large input: the decoded
     structs of an attribute (a key/value struct, a value struct of seven slots, two strings) cost twice a dict
     entry whose strings are shared (measured on 100,000 OTLP spans of two attributes: 68 against 32 MB), while for
-    the many small files of a ``blame`` memory does not matter and decoding only what is asked saves time.
-    Jaeger tags become dicts at once either way: kept as decoded (a struct and two strings each) they cost
-    blame -j 1 over 10,000 files 451 against 275 MB, for no measurable time."""
+    the many small files of a ``blame`` memory does not matter and decoding only what is asked saves time. The same
+    for Jaeger tags (``JaegerAttributes``): when blame held every trace, keeping them as decoded cost blame -j 1
+    over 10,000 files 451 against 275 MB for no measurable time on spans of a few tags; now that it reads a file at
+    a time and drops it after analysis the memory is one file's, and on spans of ten attributes building the dicts
+    was a sixth of the read."""
 
     __slots__ = ("builder", "by_wire", "compact", "formats", "memo", "notes")
 
@@ -664,7 +666,16 @@ class _Reader:
         if fields is None:
             fields = list(zip(*map(astuple, spans), strict=True))
         trace_ids, raw_ids, raw_names, refs_of, raw_starts, durations, tag_lists, logs_of, pids, procs, _, _ = fields
-        span_ids = _span_ids(memo, raw_ids)
+        picked = _picked_parents(trace_ids[0], refs_of)
+        span_ids: Sequence[str]
+        parents: list[str] | None
+        if picked is not None and not self.compact and _canonical_span_ids([*raw_ids, *filter(None, picked)]):
+            # the common case: every span ID and parent is canonical, taken as written (one check for all; the
+            # memo's IDs are for the other cases: a small input does not share a parent's string with its span's)
+            span_ids, parents = raw_ids, picked
+        else:
+            span_ids = _span_ids(memo, raw_ids)
+            parents = None
         read += span_ids
         if None in raw_names:
             raw_names = tuple(x or "" for x in raw_names)
@@ -684,7 +695,8 @@ class _Reader:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
         follows_from = bytearray(n)
-        parents = self.jaeger_parents(trace_ids[0], refs_of)
+        if parents is None:
+            parents = self.jaeger_parents(picked)
         if parents is None:
             parents = [""] * n
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
@@ -802,21 +814,15 @@ class _Reader:
         kinds, codes, scopes, messages, _ = zip(*known, strict=True)
         return attributes, kinds, codes, scopes, messages
 
-    def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
-        """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
-        in the spans: ``raw_trace_id``) by a span ID read already or canonical. Then the parent of each ("" for
-        none), else None for the span-by-span reading (``jaeger_references``). One pass over the spans picks each
-        one's parent as written (None: not the common case), a second the span ID read already for it."""
-        if None in refs_of:
+    def jaeger_parents(self, picked: list[str] | None) -> list[str] | None:
+        """The parents of the common case (``_picked_parents``: each span's parent as written, "" for none) when
+        each is a span ID read already or canonical, the span's own ID string where read already; else None for
+        the span-by-span reading (``jaeger_references``)."""
+        if picked is None:
             return None
-        picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
-                  and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
-        if None in picked:
-            return None
-        raw = cast("list[str]", picked)  # None: ruled out
         ids = self.memo.span_ids
-        parents = list(map(ids.get, raw, raw))  # the span's own ID string when read already, else as written
-        missing = set(raw).difference(ids)  # parents not read (yet): each must be canonical
+        parents = list(map(ids.get, picked, picked))  # the span's own ID string when read already, else as written
+        missing = set(picked).difference(ids)  # parents not read (yet): each must be canonical
         missing.discard("")
         if missing and not _canonical_span_ids(list(missing)):
             return None
@@ -912,6 +918,17 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
     return out
 
 
+def _picked_parents(raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
+    """The common case of a Jaeger trace's references, picked in one pass over its spans: each span has at most one
+    reference, a CHILD_OF one to this trace (as written in the spans: ``raw_trace_id``) by a span ID. Then the
+    parent of each as written ("" for none), else None."""
+    if None in refs_of:
+        return None
+    picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
+              and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
+    return None if None in picked else cast("list[str]", picked)
+
+
 def _same(values: Iterable[str]) -> bool:
     """Whether all of ``values`` (at least one) are equal (compared, not hashed: they are new strings)."""
     items = list(values)
@@ -954,7 +971,22 @@ def _times(values: Sequence[Any]) -> array[int]:
 
 
 def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
-    """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
+    """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them. The common
+    case, numbers (msgspec bounded each start), at once: the ends in microseconds by one ``map(add)`` (a string or
+    None among them raises TypeError, or strings add up to a string, which TypeError refuses when compared), bounded,
+    then both in ns; else ``_jaeger_wire_times``."""
+    try:
+        ends = list(map(add, starts, durations))
+        if min(ends) < 0 or max(ends) > MAX_US:
+            raise GiveUp
+    except TypeError:
+        return _jaeger_wire_times(starts, durations)
+    us = US
+    return array("q", [x * us for x in starts]), array("q", [x * us for x in ends])
+
+
+def _jaeger_wire_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
+    """``_jaeger_times`` for times not all numbers: decimal strings or None."""
     if set(map(type, starts)) != _INT:
         starts = [_uint(v) for v in starts]
         if max(starts) > MAX_US:  # a number is bounded by its type already (Microseconds), a string here
@@ -1032,20 +1064,22 @@ def _tag_value(tag: JaegerTag) -> AttrValue:
 
 _CANONICAL_TRACE_ID = re.compile("[0-9a-f]{32}")
 _ZERO_TRACE_ID = "0" * 32
-_CANONICAL_SPAN_IDS = re.compile("[0-9a-f]{16}(?:,[0-9a-f]{16})*")
-_ZERO_SPAN_ID = "0" * 16
+_ZERO_SPAN_ID = b"0" * 16
+_LOWER_HEX = b"0123456789abcdef"
 
 
 def _canonical_span_ids(raw: Sequence[str]) -> bool:
     """Whether each ID (at least one) is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits,
-    not all zeros (checked for the whole list at once: joined by commas, the pattern's blocks are the IDs when
-    there are as many of them)."""
+    not all zeros. Checked for the whole list at once, in C (a regular expression took twice as long): joined by
+    commas, the IDs are all hex digits when deleting those leaves just the n - 1 commas, each 16 characters long
+    when the commas are every 17th character; then an ID of zeros is 16 zeros anywhere in the text."""
+    n = len(raw)
     joined = ",".join(raw)
-    return (
-        len(joined) == 17 * len(raw) - 1
-        and _CANONICAL_SPAN_IDS.fullmatch(joined) is not None
-        and _ZERO_SPAN_ID not in raw
-    )
+    if len(joined) != 17 * n - 1 or not joined.isascii():
+        return False
+    text = joined.encode()
+    commas = b"," * (n - 1)
+    return text.translate(None, _LOWER_HEX) == commas and text[16::17] == commas and _ZERO_SPAN_ID not in text
 
 
 def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
