@@ -595,14 +595,19 @@ class _Reader:
 
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
         share = self.memo.strings.setdefault
+        compact = self.compact
         for raw in traces:
             processes = {}
             for pid, proc in (_orelse(raw.processes) or {}).items():  # _process inline: a call less each
                 attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-                for t in proc.tags or ():
-                    key = t.key
-                    attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
-                                              else _tag_value(t))  # fmt: skip
+                if compact:
+                    for t in proc.tags or ():
+                        key = t.key
+                        attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
+                                                  else _tag_value(t))  # fmt: skip
+                else:  # a small input: one file's strings, not shared
+                    for t in proc.tags or ():
+                        attrs[t.key] = v if t.type is STRING and type(v := t.value) is str else _tag_value(t)
                 processes[pid] = resource = _new_resource(Resource)
                 _set_resource_attributes(resource, attrs)
             spans = raw.spans
@@ -619,7 +624,7 @@ class _Reader:
         if spans and type(spans[0]) is not msgspec.Raw:  # the spans' fields, a column each (one C call a span)
             fields = list(zip(*map(astuple, spans), strict=True))
         if fields is not None and _same(fields[0]):  # one trace: the common case
-            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred, fields)
+            self.jaeger_spans(None, spans, processes, read, deferred, fields)
         else:
             for chunk in _chunks(spans, JaegerSpan):
                 for cols, group in self.by_trace(chunk, _jaeger_trace_id):
@@ -650,15 +655,16 @@ class _Reader:
 
     def jaeger_spans(
         self,
-        cols: SpanColumns,
+        cols: SpanColumns | None,
         spans: list[JaegerSpan],
         processes: dict[str, Resource],
         read: list[str],
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
         fields: Sequence[tuple[Any, ...]] | None = None,
     ) -> None:
-        """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
-        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
+        """Spans of one trace into its columns (None: those of the spans' trace ID, made whole at the end when the
+        trace is new, rather than empty first and extended); a span whose parent needs the whole trace object goes
+        to ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
         ``msgspec.structs.astuple``: a getattr each costs more), unless given (``fields``)."""
         memo = self.memo
         share = memo.strings.setdefault
@@ -677,9 +683,9 @@ class _Reader:
             span_ids = _span_ids(memo, raw_ids)
             parents = None
         read += span_ids
-        if None in raw_names:
+        if not all(raw_names):  # None among them (or "": the same)
             raw_names = tuple(x or "" for x in raw_names)
-        names = list(map(share, raw_names, raw_names))
+        names = list(map(share, raw_names, raw_names)) if self.compact else raw_names  # small: one file's, unshared
         starts, ends = _jaeger_times(raw_starts, durations)
         resources: list[Any]
         if procs.count(None) == n:
@@ -699,6 +705,8 @@ class _Reader:
             parents = self.jaeger_parents(picked)
         if parents is None:
             parents = [""] * n
+            if cols is None:
+                cols = self.columns(trace_ids[0])
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
         extra: dict[int, SpanExtra] = {}
         if any(messages):
@@ -707,6 +715,15 @@ class _Reader:
             for i in compress(range(n), logs_of):
                 events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])
                 extra[i] = SpanExtra(messages[i], events)
+        if cols is None:
+            raw_trace_id = trace_ids[0]
+            cols = self.by_wire.get(raw_trace_id)
+            if cols is None:
+                whole = SpanColumns(_trace_id(raw_trace_id), list(span_ids), parents, list(names), starts, ends,
+                                    bytearray(kinds), bytearray(codes), follows_from, resources, list(scopes),
+                                    attributes, extra)  # fmt: skip
+                self.by_wire[raw_trace_id] = self.builder.add(whole)
+                return
         cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
                     follows_from, extra)  # fmt: skip
 
@@ -738,14 +755,13 @@ class _Reader:
 
     def tags(
         self, tag_lists: Sequence[Tags | None]
-    ) -> tuple[list[dict[str, AttrValue]], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
-        """Each span's tags as ``jaeger_json._span`` reads them: its attributes (strings shared), and kind, status
-        code, scope and status message from the tags that hold them (``special_read``, remembered by the tuple of
-        those tags). One pass over each span's tags; an ``error`` tag, which stays an attribute unless it made the
-        status, is read in a second pass over that span's tags.
+    ) -> tuple[list[Any], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
+        """Each span's tags as ``jaeger_json._span`` reads them: its attributes, and kind, status code, scope and
+        status message from the tags that hold them (``special_read``, remembered by the tuple of those tags).
 
-        In a small input (not ``compact``) the attributes stay as decoded (``JaegerAttributes``): the one pass only
-        picks the special tags out and checks that every other tag's value is of its type."""
+        In a large input (``compact``) the attributes become dicts of shared strings in one pass over each span's
+        tags; an ``error`` tag, which stays an attribute unless it made the status, is read in a second pass over
+        that span's tags. In a small input they stay as decoded (``lazy_tags``)."""
         if not self.compact:
             return self.lazy_tags(tag_lists)
         share = self.memo.strings.setdefault
@@ -973,16 +989,18 @@ def _times(values: Sequence[Any]) -> array[int]:
 def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
     """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them. The common
     case, numbers (msgspec bounded each start), at once: the ends in microseconds by one ``map(add)`` (a string or
-    None among them raises TypeError, or strings add up to a string, which TypeError refuses when compared), bounded,
-    then both in ns; else ``_jaeger_wire_times``."""
+    None among them raises TypeError, or strings add up to a string, which TypeError refuses when compared), then
+    both in ns, an end beyond the bound refused by the int64 column itself; else ``_jaeger_wire_times``."""
     try:
         ends = list(map(add, starts, durations))
-        if min(ends) < 0 or max(ends) > MAX_US:
+        if min(ends) < 0:
             raise GiveUp
+        us = US
+        return array("q", [x * us for x in starts]), array("q", [x * us for x in ends])
     except TypeError:
         return _jaeger_wire_times(starts, durations)
-    us = US
-    return array("q", [x * us for x in starts]), array("q", [x * us for x in ends])
+    except OverflowError:  # an end beyond MAX_US: beyond int64 in ns (MAX_US is the last microsecond that fits)
+        raise GiveUp from None
 
 
 def _jaeger_wire_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
