@@ -24,7 +24,7 @@ from array import array
 from functools import cache
 from itertools import compress, repeat
 from operator import add, attrgetter
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -623,7 +623,7 @@ class _Reader:
         fields = None
         if spans and type(spans[0]) is not msgspec.Raw:  # the spans' fields, a column each (one C call a span)
             fields = list(zip(*map(astuple, spans), strict=True))
-        if fields is not None and _same(fields[0]):  # one trace: the common case
+        if fields is not None and fields[0].count(spans[0].traceID) == len(spans):  # one trace: the common case
             self.jaeger_spans(None, spans, processes, read, deferred, fields)
         else:
             for chunk in _chunks(spans, JaegerSpan):
@@ -712,9 +712,9 @@ class _Reader:
         if any(messages):
             extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
         if any(logs_of):
+            shared = repeat(memo.share)
             for i in compress(range(n), logs_of):
-                events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])
-                extra[i] = SpanExtra(messages[i], events)
+                extra[i] = SpanExtra(messages[i], tuple(map(_jaeger_event, logs_of[i], shared)))
         if cols is None:
             raw_trace_id = trace_ids[0]
             cols = self.by_wire.get(raw_trace_id)
@@ -942,7 +942,7 @@ def _picked_parents(raw_trace_id: str, refs_of: Sequence[list[JaegerReference] |
         return None
     picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
               and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
-    return None if None in picked else cast("list[str]", picked)
+    return None if None in picked else picked  # type: ignore[return-value]  # None: ruled out
 
 
 def _same(values: Iterable[str]) -> bool:
@@ -1100,12 +1100,6 @@ def _canonical_span_ids(raw: Sequence[str]) -> bool:
     return text.translate(None, _LOWER_HEX) == commas and text[16::17] == commas and _ZERO_SPAN_ID not in text
 
 
-def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
-    if not tags:
-        return {}
-    return {t.key: _tag_value(t) for t in tags}
-
-
 def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
     """A Jaeger process as ``jaeger_json._resource`` reads it, strings shared (``share``: a ``dict.setdefault``).
     Not remembered across reads: in a directory of traces, processes repeat (the benchmark's do not: each names
@@ -1124,9 +1118,23 @@ _set_resource_attributes = Resource.attributes.__set__  # type: ignore[attr-defi
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
-    fields = _tag_values(log.fields)
+    """A Jaeger log as ``jaeger_json`` reads it: its fields (the string ones inline), the ``event`` one its name;
+    the Event's slots set directly (its frozen dataclass's __init__ costs a call per field)."""
+    fields: dict[str, AttrValue] = {}
+    for t in log.fields or ():
+        fields[t.key] = v if t.type is STRING and type(v := t.value) is str else _tag_value(t)
     name = fields.pop(_EVENT_NAME_FIELD, "")
-    return Event(log.timestamp * US, share(str(name)), fields)
+    event = _new_event(Event)
+    _set_event_time(event, log.timestamp * US)
+    _set_event_name(event, share(str(name)))
+    _set_event_attributes(event, fields)
+    return event
+
+
+_new_event = Event.__new__
+_set_event_time = Event.time_ns.__set__  # type: ignore[attr-defined,misc]  # the slots' descriptors
+_set_event_name = Event.name.__set__  # type: ignore[attr-defined,misc]
+_set_event_attributes = Event.attributes.__set__  # type: ignore[attr-defined,misc]
 
 
 def _decode_all(data: bytes, chunked: bool) -> list[Any]:
