@@ -189,7 +189,7 @@ class OtlpSpan(Struct, **_OPTIONS):  # field order: ``_Reader.otlp_spans`` unpac
 # string case inline). One struct rather than a union told apart by "type" (msgspec's tagged union looks ahead for
 # the tag, which Jaeger writes after the key: 20% of a file's decoding). Frozen: hashable, equal when key, type and
 # value are, so that a tuple of them keys what they make (``_Reader.tags``).
-STRING = "string"
+STRING, INT64 = "string", "int64"  # the Literal's own strings (compared by identity; else ``_tag_value`` reads)
 
 
 class JaegerTag(Struct, frozen=True, **_OPTIONS):
@@ -385,8 +385,17 @@ class JaegerAttributes(Struct, gc=False):
 
     def materialise(self) -> dict[str, AttrValue]:
         dropped = self.dropped
-        return {t.key: t.value if t.type is STRING and type(t.value) is str else _tag_value(t)
-                for t in self.tags if t.key not in dropped}  # fmt: skip
+        out: dict[str, AttrValue] = {}
+        for t in self.tags:
+            key = t.key
+            if key in dropped:
+                continue
+            value, kind = t.value, t.type
+            if (kind is STRING and type(value) is str) or (kind is INT64 and type(value) is int):  # as they are
+                out[key] = value
+            else:
+                out[key] = _tag_value(t)
+        return out
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -817,7 +826,9 @@ class _Reader:
             for t in tags:
                 if t.key in special_keys:
                     special.append(t)
-                elif t.type is not STRING or type(t.value) is not str:
+                elif (t.type is not STRING or type(t.value) is not str) and (
+                    t.type is not INT64 or type(t.value) is not int
+                ):
                     _tag_value(t)  # GiveUp unless of its type
             if not special:
                 attributes.append(JaegerAttributes(tags, special_keys))
