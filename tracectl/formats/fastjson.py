@@ -13,8 +13,10 @@ fixture and thousands of broken copies both ways and compares.
 
 Span attributes are kept as decoded (structs, validated already) and become a dict on first use, through the store's
 ``materialise()`` protocol, except in a large input (see ``_Reader``); resources, scopes, events and links are built
-at once. IDs are normalised once per distinct wire string, names and attribute strings shared. A large input is
-decoded a chunk of spans at a time, so that its structs never all exist at once.
+at once. IDs are normalised once per distinct wire string (Jaeger IDs already canonical, the common case, are checked
+at once and taken as written); names and attribute strings are shared (Jaeger's only in a large input: a small one
+is typically one file of many, read, analysed and dropped). A large input is decoded a chunk of spans at a time, so
+that its structs never all exist at once.
 """
 
 from __future__ import annotations
