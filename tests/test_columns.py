@@ -49,6 +49,18 @@ def test_trace_from_columns_equals_trace_from_spans_and_pickles() -> None:
     assert pickle.loads(pickle.dumps(rebuilt)) == trace  # noqa: S301 - our own bytes
 
 
+def test_builder_adds_whole_columns_or_appends_them_to_the_trace_read_already() -> None:
+    spans = mixed_trace(30, seed=5).spans
+    first, second = SpanColumns.from_spans(T, spans[:20]), SpanColumns.from_spans(T, spans[20:])
+    builder = ColumnsBuilder()
+    assert builder.add(first) is first  # a new trace: taken as it is
+    assert builder.add(second) is first and len(first) == 30  # the same trace again: appended
+    other = SpanColumns.from_spans("f" * 32, spans[:1])
+    assert builder.add(other) is other
+    assert [(t.trace_id, len(t)) for t in builder.traces()] == [(T, 30), ("f" * 32, 1)]
+    assert first.spans() == tuple(SpanColumns.from_spans(T, spans).spans())
+
+
 def test_lazy_attributes_decode_once_on_first_use() -> None:
     lazy = _Lazy({"x": "y"})
     cols = SpanColumns(T)

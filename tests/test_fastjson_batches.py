@@ -82,6 +82,12 @@ def test_jaeger_roots_anywhere_among_common_references(roots: list[int], monkeyp
         ({"startTime": str(MAX_US + 1)}, False),
         ({"startTime": 5, "duration": -5}, True),
         ({"startTime": 5, "duration": -6}, False),
+        ({"duration": 2**62}, False),  # beyond int64 in ns: refused by the int64 column
+        ({"duration": -(2**62)}, False),
+        ({"startTime": "1700000000000000", "duration": "5"}, True),  # strings add up to a string: read one by one
+        ({"startTime": "1700000000000000"}, True),
+        ({"duration": "5"}, True),
+        ({"startTime": None, "duration": None}, True),
         ({"logs": [{"timestamp": MAX_US, "fields": [tag("event", "x")]}]}, True),
         ({"logs": [{"timestamp": MAX_US + 1, "fields": [tag("event", "x")]}]}, False),
         ({"logs": [{"timestamp": -1}]}, False),

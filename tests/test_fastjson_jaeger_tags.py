@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_fastjson import B, C, jaeger, jspan, ref, same, spans_of, tag
+from tests.test_fastjson import A, B, C, T, jaeger, jspan, ref, same, spans_of, tag
 from tracectl.formats import fastjson
 from tracectl.model import SpanKind, StatusCode
 
@@ -30,6 +30,7 @@ SCOPE = [tag("otel.scope.name", "lib"), tag("otel.scope.version", "1")]
         [tag("otel.scope.name", 1, "int64"), tag("otel.scope.version", "1")],
         [tag("otel.scope.name", True, "bool")],
         [tag("plain", "x"), tag("b", "AAE=", "binary")],
+        [tag("k", "a"), KIND, tag("f", 2, "float64"), tag("k", 2, "int64"), tag("error", False, "bool")],  # last k
     ],
 )
 def test_special_tags_read_the_same(tags: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,6 +39,23 @@ def test_special_tags_read_the_same(tags: list[Any], monkeypatch: pytest.MonkeyP
     for _ in range(2):
         _, vouched = same(doc, monkeypatch)
         assert vouched
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [tag("k", "a"), tag("k", 2, "string")],  # a string tag holding a number
+        [KIND, tag("k", True, "int64")],
+        [tag("k", 1.5, "int64"), KIND],
+        [tag("b", "not base64!", "binary")],
+    ],
+)
+def test_tags_not_of_their_type_are_left_to_the_checked_reader(
+    tags: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # attributes kept as decoded are still checked when read: the same give-up, and the checked reader's outcome
+    _, vouched = same(jaeger(jspan(tags=tags)), monkeypatch)
+    assert not vouched
 
 
 def test_equal_floats_with_different_text_are_not_conflated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,12 +93,37 @@ def test_span_ids_not_canonical_are_normalised_or_refused_as_before(
     same(jaeger(jspan(span_id), jspan(B, [ref(span_id)]), jspan(C, [ref(B)])), monkeypatch)
 
 
-def test_the_other_tags_are_the_attributes_with_shared_strings() -> None:
+def test_the_other_tags_are_the_attributes_kept_as_decoded_in_a_small_input() -> None:
+    doc = jaeger(jspan(tags=[KIND, tag("k", "v"), tag("error", "no")]), jspan(B, tags=[tag("k", "v")]), jspan(C))
+    out = fastjson.read(fastjson.msgspec.json.encode(doc))
+    assert out is not None
+    cols = out[0][0].columns
+    assert [type(a) for a in cols.attributes] == [fastjson.JaegerAttributes, fastjson.JaegerAttributes,
+                                                  fastjson.NoAttributes]  # fmt: skip
+    assert [cols.attributes_of(i) for i in range(3)] == [{"k": "v", "error": "no"}, {"k": "v"}, {}]
+    assert [type(a) for a in cols.attributes] == [dict, dict, dict]  # decoded once, then kept
+
+
+def test_trace_objects_of_one_trace_make_one_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second object names the trace in capitals: the same trace once normalised, its spans appended
+    first = jaeger(jspan(tags=[KIND, tag("k", "v")]), envelope=False)
+    second = jaeger(jspan(B, [ref(A, trace_id=T.upper())], tags=[tag("k", 1, "int64")], traceID=T.upper()),
+                    envelope=False)  # fmt: skip
+    second["traceID"] = T.upper()
+    fast, vouched = same({"data": [first, second]}, monkeypatch)
+    assert vouched
+    (trace,) = fast[2]  # type: ignore[index]
+    assert [(s.span_id, s.parent_span_id, s.attributes) for s in trace.spans] == [(A, "", {"k": "v"}),
+                                                                                   (B, A, {"k": 1})]  # fmt: skip
+
+
+def test_the_other_tags_are_dicts_of_shared_strings_in_a_large_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastjson, "CHUNKED_ABOVE", 0)
     doc = jaeger(jspan(tags=[KIND, tag("k", "v"), tag("error", "no")]), jspan(B, tags=[tag("k", "v")]))
     out = fastjson.read(fastjson.msgspec.json.encode(doc))
     assert out is not None
     cols = out[0][0].columns
-    assert [cols.attributes_of(0), cols.attributes_of(1)] == [{"k": "v", "error": "no"}, {"k": "v"}]
+    assert cols.attributes == [{"k": "v", "error": "no"}, {"k": "v"}]
     assert cols.attributes_of(0)["k"] is cols.attributes_of(1)["k"]
 
 

@@ -13,8 +13,10 @@ fixture and thousands of broken copies both ways and compares.
 
 Span attributes are kept as decoded (structs, validated already) and become a dict on first use, through the store's
 ``materialise()`` protocol, except in a large input (see ``_Reader``); resources, scopes, events and links are built
-at once. IDs are normalised once per distinct wire string, names and attribute strings shared. A large input is
-decoded a chunk of spans at a time, so that its structs never all exist at once.
+at once. IDs are normalised once per distinct wire string (Jaeger IDs already canonical, the common case, are checked
+at once and taken as written); names and attribute strings are shared (Jaeger's only in a large input: a small one
+is typically one file of many, read, analysed and dropped). A large input is decoded a chunk of spans at a time, so
+that its structs never all exist at once.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import re
 from array import array
 from functools import cache
 from itertools import compress, repeat
-from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from operator import add, attrgetter
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -189,7 +191,7 @@ class OtlpSpan(Struct, **_OPTIONS):  # field order: ``_Reader.otlp_spans`` unpac
 # string case inline). One struct rather than a union told apart by "type" (msgspec's tagged union looks ahead for
 # the tag, which Jaeger writes after the key: 20% of a file's decoding). Frozen: hashable, equal when key, type and
 # value are, so that a tuple of them keys what they make (``_Reader.tags``).
-STRING = "string"
+STRING, INT64 = "string", "int64"  # the Literal's own strings (compared by identity; else ``_tag_value`` reads)
 
 
 class JaegerTag(Struct, frozen=True, **_OPTIONS):
@@ -376,6 +378,28 @@ class NoAttributes(Struct, gc=False):
 _NONE = NoAttributes()
 
 
+class JaegerAttributes(Struct, gc=False):
+    """A span's Jaeger tags as decoded (validated already) but for those that are not attributes (``dropped``: the
+    kind, status and scope tags ``_Reader.special_read`` took): a dict on first use."""
+
+    tags: Tags
+    dropped: frozenset[str]
+
+    def materialise(self) -> dict[str, AttrValue]:
+        dropped = self.dropped
+        out: dict[str, AttrValue] = {}
+        for t in self.tags:
+            key = t.key
+            if key in dropped:
+                continue
+            value, kind = t.value, t.type
+            if (kind is STRING and type(value) is str) or (kind is INT64 and type(value) is int):  # as they are
+                out[key] = value
+            else:
+                out[key] = _tag_value(t)
+        return out
+
+
 # ------------------------------------------------------------------------------------------- reading
 
 
@@ -385,9 +409,11 @@ class _Reader:
     ``compact``: attributes become dicts of shared strings at once, not lazy. For a large input: the decoded
     structs of an attribute (a key/value struct, a value struct of seven slots, two strings) cost twice a dict
     entry whose strings are shared (measured on 100,000 OTLP spans of two attributes: 68 against 32 MB), while for
-    the many small files of a ``blame`` memory does not matter and decoding only what is asked saves time.
-    Jaeger tags become dicts at once either way: kept as decoded (a struct and two strings each) they cost
-    blame -j 1 over 10,000 files 451 against 275 MB, for no measurable time."""
+    the many small files of a ``blame`` memory does not matter and decoding only what is asked saves time. The same
+    for Jaeger tags (``JaegerAttributes``): when blame held every trace, keeping them as decoded cost blame -j 1
+    over 10,000 files 451 against 275 MB for no measurable time on spans of a few tags; now that it reads a file at
+    a time and drops it after analysis the memory is one file's, and on spans of ten attributes building the dicts
+    was a sixth of the read."""
 
     __slots__ = ("builder", "by_wire", "compact", "formats", "memo", "notes")
 
@@ -580,14 +606,19 @@ class _Reader:
 
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
         share = self.memo.strings.setdefault
+        compact = self.compact
         for raw in traces:
             processes = {}
             for pid, proc in (_orelse(raw.processes) or {}).items():  # _process inline: a call less each
                 attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-                for t in proc.tags or ():
-                    key = t.key
-                    attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
-                                              else _tag_value(t))  # fmt: skip
+                if compact:
+                    for t in proc.tags or ():
+                        key = t.key
+                        attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
+                                                  else _tag_value(t))  # fmt: skip
+                else:  # a small input: one file's strings, not shared
+                    for t in proc.tags or ():
+                        attrs[t.key] = v if t.type is STRING and type(v := t.value) is str else _tag_value(t)
                 processes[pid] = resource = _new_resource(Resource)
                 _set_resource_attributes(resource, attrs)
             spans = raw.spans
@@ -603,8 +634,8 @@ class _Reader:
         fields = None
         if spans and type(spans[0]) is not msgspec.Raw:  # the spans' fields, a column each (one C call a span)
             fields = list(zip(*map(astuple, spans), strict=True))
-        if fields is not None and _same(fields[0]):  # one trace: the common case
-            self.jaeger_spans(self.columns(spans[0].traceID), spans, processes, read, deferred, fields)
+        if fields is not None and fields[0].count(spans[0].traceID) == len(spans):  # one trace: the common case
+            self.jaeger_spans(None, spans, processes, read, deferred, fields)
         else:
             for chunk in _chunks(spans, JaegerSpan):
                 for cols, group in self.by_trace(chunk, _jaeger_trace_id):
@@ -635,15 +666,16 @@ class _Reader:
 
     def jaeger_spans(
         self,
-        cols: SpanColumns,
+        cols: SpanColumns | None,
         spans: list[JaegerSpan],
         processes: dict[str, Resource],
         read: list[str],
         deferred: list[tuple[SpanColumns, int, list[JaegerReference]]],
         fields: Sequence[tuple[Any, ...]] | None = None,
     ) -> None:
-        """Spans of one trace into its columns; a span whose parent needs the whole trace object goes to
-        ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
+        """Spans of one trace into its columns (None: those of the spans' trace ID, made whole at the end when the
+        trace is new, rather than empty first and extended); a span whose parent needs the whole trace object goes
+        to ``deferred`` (``jaeger_trace`` sets it). The spans' fields are taken out a column at a time (one pass, by
         ``msgspec.structs.astuple``: a getattr each costs more), unless given (``fields``)."""
         memo = self.memo
         share = memo.strings.setdefault
@@ -651,11 +683,20 @@ class _Reader:
         if fields is None:
             fields = list(zip(*map(astuple, spans), strict=True))
         trace_ids, raw_ids, raw_names, refs_of, raw_starts, durations, tag_lists, logs_of, pids, procs, _, _ = fields
-        span_ids = _span_ids(memo, raw_ids)
+        picked = _picked_parents(trace_ids[0], refs_of)
+        span_ids: Sequence[str]
+        parents: list[str] | None
+        if picked is not None and not self.compact and _canonical_span_ids([*raw_ids, *filter(None, picked)]):
+            # the common case: every span ID and parent is canonical, taken as written (one check for all; the
+            # memo's IDs are for the other cases: a small input does not share a parent's string with its span's)
+            span_ids, parents = raw_ids, picked
+        else:
+            span_ids = _span_ids(memo, raw_ids)
+            parents = None
         read += span_ids
-        if None in raw_names:
+        if not all(raw_names):  # None among them (or "": the same)
             raw_names = tuple(x or "" for x in raw_names)
-        names = list(map(share, raw_names, raw_names))
+        names = list(map(share, raw_names, raw_names)) if self.compact else raw_names  # small: one file's, unshared
         starts, ends = _jaeger_times(raw_starts, durations)
         resources: list[Any]
         if procs.count(None) == n:
@@ -671,17 +712,29 @@ class _Reader:
                 raise GiveUp
         attributes, kinds, codes, scopes, messages = self.tags(tag_lists)
         follows_from = bytearray(n)
-        parents = self.jaeger_parents(trace_ids[0], refs_of)
+        if parents is None:
+            parents = self.jaeger_parents(picked)
         if parents is None:
             parents = [""] * n
+            if cols is None:
+                cols = self.columns(trace_ids[0])
             self.jaeger_references(cols, spans, refs_of, parents, follows_from, deferred)
         extra: dict[int, SpanExtra] = {}
         if any(messages):
             extra = {i: SpanExtra(message) for i, message in enumerate(messages) if message}
         if any(logs_of):
+            shared = repeat(memo.share)
             for i in compress(range(n), logs_of):
-                events = tuple([_jaeger_event(log, memo.share) for log in logs_of[i]])
-                extra[i] = SpanExtra(messages[i], events)
+                extra[i] = SpanExtra(messages[i], tuple(map(_jaeger_event, logs_of[i], shared)))
+        if cols is None:
+            raw_trace_id = trace_ids[0]
+            cols = self.by_wire.get(raw_trace_id)
+            if cols is None:
+                whole = SpanColumns(_trace_id(raw_trace_id), list(span_ids), parents, list(names), starts, ends,
+                                    bytearray(kinds), bytearray(codes), follows_from, resources, list(scopes),
+                                    attributes, extra)  # fmt: skip
+                self.by_wire[raw_trace_id] = self.builder.add(whole)
+                return
         cols.extend(span_ids, parents, names, starts, ends, kinds, codes, resources, scopes, attributes,
                     follows_from, extra)  # fmt: skip
 
@@ -713,11 +766,15 @@ class _Reader:
 
     def tags(
         self, tag_lists: Sequence[Tags | None]
-    ) -> tuple[list[dict[str, AttrValue]], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
-        """Each span's tags as ``jaeger_json._span`` reads them: its attributes (strings shared), and kind, status
-        code, scope and status message from the tags that hold them (``special_read``, remembered by the tuple of
-        those tags). One pass over each span's tags; an ``error`` tag, which stays an attribute unless it made the
-        status, is read in a second pass over that span's tags."""
+    ) -> tuple[list[Any], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
+        """Each span's tags as ``jaeger_json._span`` reads them: its attributes, and kind, status code, scope and
+        status message from the tags that hold them (``special_read``, remembered by the tuple of those tags).
+
+        In a large input (``compact``) the attributes become dicts of shared strings in one pass over each span's
+        tags; an ``error`` tag, which stays an attribute unless it made the status, is read in a second pass over
+        that span's tags. In a small input they stay as decoded (``lazy_tags``)."""
+        if not self.compact:
+            return self.lazy_tags(tag_lists)
         share = self.memo.strings.setdefault
         known_of = _SPECIAL_READ.get
         plain = _PLAIN
@@ -752,21 +809,49 @@ class _Reader:
         kinds, codes, scopes, messages, _ = zip(*known, strict=True)
         return attributes, kinds, codes, scopes, messages
 
-    def jaeger_parents(self, raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
-        """The common case at once: each span has at most one reference, a CHILD_OF one to this trace (as written
-        in the spans: ``raw_trace_id``) by a span ID read already or canonical. Then the parent of each ("" for
-        none), else None for the span-by-span reading (``jaeger_references``). One pass over the spans picks each
-        one's parent as written (None: not the common case), a second the span ID read already for it."""
-        if None in refs_of:
+    def lazy_tags(
+        self, tag_lists: Sequence[Tags | None]
+    ) -> tuple[list[Any], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
+        """``tags`` for a small input: each span's attributes kept as decoded (``JaegerAttributes``), the values
+        checked here as ``_tag_value`` checks them (a string tag holding a string, the common case, inline)."""
+        known_of = _SPECIAL_READ.get
+        special_keys = _SPECIAL
+        plain = _PLAIN
+        attributes: list[Any] = []
+        known = []
+        for tags in tag_lists:
+            if not tags:
+                attributes.append(_NONE)
+                known.append(plain)
+                continue
+            special = []
+            for t in tags:
+                if t.key in special_keys:
+                    special.append(t)
+                elif (t.type is not STRING or type(t.value) is not str) and (
+                    t.type is not INT64 or type(t.value) is not int
+                ):
+                    _tag_value(t)  # GiveUp unless of its type
+            if not special:
+                attributes.append(JaegerAttributes(tags, special_keys))
+                known.append(plain)
+                continue
+            key_of = tuple(special)
+            x = known_of(key_of) or self.special_read(key_of)
+            attributes.append(JaegerAttributes(tags, _DROPPED if x[4] else special_keys))
+            known.append(x)
+        kinds, codes, scopes, messages, _ = zip(*known, strict=True)
+        return attributes, kinds, codes, scopes, messages
+
+    def jaeger_parents(self, picked: list[str] | None) -> list[str] | None:
+        """The parents of the common case (``_picked_parents``: each span's parent as written, "" for none) when
+        each is a span ID read already or canonical, the span's own ID string where read already; else None for
+        the span-by-span reading (``jaeger_references``)."""
+        if picked is None:
             return None
-        picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
-                  and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
-        if None in picked:
-            return None
-        raw = cast("list[str]", picked)  # None: ruled out
         ids = self.memo.span_ids
-        parents = list(map(ids.get, raw, raw))  # the span's own ID string when read already, else as written
-        missing = set(raw).difference(ids)  # parents not read (yet): each must be canonical
+        parents = list(map(ids.get, picked, picked))  # the span's own ID string when read already, else as written
+        missing = set(picked).difference(ids)  # parents not read (yet): each must be canonical
         missing.discard("")
         if missing and not _canonical_span_ids(list(missing)):
             return None
@@ -862,6 +947,17 @@ def _parent_id(memo: fastpath.Memo, raw: str) -> str:
     return out
 
 
+def _picked_parents(raw_trace_id: str, refs_of: Sequence[list[JaegerReference] | None]) -> list[str] | None:
+    """The common case of a Jaeger trace's references, picked in one pass over its spans: each span has at most one
+    reference, a CHILD_OF one to this trace (as written in the spans: ``raw_trace_id``) by a span ID. Then the
+    parent of each as written ("" for none), else None."""
+    if None in refs_of:
+        return None
+    picked = ["" if not refs else s if len(refs) == 1 and (r := refs[0]).refType == _CHILD_OF
+              and r.traceID == raw_trace_id and (s := r.spanID) else None for refs in refs_of]  # fmt: skip
+    return None if None in picked else picked  # type: ignore[return-value]  # None: ruled out
+
+
 def _same(values: Iterable[str]) -> bool:
     """Whether all of ``values`` (at least one) are equal (compared, not hashed: they are new strings)."""
     items = list(values)
@@ -904,7 +1000,24 @@ def _times(values: Sequence[Any]) -> array[int]:
 
 
 def _jaeger_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
-    """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them."""
+    """Start and end in ns from Jaeger's microseconds, as ``jaeger_json._span`` reads and bounds them. The common
+    case, numbers (msgspec bounded each start), at once: the ends in microseconds by one ``map(add)`` (a string or
+    None among them raises TypeError, or strings add up to a string, which TypeError refuses when compared), then
+    both in ns, an end beyond the bound refused by the int64 column itself; else ``_jaeger_wire_times``."""
+    try:
+        ends = list(map(add, starts, durations))
+        if min(ends) < 0:
+            raise GiveUp
+        us = US
+        return array("q", [x * us for x in starts]), array("q", [x * us for x in ends])
+    except TypeError:
+        return _jaeger_wire_times(starts, durations)
+    except OverflowError:  # an end beyond MAX_US: beyond int64 in ns (MAX_US is the last microsecond that fits)
+        raise GiveUp from None
+
+
+def _jaeger_wire_times(starts: Sequence[Any], durations: Sequence[Any]) -> tuple[array[int], array[int]]:
+    """``_jaeger_times`` for times not all numbers: decimal strings or None."""
     if set(map(type, starts)) != _INT:
         starts = [_uint(v) for v in starts]
         if max(starts) > MAX_US:  # a number is bounded by its type already (Microseconds), a string here
@@ -982,26 +1095,22 @@ def _tag_value(tag: JaegerTag) -> AttrValue:
 
 _CANONICAL_TRACE_ID = re.compile("[0-9a-f]{32}")
 _ZERO_TRACE_ID = "0" * 32
-_CANONICAL_SPAN_IDS = re.compile("[0-9a-f]{16}(?:,[0-9a-f]{16})*")
-_ZERO_SPAN_ID = "0" * 16
+_ZERO_SPAN_ID = b"0" * 16
+_LOWER_HEX = b"0123456789abcdef"
 
 
 def _canonical_span_ids(raw: Sequence[str]) -> bool:
     """Whether each ID (at least one) is already what ``normalize_span_id`` makes of it: 16 lowercase hex digits,
-    not all zeros (checked for the whole list at once: joined by commas, the pattern's blocks are the IDs when
-    there are as many of them)."""
+    not all zeros. Checked for the whole list at once, in C (a regular expression took twice as long): joined by
+    commas, the IDs are all hex digits when deleting those leaves just the n - 1 commas, each 16 characters long
+    when the commas are every 17th character; then an ID of zeros is 16 zeros anywhere in the text."""
+    n = len(raw)
     joined = ",".join(raw)
-    return (
-        len(joined) == 17 * len(raw) - 1
-        and _CANONICAL_SPAN_IDS.fullmatch(joined) is not None
-        and _ZERO_SPAN_ID not in raw
-    )
-
-
-def _tag_values(tags: Tags | None) -> dict[str, AttrValue]:
-    if not tags:
-        return {}
-    return {t.key: _tag_value(t) for t in tags}
+    if len(joined) != 17 * n - 1 or not joined.isascii():
+        return False
+    text = joined.encode()
+    commas = b"," * (n - 1)
+    return text.translate(None, _LOWER_HEX) == commas and text[16::17] == commas and _ZERO_SPAN_ID not in text
 
 
 def _process(proc: JaegerProcess, share: Callable[[str, str], str]) -> Resource:
@@ -1022,9 +1131,23 @@ _set_resource_attributes = Resource.attributes.__set__  # type: ignore[attr-defi
 
 
 def _jaeger_event(log: JaegerLog, share: Callable[[str], str]) -> Event:
-    fields = _tag_values(log.fields)
+    """A Jaeger log as ``jaeger_json`` reads it: its fields (the string ones inline), the ``event`` one its name;
+    the Event's slots set directly (its frozen dataclass's __init__ costs a call per field)."""
+    fields: dict[str, AttrValue] = {}
+    for t in log.fields or ():
+        fields[t.key] = v if t.type is STRING and type(v := t.value) is str else _tag_value(t)
     name = fields.pop(_EVENT_NAME_FIELD, "")
-    return Event(log.timestamp * US, share(str(name)), fields)
+    event = _new_event(Event)
+    _set_event_time(event, log.timestamp * US)
+    _set_event_name(event, share(str(name)))
+    _set_event_attributes(event, fields)
+    return event
+
+
+_new_event = Event.__new__
+_set_event_time = Event.time_ns.__set__  # type: ignore[attr-defined,misc]  # the slots' descriptors
+_set_event_name = Event.name.__set__  # type: ignore[attr-defined,misc]
+_set_event_attributes = Event.attributes.__set__  # type: ignore[attr-defined,misc]
 
 
 def _decode_all(data: bytes, chunked: bool) -> list[Any]:

@@ -262,6 +262,16 @@ class ColumnsBuilder:
             )
         return cols
 
+    def add(self, columns: SpanColumns) -> SpanColumns:
+        """The columns of a trace read whole (a reader's bulk form of ``columns`` then ``extend``): added as they
+        are when the trace is new, else appended to the trace's."""
+        cols = self.by_trace.get(columns.trace_id)
+        if cols is None:
+            self.by_trace[columns.trace_id] = columns
+            return columns
+        cols.extend_from(columns)
+        return cols
+
     def add_spans(self, spans: Iterable[Span]) -> None:
         groups: dict[str, list[Span]] = {}
         for span in spans:
