@@ -51,21 +51,23 @@ class LoadResult:
         return LoadResult(self.source, kept, self.format, [*self.notes, note])
 
 
-def read_bytes(data: bytes, source: str, allow_empty: bool = False) -> LoadResult:
+def read_bytes(data: bytes, source: str, allow_empty: bool = False, compact: bool = False) -> LoadResult:
     """Read traces from bytes of any supported format. Raises ``FormatError`` naming ``source``.
 
     ``allow_empty``: a well-formed document without spans gives no traces instead of an error (backends use
-    it to tell "not found" from bad data)."""
+    it to tell "not found" from bad data). ``compact``: the traces will be held with many others, so their
+    attributes are made compact at once (dicts of shared strings) rather than kept as decoded until asked for
+    (faster to read, bigger to hold: what a file analysed and dropped wants)."""
     if not gc.isenabled():  # paused already (a bulk load)
-        return _read_bytes(data, source, allow_empty)
+        return _read_bytes(data, source, allow_empty, compact)
     gc.disable()  # paused_gc, without a context manager per file (a blame reads thousands)
     try:
-        return _read_bytes(data, source, allow_empty)
+        return _read_bytes(data, source, allow_empty, compact)
     finally:
         gc.enable()
 
 
-def _read_bytes(data: bytes, source: str, allow_empty: bool) -> LoadResult:
+def _read_bytes(data: bytes, source: str, allow_empty: bool, compact: bool = False) -> LoadResult:
     head = data.lstrip()[:1]
     if not head:
         if allow_empty:
@@ -73,7 +75,7 @@ def _read_bytes(data: bytes, source: str, allow_empty: bool) -> LoadResult:
         raise FormatError(source, "empty input: no trace data")
     if head in (b"{", b"["):
         try:
-            result = _read_json(data, source)
+            result = _read_json(data, source, compact)
         except FormatError:
             # Protobuf starts with the tag byte 0x0a, a newline: after it, a length of 123 or 91 reads as "{" or
             # "[". Binary data that fails as JSON is therefore tried as protobuf before the JSON error stands.
@@ -99,11 +101,12 @@ def _read_proto(data: bytes, source: str, allow_empty: bool) -> LoadResult:
     return result if allow_empty else _check_not_empty(result)
 
 
-def read_source(name: str) -> LoadResult:
-    """Read a file path, or standard input for ``-``; gzip-compressed input (any name) is read transparently."""
+def read_source(name: str, compact: bool = False) -> LoadResult:
+    """Read a file path, or standard input for ``-``; gzip-compressed input (any name) is read transparently.
+    ``compact``: as ``read_bytes``."""
     if name == "-":
-        return read_bytes(gunzip_if_needed(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
-    return read_bytes(read_file(name), name)
+        return read_bytes(gunzip_if_needed(sys.stdin.buffer.read(), "<stdin>"), "<stdin>", compact=compact)
+    return read_bytes(read_file(name), name, compact=compact)
 
 
 def read_file(name: str, label: str = "", expected: str = "a trace file") -> bytes:
@@ -149,15 +152,15 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 @cache
-def _fast_read() -> Callable[[bytes], tuple[list[Trace], str, list[str]] | None]:
+def _fast_read() -> Callable[[bytes, bool], tuple[list[Trace], str, list[str]] | None]:
     """``fastjson.read``, imported once (an import statement per file costs more than this look-up)."""
     from tracectl.formats import fastjson  # deferred: msgspec is not needed by `tracectl --help`
 
     return fastjson.read
 
 
-def _read_json(data: bytes, source: str) -> LoadResult:
-    fast = _fast_read()(data)
+def _read_json(data: bytes, source: str, compact: bool = False) -> LoadResult:
+    fast = _fast_read()(data, compact)
     if fast is not None:
         return LoadResult(source, *fast)
     try:

@@ -335,7 +335,8 @@ def load_many(
     with kept_bulk():  # the heap only grows here, and acyclically: collections would rescan it again and again
         for n, name in enumerate(files, 1):
             try:
-                loaded.results.append(read_source(name))  # a file: load_trace_arg would ask again
+                # a file: load_trace_arg would ask again; compact: every trace is held until the end
+                loaded.results.append(read_source(name, compact=True))
             except FormatError as exc:
                 if not skip_bad:
                     raise
