@@ -193,7 +193,7 @@ class JaegerClient:
 
     def _read(self, response: httpx.Response, source: str) -> LoadResult:
         try:
-            return read_bytes(response.content, source, allow_empty=True)
+            return read_bytes(response.content, source, allow_empty=True, compact=True)  # held with the others
         except FormatError as exc:
             raise BackendError(f"Jaeger sent an unreadable answer: {exc.problem}") from None
 

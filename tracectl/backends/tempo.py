@@ -146,7 +146,7 @@ def _seconds(time: TimeRange) -> dict[str, int]:
 
 def _decode_trace(response: httpx.Response, source: str) -> LoadResult:
     try:
-        return read_bytes(response.content, source, allow_empty=True)
+        return read_bytes(response.content, source, allow_empty=True, compact=True)  # held with the others
     except FormatError as exc:
         raise BackendError(f"Tempo sent an unreadable trace: {exc.problem}") from None
 
