@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import eq
+from operator import attrgetter, eq
 from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
@@ -345,38 +345,43 @@ def attribute_nodes(
     if _ERROR in statuses:
         for i in compress(range(len(statuses)), map(eq, statuses, repeat(_ERROR))):
             acc[groups[i]][5] += 1
-    # Ranked by critical-path time, then self time, then label (and as found, for equal labels): tuples sort without a
-    # key function, and a row is made once its place is known.
-    ranked = []
-    for found, (group, (n, s, cp, service, several, errors)) in enumerate(acc.items()):
-        names = service if several is None else tuple(sorted(several))
-        known = _COMPONENTS.get((group, names))
-        if known is None:
-            known = _component(group, single, names)
-        ranked.append((-cp, -s, known[1], found, n, errors, known))
-    ranked.sort()
+    # A row for each group, as found (made as make_row makes one, without a call a row), then ranked by critical-path
+    # time, then self time, then label (and as found, for equal labels): two stable sorts with keys read in C, the
+    # later one deciding first.
     length = cp_length_ns
     rows: list[Any] = []
-    for cp, s, label, _, n, errors, (typed, _, edge) in ranked:  # made as make_row makes one, without a call a row
+    for group, (n, s, cp, service, several, errors) in acc.items():
+        names = service if several is None else tuple(sorted(several))
+        known = _COMPONENTS.get(group)  # the group's component, if seen lately (with the same services)
+        if known is None or known[3] != names:
+            known = _component(group, single, names)
         row: Any = _RowSlots()
         row.key, row.edge, row.spans, row.errors, row.self_ns, row.cp_ns, row.share, row.component = (
-            label, edge, n, errors, -s, -cp, -cp / length if length else 0.0, typed)  # fmt: skip
+            known[1], known[2], n, errors, s, cp, cp / length if length else 0.0, known[0])  # fmt: skip
         row.__class__ = Row
         rows.append(row)
+    if len(rows) > 1:
+        rows.sort(key=_LABEL)
+        rows.sort(key=_TIMES, reverse=True)
     return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
+
+
+_LABEL = attrgetter("key")
+_TIMES = attrgetter("cp_ns", "self_ns")
 
 
 _ERROR = int(StatusCode.ERROR)
 
-# The components seen lately and their labels, by group and services (a str for one service): the same few recur in
-# every trace of a service, and a Component is immutable, so the traces' rows share one (fewer objects, smaller
-# pickles from ``blame -j``'s workers).
-_COMPONENTS: dict[tuple[Any, Any], tuple[Component, str, bool]] = {}
+# The components seen lately, by group: the component, its label, whether it is an edge, and the services its spans
+# belong to (a str for one service): the same few recur in every trace of a service, and a Component is immutable, so
+# the traces' rows share one (fewer objects, smaller pickles from ``blame -j``'s workers). A group seen with other
+# services than last time gets its own component, which then replaces the one kept.
+_COMPONENTS: dict[Any, tuple[Component, str, bool, str | tuple[str, ...]]] = {}
 
 
-def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str, bool]:
+def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str, bool, Any]:
     """The component of a group of ``attribute_nodes`` (``value``: a plain group is a one-part key's value, not
-    parts) whose spans belong to the services ``names``, its label, and whether it is an edge."""
+    parts) whose spans belong to the services ``names``, its label, whether it is an edge, and ``names``."""
     if type(group) is tuple and len(group) == 2 and type(group[0]) is tuple:  # an edge: (parts, callee's parts)
         parts, callee = group
     else:
@@ -384,5 +389,5 @@ def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[C
     if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
         _COMPONENTS.clear()
     component = Component(parts, callee, (names,) if isinstance(names, str) else names)
-    known = _COMPONENTS[(group, names)] = (component, component.label, component.edge)
+    known = _COMPONENTS[group] = (component, component.label, component.edge, names)
     return known

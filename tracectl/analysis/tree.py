@@ -174,6 +174,9 @@ class Readable:
         return self._with_children
 
 
+_TreeWindows = tuple["array[int]", "array[int]"] | Callable[[], tuple["array[int]", "array[int]"]]
+
+
 @dataclass(slots=True)
 class SpanTree:
     """A rebuilt span tree. Index ``i`` is node ``i`` in every per-node sequence, and row ``i`` of ``columns``.
@@ -196,7 +199,7 @@ class SpanTree:
     end: array[int]
     # cp_start, cp_end: every node's window clipped into its parent's, for the critical path; held as a function
     # making them when only nodes off the path stick out (the path never reads theirs; blame never asks)
-    _cp: tuple[array[int], array[int]] | Callable[[], tuple[array[int], array[int]]] = field(repr=False, compare=False)
+    _cp: _TreeWindows = field(repr=False, compare=False)
     on_path_eligible: Flags  # False: async child, or wholly outside its parent (or under such a node)
     _orphan: Flags | bytearray = field(repr=False, compare=False)  # orphan (a Flags when first asked for)
     wall_start: int  # earliest repaired start over all spans (computed once: renderers ask per row)
@@ -619,6 +622,7 @@ def _build_tree(trace: Trace) -> SpanTree:
             s, e = [t - origin for t in s], [t - origin for t in e]
         cp_start, cp_end, eligible, clip = _place_valid(cols, keys, parent, (s, e), (start, end), (order, offsets),
                                                         warn)  # fmt: skip
+        windows: _TreeWindows
         if clip is not None:
             windows = clip
         elif cp_start is s:
@@ -643,7 +647,7 @@ def _build_tree(trace: Trace) -> SpanTree:
         # nothing sticks out; ``s`` and ``e`` are the tree's times unless repaired)
         if not clean:
             s, e = start.tolist(), end.tolist()
-            cp_start, cp_end = (s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())
+            cp_start, cp_end = (s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())  # type: ignore[attr-defined]  # arrays
         lists = (s, e, cp_start, cp_end, order, offsets, parent)
     roots = order[:nroots]
     if nroots > 1:
@@ -678,14 +682,18 @@ def _absolute(cp_start: Sequence[int], cp_end: Sequence[int], origin: int) -> tu
     return array("q", [t + origin for t in cp_start]), array("q", [t + origin for t in cp_end])
 
 
+# start and end, and the windows for the path written into
+_Windows = tuple[Sequence[int], Sequence[int], MutableSequence[int], MutableSequence[int]]
+
+
 class _Fit:
     """Places a child against its already placed parent: off the path when asynchronous or wholly outside the
     parent's window for the path, clock skew said, and its own window for the path clipped into the parent's."""
 
     __slots__ = ("cp_end", "cp_start", "eligible", "end", "follows", "keys", "kinds", "said", "start")
 
-    def __init__(self, cols: SpanColumns, keys: list[str], windows: tuple[Sequence[int], Sequence[int],
-                 MutableSequence[int], MutableSequence[int]], eligible: bytearray, said: dict[str, list[str]]) -> None:  # fmt: skip
+    def __init__(self, cols: SpanColumns, keys: list[str], windows: _Windows, eligible: bytearray,
+                 said: dict[str, list[str]]) -> None:  # fmt: skip
         self.start, self.end, self.cp_start, self.cp_end = windows
         self.eligible, self.kinds, self.follows, self.keys, self.said = (
             eligible,
