@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import add, not_
+from itertools import compress
+from operator import not_
 
 from tracectl._gc import paused_gc
 from tracectl.analysis.tree import SpanTree
@@ -91,14 +91,10 @@ def critical_path(tree: SpanTree) -> CriticalPath:
     """Compute the critical path of every root of ``tree``."""
     with paused_gc():
         walk = _Walk(tree)
-        origin = tree.read.origin  # what the walk's times are counted from
         roots = []
         for r in tree.roots:
             seg = walk.root(r)  # node, start, end of each section, latest first
-            starts, ends = seg[-2::-3], seg[-1::-3]
-            if origin:
-                starts, ends = list(map(add, starts, repeat(origin))), list(map(add, ends, repeat(origin)))
-            roots.append(RootPath(r, tuple(map(Section, seg[-3::-3], starts, ends))))
+            roots.append(RootPath(r, tuple(map(Section, seg[-3::-3], seg[-2::-3], seg[-1::-3]))))
         return CriticalPath(tree, tuple(roots))
 
 

@@ -147,21 +147,16 @@ class Children(Sequence[list[int]]):
 
 class Readable:
     """``SpanTree.read``: the tree's times, windows for the path, parents and children as the passes read them (never
-    written), and the nodes that have children.
+    written), and the nodes that have children. The windows for the path are right for every node the path can reach
+    (eligible ones); a node off the path may read its own times there, not its clipped window."""
 
-    Times are counted from ``origin`` (``build_tree``'s lists: from the trace's start, so that a trace shorter than a
-    second has times of one machine word, which Python compares and subtracts without a call; 0 for the tree's
-    arrays). The windows for the path are right for every node the path can reach (eligible ones); a node off the
-    path may read its own times there, not its clipped window."""
+    __slots__ = ("_with_children", "cp_end", "cp_start", "end", "flat", "offsets", "parent", "start")
 
-    __slots__ = ("_with_children", "cp_end", "cp_start", "end", "flat", "offsets", "origin", "parent", "start")
-
-    def __init__(self, tree: SpanTree, made: tuple[Sequence[int], ...] | None = None, origin: int = 0) -> None:
+    def __init__(self, tree: SpanTree, made: tuple[Sequence[int], ...] | None = None) -> None:
         if made is None:
             made = tuple(read_many(v) for v in (tree.start, tree.end, tree.cp_start, tree.cp_end, tree.children.flat,
                                                 tree.children.offsets, tree.parent))  # fmt: skip
         self.start, self.end, self.cp_start, self.cp_end, self.flat, self.offsets, self.parent = made
-        self.origin = origin
         self._with_children: list[int] | None = None
 
     @property
@@ -601,7 +596,6 @@ def _build_tree(trace: Trace) -> SpanTree:
 
     # The received times as the passes below read them (several times each).
     s, e = _readable(cols.start), _readable(cols.end)
-    origin = 0  # what ``s`` and ``e`` are counted from
     wall_start, wall_end = min(s, default=0), max(e, default=0)
     # Every time within 1980–2200 and no span ending before it starts: then the earliest start and the latest end
     # are the extremes of both.
@@ -617,9 +611,6 @@ def _build_tree(trace: Trace) -> SpanTree:
         if not acyclic and len(_breadth_first(order, offsets, nroots)) < n:  # a parent cycle: its members hang
             _break_cycles(cols, keys, parent, warn)  # under no root
             order, offsets, nroots, _ = _by_time(parent, s, e)
-        if n and not isinstance(s, array):  # the lists the passes read: from the trace's start (``Readable``)
-            origin = wall_start
-            s, e = [t - origin for t in s], [t - origin for t in e]
         cp_start, cp_end, eligible, clip = _place_valid(cols, keys, parent, (s, e), (start, end), (order, offsets),
                                                         warn)  # fmt: skip
         windows: _TreeWindows
@@ -628,7 +619,7 @@ def _build_tree(trace: Trace) -> SpanTree:
         elif cp_start is s:
             windows = (start, end)
         else:  # the tree's windows made when first asked for (blame never asks)
-            windows = partial(_absolute, cp_start, cp_end, origin)
+            windows = partial(_as_kept, cp_start, cp_end)
     else:
         # Place top-down over children in index order (the order repairs are reported in). A parent cycle leaves
         # its members unreached: break the cycles, regroup and place again.
@@ -658,15 +649,15 @@ def _build_tree(trace: Trace) -> SpanTree:
     tree = SpanTree(trace.trace_id, spans, cols, keys, parent, (order, offsets), roots, start, end, windows,
                     Flags(eligible), orphan, wall_start, wall_end, warn.build())  # fmt: skip
     if lists is not None:
-        tree._read = Readable(tree, lists, origin)
+        tree._read = Readable(tree, lists)
     return tree
 
 
-def _absolute(cp_start: Sequence[int], cp_end: Sequence[int], origin: int) -> tuple[array[int], array[int]]:
-    """Windows counted from ``origin`` as the tree keeps them: int64 arrays counted from the epoch."""
-    if isinstance(cp_start, array) and isinstance(cp_end, array) and not origin:
+def _as_kept(cp_start: Sequence[int], cp_end: Sequence[int]) -> tuple[array[int], array[int]]:
+    """Windows as the tree keeps them: int64 arrays."""
+    if isinstance(cp_start, array) and isinstance(cp_end, array):
         return cp_start, cp_end
-    return array("q", [t + origin for t in cp_start]), array("q", [t + origin for t in cp_end])
+    return array("q", cp_start), array("q", cp_end)
 
 
 # start and end, and the windows for the path written into
@@ -722,12 +713,12 @@ def _place_valid(
 ) -> tuple[Sequence[int], Sequence[int], bytearray, Callable[[], tuple[array[int], array[int]]] | None]:
     """``_place`` when no time needs repair: most children lie within their parent, where their window for the path
     is their own and they are eligible; only the rest (and their subtrees) are walked one by one. ``times``: start
-    and end of every node as the passes read them (``_readable``, perhaps from the trace's start); ``windows``: start
+    and end of every node as the passes read them (``_readable``); ``windows``: start
     and end as the tree keeps them; ``children``: ``order`` and ``offsets`` as ``_grouped`` gives them.
 
     Gives the windows for the path as the passes read them (``times`` themselves when no node the path can reach is
     clipped), the eligibility, and, when only nodes off the path stick out, a function making the tree's windows
-    (else None: the windows given, counted as the tree keeps times)."""
+    (else None: the windows given)."""
     start, end = times
     order, offsets = children
     n = len(parent)
