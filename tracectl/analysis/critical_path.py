@@ -146,7 +146,7 @@ class _Walk:
     def root(self, root: int, per_node: list[int] | None = None) -> list[int]:
         """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
         first; or, given ``per_node``, each section's length added to its node's there instead (no list made)."""
-        cp_start, cp_end, offsets = self.cp_start, self.cp_end, self.offsets
+        cp_start, cp_end, flat, offsets, mixed = self.cp_start, self.cp_end, self.flat, self.offsets, self.mixed
         seg: list[int] = []
         above: list[tuple[int, Iterator[int]]] = []  # the nodes the walk is under, each with its children left
         node = root
@@ -187,4 +187,7 @@ class _Walk:
                 continue
             above.append((node, kids))
             node, until = child, end
-            kids = iter(self.ordered(child, a, b))
+            if b - a == 1 and (mixed is None or child not in mixed):  # one child (the most common parent)
+                kids = iter((flat[a],))
+            else:
+                kids = iter(self.ordered(child, a, b))
