@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import accumulate, pairwise, repeat
-from operator import eq, lshift, lt, or_
+from operator import eq, itemgetter, lshift, lt, or_
 from typing import TYPE_CHECKING, overload
 
 from tracectl._gc import paused_gc
@@ -533,16 +533,20 @@ def _offsets(parent: Sequence[int], n: int) -> tuple[list[int], int]:
     return list(accumulate(counts)), counts[0]
 
 
+_FOURTH = itemgetter(3)
+
+
 def _by_time(parent: Sequence[int], start: Sequence[int], end: Sequence[int]) -> tuple[list[int], list[int], int, bool]:
     """``_grouped`` by (start, end, index), and a flag: no parent cycle, for sure (every parent comes earlier by
     index or by time; False: perhaps, walk to know). When every parent comes earlier by index (the common case),
-    one sort by (parent, start, end) does it (stable, so index breaks ties); otherwise the nodes are sorted by
+    one sort of (parent, start, end, index) tuples does it; otherwise the nodes are sorted by
     ``start << 64 | end`` first (times are non-negative, below 2**63), their positions in that order tell, and a
     second, stable sort groups them by parent."""
     n = len(parent)
     if all(map(lt, parent, range(n))):  # a root's -1 is earlier than anything
-        by_parent_and_time = list(zip(parent, start, end, strict=True))
-        return (sorted(range(n), key=by_parent_and_time.__getitem__), *_offsets(parent, n), True)
+        # the tuples sorted as they are (no key function: faster), the index taken back out (equal lengths)
+        order = list(map(_FOURTH, sorted(zip(parent, start, end, range(n), strict=False))))
+        return (order, *_offsets(parent, n), True)
     time_key = list(map(or_, map(lshift, start, repeat(64)), end))
     by_time = sorted(range(n), key=time_key.__getitem__)
     del time_key
