@@ -17,7 +17,7 @@ edges included, sums to the trace's critical-path length.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress, repeat
@@ -257,49 +257,47 @@ def edge_callee(tree: SpanTree, node: int) -> int:
     children of its own service too is a handler doing its own work between calls, not an edge: its time
     outside its children stays its own.
     """
-    kinds = tree.columns.kind
-    kind = kinds[node]
-    if kind not in (_CLIENT, _UNSPECIFIED):
-        return -1
-    offsets = tree.children.offsets
-    a, b = offsets[node], offsets[node + 1]
-    return _callee(kinds, tree.services, tree.children.flat[a:b], node) if a != b else -1
+    children = tree.children
+    return _callees(tree.columns.kind, tree.services, children.flat, children.offsets, (node,)).get(node, -1)
 
 
-def _callee(kinds: bytearray, services: list[str], kids: Sequence[int], node: int) -> int:
-    """``edge_callee`` of a CLIENT or kind-less node with children ``kids``."""
-    own = services[node]
-    if kinds[node] == _CLIENT:
-        for child in kids:
-            if kinds[child] == _SERVER and services[child] != own:
-                return child
-        return -1
-    callee = services[kids[0]]
-    if callee == own:
-        return -1
-    for child in kids:
-        if services[child] != callee or kinds[child] not in _CALLEE_KINDS:
-            return -1
-    return kids[0]
+def _callees(
+    kinds: bytearray, services: list[str], flat: Sequence[int], offsets: Sequence[int], nodes: Iterable[int]
+) -> dict[int, int]:
+    """``edge_callee`` of each of ``nodes`` that has one (children ``flat[offsets[i]:offsets[i + 1]]``): node -> callee.
+    (One loop over the nodes, not a call each.)"""
+    out: dict[int, int] = {}
+    for node in nodes:
+        kind = kinds[node]
+        if kind == _CLIENT:  # the first child that is a SERVER span of another service
+            own = services[node]
+            for child in flat[offsets[node] : offsets[node + 1]]:
+                if kinds[child] == _SERVER and services[child] != own:
+                    out[node] = child
+                    break
+        elif kind == _UNSPECIFIED:  # children all of one other service, each kind-less or SERVER
+            kids = flat[offsets[node] : offsets[node + 1]]
+            if not kids:
+                continue
+            callee = services[kids[0]]
+            if callee == services[node]:
+                continue
+            for child in kids:
+                if services[child] != callee or kinds[child] not in _CALLEE_KINDS:
+                    break
+            else:
+                out[node] = kids[0]
+    return out
 
 
 _CLIENT, _SERVER, _UNSPECIFIED = int(SpanKind.CLIENT), int(SpanKind.SERVER), int(SpanKind.UNSPECIFIED)
 _CALLEE_KINDS = (_UNSPECIFIED, _SERVER)
-_CALLER_KINDS = (_CLIENT, _UNSPECIFIED)
 
 
 def edge_callees(tree: SpanTree) -> dict[int, int]:
     """``edge_callee`` of every node that has one: node -> callee."""
-    kinds, services = tree.columns.kind, tree.services
     read = tree.read
-    flat, offsets = read.flat, read.offsets
-    out: dict[int, int] = {}
-    for node in read.with_children:
-        if kinds[node] in _CALLER_KINDS:
-            callee = _callee(kinds, services, flat[offsets[node] : offsets[node + 1]], node)
-            if callee >= 0:
-                out[node] = callee
-    return out
+    return _callees(tree.columns.kind, tree.services, read.flat, read.offsets, read.with_children)
 
 
 def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Sequence[int] | None = None) -> Attribution:
