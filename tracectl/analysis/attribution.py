@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import attrgetter, eq
+from operator import eq, itemgetter
 from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
@@ -343,12 +343,11 @@ def attribute_nodes(
     if _ERROR in statuses:
         for i in compress(range(len(statuses)), map(eq, statuses, repeat(_ERROR))):
             acc[groups[i]][5] += 1
-    # A row for each group, as found (made as make_row makes one, without a call a row), then ranked by critical-path
-    # time, then self time, then label (and as found, for equal labels): two stable sorts with keys read in C, the
-    # later one deciding first.
+    # A row for each group, as found (made as make_row makes one, without a call a row), ranked by critical-path
+    # time, then self time, then label (and as found, for equal labels): tuples sort without a key function.
     length = cp_length_ns
-    rows: list[Any] = []
-    for group, (n, s, cp, service, several, errors) in acc.items():
+    ranked: list[Any] = []
+    for found, (group, (n, s, cp, service, several, errors)) in enumerate(acc.items()):
         names = service if several is None else tuple(sorted(several))
         known = _COMPONENTS.get(group)  # the group's component, if seen lately (with the same services)
         if known is None or known[3] != names:
@@ -357,15 +356,12 @@ def attribute_nodes(
         row.key, row.edge, row.spans, row.errors, row.self_ns, row.cp_ns, row.share, row.component = (
             known[1], known[2], n, errors, s, cp, cp / length if length else 0.0, known[0])  # fmt: skip
         row.__class__ = Row
-        rows.append(row)
-    if len(rows) > 1:
-        rows.sort(key=_LABEL)
-        rows.sort(key=_TIMES, reverse=True)
-    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
+        ranked.append((-cp, -s, known[1], found, row))
+    ranked.sort()
+    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(map(_ROW, ranked)))
 
 
-_LABEL = attrgetter("key")
-_TIMES = attrgetter("cp_ns", "self_ns")
+_ROW = itemgetter(4)
 
 
 _ERROR = int(StatusCode.ERROR)
