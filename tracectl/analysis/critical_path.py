@@ -12,8 +12,8 @@ Deliberate differences from Jaeger UI, each tested:
 - a child that ends exactly when the returned child starts is eligible (Jaeger UI requires strictly before,
   which charges back-to-back sequential children to their parent);
 - O(n log n): the children of each node the path reaches are sorted once by end (when it is first reached: nodes
-  off the path are never sorted) and scanned with a pointer that only moves forward, because the time a walk
-  returns to a node never increases (Jaeger UI rescans: quadratic);
+  off the path are never sorted) and scanned once, through an iterator that only moves forward, because the time a
+  walk returns to a node never increases (Jaeger UI rescans: quadratic);
 - iterative, so depth is unlimited;
 - ties are broken deterministically: among children ending at the same time, the one that started first
   (the longest) is taken, then the smaller node key.
