@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import compress
 
 import pytest
 from hypothesis import given, settings
@@ -737,12 +738,17 @@ def test_generated_shapes_as_long_traces_give_todays_tree_and_analysis() -> None
 @given(st.one_of(messy_trace(), skewed_tree()))
 def test_property_the_lists_build_tree_hands_over_are_the_trees_arrays(trace: Trace) -> None:
     # build_tree gives the passes the lists it made (SpanTree.read) and makes parent and children arrays only when
-    # asked: both must say what the tree's arrays say, whether the times were repaired or not
+    # asked: both must say what the tree's arrays say, whether the times were repaired or not (the windows for the
+    # path: for every node the path can reach)
     for held in (trace, as_columns(trace)):
         tree = build_tree(held)
         handed = tree.read
         made = Readable(tree)  # from the arrays, as for a tree built without the lists
-        for name in ("start", "end", "cp_start", "cp_end", "flat", "offsets", "parent"):
+        eligible = list(compress(range(len(tree)), tree.on_path_eligible))
+        for name in ("cp_start", "cp_end"):
+            got, want = getattr(handed, name), getattr(made, name)
+            assert [got[i] for i in eligible] == [want[i] for i in eligible], name
+        for name in ("start", "end", "flat", "offsets", "parent"):
             assert list(getattr(handed, name)) == list(getattr(made, name)), name
         assert sorted(handed.with_children) == sorted(made.with_children) == sorted({p for p in tree.parent if p >= 0})
         assert list(tree.children.flat) == list(handed.flat) and list(tree.children.offsets) == list(handed.offsets)

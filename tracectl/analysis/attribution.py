@@ -17,11 +17,11 @@ edges included, sums to the trace's critical-path length.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import eq
+from operator import eq, itemgetter
 from typing import Any
 
 from tracectl.analysis.critical_path import CriticalPath
@@ -257,49 +257,47 @@ def edge_callee(tree: SpanTree, node: int) -> int:
     children of its own service too is a handler doing its own work between calls, not an edge: its time
     outside its children stays its own.
     """
-    kinds = tree.columns.kind
-    kind = kinds[node]
-    if kind not in (_CLIENT, _UNSPECIFIED):
-        return -1
-    offsets = tree.children.offsets
-    a, b = offsets[node], offsets[node + 1]
-    return _callee(kinds, tree.services, tree.children.flat[a:b], node) if a != b else -1
+    children = tree.children
+    return _callees(tree.columns.kind, tree.services, children.flat, children.offsets, (node,)).get(node, -1)
 
 
-def _callee(kinds: bytearray, services: list[str], kids: Sequence[int], node: int) -> int:
-    """``edge_callee`` of a CLIENT or kind-less node with children ``kids``."""
-    own = services[node]
-    if kinds[node] == _CLIENT:
-        for child in kids:
-            if kinds[child] == _SERVER and services[child] != own:
-                return child
-        return -1
-    callee = services[kids[0]]
-    if callee == own:
-        return -1
-    for child in kids:
-        if services[child] != callee or kinds[child] not in _CALLEE_KINDS:
-            return -1
-    return kids[0]
+def _callees(
+    kinds: bytearray, services: list[str], flat: Sequence[int], offsets: Sequence[int], nodes: Iterable[int]
+) -> dict[int, int]:
+    """``edge_callee`` of each of ``nodes`` that has one (children ``flat[offsets[i]:offsets[i + 1]]``): node -> callee.
+    (One loop over the nodes, not a call each.)"""
+    out: dict[int, int] = {}
+    for node in nodes:
+        kind = kinds[node]
+        if kind == _CLIENT:  # the first child that is a SERVER span of another service
+            own = services[node]
+            for child in flat[offsets[node] : offsets[node + 1]]:
+                if kinds[child] == _SERVER and services[child] != own:
+                    out[node] = child
+                    break
+        elif kind == _UNSPECIFIED:  # children all of one other service, each kind-less or SERVER
+            kids = flat[offsets[node] : offsets[node + 1]]
+            if not kids:
+                continue
+            callee = services[kids[0]]
+            if callee == services[node]:
+                continue
+            for child in kids:
+                if services[child] != callee or kinds[child] not in _CALLEE_KINDS:
+                    break
+            else:
+                out[node] = kids[0]
+    return out
 
 
 _CLIENT, _SERVER, _UNSPECIFIED = int(SpanKind.CLIENT), int(SpanKind.SERVER), int(SpanKind.UNSPECIFIED)
 _CALLEE_KINDS = (_UNSPECIFIED, _SERVER)
-_CALLER_KINDS = (_CLIENT, _UNSPECIFIED)
 
 
 def edge_callees(tree: SpanTree) -> dict[int, int]:
     """``edge_callee`` of every node that has one: node -> callee."""
-    kinds, services = tree.columns.kind, tree.services
     read = tree.read
-    flat, offsets = read.flat, read.offsets
-    out: dict[int, int] = {}
-    for node in read.with_children:
-        if kinds[node] in _CALLER_KINDS:
-            callee = _callee(kinds, services, flat[offsets[node] : offsets[node + 1]], node)
-            if callee >= 0:
-                out[node] = callee
-    return out
+    return _callees(tree.columns.kind, tree.services, read.flat, read.offsets, read.with_children)
 
 
 def attribute(path: CriticalPath, by: ComponentKey | None = None, self_ns: Sequence[int] | None = None) -> Attribution:
@@ -345,38 +343,39 @@ def attribute_nodes(
     if _ERROR in statuses:
         for i in compress(range(len(statuses)), map(eq, statuses, repeat(_ERROR))):
             acc[groups[i]][5] += 1
-    # Ranked by critical-path time, then self time, then label (and as found, for equal labels): tuples sort without a
-    # key function, and a row is made once its place is known.
-    ranked = []
+    # A row for each group, as found (made as make_row makes one, without a call a row), ranked by critical-path
+    # time, then self time, then label (and as found, for equal labels): tuples sort without a key function.
+    length = cp_length_ns
+    ranked: list[Any] = []
     for found, (group, (n, s, cp, service, several, errors)) in enumerate(acc.items()):
         names = service if several is None else tuple(sorted(several))
-        known = _COMPONENTS.get((group, names))
-        if known is None:
+        known = _COMPONENTS.get(group)  # the group's component, if seen lately (with the same services)
+        if known is None or known[3] != names:
             known = _component(group, single, names)
-        ranked.append((-cp, -s, known[1], found, n, errors, known))
-    ranked.sort()
-    length = cp_length_ns
-    rows: list[Any] = []
-    for cp, s, label, _, n, errors, (typed, _, edge) in ranked:  # made as make_row makes one, without a call a row
         row: Any = _RowSlots()
         row.key, row.edge, row.spans, row.errors, row.self_ns, row.cp_ns, row.share, row.component = (
-            label, edge, n, errors, -s, -cp, -cp / length if length else 0.0, typed)  # fmt: skip
+            known[1], known[2], n, errors, s, cp, cp / length if length else 0.0, known[0])  # fmt: skip
         row.__class__ = Row
-        rows.append(row)
-    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(rows))
+        ranked.append((-cp, -s, known[1], found, row))
+    ranked.sort()
+    return make_attribution(tree.trace_id, tree.duration_ns, length, key.spec, tuple(map(_ROW, ranked)))
+
+
+_ROW = itemgetter(4)
 
 
 _ERROR = int(StatusCode.ERROR)
 
-# The components seen lately and their labels, by group and services (a str for one service): the same few recur in
-# every trace of a service, and a Component is immutable, so the traces' rows share one (fewer objects, smaller
-# pickles from ``blame -j``'s workers).
-_COMPONENTS: dict[tuple[Any, Any], tuple[Component, str, bool]] = {}
+# The components seen lately, by group: the component, its label, whether it is an edge, and the services its spans
+# belong to (a str for one service): the same few recur in every trace of a service, and a Component is immutable, so
+# the traces' rows share one (fewer objects, smaller pickles from ``blame -j``'s workers). A group seen with other
+# services than last time gets its own component, which then replaces the one kept.
+_COMPONENTS: dict[Any, tuple[Component, str, bool, str | tuple[str, ...]]] = {}
 
 
-def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str, bool]:
+def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[Component, str, bool, Any]:
     """The component of a group of ``attribute_nodes`` (``value``: a plain group is a one-part key's value, not
-    parts) whose spans belong to the services ``names``, its label, and whether it is an edge."""
+    parts) whose spans belong to the services ``names``, its label, whether it is an edge, and ``names``."""
     if type(group) is tuple and len(group) == 2 and type(group[0]) is tuple:  # an edge: (parts, callee's parts)
         parts, callee = group
     else:
@@ -384,5 +383,5 @@ def _component(group: Any, value: bool, names: str | tuple[str, ...]) -> tuple[C
     if len(_COMPONENTS) >= 4096:  # many distinct values (an attribute key): forget, do not grow
         _COMPONENTS.clear()
     component = Component(parts, callee, (names,) if isinstance(names, str) else names)
-    known = _COMPONENTS[(group, names)] = (component, component.label, component.edge)
+    known = _COMPONENTS[group] = (component, component.label, component.edge, names)
     return known

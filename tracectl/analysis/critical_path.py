@@ -12,8 +12,8 @@ Deliberate differences from Jaeger UI, each tested:
 - a child that ends exactly when the returned child starts is eligible (Jaeger UI requires strictly before,
   which charges back-to-back sequential children to their parent);
 - O(n log n): the children of each node the path reaches are sorted once by end (when it is first reached: nodes
-  off the path are never sorted) and scanned with a pointer that only moves forward, because the time a walk
-  returns to a node never increases (Jaeger UI rescans: quadratic);
+  off the path are never sorted) and scanned once, through an iterator that only moves forward, because the time a
+  walk returns to a node never increases (Jaeger UI rescans: quadratic);
 - iterative, so depth is unlimited;
 - ties are broken deterministically: among children ending at the same time, the one that started first
   (the longest) is taken, then the smaller node key.
@@ -23,7 +23,7 @@ Invariant (property-tested): for each root, the sections tile ``[root.start, roo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import compress
 from operator import not_
@@ -108,85 +108,86 @@ def path_times(tree: SpanTree) -> tuple[list[int], int]:
     return out, sum(out)
 
 
-_NONE: tuple[int, ...] = ()  # a leaf's children (shared: never written)
-
-
 class _Walk:
-    """The walks of one tree's roots. They share what they learn (each node is in one root's subtree): a node's
-    eligible children, ordered the first time a walk reaches it (latest end first; ties: earliest start, then node
-    key), so only the path's nodes are ever sorted; and how far the walk has gone through them."""
+    """The walks of one tree's roots. A node's eligible children are ordered when a walk first reaches it (latest end
+    first; ties: earliest start, then node key), so only the path's nodes are ever sorted, and held while the walk is
+    under it as an iterator: what it has handed out (taken, or passed over as ending too late) is never looked at
+    again. (Each node is in one root's subtree: the walks share nothing.)"""
 
-    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "mixed", "offsets", "ordered", "parent", "pointer")
+    __slots__ = ("cp_end", "cp_start", "eligible", "flat", "keys", "mixed", "offsets")
 
     def __init__(self, tree: SpanTree) -> None:
-        self.ordered: list[Sequence[int] | None] = [None] * len(tree)
-        self.pointer = [0] * len(tree)
         read = tree.read
         self.cp_start, self.cp_end, self.flat, self.offsets = read.cp_start, read.cp_end, read.flat, read.offsets
-        self.parent, self.keys = read.parent, tree.keys
+        self.keys = tree.keys
         self.eligible = eligible = tree.on_path_eligible.data
         # The nodes with a child off the path (few: asynchronous children, and children outside their parent): only
         # theirs are filtered. (A node off the path is never reached, so its children need no filter.)
-        self.mixed = set(compress(self.parent, map(not_, eligible))) if 0 in eligible else None
+        self.mixed = set(compress(read.parent, map(not_, eligible))) if 0 in eligible else None
+
+    def ordered(self, node: int, a: int, b: int) -> list[int]:
+        """The eligible children of ``node`` (``flat[a:b]``, ``a < b``), latest end first (ties: earliest start,
+        then node key)."""
+        part, mixed, cp_end = self.flat[a:b], self.mixed, self.cp_end
+        if mixed is not None and node in mixed:
+            eligible = self.eligible
+            kids = [k for k in part if eligible[k]]
+        else:
+            kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)
+        count = len(kids)
+        if count == 2 and cp_end[kids[0]] != cp_end[kids[1]]:  # the most common parent of several:
+            if cp_end[kids[1]] > cp_end[kids[0]]:  # latest end first, told without a sort
+                kids.reverse()
+        elif count > 1:
+            cp_start, keys = self.cp_start, self.keys
+            kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
+        return kids
 
     def root(self, root: int, per_node: list[int] | None = None) -> list[int]:
         """Walk one root's path backwards in time: its sections as a flat list of (node, start, end), latest
         first; or, given ``per_node``, each section's length added to its node's there instead (no list made)."""
-        ordered, pointer, cp_start, cp_end, offsets, parent = (
-            self.ordered,
-            self.pointer,
-            self.cp_start,
-            self.cp_end,
-            self.offsets,
-            self.parent,
-        )
+        cp_start, cp_end, flat, offsets, mixed = self.cp_start, self.cp_end, self.flat, self.offsets, self.mixed
         seg: list[int] = []
+        above: list[tuple[int, Iterator[int]]] = []  # the nodes the walk is under, each with its children left
         node = root
         until = cp_end[root]  # the path has been explained from `until` to the root's end
+        a, b = offsets[root], offsets[root + 1]
+        kids = iter(self.ordered(root, a, b) if a != b else ())
         while True:
-            kids = ordered[node]
-            if kids is None:
-                a, b = offsets[node], offsets[node + 1]
-                if a == b:
-                    kids = ordered[node] = _NONE
-                else:
-                    part, mixed = self.flat[a:b], self.mixed
-                    if mixed is not None and node in mixed:
-                        eligible = self.eligible
-                        kids = [k for k in part if eligible[k]]
+            for child in kids:  # the child that ended last by `until` (those ending later are passed over for good:
+                end = cp_end[child]  # `until` only moves back)
+                if end <= until:
+                    break
+            else:  # none left: the node's own time back to its start, then back to its parent
+                start = cp_start[node]
+                if start < until:
+                    if per_node is None:
+                        seg += (node, start, until)
                     else:
-                        kids = part if isinstance(part, list) else list(part)  # (a long trace's is an array)
-                    ordered[node] = kids
-                    count = len(kids)
-                    if count == 2 and cp_end[kids[0]] != cp_end[kids[1]]:  # the most common parent of several:
-                        if cp_end[kids[1]] > cp_end[kids[0]]:  # latest end first, told without a sort
-                            kids.reverse()
-                    elif count > 1:
-                        keys = self.keys
-                        kids.sort(key=lambda k: (-cp_end[k], cp_start[k], keys[k]))
-            if kids:
-                k = pointer[node]
-                count = len(kids)
-                while k < count and cp_end[kids[k]] > until:
-                    k += 1
-                if k < count:
-                    child = kids[k]
-                    pointer[node] = k + 1
-                    end = cp_end[child]
-                    if end < until:
-                        if per_node is None:
-                            seg += (node, end, until)
-                        else:
-                            per_node[node] += until - end
-                    node, until = child, end
-                    continue
-                pointer[node] = k
-            start = cp_start[node]
-            if start < until:
+                        per_node[node] += until - start
+                if not above:
+                    return seg
+                node, kids = above.pop()
+                until = start
+                continue
+            if end < until:  # the node's own time between the child's end and `until`
                 if per_node is None:
-                    seg += (node, start, until)
+                    seg += (node, end, until)
                 else:
-                    per_node[node] += until - start
-            if node == root:
-                return seg
-            node, until = parent[node], start
+                    per_node[node] += until - end
+            a, b = offsets[child], offsets[child + 1]
+            if a == b:  # a leaf: its own time to its start, and the node goes on with its next child
+                start = cp_start[child]
+                if start < end:
+                    if per_node is None:
+                        seg += (child, start, end)
+                    else:
+                        per_node[child] += end - start
+                until = start
+                continue
+            above.append((node, kids))
+            node, until = child, end
+            if b - a == 1 and (mixed is None or child not in mixed):  # one child (the most common parent)
+                kids = iter((flat[a],))
+            else:
+                kids = iter(self.ordered(child, a, b))

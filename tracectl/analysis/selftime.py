@@ -26,7 +26,7 @@ def self_times(tree: SpanTree) -> list[int]:
             if ke > e:  # noqa: PLR1730
                 ke = e
             if ke > ks:
-                out[i] = (e - s) - (ke - ks)
+                out[i] -= ke - ks  # (out[i] is the node's duration)
             continue
         covered = 0
         cur_s = cur_e = s
@@ -44,5 +44,5 @@ def self_times(tree: SpanTree) -> list[int]:
             elif ke > cur_e:
                 cur_e = ke
         covered += cur_e - cur_s
-        out[i] = (e - s) - covered
+        out[i] -= covered
     return out

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, pairwise, repeat
-from operator import eq, lshift, lt, or_
+from functools import partial
+from itertools import accumulate, pairwise, repeat
+from operator import eq, itemgetter, lshift, lt, or_
 from typing import TYPE_CHECKING, overload
 
 from tracectl._gc import paused_gc
@@ -146,7 +147,8 @@ class Children(Sequence[list[int]]):
 
 class Readable:
     """``SpanTree.read``: the tree's times, windows for the path, parents and children as the passes read them (never
-    written), and the nodes that have children."""
+    written), and the nodes that have children. The windows for the path are right for every node the path can reach
+    (eligible ones); a node off the path may read its own times there, not its clipped window."""
 
     __slots__ = ("_with_children", "cp_end", "cp_start", "end", "flat", "offsets", "parent", "start")
 
@@ -165,6 +167,9 @@ class Readable:
             nodes.discard(-1)
             self._with_children = list(nodes)
         return self._with_children
+
+
+_TreeWindows = tuple["array[int]", "array[int]"] | Callable[[], tuple["array[int]", "array[int]"]]
 
 
 @dataclass(slots=True)
@@ -187,8 +192,9 @@ class SpanTree:
     roots: list[int]  # sorted by (start, end, index)
     start: array[int]  # repaired start/end (ns)
     end: array[int]
-    cp_start: array[int]  # window clipped into the parent's window, for the critical path
-    cp_end: array[int]
+    # cp_start, cp_end: every node's window clipped into its parent's, for the critical path; held as a function
+    # making them when only nodes off the path stick out (the path never reads theirs; blame never asks)
+    _cp: _TreeWindows = field(repr=False, compare=False)
     on_path_eligible: Flags  # False: async child, or wholly outside its parent (or under such a node)
     _orphan: Flags | bytearray = field(repr=False, compare=False)  # orphan (a Flags when first asked for)
     wall_start: int  # earliest repaired start over all spans (computed once: renderers ask per row)
@@ -217,6 +223,22 @@ class SpanTree:
             order, offsets = children
             children = self._children = Children(array("i", order), array("i", offsets))
         return children
+
+    @property
+    def cp_start(self) -> array[int]:
+        """Every node's start clipped into its parent's window, for the critical path."""
+        return self._windows()[0]
+
+    @property
+    def cp_end(self) -> array[int]:
+        """Every node's end clipped into its parent's window, for the critical path."""
+        return self._windows()[1]
+
+    def _windows(self) -> tuple[array[int], array[int]]:
+        cp = self._cp
+        if not isinstance(cp, tuple):
+            cp = self._cp = cp()
+        return cp
 
     @property
     def orphan(self) -> Flags:
@@ -511,16 +533,20 @@ def _offsets(parent: Sequence[int], n: int) -> tuple[list[int], int]:
     return list(accumulate(counts)), counts[0]
 
 
+_FOURTH = itemgetter(3)
+
+
 def _by_time(parent: Sequence[int], start: Sequence[int], end: Sequence[int]) -> tuple[list[int], list[int], int, bool]:
     """``_grouped`` by (start, end, index), and a flag: no parent cycle, for sure (every parent comes earlier by
     index or by time; False: perhaps, walk to know). When every parent comes earlier by index (the common case),
-    one sort by (parent, start, end) does it (stable, so index breaks ties); otherwise the nodes are sorted by
+    one sort of (parent, start, end, index) tuples does it; otherwise the nodes are sorted by
     ``start << 64 | end`` first (times are non-negative, below 2**63), their positions in that order tell, and a
     second, stable sort groups them by parent."""
     n = len(parent)
     if all(map(lt, parent, range(n))):  # a root's -1 is earlier than anything
-        by_parent_and_time = list(zip(parent, start, end, strict=True))
-        return (sorted(range(n), key=by_parent_and_time.__getitem__), *_offsets(parent, n), True)
+        # the tuples sorted as they are (no key function: faster), the index taken back out (equal lengths)
+        order = list(map(_FOURTH, sorted(zip(parent, start, end, range(n), strict=False))))
+        return (order, *_offsets(parent, n), True)
     time_key = list(map(or_, map(lshift, start, repeat(64)), end))
     by_time = sorted(range(n), key=time_key.__getitem__)
     del time_key
@@ -589,7 +615,15 @@ def _build_tree(trace: Trace) -> SpanTree:
         if not acyclic and len(_breadth_first(order, offsets, nroots)) < n:  # a parent cycle: its members hang
             _break_cycles(cols, keys, parent, warn)  # under no root
             order, offsets, nroots, _ = _by_time(parent, s, e)
-        cp_start, cp_end, eligible = _place_valid(cols, keys, parent, (s, e), (start, end), (order, offsets), warn)
+        cp_start, cp_end, eligible, clip = _place_valid(cols, keys, parent, (s, e), (start, end), (order, offsets),
+                                                        warn)  # fmt: skip
+        windows: _TreeWindows
+        if clip is not None:
+            windows = clip
+        elif cp_start is s:
+            windows = (start, end)
+        else:  # the tree's windows made when first asked for (blame never asks)
+            windows = partial(_as_kept, cp_start, cp_end)
     else:
         # Place top-down over children in index order (the order repairs are reported in). A parent cycle leaves
         # its members unreached: break the cycles, regroup and place again.
@@ -598,6 +632,7 @@ def _build_tree(trace: Trace) -> SpanTree:
             _break_cycles(cols, keys, parent, warn)
             order, offsets, nroots = _grouped(parent, n)
         start, end, cp_start, cp_end, eligible, said = placed
+        windows = (cp_start, cp_end)
         for kind, ids_said in said.ids.items():
             warn.ids[kind] += ids_said
         order, offsets, nroots, _ = _by_time(parent, start, end)
@@ -607,32 +642,30 @@ def _build_tree(trace: Trace) -> SpanTree:
         # nothing sticks out; ``s`` and ``e`` are the tree's times unless repaired)
         if not clean:
             s, e = start.tolist(), end.tolist()
-        lists = (s, e, *((s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())), order, offsets, parent)
+            cp_start, cp_end = (s, e) if cp_start is start else (cp_start.tolist(), cp_end.tolist())  # type: ignore[attr-defined]  # arrays
+        lists = (s, e, cp_start, cp_end, order, offsets, parent)
     roots = order[:nroots]
     if nroots > 1:
         in_index_order = tuple(keys[r] for r in sorted(roots))
         warn.extra.append(TreeWarning("multiple-roots", f"trace has {nroots} roots; each is analysed", in_index_order))
-    tree = SpanTree(
-        trace_id=trace.trace_id,
-        spans=spans,
-        columns=cols,
-        keys=keys,
-        _parent=parent,
-        _children=(order, offsets),
-        roots=roots,
-        start=start,
-        end=end,
-        cp_start=cp_start,
-        cp_end=cp_end,
-        on_path_eligible=Flags(eligible),
-        _orphan=orphan,
-        wall_start=wall_start,
-        wall_end=wall_end,
-        warnings=warn.build(),
-    )
+    # The fields in their order (trace_id, spans, columns, keys, _parent, _children, roots, start, end, _cp,
+    # on_path_eligible, _orphan, wall_start, wall_end, warnings): by position, a third of the call by keyword
+    tree = SpanTree(trace.trace_id, spans, cols, keys, parent, (order, offsets), roots, start, end, windows,
+                    Flags(eligible), orphan, wall_start, wall_end, warn.build())  # fmt: skip
     if lists is not None:
         tree._read = Readable(tree, lists)
     return tree
+
+
+def _as_kept(cp_start: Sequence[int], cp_end: Sequence[int]) -> tuple[array[int], array[int]]:
+    """Windows as the tree keeps them: int64 arrays."""
+    if isinstance(cp_start, array) and isinstance(cp_end, array):
+        return cp_start, cp_end
+    return array("q", cp_start), array("q", cp_end)
+
+
+# start and end, and the windows for the path written into
+_Windows = tuple[Sequence[int], Sequence[int], MutableSequence[int], MutableSequence[int]]
 
 
 class _Fit:
@@ -641,8 +674,8 @@ class _Fit:
 
     __slots__ = ("cp_end", "cp_start", "eligible", "end", "follows", "keys", "kinds", "said", "start")
 
-    def __init__(self, cols: SpanColumns, keys: list[str], windows: tuple[Sequence[int], Sequence[int], array[int],
-                 array[int]], eligible: bytearray, said: dict[str, list[str]]) -> None:  # fmt: skip
+    def __init__(self, cols: SpanColumns, keys: list[str], windows: _Windows, eligible: bytearray,
+                 said: dict[str, list[str]]) -> None:  # fmt: skip
         self.start, self.end, self.cp_start, self.cp_end = windows
         self.eligible, self.kinds, self.follows, self.keys, self.said = (
             eligible,
@@ -681,40 +714,49 @@ def _place_valid(
     windows: tuple[array[int], array[int]],
     children: tuple[list[int], list[int]],
     warn: _Warnings,
-) -> tuple[array[int], array[int], bytearray]:
+) -> tuple[Sequence[int], Sequence[int], bytearray, Callable[[], tuple[array[int], array[int]]] | None]:
     """``_place`` when no time needs repair: most children lie within their parent, where their window for the path
     is their own and they are eligible; only the rest (and their subtrees) are walked one by one. ``times``: start
-    and end of every node (``_readable``); ``windows``: start and end as the tree keeps them; ``children``:
-    ``order`` and ``offsets`` as ``_grouped`` gives them."""
+    and end of every node as the passes read them (``_readable``); ``windows``: start
+    and end as the tree keeps them; ``children``: ``order`` and ``offsets`` as ``_grouped`` gives them.
+
+    Gives the windows for the path as the passes read them (``times`` themselves when no node the path can reach is
+    clipped), the eligibility, and, when only nodes off the path stick out, a function making the tree's windows
+    (else None: the windows given)."""
     start, end = times
     order, offsets = children
     n = len(parent)
     eligible = bytearray(b"\x01") * n
     zero = any(map(eq, start, end))
     sticking_out, asynchronous = _unusual(cols, parent, start, end)
-    if asynchronous and not sticking_out:
-        # Every child lies within its parent: the windows are as received, nothing is said, and an asynchronous
-        # child is off the path with its subtree.
-        stack = asynchronous
+    # What is said is said breadth-first over children in index order, as ``_place`` says it.
+    queue = _breadth_first(*_grouped(parent, n)) if zero else []
+    if zero:
+        warn.ids["zero-duration"] = [keys[i] for i in queue if start[i] == end[i]]
+    if not sticking_out or (not zero and set(sticking_out).issubset(asynchronous)):
+        # Every child lies within its parent but asynchronous ones: nothing is said, and an asynchronous child is off
+        # the path with its subtree. Nodes the path can reach have their own windows; those off it are clipped when
+        # the tree's windows are first asked for (any top-down order does).
+        stack = asynchronous.copy()
         while stack:
             i = stack.pop()
             if eligible[i]:
                 eligible[i] = 0
                 stack += order[offsets[i] : offsets[i + 1]]
-    # What is said is said breadth-first over children in index order, as ``_place`` says it.
-    queue = _breadth_first(*_grouped(parent, n)) if zero else []
-    if zero:
-        warn.ids["zero-duration"] = [keys[i] for i in queue if start[i] == end[i]]
-    if not sticking_out:  # every window for the path is as received: the same arrays (never written after)
-        return windows[0], windows[1], eligible
-    cp_start, cp_end = array("q", windows[0]), array("q", windows[1])
+        if not sticking_out:  # every window for the path is as received: the same arrays (never written after)
+            return start, end, eligible, None
+
+        def clip() -> tuple[array[int], array[int]]:
+            kept_start, kept_end = windows
+            cp_start, cp_end = array("q", kept_start), array("q", kept_end)
+            fit = _Fit(cols, keys, (kept_start, kept_end, cp_start, cp_end), eligible, defaultdict(list))
+            for i in _subtrees(asynchronous, order, offsets, n):
+                fit(i, parent[i], kept_start[i], kept_end[i])
+            return cp_start, cp_end
+
+        return start, end, eligible, clip
+    cp_start, cp_end = _copy(start), _copy(end)
     fit = _Fit(cols, keys, (start, end, cp_start, cp_end), eligible, warn.ids)
-    if not zero and set(sticking_out).issubset(asynchronous):
-        # Only asynchronous children stick out: nothing will be said, any top-down order does. Their subtrees are
-        # the nodes to place (an asynchronous child and all under it are off the path).
-        for i in _subtrees(asynchronous, order, offsets, n):
-            fit(i, parent[i], start[i], end[i])
-        return cp_start, cp_end, eligible
     if not zero:
         queue = _breadth_first(*_grouped(parent, n))
     walk = bytearray(n)  # 1: placed one by one (unusual, or under such a node)
@@ -728,7 +770,12 @@ def _place_valid(
             continue  # within its parent's own window: its window is its own, and eligible if its parent is
         walk[i] = 1
         fit(i, p, start[i], end[i])
-    return cp_start, cp_end, eligible
+    return cp_start, cp_end, eligible, None
+
+
+def _copy(values: Sequence[int]) -> MutableSequence[int]:
+    """A copy of times to write windows into: a list of a list, an int64 array of an array."""
+    return array("q", values) if isinstance(values, array) else list(values)
 
 
 def _subtrees(nodes: list[int], order: list[int], offsets: list[int], n: int) -> list[int]:
@@ -757,15 +804,22 @@ def _unusual(
 ) -> tuple[list[int], list[int]]:
     """Children not lying within their parent's window, and asynchronous children (FOLLOWS_FROM, CONSUMER under
     PRODUCER): the nodes whose window or eligibility ``_place_valid`` must work out. (One comprehension: faster than
-    chained ``map`` passes at every size, 24 spans or 100,000.)"""
+    chained ``map`` passes at every size, 24 spans or 100,000; the few flagged spans found by ``bytearray.find``.)"""
     sticking_out = [i for i, p in enumerate(parent) if p >= 0 and (start[i] < start[p] or end[i] > end[p])]
     asynchronous: list[int] = []
     follows, kinds = cols.follows_from, cols.kind
-    if 1 in follows:
-        asynchronous += [i for i in compress(range(len(parent)), follows) if parent[i] >= 0]
-    if _CONSUMER in kinds and _PRODUCER in kinds:
-        consumers = compress(range(len(parent)), map(eq, kinds, repeat(_CONSUMER)))
-        asynchronous += [i for i in consumers if parent[i] >= 0 and kinds[parent[i]] == _PRODUCER]
+    i = follows.find(1)
+    while i >= 0:
+        if parent[i] >= 0:
+            asynchronous.append(i)
+        i = follows.find(1, i + 1)
+    if _PRODUCER in kinds:
+        i = kinds.find(_CONSUMER)
+        while i >= 0:
+            p = parent[i]
+            if p >= 0 and kinds[p] == _PRODUCER:
+                asynchronous.append(i)
+            i = kinds.find(_CONSUMER, i + 1)
     return sticking_out, asynchronous
 
 
