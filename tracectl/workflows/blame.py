@@ -60,7 +60,8 @@ Blame = TraceBlame | AggregateBlame | BucketBlame
 def attribute(key_spec: str, trace: Trace) -> tuple[Attribution, tuple[str, ...]]:
     """One trace's attribution and what its tree repaired: what a worker process sends back for it."""
     analysis = analyse_trace(trace, key_spec)  # parse_key keeps each spelling's key
-    return analysis.attribution, tuple(w.message for w in analysis.tree.warnings)
+    said = analysis.tree.warnings
+    return analysis.attribution, tuple([w.message for w in said]) if said else ()
 
 
 def blame(
