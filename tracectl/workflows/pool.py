@@ -198,7 +198,12 @@ class _Shared(Generic[T]):
         self.executor, self.chunks, self.ahead = executor, chunks, ahead
         self.submitted: dict[int, Future[list[FileOutcome[T]]]] = {}
         self.front, self.back = 0, len(chunks) - 1  # the next chunk for a worker; the last chunk nobody has taken
-        self.top_up()
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            self.top_up()
+        except BrokenProcessPool:  # a worker died on its first chunk before the next was submitted
+            raise self.died(0, self.front - 1) from None
 
     def top_up(self) -> None:
         while self.front <= self.back and len(self.submitted) < self.ahead:
@@ -224,12 +229,16 @@ class _Shared(Generic[T]):
                 outcomes = future.result()
                 self.top_up()
                 yield outcomes
-        except BrokenProcessPool:  # a worker died (killed, out of memory): one line naming where it was
-            names = self.chunks[i][0]
-            raise TracectlError(
-                f"a worker process ended abruptly (killed, or out of memory?) while reading {names[0]} or the "
-                f"{len(names) - 1} files after it; run again with --jobs 1 to read every file in this process"
-            ) from None
+        except BrokenProcessPool:  # a worker died (killed, out of memory)
+            raise self.died(i, i) from None
+
+    def died(self, first: int, last: int) -> TracectlError:
+        """A worker died while chunks ``first`` to ``last`` were handed out: one line naming where it was."""
+        names = [name for chunk, _ in self.chunks[first : max(first, last) + 1] for name in chunk]
+        return TracectlError(
+            f"a worker process ended abruptly (killed, or out of memory?) while reading {names[0]} or the "
+            f"{len(names) - 1} files after it; run again with --jobs 1 to read every file in this process"
+        )
 
 
 def counted(chunks: Iterator[list[FileOutcome[T]]], total: int, progress: Update) -> Iterator[FileOutcome[T]]:
