@@ -12,11 +12,12 @@ vouch for) ``read`` returns None and the caller reads the bytes with the checked
 fixture and thousands of broken copies both ways and compares.
 
 Span attributes are kept as decoded (structs, validated already) and become a dict on first use, through the store's
-``materialise()`` protocol, except in a large input (see ``_Reader``); resources, scopes, events and links are built
+``materialise()`` protocol, except in a compact read (a large input, or traces held with many others: see
+``_Reader``); resources, scopes, events and links are built
 at once. IDs are normalised once per distinct wire string (Jaeger IDs already canonical, the common case, are checked
-at once and taken as written); names and attribute strings are shared (Jaeger's only in a large input: a small one
-is typically one file of many, read, analysed and dropped). A large input is decoded a chunk of spans at a time, so
-that its structs never all exist at once.
+at once and taken as written); names and attribute strings are shared (Jaeger's only in a compact read: otherwise
+the input is typically one file of many, read, analysed and dropped). A large input is decoded a chunk of spans at a
+time, so that its structs never all exist at once.
 """
 
 from __future__ import annotations
@@ -607,19 +608,14 @@ class _Reader:
 
     def jaeger_traces(self, traces: Sequence[Any]) -> None:
         share = self.memo.strings.setdefault
-        compact = self.compact
         for raw in traces:
             processes = {}
             for pid, proc in (_orelse(raw.processes) or {}).items():  # _process inline: a call less each
                 attrs: dict[str, AttrValue] = {"service.name": proc.serviceName or ""}
-                if compact:
-                    for t in proc.tags or ():
-                        key = t.key
-                        attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
-                                                  else _tag_value(t))  # fmt: skip
-                else:  # a small input: one file's strings, not shared
-                    for t in proc.tags or ():
-                        attrs[t.key] = v if t.type is STRING and type(v := t.value) is str else _tag_value(t)
+                for t in proc.tags or ():  # a few per process: shared either way
+                    key = t.key
+                    attrs[share(key, key)] = (share(v, v) if t.type is STRING and type(v := t.value) is str
+                                              else _tag_value(t))  # fmt: skip
                 processes[pid] = resource = _new_resource(Resource)
                 _set_resource_attributes(resource, attrs)
             spans = raw.spans
@@ -689,7 +685,7 @@ class _Reader:
         parents: list[str] | None
         if picked is not None and not self.compact and _canonical_span_ids([*raw_ids, *filter(None, picked)]):
             # the common case: every span ID and parent is canonical, taken as written (one check for all; the
-            # memo's IDs are for the other cases: a small input does not share a parent's string with its span's)
+            # memo's IDs are for the other cases: a lazy read does not share a parent's string with its span's)
             span_ids, parents = raw_ids, picked
         else:
             span_ids = _span_ids(memo, raw_ids)
@@ -697,7 +693,7 @@ class _Reader:
         read += span_ids
         if not all(raw_names):  # None among them (or "": the same)
             raw_names = tuple(x or "" for x in raw_names)
-        names = list(map(share, raw_names, raw_names)) if self.compact else raw_names  # small: one file's, unshared
+        names = list(map(share, raw_names, raw_names)) if self.compact else raw_names  # else one file's, unshared
         starts, ends = _jaeger_times(raw_starts, durations)
         resources: list[Any]
         if procs.count(None) == n:
@@ -771,9 +767,9 @@ class _Reader:
         """Each span's tags as ``jaeger_json._span`` reads them: its attributes, and kind, status code, scope and
         status message from the tags that hold them (``special_read``, remembered by the tuple of those tags).
 
-        In a large input (``compact``) the attributes become dicts of shared strings in one pass over each span's
-        tags; an ``error`` tag, which stays an attribute unless it made the status, is read in a second pass over
-        that span's tags. In a small input they stay as decoded (``lazy_tags``)."""
+        In a compact read the attributes become dicts of shared strings in one pass over each span's tags; an
+        ``error`` tag, which stays an attribute unless it made the status, is read in a second pass over that span's
+        tags. Otherwise they stay as decoded (``lazy_tags``)."""
         if not self.compact:
             return self.lazy_tags(tag_lists)
         share = self.memo.strings.setdefault
@@ -813,8 +809,8 @@ class _Reader:
     def lazy_tags(
         self, tag_lists: Sequence[Tags | None]
     ) -> tuple[list[Any], Sequence[int], Sequence[int], Sequence[Scope], Sequence[str]]:
-        """``tags`` for a small input: each span's attributes kept as decoded (``JaegerAttributes``), the values
-        checked here as ``_tag_value`` checks them (a string tag holding a string, the common case, inline)."""
+        """``tags`` for a read that is not compact: each span's attributes kept as decoded (``JaegerAttributes``), the
+        values checked here as ``_tag_value`` checks them (a string tag holding a string, the common case, inline)."""
         known_of = _SPECIAL_READ.get
         special_keys = _SPECIAL
         plain = _PLAIN
